@@ -1,0 +1,1 @@
+"""Hearth's rule language: framework files -> checked AST -> compiled :class:`engine.rules.ir.Framework`."""

@@ -1,0 +1,79 @@
+"""The ``hearth`` command line.
+
+Each subsystem registers its commands from its own module (``register(app)``), so the command set
+grows without this file changing. Every user error is a :class:`engine.errors.HearthError` and is
+printed as a message, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import typer
+from rich.console import Console
+
+from engine.errors import HearthError
+
+#: command modules, in the order their commands appear in ``hearth --help``
+COMMAND_MODULES = (
+    "workflows.cli.run",       # run, demo, evaluate, report, returns
+    "workflows.cli.lang",      # check, fmt
+    "workflows.cli.rules",     # test, profile, explain, replay, diff, audit, override
+    "workflows.cli.data",      # feeds, ingest, quarantine, families
+    "workflows.cli.matching",  # match, explain-match, review
+    "workflows.cli.cases",     # worker, server, case, claims
+    "workflows.cli.borough",   # borough generate
+)
+
+err_console = Console(stderr=True)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="hearth",
+        help="Hearth: find, support and evidence families for the Supporting Families programme.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def _root() -> None:
+        """Hearth: find, support and evidence families for the Supporting Families programme."""
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, turning Hearth errors into clean messages.
+
+    Usage errors are handled by typer itself (standalone mode); Hearth errors print their message and
+    exit with their code; anything else is reported as an internal error without a traceback unless
+    ``HEARTH_DEBUG`` is set.
+    """
+    import os
+
+    app = build_app()
+    try:
+        app(args=argv)
+    except HearthError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # no raw traceback for users
+        if os.environ.get("HEARTH_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "This is a bug in Hearth; run again with HEARTH_DEBUG=1 to see the traceback.",
+            highlight=False,
+        )
+        sys.exit(3)
