@@ -1,0 +1,1 @@
+"""Programme reports: data model, inline SVG charts, self-contained HTML."""
