@@ -1,0 +1,110 @@
+"""Human overrides of a criterion's result for a family, recorded with who, when and why.
+
+An override is in force at time T when it was created at or before T and not revoked by T. Profiling
+applies the overrides in force at the run's knowledge time, so replaying a decision at that same time
+applies exactly the same ones, whatever was set or revoked later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+import sqlalchemy as sa
+
+from engine.decisions.records import utc_naive, utc_now
+from engine.errors import ConfigError, NotFoundError
+from engine.storage.tables_decisions import overrides
+
+OVERRIDE_VALUES = ("met", "not_met")
+
+
+@dataclass(frozen=True)
+class OverrideRecord:
+    override_id: int
+    family_id: str
+    person_id: str | None
+    rule: str
+    value: str
+    reason: str
+    actor: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    def describe(self) -> str:
+        who = f" for person {self.person_id}" if self.person_id else ""
+        return (f"override #{self.override_id}: {self.rule}{who} set to {self.value} by {self.actor} "
+                f"on {self.created_at:%Y-%m-%d %H:%M} UTC, because {self.reason}")
+
+
+def set_override(
+    conn: sa.Connection,
+    *,
+    family_id: str,
+    rule: str,
+    value: str,
+    reason: str,
+    actor: str,
+    person_id: str | None = None,
+    at: datetime | None = None,
+) -> OverrideRecord:
+    """Record an override (checking the value, reason and actor are given) and return it."""
+    if value not in OVERRIDE_VALUES:
+        raise ConfigError(f"override value {value!r} is not valid; use one of: {', '.join(OVERRIDE_VALUES)}")
+    if not reason.strip():
+        raise ConfigError("an override needs a reason: pass --reason \"why the rule's result is wrong\"")
+    if not actor.strip():
+        raise ConfigError("an override needs the name of the person making it: pass --actor NAME")
+    created = utc_naive(at) if at else utc_now()
+    override_id = conn.execute(
+        overrides.insert().values(
+            family_id=family_id, person_id=person_id, rule=rule, value=value, reason=reason.strip(),
+            actor=actor.strip(), created_at=created,
+        )
+    ).inserted_primary_key[0]
+    return OverrideRecord(int(override_id), family_id, person_id, rule, value, reason.strip(), actor.strip(),
+                          created)
+
+
+def revoke_override(conn: sa.Connection, override_id: int, at: datetime | None = None) -> None:
+    """Mark an override revoked from ``at`` (now by default); the row itself is kept for the record."""
+    done = conn.execute(
+        overrides.update()
+        .where(overrides.c.override_id == override_id, overrides.c.revoked_at.is_(None))
+        .values(revoked_at=utc_naive(at) if at else utc_now())
+    )
+    if done.rowcount == 0:
+        raise NotFoundError(f"no override #{override_id} is in force; list them with `hearth override list`")
+
+
+def _record(row: sa.Row) -> OverrideRecord:
+    return OverrideRecord(int(row.override_id), row.family_id, row.person_id, row.rule, row.value, row.reason,
+                          row.actor, row.created_at, row.revoked_at)
+
+
+def list_overrides(conn: sa.Connection, family_id: str | None = None) -> list[OverrideRecord]:
+    """Every override ever recorded (revoked ones included), oldest first."""
+    query = sa.select(overrides).order_by(overrides.c.override_id)
+    if family_id is not None:
+        query = query.where(overrides.c.family_id == family_id)
+    return [_record(row) for row in conn.execute(query)]
+
+
+def overrides_in_force(
+    conn: sa.Connection, at: datetime, family_ids: Iterable[str] | None = None
+) -> dict[str, tuple[OverrideRecord, ...]]:
+    """family id -> overrides in force at ``at``, in the order they were made."""
+    moment = utc_naive(at)
+    query = (
+        sa.select(overrides)
+        .where(overrides.c.created_at <= moment)
+        .where(sa.or_(overrides.c.revoked_at.is_(None), overrides.c.revoked_at > moment))
+        .order_by(overrides.c.override_id)
+    )
+    wanted = None if family_ids is None else set(family_ids)
+    by_family: dict[str, list[OverrideRecord]] = {}
+    for row in conn.execute(query):
+        if wanted is None or row.family_id in wanted:
+            by_family.setdefault(row.family_id, []).append(_record(row))
+    return {family: tuple(records) for family, records in by_family.items()}

@@ -1,0 +1,208 @@
+"""Append-only decision records, hash-chained so that tampering is detectable.
+
+The chain runs over every decision ever written, in ``seq`` order. A record's hash covers the previous
+record's hash and the canonical JSON of everything stored about the decision (result and evidence
+included), so changing, inserting or deleting a row breaks the link at (or just after) that row.
+Deleting the newest rows of a run leaves the chain intact, so :func:`verify_chain` also checks that
+every run still holds as many decisions as it recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+
+from engine.storage.tables_decisions import GENESIS_HASH, decision_runs, decisions
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON spelling Hearth hashes and compares: sorted keys, no spaces, ISO dates."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    raise TypeError(f"cannot put {type(value).__name__} {value!r} in a decision record")
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """``moment`` as a naive UTC datetime (how the decision tables store time)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+#: the columns a record hash covers, in addition to ``prev_hash`` (which is hashed as a prefix)
+HASHED_COLUMNS = (
+    "seq", "decision_id", "run_id", "family_id", "person_ids", "framework_hash", "engine_version",
+    "as_of", "known_at", "override_ids", "result_json",
+)
+
+
+def record_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """sha256(prev_hash + canonical JSON of the hashed columns of ``row``)."""
+    body = canonical_json({name: row[name] for name in HASHED_COLUMNS})
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def decision_id_for(seq: int) -> str:
+    return f"D{seq:09d}"
+
+
+@dataclass(frozen=True)
+class NewDecision:
+    """What a run knows about one family's decision before it is chained and stored."""
+
+    family_id: str
+    person_ids: tuple[str, ...]
+    result_json: str
+    override_ids: tuple[int, ...] = ()
+
+
+def chain_tail(conn: sa.Connection) -> tuple[int, str]:
+    """The last ``seq`` written and its record hash (``0, GENESIS_HASH`` for an empty chain)."""
+    row = conn.execute(
+        sa.select(decisions.c.seq, decisions.c.record_hash).order_by(decisions.c.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if row is None else (int(row.seq), row.record_hash)
+
+
+def append_decisions(
+    conn: sa.Connection,
+    *,
+    run_id: str,
+    framework_hash: str,
+    engine_version: str,
+    as_of: date,
+    known_at: datetime,
+    items: Sequence[NewDecision],
+    batch_size: int = 5000,
+) -> list[str]:
+    """Chain and insert ``items`` (in the order given) inside the caller's transaction; their ids."""
+    seq, prev = chain_tail(conn)
+    known_at = utc_naive(known_at)
+    ids: list[str] = []
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        seq += 1
+        row = {
+            "seq": seq,
+            "decision_id": decision_id_for(seq),
+            "run_id": run_id,
+            "family_id": item.family_id,
+            "person_ids": canonical_json(sorted(item.person_ids)),
+            "framework_hash": framework_hash,
+            "engine_version": engine_version,
+            "as_of": as_of,
+            "known_at": known_at,
+            "override_ids": canonical_json(sorted(item.override_ids)),
+            "result_json": item.result_json,
+            "prev_hash": prev,
+        }
+        row["record_hash"] = prev = record_hash(prev, row)
+        ids.append(row["decision_id"])
+        batch.append(row)
+        if len(batch) >= batch_size:
+            conn.execute(decisions.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(decisions.insert(), batch)
+    return ids
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of walking the chain: how far it holds, and the first broken link if any."""
+
+    checked: int
+    broken_decision_id: str | None = None
+    broken_seq: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_decision_id is None and not self.problem
+
+
+def _normalise_row(row: sa.Row) -> dict[str, Any]:
+    data = dict(row._mapping)
+    # Drivers return dates/datetimes; hash them exactly as they were written.
+    data["known_at"] = utc_naive(data["known_at"])
+    return data
+
+
+def verify_chain(conn: sa.Connection, chunk: int = 2000) -> ChainReport:
+    """Walk every decision in ``seq`` order and report the first link that does not hold."""
+    prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    last_seq = 0
+    while True:
+        rows = conn.execute(
+            sa.select(decisions).where(decisions.c.seq > last_seq).order_by(decisions.c.seq).limit(chunk)
+        ).fetchall()
+        if not rows:
+            break
+        for row in rows:
+            data = _normalise_row(row)
+            where = data["decision_id"]
+            if data["seq"] != expected_seq:
+                return ChainReport(checked, where, data["seq"],
+                                   f"decision(s) missing before {where}: expected seq {expected_seq}, "
+                                   f"found {data['seq']}")
+            if data["prev_hash"] != prev:
+                return ChainReport(checked, where, data["seq"],
+                                   f"{where} points to previous hash {data['prev_hash'][:12]}..., but the "
+                                   f"decision before it hashes to {prev[:12]}... (a row was changed or removed)")
+            actual = record_hash(prev, data)
+            if actual != data["record_hash"]:
+                return ChainReport(checked, where, data["seq"],
+                                   f"{where} content does not match its record hash "
+                                   f"(stored {data['record_hash'][:12]}..., computed {actual[:12]}...): "
+                                   "the row was altered after it was written")
+            prev = data["record_hash"]
+            expected_seq += 1
+            checked += 1
+        last_seq = rows[-1].seq
+    return _verify_run_counts(conn, checked)
+
+
+def _verify_run_counts(conn: sa.Connection, checked: int) -> ChainReport:
+    counts = dict(
+        conn.execute(sa.select(decisions.c.run_id, sa.func.count()).group_by(decisions.c.run_id)).all()
+    )
+    for run_id, families in conn.execute(
+        sa.select(decision_runs.c.run_id, decision_runs.c.families).order_by(decision_runs.c.started_at)
+    ):
+        if counts.get(run_id, 0) != families:
+            return ChainReport(checked, None, None,
+                               f"run {run_id} recorded {families} decisions but {counts.get(run_id, 0)} "
+                               "are stored (decisions were deleted from the end of the chain)")
+    return ChainReport(checked)
+
+
+def decision_row(conn: sa.Connection, decision_id: str) -> sa.Row | None:
+    return conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).first()
+
+
+def latest_decision_row(conn: sa.Connection, family_id: str, as_of: date | None = None) -> sa.Row | None:
+    query = sa.select(decisions).where(decisions.c.family_id == family_id)
+    if as_of is not None:
+        query = query.where(decisions.c.as_of == as_of)
+    return conn.execute(query.order_by(decisions.c.seq.desc()).limit(1)).first()
+
+
+def known_family_ids(conn: sa.Connection) -> list[str]:
+    return list(conn.execute(sa.select(decisions.c.family_id).distinct()).scalars())

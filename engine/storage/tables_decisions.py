@@ -1,0 +1,80 @@
+"""Tables of the rules engine: stored frameworks, decision runs, hash-chained decisions, overrides.
+
+Decisions are append-only. Each row carries ``prev_hash`` (the record hash of the decision before it,
+in ``seq`` order) and ``record_hash = sha256(prev_hash + canonical JSON of the record)``, so editing or
+deleting any stored decision breaks the chain at that row (``hearth audit verify``). ``prev_hash`` is
+unique: two writers appending after the same decision cannot fork the chain; the second one fails.
+
+Timestamps are stored as naive UTC datetimes so SQLite and PostgreSQL compare them the same way.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engine.storage.db import metadata
+
+#: ``prev_hash`` of the first decision ever written
+GENESIS_HASH = "0" * 64
+
+frameworks_store = sa.Table(
+    "frameworks_store",
+    metadata,
+    sa.Column("framework_hash", sa.String(64), primary_key=True, comment="sha256 of the canonical IR JSON"),
+    sa.Column("framework_id", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(100), nullable=False),
+    sa.Column("phase", sa.String(50), nullable=False),
+    sa.Column("ir_json", sa.Text, nullable=False, comment="Framework.canonical_json(), source texts included"),
+    sa.Column("stored_at", sa.DateTime, nullable=False),
+)
+
+decision_runs = sa.Table(
+    "decision_runs",
+    metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column(
+        "framework_hash", sa.String(64), sa.ForeignKey("frameworks_store.framework_hash"), nullable=False
+    ),
+    sa.Column("engine_version", sa.String(40), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("known_at", sa.DateTime, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=False),
+    sa.Column("families", sa.Integer, nullable=False),
+    sa.Column("eligible_met", sa.Integer, nullable=False),
+    sa.Column("eligible_not_met", sa.Integer, nullable=False),
+    sa.Column("eligible_unknown", sa.Integer, nullable=False),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("decision_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("decision_runs.run_id"), nullable=False, index=True),
+    sa.Column("family_id", sa.String(200), nullable=False, index=True),
+    sa.Column("person_ids", sa.Text, nullable=False, comment="JSON list, sorted"),
+    sa.Column("framework_hash", sa.String(64), nullable=False),
+    sa.Column("engine_version", sa.String(40), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("known_at", sa.DateTime, nullable=False),
+    sa.Column("override_ids", sa.Text, nullable=False, comment="JSON list of overrides applied"),
+    sa.Column("result_json", sa.Text, nullable=False, comment="FamilyResult.to_dict(), canonical JSON"),
+    sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("record_hash", sa.String(64), nullable=False),
+)
+
+overrides = sa.Table(
+    "overrides",
+    metadata,
+    sa.Column("override_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("family_id", sa.String(200), nullable=False, index=True),
+    sa.Column("person_id", sa.String(200), nullable=True),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("value", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+    sa.CheckConstraint("value in ('met', 'not_met', 'unknown')", name="value_is_tri"),
+)
