@@ -1,0 +1,1 @@
+"""Comparing the pipeline's output with a synthetic borough's ground truth."""
