@@ -1,0 +1,350 @@
+"""What the evaluator returns: three-valued results with the evidence and reasons behind them.
+
+Plain dataclasses (not pydantic): a borough run builds millions of these, and they only need to be
+turned into JSON once, by :meth:`FamilyResult.to_dict`. ``to_dict`` is deterministic - sorted keys,
+ISO dates, evidence in (date, fact type, fact id) order - so the same framework, facts and evaluation
+date give byte-identical JSON whatever order the facts or members arrived in.
+
+Vocabulary:
+- ``TriResult``: one criterion (a need for one person, a role, an eligibility rule, a sub-condition)
+  with its value ``met`` / ``not_met`` / ``unknown``, the facts and parameters it read, why it is
+  unknown, and the trace of its sub-criteria (``children``).
+- ``NeedResult``: a need for the family and for each member it applies to.
+- ``OutcomeResult``: whether the outcome for a need is achieved and sustained.
+- ``ScoreResult``: a weighted score with the certainty of its RAG rating.
+- ``FamilyResult``: everything about one family as of one date.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable, Literal, Mapping
+
+from engine.rules import ir
+
+TriValue = Literal["met", "not_met", "unknown"]
+MET: TriValue = "met"
+NOT_MET: TriValue = "not_met"
+UNKNOWN: TriValue = "unknown"
+TRI_VALUES: tuple[str, ...] = (MET, NOT_MET, UNKNOWN)
+
+
+def jsonable(value: Any) -> Any:
+    """Turn a field or parameter value into deterministic JSON data (dates -> ISO text)."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, ir.Duration):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
+    return value
+
+
+def citation_dict(citation: ir.Citation) -> dict[str, Any]:
+    return {"text": citation.text, "url": citation.url, "confidence": citation.confidence}
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One fact a criterion read, with the trail back to the feed row it came from."""
+
+    fact_id: str
+    fact_type: str
+    person_id: str | None
+    date: date
+    source: str
+    source_record_id: str
+    batch_id: str
+    values: Mapping[str, Any]
+    end_date: date | None = None
+
+    def sort_key(self) -> tuple[date, str, str]:
+        return (self.date, self.fact_type, self.fact_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fact_id": self.fact_id,
+            "fact_type": self.fact_type,
+            "person_id": self.person_id,
+            "date": self.date.isoformat(),
+            "end_date": self.end_date.isoformat() if self.end_date else None,
+            "source": self.source,
+            "source_record_id": self.source_record_id,
+            "batch_id": self.batch_id,
+            "values": jsonable(self.values),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParamUse:
+    """A parameter value a criterion used, with the date it came into force and its guidance source."""
+
+    name: str
+    value: Any
+    effective_from: date
+    citation: ir.Citation | None = None
+    unit: str | None = None
+    override_label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": jsonable(self.value),
+            "unit": self.unit,
+            "effective_from": self.effective_from.isoformat(),
+            "citation": citation_dict(self.citation) if self.citation else None,
+            "override_label": self.override_label,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A human decision replacing a criterion's result for one family (and optionally one person).
+
+    ``rule`` names what is replaced: a need code, role, derived rule, ``OUTCOME_NEED.achieved`` /
+    ``.sustained``, or ``eligible`` / ``family_definition`` / ``claimable``.
+    """
+
+    rule: str
+    family_id: str
+    person_id: str | None
+    value: TriValue
+    reason: str
+    actor: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "family_id": self.family_id,
+            "person_id": self.person_id,
+            "value": self.value,
+            "reason": self.reason,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+        }
+
+
+@dataclass(slots=True)
+class TriResult:
+    """One criterion's three-valued result and why.
+
+    ``detail`` holds a short computed figure for explanations ("rate 71.4%", "count 2").
+    ``overridden_from`` is the value the rules gave before a human override replaced it.
+    """
+
+    value: TriValue
+    rule: str
+    kind: str
+    span: ir.Span | None = None
+    citations: tuple[ir.Citation, ...] = ()
+    person_id: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    parameters: list[ParamUse] = field(default_factory=list)
+    unknowns: list[str] = field(default_factory=list)
+    children: list[TriResult] = field(default_factory=list)
+    detail: str | None = None
+    override: Override | None = None
+    overridden_from: TriValue | None = None
+
+    @property
+    def met(self) -> bool:
+        return self.value == MET
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "rule": self.rule,
+            "kind": self.kind,
+            "span": str(self.span) if self.span else None,
+            "citations": [citation_dict(c) for c in self.citations],
+            "person_id": self.person_id,
+            "evidence": [e.to_dict() for e in sorted(self.evidence, key=Evidence.sort_key)],
+            "parameters": [p.to_dict() for p in sorted(self.parameters, key=_param_key)],
+            "unknowns": sorted(set(self.unknowns)),
+            "children": [c.to_dict() for c in self.children],
+            "detail": self.detail,
+            "override": self.override.to_dict() if self.override else None,
+            "overridden_from": self.overridden_from,
+        }
+
+
+def _param_key(p: ParamUse) -> tuple[str, date]:
+    return (p.name, p.effective_from)
+
+
+@dataclass(slots=True)
+class NeedResult:
+    """A need for the family (met if any member it applies to meets it) and per member."""
+
+    code: str
+    name: str
+    headline: str
+    subject: str
+    result: TriResult
+    members: dict[str, TriResult] = field(default_factory=dict)
+    local: bool = False
+
+    @property
+    def value(self) -> TriValue:
+        return self.result.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "headline": self.headline,
+            "subject": self.subject,
+            "local": self.local,
+            "result": self.result.to_dict(),
+            "members": {pid: r.to_dict() for pid, r in sorted(self.members.items())},
+        }
+
+
+@dataclass(slots=True)
+class OutcomeResult:
+    """The outcome for one need. ``value`` is achieved AND sustained (just achieved when the outcome has
+    no sustainment rule); ``applicable`` is the three-valued "this need was identified"."""
+
+    need: str
+    applicable: TriValue
+    achieved: TriResult
+    sustained: TriResult | None
+    value: TriValue
+    members: dict[str, dict[str, TriResult]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "need": self.need,
+            "applicable": self.applicable,
+            "achieved": self.achieved.to_dict(),
+            "sustained": self.sustained.to_dict() if self.sustained else None,
+            "value": self.value,
+            "members": {
+                pid: {k: r.to_dict() for k, r in sorted(parts.items())}
+                for pid, parts in sorted(self.members.items())
+            },
+        }
+
+
+@dataclass(slots=True)
+class ScoreResult:
+    """A weighted score. ``score`` counts certain (met) targets; ``score_max`` adds targets that are
+    unknown, so the true score lies between them. ``rag`` is the band of ``score``; ``rag_certain``
+    says whether the unknowns could move the family into another band."""
+
+    name: str
+    score: float
+    score_max: float
+    score_complete: bool
+    rag: str | None
+    rag_certain: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "score": self.score,
+            "score_max": self.score_max,
+            "score_complete": self.score_complete,
+            "rag": self.rag,
+            "rag_certain": self.rag_certain,
+        }
+
+
+@dataclass(slots=True)
+class FamilyResult:
+    """Everything the framework decides about one family as of one date."""
+
+    family_id: str
+    as_of: date
+    framework_id: str
+    framework_version: str
+    framework_hash: str
+    family_definition: TriResult
+    needs: dict[str, NeedResult]
+    headlines: dict[str, TriResult]
+    eligible: TriResult
+    outcomes: dict[str, OutcomeResult]
+    claimable: TriResult
+    scores: dict[str, ScoreResult]
+    roles: dict[str, dict[str, TriValue]] = field(default_factory=dict)
+    overrides: list[Override] = field(default_factory=list)
+    identified_as_of: date | None = None
+
+    # Convenience views ---------------------------------------------------------------------------
+    @property
+    def rag(self) -> dict[str, str | None]:
+        return {name: s.rag for name, s in self.scores.items()}
+
+    @property
+    def unknowns(self) -> list[str]:
+        """Every reason anything in this result is unknown, deduplicated and sorted."""
+        reasons: set[str] = set()
+        for tri in self.iter_results():
+            if tri.value == UNKNOWN:
+                reasons.update(tri.unknowns)
+        return sorted(reasons)
+
+    def iter_results(self) -> Iterable[TriResult]:
+        """The top-level criteria: family definition, needs (family and members), eligibility,
+        outcomes, claim."""
+        yield self.family_definition
+        for need in self.needs.values():
+            yield need.result
+            yield from need.members.values()
+        yield self.eligible
+        for outcome in self.outcomes.values():
+            yield outcome.achieved
+            if outcome.sustained is not None:
+                yield outcome.sustained
+        yield self.claimable
+
+    def need_values(self) -> dict[str, TriValue]:
+        return {code: n.value for code, n in self.needs.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "family_id": self.family_id,
+            "as_of": self.as_of.isoformat(),
+            "identified_as_of": self.identified_as_of.isoformat() if self.identified_as_of else None,
+            "framework": {
+                "id": self.framework_id,
+                "version": self.framework_version,
+                "hash": self.framework_hash,
+            },
+            "family_definition": self.family_definition.to_dict(),
+            "roles": {pid: dict(sorted(r.items())) for pid, r in sorted(self.roles.items())},
+            "needs": {code: n.to_dict() for code, n in sorted(self.needs.items())},
+            "headlines": {code: h.to_dict() for code, h in sorted(self.headlines.items())},
+            "eligible": self.eligible.to_dict(),
+            "outcomes": {code: o.to_dict() for code, o in sorted(self.outcomes.items())},
+            "claimable": self.claimable.to_dict(),
+            "scores": {name: s.to_dict() for name, s in sorted(self.scores.items())},
+            "unknowns": self.unknowns,
+            "overrides": [
+                o.to_dict()
+                for o in sorted(self.overrides, key=lambda o: (o.rule, o.person_id or "", o.at))
+            ],
+        }
+
+    def to_json(self) -> str:
+        """Canonical JSON text: identical inputs give byte-identical output."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The headline values only (what reports and diffs compare)."""
+        return {
+            "family_definition": self.family_definition.value,
+            "needs": dict(sorted(self.need_values().items())),
+            "headlines": {code: h.value for code, h in sorted(self.headlines.items())},
+            "eligible": self.eligible.value,
+            "outcomes": {code: o.value for code, o in sorted(self.outcomes.items())},
+            "claimable": self.claimable.value,
+            "scores": {name: s.score for name, s in sorted(self.scores.items())},
+            "rag": dict(sorted(self.rag.items())),
+        }
