@@ -1,0 +1,1 @@
+"""Government returns and extracts: quarterly progress, NIS identifiers, pseudonymised analysis data."""
