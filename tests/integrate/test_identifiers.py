@@ -27,13 +27,6 @@ NHS_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("description", "raw", "expected"), NHS_CASES, ids=[c[0] for c in NHS_CASES])
-def test_nhs_number_table(description: str, raw: str, expected: str | None) -> None:
-    """NHS numbers are valid only with 10 digits and the right mod-11 check digit."""
-    value, problem = clean_nhs_number(raw)
-    assert value == expected
-    assert (problem is None) == (expected is not None), problem
-
 
 def test_nhs_check_digit_rules() -> None:
     """11 - (sum mod 11) gives the digit; 11 maps to 0 and 10 means no valid number."""
@@ -61,13 +54,6 @@ UPN_CASES = [
     ("digit where the check letter goes", "1801200005001", None),
 ]
 
-
-@pytest.mark.parametrize(("description", "raw", "expected"), UPN_CASES, ids=[c[0] for c in UPN_CASES])
-def test_upn_table(description: str, raw: str, expected: str | None) -> None:
-    """UPNs need the 13-character shape and the mod-23 check letter."""
-    value, problem = clean_upn(raw)
-    assert value == expected
-    assert (problem is None) == (expected is not None), problem
 
 
 def test_upn_check_letter_worked_examples() -> None:
@@ -99,13 +85,6 @@ NINO_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("description", "raw", "expected"), NINO_CASES, ids=[c[0] for c in NINO_CASES])
-def test_ni_number_table(description: str, raw: str, expected: str | None) -> None:
-    """NI numbers follow HMRC's prefix and suffix rules (no check digit exists)."""
-    value, problem = clean_ni_number(raw)
-    assert value == expected
-    assert (problem is None) == (expected is not None), problem
-
 
 UPRN_CASES = [
     ("twelve digits", "100062410143", 100062410143),
@@ -117,9 +96,20 @@ UPRN_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("description", "raw", "expected"), UPRN_CASES, ids=[c[0] for c in UPRN_CASES])
-def test_uprn_table(description: str, raw: str, expected: int | None) -> None:
-    """UPRNs are 1-12 digit integers without a leading zero."""
-    value, problem = clean_uprn(raw)
+
+CLEANERS = {"NHS": clean_nhs_number, "UPN": clean_upn, "NINO": clean_ni_number, "UPRN": clean_uprn}
+ALL_CASES = [
+    (kind, *case)
+    for kind, cases in (("NHS", NHS_CASES), ("UPN", UPN_CASES), ("NINO", NINO_CASES), ("UPRN", UPRN_CASES))
+    for case in cases
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "description", "raw", "expected"), ALL_CASES, ids=[f"{c[0]}: {c[1]}" for c in ALL_CASES]
+)
+def test_identifier_table(kind: str, description: str, raw: str, expected: object) -> None:
+    """Each identifier cleans to its canonical form when valid, else to None with a reason."""
+    value, problem = CLEANERS[kind](raw)
     assert value == expected
     assert (problem is None) == (expected is not None), problem
