@@ -1,0 +1,185 @@
+"""Comparisons: an ordered list of levels per field; the first level that matches wins.
+
+:func:`default_comparisons` is the standard setup for the canonical identity fields. Identifiers
+(NHS number, UPN, NI number, UPRN, extra ids) are compared like any other field: agreement is strong
+evidence with a large estimated weight, and disagreement is evidence against, but neither decides a
+match on its own (no blind keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.matching import levels as lv
+from engine.matching.records import RecordTable
+
+
+@dataclass
+class Comparison:
+    """A field's comparison: ``levels[0]`` is always the null level."""
+
+    name: str
+    column: str
+    levels: list[lv.ComparisonLevel]
+
+    def __post_init__(self) -> None:
+        if not self.levels or not self.levels[0].is_null:
+            raise ValueError(f"comparison {self.name!r} must start with a NullLevel")
+
+    @property
+    def labels(self) -> list[str]:
+        return [level.label for level in self.levels]
+
+    @property
+    def term_frequency_level(self) -> int | None:
+        """Index of the exact level whose weight is adjusted for how common the value is."""
+        for index, level in enumerate(self.levels):
+            if isinstance(level, lv.ExactLevel) and level.term_frequency:
+                return index
+        return None
+
+    def assign(self, pairs: lv.PairBatch) -> np.ndarray:
+        """The level index (0 = null) of every pair: levels are tried in order, first match wins."""
+        result = np.full(len(pairs), len(self.levels) - 1, dtype=np.int8)
+        remaining = np.arange(len(pairs))
+        for index, level in enumerate(self.levels[:-1]):
+            if remaining.size == 0:
+                break
+            hit = level.matches(pairs.take(remaining))
+            result[remaining[hit]] = index
+            remaining = remaining[~hit]
+        return result
+
+
+def _name(column: str, tf: bool = True) -> Comparison:
+    return Comparison(
+        column,
+        column,
+        [
+            lv.NullLevel(column),
+            lv.ExactLevel(column, term_frequency=tf),
+            lv.DamerauLevenshteinLevel(column, 1),
+            lv.JaroWinklerLevel(column, 0.9),
+            lv.JaroWinklerLevel(column, 0.8),
+            lv.ElseLevel(column),
+        ],
+    )
+
+
+def _initial(value: str) -> str:
+    return value[:1]
+
+
+def _middle(column: str) -> Comparison:
+    return Comparison(
+        column,
+        column,
+        [
+            lv.NullLevel(column),
+            lv.ExactLevel(column),
+            lv.JaroWinklerLevel(column, 0.88),
+            lv.DerivedExactLevel(column, "same initial", f"{column}#initial", _initial),
+            lv.ElseLevel(column),
+        ],
+    )
+
+
+def _date(column: str) -> Comparison:
+    return Comparison(
+        column,
+        column,
+        [
+            lv.NullLevel(column),
+            lv.ExactLevel(column),
+            lv.DateTransposedLevel(column),
+            lv.DateOneCharacterLevel(column),
+            lv.DateYearLevel(column),
+            lv.ElseLevel(column),
+        ],
+    )
+
+
+def postcode_sector(postcode: str) -> str | None:
+    """``SW1A 1AA`` -> ``SW1A 1``; ``None`` when the code is not in UK form."""
+    outward, _, inward = postcode.partition(" ")
+    return f"{outward} {inward[0]}" if inward else None
+
+
+def postcode_district(postcode: str) -> str | None:
+    """``SW1A 1AA`` -> ``SW1A``; ``None`` when the code is not in UK form."""
+    outward, _, inward = postcode.partition(" ")
+    return outward if inward else None
+
+
+def _postcode(column: str) -> Comparison:
+    return Comparison(
+        column,
+        column,
+        [
+            lv.NullLevel(column),
+            lv.ExactLevel(column, term_frequency=True),
+            lv.DamerauLevenshteinLevel(column, 1),
+            lv.DerivedExactLevel(column, "same sector", f"{column}#sector", postcode_sector),
+            lv.DerivedExactLevel(column, "same district", f"{column}#district", postcode_district),
+            lv.ElseLevel(column),
+        ],
+    )
+
+
+def _address(column: str) -> Comparison:
+    return Comparison(
+        column,
+        column,
+        [
+            lv.NullLevel(column),
+            lv.ExactLevel(column),
+            lv.TokenSortLevel(column, 90),
+            lv.TokenSortLevel(column, 70),
+            lv.ElseLevel(column),
+        ],
+    )
+
+
+def _identifier(column: str, *, typo_level: bool) -> Comparison:
+    levels: list[lv.ComparisonLevel] = [lv.NullLevel(column), lv.ExactLevel(column)]
+    if typo_level:
+        # unvalidated identifiers carry keying errors; validated ones (NHS) cannot differ by one digit
+        levels.append(lv.DamerauLevenshteinLevel(column, 1))
+    levels.append(lv.ElseLevel(column))
+    return Comparison(column, column, levels)
+
+
+def _exact_only(column: str) -> Comparison:
+    return Comparison(column, column, [lv.NullLevel(column), lv.ExactLevel(column), lv.ElseLevel(column)])
+
+
+_BUILDERS = {
+    "given_name": _name,
+    "middle_names": _middle,
+    "family_name": _name,
+    "date_of_birth": _date,
+    "sex": _exact_only,
+    "address": _address,
+    "postcode": _postcode,
+    "uprn": _exact_only,
+    "nhs_number": lambda c: _identifier(c, typo_level=False),
+    "upn": lambda c: _identifier(c, typo_level=True),
+    "ni_number": lambda c: _identifier(c, typo_level=True),
+}
+
+
+def comparison_for(column: str) -> Comparison:
+    """The standard comparison of a canonical field, or an identifier comparison for ``extra:*``."""
+    builder = _BUILDERS.get(column)
+    if builder is None:
+        return _identifier(column, typo_level=True)
+    return builder(column)
+
+
+def default_comparisons(table: RecordTable) -> list[Comparison]:
+    """Comparisons for every column of ``table`` that has at least one value."""
+    names = [c for c in _BUILDERS if table.has(c)]
+    names += sorted(c for c in table.columns if c.startswith("extra:") and table.has(c))
+    return [comparison_for(c) for c in names]

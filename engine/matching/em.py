@@ -1,0 +1,170 @@
+"""Estimating m and u probabilities without labels.
+
+* ``u`` (how often a level occurs among pairs of *different* people) comes from a random sample of
+  record pairs: almost all random pairs are non-matches, so level frequencies there are u.
+* ``m`` (how often a level occurs among pairs of the *same* person) comes from expectation
+  maximisation on the blocked candidate pairs, with u held fixed, one session per blocking rule. As in
+  Splink, a session ignores the comparisons its rule blocks on (their agreement is forced by the
+  rule, not evidence), and each comparison's m is the mean over the sessions that estimated it.
+* The prior (probability that two random records match) is estimated last: EM over all candidate
+  pairs with m and u fixed gives the expected number of matches, divided by all possible pairs.
+
+EM runs on the distinct comparison patterns with their counts, so its cost does not grow with the
+number of pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.matching.blocking import CandidatePairs
+from engine.matching.comparisons import Comparison
+from engine.matching.levels import PairBatch
+from engine.matching.records import RecordTable
+
+PROBABILITY_FLOOR = 1e-6
+
+
+def comparison_levels(table: RecordTable, comparisons: list[Comparison], left, right) -> np.ndarray:
+    """``gamma[k, c]``: the level index of pair k under comparison c."""
+    batch = PairBatch(table, np.asarray(left), np.asarray(right))
+    gamma = np.zeros((len(batch), len(comparisons)), dtype=np.int8)
+    for c, comparison in enumerate(comparisons):
+        gamma[:, c] = comparison.assign(batch)
+    return gamma
+
+
+def random_pairs(n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` uniformly random pairs of distinct records (with replacement between pairs)."""
+    left = rng.integers(0, n, size)
+    right = rng.integers(0, n - 1, size)
+    right = right + (right >= left)  # skip left itself
+    return left, right
+
+
+def estimate_u(gamma: np.ndarray, comparisons: list[Comparison]) -> list[np.ndarray]:
+    """Level frequencies among non-null random pairs, smoothed by one pseudo-pair per level."""
+    result = []
+    for c, comparison in enumerate(comparisons):
+        counts = np.bincount(gamma[:, c], minlength=len(comparison.levels)).astype(float)
+        counts[0] = 0.0
+        counts[1:] += 1.0
+        u = counts / counts[1:].sum()
+        u[0] = 1.0
+        result.append(np.maximum(u, PROBABILITY_FLOOR))
+    return result
+
+
+def initial_m(comparison: Comparison) -> np.ndarray:
+    """A starting point: most matches agree exactly, fewer fall in each weaker level."""
+    levels = len(comparison.levels)
+    m = np.array([0.0] + [0.5 ** (2 * i) for i in range(levels - 1)])
+    m[1:] /= m[1:].sum()
+    m[0] = 1.0
+    return m
+
+
+@dataclass
+class EmResult:
+    m: list[np.ndarray]
+    trained_by: list[list[str]]
+    sessions: list[dict]
+
+
+def _patterns(gamma: np.ndarray, radix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes = (gamma.astype(np.int64) * radix).sum(axis=1)
+    unique, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    return gamma[first], counts.astype(float)
+
+
+def _posterior(patterns, counts, m, u, active, prior) -> np.ndarray:
+    log_ratio = np.full(len(patterns), np.log(prior / (1 - prior)))
+    for c in active:
+        log_ratio += np.log(m[c][patterns[:, c]]) - np.log(u[c][patterns[:, c]])
+    return 1.0 / (1.0 + np.exp(-np.clip(log_ratio, -700, 700)))
+
+
+def _m_step(patterns, counts, posterior, levels: int, c: int) -> np.ndarray:
+    weight = counts * posterior
+    m = np.bincount(patterns[:, c], weights=weight, minlength=levels)
+    m[0] = 0.0
+    total = m[1:].sum()
+    if total <= 0:
+        return np.full(levels, 1.0 / max(levels - 1, 1))
+    m = np.maximum(m / total, PROBABILITY_FLOOR)
+    m[0] = 1.0
+    return m
+
+
+def expectation_maximisation(
+    gamma: np.ndarray,
+    candidates: CandidatePairs,
+    comparisons: list[Comparison],
+    u: list[np.ndarray],
+    *,
+    iterations: int = 40,
+    tolerance: float = 1e-5,
+) -> EmResult:
+    """m per comparison: one EM session per blocking rule (see module docstring)."""
+    radix = _radix(comparisons)
+    sums = [np.zeros(len(c.levels)) for c in comparisons]
+    trained_by: list[list[str]] = [[] for _ in comparisons]
+    sessions = []
+    for index, rule in enumerate(candidates.rules):
+        active = [c for c, comp in enumerate(comparisons) if comp.column.split("#")[0] not in rule.columns]
+        positions = candidates.from_rule(index)
+        if positions.size < 10 or not active:
+            continue
+        patterns, counts = _patterns(gamma[positions], radix)
+        m = [initial_m(comp) for comp in comparisons]
+        prior = 0.1
+        for iteration in range(iterations):
+            post = _posterior(patterns, counts, m, u, active, prior)
+            new_prior = float(np.clip((counts * post).sum() / counts.sum(), 1e-9, 1 - 1e-9))
+            change = abs(new_prior - prior)
+            for c in active:
+                new = _m_step(patterns, counts, post, len(comparisons[c].levels), c)
+                change = max(change, float(np.abs(new - m[c]).max()))
+                m[c] = new
+            prior = new_prior
+            if change < tolerance:
+                break
+        sessions.append({"rule": rule.name, "pairs": int(positions.size), "iterations": iteration + 1,
+                         "match_share": prior})
+        for c in active:
+            sums[c] += m[c]
+            trained_by[c].append(rule.name)
+    result = []
+    for c, comp in enumerate(comparisons):
+        m = sums[c] / len(trained_by[c]) if trained_by[c] else initial_m(comp)
+        m[0] = 1.0
+        result.append(m)
+    return EmResult(m=result, trained_by=trained_by, sessions=sessions)
+
+
+def estimate_prior(
+    gamma: np.ndarray, comparisons: list[Comparison], m, u, total_pairs: float, *, iterations: int = 50
+) -> tuple[float, float]:
+    """``(prior among all pairs, expected matches)`` with m and u fixed."""
+    radix = _radix(comparisons)
+    patterns, counts = _patterns(gamma, radix)
+    active = list(range(len(comparisons)))
+    share = 0.01
+    for _ in range(iterations):
+        post = _posterior(patterns, counts, m, u, active, share)
+        new = float(np.clip((counts * post).sum() / counts.sum(), 1e-12, 1 - 1e-9))
+        if abs(new - share) < 1e-9:
+            break
+        share = new
+    expected = share * counts.sum()
+    return float(np.clip(expected / max(total_pairs, 1.0), 1e-12, 0.5)), float(expected)
+
+
+def _radix(comparisons: list[Comparison]) -> np.ndarray:
+    sizes = [len(c.levels) for c in comparisons]
+    radix = np.ones(len(sizes), dtype=np.int64)
+    for i in range(len(sizes) - 2, -1, -1):
+        radix[i] = radix[i + 1] * sizes[i + 1]
+    return radix

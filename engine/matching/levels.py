@@ -1,0 +1,223 @@
+"""Comparison levels, in the style of Splink's ``ComparisonLevelCreator``.
+
+A level has a human-readable ``label`` and one method, :meth:`ComparisonLevel.matches`, which says for
+a batch of record pairs whether each pair falls in this level. A comparison is an ordered list of
+levels and the first level that matches wins, so a level may assume that earlier levels did not
+match (``DamerauLevenshteinLevel`` never sees an exact match or a null).
+
+Levels work on whole batches of pairs at once (rapidfuzz's ``process.cpdist`` computes the scores
+pair by pair in C++), so the same code explains one pair and scores millions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, final
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from engine.matching.records import RecordTable
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Record pairs ``(left[k], right[k])`` over one :class:`RecordTable`."""
+
+    table: RecordTable
+    left: np.ndarray
+    right: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def take(self, positions: np.ndarray) -> PairBatch:
+        return PairBatch(self.table, self.left[positions], self.right[positions])
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        codes = self.table.codes(column)[0]
+        return codes[self.left], codes[self.right]
+
+    def values(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        values = self.table.values(column)
+        return values[self.left], values[self.right]
+
+
+class ComparisonLevel(ABC):
+    """One labelled level of a comparison; ``column`` is the record field it reads."""
+
+    label: str = ""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    @abstractmethod
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        """A boolean array: does each pair fall in this level (given earlier levels did not)?"""
+
+    @final
+    def describe(self) -> str:
+        return f"{self.column}: {self.label}"
+
+    @property
+    def is_null(self) -> bool:
+        return False
+
+
+class NullLevel(ComparisonLevel):
+    """Either side missing: no evidence either way (weight 0)."""
+
+    label = "null"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        left, right = pairs.codes(self.column)
+        return (left < 0) | (right < 0)
+
+    @property
+    def is_null(self) -> bool:
+        return True
+
+
+class ExactLevel(ComparisonLevel):
+    """Identical standardised values (optionally of a derived column, e.g. postcode sector)."""
+
+    def __init__(self, column: str, label: str = "exact match", *, term_frequency: bool = False) -> None:
+        super().__init__(column)
+        self.label = label
+        self.term_frequency = term_frequency
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        left, right = pairs.codes(self.column)
+        return (left == right) & (left >= 0)
+
+
+class DerivedExactLevel(ComparisonLevel):
+    """Equal after a transform of each value (postcode sector, birth year, initial)."""
+
+    def __init__(self, column: str, label: str, name: str, transform: Callable[[str], str | None]) -> None:
+        super().__init__(column)
+        self.label = label
+        self.derived_name = name
+        self.transform = transform
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        pairs.table.derived(self.derived_name, self.column, self.transform)
+        left, right = pairs.codes(self.derived_name)
+        return (left == right) & (left >= 0)
+
+
+class _ScoreLevel(ComparisonLevel):
+    """A level decided by a rapidfuzz pairwise score over non-null pairs."""
+
+    scorer: Callable
+
+    def _scores(self, pairs: PairBatch) -> np.ndarray:
+        left, right = pairs.values(self.column)
+        left_codes, right_codes = pairs.codes(self.column)
+        present = (left_codes >= 0) & (right_codes >= 0)
+        scores = np.full(len(pairs), np.nan)
+        if present.any():
+            scores[present] = process.cpdist(
+                list(left[present]), list(right[present]), scorer=self.scorer, workers=-1
+            )
+        return scores
+
+
+class JaroWinklerLevel(_ScoreLevel):
+    """Jaro-Winkler similarity at or above a threshold (names: rewards a shared beginning)."""
+
+    scorer = staticmethod(JaroWinkler.normalized_similarity)
+
+    def __init__(self, column: str, threshold: float) -> None:
+        super().__init__(column)
+        self.threshold = threshold
+        self.label = f"Jaro-Winkler >= {threshold:g}"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        return self._scores(pairs) >= self.threshold
+
+
+class DamerauLevenshteinLevel(_ScoreLevel):
+    """At most ``k`` insertions, deletions, substitutions or adjacent transpositions apart."""
+
+    scorer = staticmethod(DamerauLevenshtein.distance)
+
+    def __init__(self, column: str, k: int) -> None:
+        super().__init__(column)
+        self.k = k
+        self.label = f"Damerau-Levenshtein <= {k}"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        return self._scores(pairs) <= self.k
+
+
+class TokenSortLevel(_ScoreLevel):
+    """Addresses: the same words in any order, similarity (0-100) at or above a threshold."""
+
+    scorer = staticmethod(fuzz.token_sort_ratio)
+
+    def __init__(self, column: str, threshold: float) -> None:
+        super().__init__(column)
+        self.threshold = threshold
+        self.label = f"token-sort similarity >= {threshold:g}"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        return self._scores(pairs) >= self.threshold
+
+
+def _date_chars(values: np.ndarray) -> np.ndarray:
+    """ISO dates as an (n, 10) array of character codes, so date levels are vectorised."""
+    return np.asarray(values.astype("U10")).view(np.uint32).reshape(len(values), 10)
+
+
+class _DateLevel(ComparisonLevel):
+    def _chars(self, pairs: PairBatch) -> tuple[np.ndarray, np.ndarray]:
+        left, right = pairs.values(self.column)
+        return _date_chars(left), _date_chars(right)
+
+
+class DateTransposedLevel(_DateLevel):
+    """Day and month swapped (03/11 keyed as 11/03), same year."""
+
+    label = "day and month transposed"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        left, right = self._chars(pairs)
+        return (
+            (left[:, 0:4] == right[:, 0:4]).all(axis=1)
+            & (left[:, 5:7] == right[:, 8:10]).all(axis=1)
+            & (left[:, 8:10] == right[:, 5:7]).all(axis=1)
+        )
+
+
+class DateOneCharacterLevel(_DateLevel):
+    """One digit different (a keying error in day, month or year)."""
+
+    label = "one digit different"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        left, right = self._chars(pairs)
+        return (left != right).sum(axis=1) <= 1
+
+
+class DateYearLevel(_DateLevel):
+    """Same year of birth only."""
+
+    label = "same year"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        left, right = self._chars(pairs)
+        return (left[:, 0:4] == right[:, 0:4]).all(axis=1)
+
+
+class ElseLevel(ComparisonLevel):
+    """Both present and no earlier level matched: evidence against."""
+
+    def __init__(self, column: str, label: str = "different") -> None:
+        super().__init__(column)
+        self.label = label
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        return np.ones(len(pairs), dtype=bool)

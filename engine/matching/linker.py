@@ -1,0 +1,188 @@
+"""The matcher end to end: block, compare, estimate m/u, score, cluster.
+
+>>> from engine.matching.records import RecordTable
+>>> rows = [{"record_key": f"a:{i}", "given_name": g, "family_name": f, "date_of_birth": d}
+...         for i, (g, f, d) in enumerate([("ANNE", "SMITH", "1980-01-02"), ("ANN", "SMITH", "1980-01-02")])]
+>>> result = link(RecordTable.from_rows(rows))
+>>> len(result.pairs.left)
+1
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.matching import blocking, em
+from engine.matching.clustering import ClusterResult, cluster
+from engine.matching.comparisons import Comparison, default_comparisons
+from engine.matching.records import RecordTable
+from engine.matching.scoring import MatchModel, match_weights, probability
+
+
+@dataclass(frozen=True)
+class LinkerSettings:
+    """Defaults chosen to need no tuning; every value is stored with each match run."""
+
+    match_threshold: float = 0.9
+    review_low: float = 0.5
+    max_block_size: int = 1000
+    u_sample_pairs: int = 1_000_000
+    em_iterations: int = 40
+    seed: int = 20240401
+
+    def __post_init__(self) -> None:
+        if not 0 < self.review_low <= self.match_threshold < 1:
+            raise ValueError(
+                f"need 0 < review_low <= match_threshold < 1, got {self.review_low} and {self.match_threshold}"
+            )
+
+
+@dataclass
+class Constraints:
+    """Reviewers' decisions, as record-key pairs: confirmed pairs are forced links, rejected cannot link."""
+
+    confirmed: set[tuple[str, str]] = field(default_factory=set)
+    rejected: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass
+class ScoredPairs:
+    left: np.ndarray
+    right: np.ndarray
+    gamma: np.ndarray
+    weight: np.ndarray
+    probability: np.ndarray
+
+
+@dataclass
+class LinkResult:
+    table: RecordTable
+    model: MatchModel
+    pairs: ScoredPairs
+    clusters: ClusterResult
+    blocking_report: blocking.BlockingReport
+    settings: LinkerSettings
+    timings: dict[str, float]
+    em_sessions: list[dict]
+    expected_matches: float
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.clusters.labels
+
+    def review_pairs(self) -> list[tuple[int, int, float, float]]:
+        """Pairs in the review band whose records ended in different persons: (i, j, weight, prob)."""
+        p = self.pairs
+        band = (p.probability >= self.settings.review_low) & (p.probability < self.settings.match_threshold)
+        band &= self.labels[p.left] != self.labels[p.right]
+        return [
+            (int(i), int(j), float(w), float(q))
+            for i, j, w, q in zip(p.left[band], p.right[band], p.weight[band], p.probability[band])
+        ]
+
+    def params(self) -> dict:
+        return {
+            "settings": self.settings.__dict__,
+            "model": self.model.to_params(),
+            "blocking": self.blocking_report.summary(),
+            "em_sessions": self.em_sessions,
+            "expected_matches": self.expected_matches,
+            "refused_merges": len(self.clusters.refused_merges),
+            "timings_seconds": self.timings,
+        }
+
+
+def train(
+    table: RecordTable,
+    comparisons: list[Comparison],
+    candidates: blocking.CandidatePairs,
+    gamma: np.ndarray,
+    settings: LinkerSettings,
+) -> tuple[MatchModel, list[dict], float]:
+    """Estimate u from random pairs, m by EM per blocking rule, then the prior."""
+    n = len(table)
+    total_pairs = n * (n - 1) / 2
+    rng = np.random.default_rng(settings.seed)
+    sample = int(min(settings.u_sample_pairs, max(total_pairs, 1)))
+    u_left, u_right = em.random_pairs(n, sample, rng)
+    u = em.estimate_u(em.comparison_levels(table, comparisons, u_left, u_right), comparisons)
+    fitted = em.expectation_maximisation(gamma, candidates, comparisons, u, iterations=settings.em_iterations)
+    prior, expected = em.estimate_prior(gamma, comparisons, fitted.m, u, total_pairs)
+    model = MatchModel(comparisons, fitted.m, u, prior, fitted.trained_by)
+    return model, fitted.sessions, expected
+
+
+def link(
+    table: RecordTable,
+    settings: LinkerSettings = LinkerSettings(),
+    constraints: Constraints | None = None,
+    *,
+    comparisons: list[Comparison] | None = None,
+    rules: list[blocking.BlockingRule] | None = None,
+) -> LinkResult:
+    """Match every record of ``table`` against every other (dedupe and link in one)."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    comparisons = comparisons if comparisons is not None else default_comparisons(table)
+    rules = rules if rules is not None else blocking.default_rules(table)
+    if len(table) < 2 or not comparisons:
+        raise ValueError("matching needs at least two records and one field with values")
+    candidates = blocking.block(table, rules, max_block_size=settings.max_block_size)
+    timings["blocking"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    gamma = em.comparison_levels(table, comparisons, candidates.left, candidates.right)
+    timings["comparing"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    model, sessions, expected = train(table, comparisons, candidates, gamma, settings)
+    timings["training"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    weight = match_weights(model, table, gamma, candidates.left)
+    prob = probability(weight)
+    timings["scoring"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    index = {key: i for i, key in enumerate(table.keys)}
+    constraints = constraints or Constraints()
+    confirmed = _index_pairs(constraints.confirmed, index)
+    rejected = _index_pairs(constraints.rejected, index)
+    pairs = ScoredPairs(candidates.left, candidates.right, gamma, weight, prob)
+    pairs = _with_decided_pairs(pairs, confirmed | rejected, table, model)
+    clusters = cluster(len(table), pairs.left, pairs.right, pairs.probability, settings.match_threshold,
+                       confirmed=confirmed, rejected=rejected)
+    timings["clustering"] = time.perf_counter() - clock
+    return LinkResult(table, model, pairs, clusters, candidates.report, settings, timings, sessions, expected)
+
+
+def _index_pairs(pairs: set[tuple[str, str]], index: dict[str, int]) -> set[tuple[int, int]]:
+    found = set()
+    for a, b in pairs:
+        if a in index and b in index and a != b:
+            i, j = index[a], index[b]
+            found.add((min(i, j), max(i, j)))
+    return found
+
+
+def _with_decided_pairs(pairs: ScoredPairs, decided: set[tuple[int, int]], table, model) -> ScoredPairs:
+    """Score reviewed pairs that blocking did not produce, so decisions always take part."""
+    n = len(table)
+    existing = set((pairs.left * n + pairs.right).tolist()) if decided else set()
+    missing = [(i, j) for i, j in decided if i * n + j not in existing]
+    if not missing:
+        return pairs
+    left = np.array([i for i, _ in missing], dtype=np.int64)
+    right = np.array([j for _, j in missing], dtype=np.int64)
+    gamma = em.comparison_levels(table, model.comparisons, left, right)
+    weight = match_weights(model, table, gamma, left)
+    return ScoredPairs(
+        np.concatenate((pairs.left, left)),
+        np.concatenate((pairs.right, right)),
+        np.concatenate((pairs.gamma, gamma)),
+        np.concatenate((pairs.weight, weight)),
+        np.concatenate((pairs.probability, probability(weight))),
+    )

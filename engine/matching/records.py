@@ -1,0 +1,155 @@
+"""Columnar person records: the matcher's in-memory input.
+
+Every field is a NumPy object array of standardised strings (``None`` = null). Integer codes per
+column (``-1`` for null) are built once and cached, so exact comparisons, blocking and term
+frequencies work on integers instead of strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.matching import standardise as std
+
+#: the canonical identity fields a record may carry (architecture.md, source_records)
+IDENTITY_FIELDS = (
+    "given_name",
+    "middle_names",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "address",
+    "postcode",
+    "uprn",
+    "nhs_number",
+    "upn",
+    "ni_number",
+)
+
+_CLEANERS = {
+    "given_name": std.clean_name,
+    "middle_names": std.clean_name,
+    "family_name": std.clean_name,
+    "date_of_birth": std.clean_date,
+    "sex": std.clean_sex,
+    "address": std.clean_text,
+    "postcode": std.clean_postcode,
+    "uprn": std.clean_identifier,
+    "nhs_number": lambda v: (lambda s: s if std.nhs_number_is_valid(s) else None)(std.clean_identifier(v)),
+    "upn": std.clean_identifier,
+    "ni_number": std.clean_identifier,
+}
+
+
+def standardise_field(name: str, value: object) -> str | None:
+    """Standardise one value of a canonical field (extra identifiers are cleaned as identifiers)."""
+    cleaner = _CLEANERS.get(name, std.clean_identifier)
+    return cleaner(value)
+
+
+@dataclass
+class RecordTable:
+    """Records to match: ``keys[i]`` is record i's ``"<source>:<record_id>"``."""
+
+    keys: list[str]
+    columns: dict[str, np.ndarray]
+    _codes: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[Mapping[str, object]], *, key: str = "record_key", standardise: bool = True
+    ) -> RecordTable:
+        """Build from dict rows; fields other than ``key`` become columns (``extra_ids`` is expanded)."""
+        keys: list[str] = []
+        values: dict[str, list[object]] = {}
+        for index, row in enumerate(rows):
+            keys.append(str(row[key]))
+            for name, value in _flatten(row, key).items():
+                column = values.setdefault(name, [None] * index)
+                column.append(standardise_field(name, value) if standardise else value)
+            for column in values.values():
+                if len(column) < len(keys):
+                    column.append(None)
+        columns = {name: _object_array(column) for name, column in values.items()}
+        return cls(keys=keys, columns=columns)
+
+    def has(self, column: str) -> bool:
+        """Whether the column exists with at least one non-null value."""
+        return column in self.columns and self.codes(column)[1] != []
+
+    def values(self, column: str) -> np.ndarray:
+        if column not in self.columns:
+            self.columns[column] = np.full(len(self), None, dtype=object)
+        return self.columns[column]
+
+    def codes(self, column: str) -> tuple[np.ndarray, list[str]]:
+        """``(codes, vocabulary)``: codes[i] indexes vocabulary, -1 where the value is null."""
+        cached = self._codes.get(column)
+        if cached is None:
+            cached = factorize(self.values(column))
+            self._codes[column] = cached
+        return cached
+
+    def derived(self, name: str, column: str, transform) -> np.ndarray:
+        """A cached derived column (postcode sector, birth year, phonetic key) built per distinct value."""
+        if name not in self.columns:
+            codes, vocabulary = self.codes(column)
+            mapped = _object_array([transform(v) for v in vocabulary] + [None])
+            self.columns[name] = mapped[codes]  # code -1 picks the trailing None
+        return self.columns[name]
+
+    def subset(self, indices: np.ndarray) -> RecordTable:
+        return RecordTable(
+            keys=[self.keys[i] for i in indices],
+            columns={name: values[indices] for name, values in self.columns.items()},
+        )
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer codes for an object array, ``-1`` for ``None``; vocabulary in first-seen order."""
+    lookup: dict[object, int] = {}
+    codes = np.fromiter(
+        (-1 if v is None else lookup.setdefault(v, len(lookup)) for v in values),
+        dtype=np.int64,
+        count=len(values),
+    )
+    return codes, list(lookup)
+
+
+def _object_array(items: list[object]) -> np.ndarray:
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def _flatten(row: Mapping[str, object], key: str) -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for name, value in row.items():
+        if name == key or name in {"batch_id", "source", "record_id"}:
+            continue
+        if name == "extra_ids":
+            extra = _parse_extra(value)
+            for id_name, id_value in extra.items():
+                flat[f"extra:{id_name}"] = id_value
+            continue
+        flat[name] = value
+    return flat
+
+
+def _parse_extra(value: object) -> dict[str, object]:
+    import json
+
+    if not value:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return dict(value) if isinstance(value, Mapping) else {}

@@ -1,0 +1,123 @@
+"""Minimal standardisation for matching input.
+
+The data-integration area standardises feed rows before they reach ``source_records``; these helpers
+exist so that ``hearth match`` can read any person CSV directly and so the matcher never depends on
+how carefully a caller cleaned its input. They are idempotent: standardising a standardised value
+returns it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+
+_NON_ALNUM = re.compile(r"[^A-Z0-9 ]+")
+_SPACES = re.compile(r"\s+")
+_TITLES = frozenset({"MR", "MRS", "MS", "MISS", "DR", "MX", "PROF", "SIR", "REV"})
+_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d")
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+
+
+def clean_text(value: object) -> str | None:
+    """Upper-case, strip accents and punctuation, collapse spaces; empty becomes ``None``.
+
+    >>> clean_text("  O'Brien-Smith ")
+    'OBRIEN SMITH'
+    >>> clean_text("Zoë") , clean_text("  ")
+    ('ZOE', None)
+    """
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).upper()
+    text = text.replace("'", "").replace("-", " ")
+    text = _SPACES.sub(" ", _NON_ALNUM.sub(" ", text)).strip()
+    return text or None
+
+
+def clean_name(value: object) -> str | None:
+    """A name without titles (``Mrs``, ``Dr``) and punctuation.
+
+    >>> clean_name("Dr. Anne-Marie")
+    'ANNE MARIE'
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    words = [w for w in text.split(" ") if w not in _TITLES]
+    return " ".join(words) or None
+
+
+def clean_date(value: object) -> str | None:
+    """An ISO date string from the formats councils export; unparseable dates become ``None``.
+
+    >>> clean_date("03/11/2012"), clean_date("19870504"), clean_date("not a date")
+    ('2012-11-03', '1987-05-04', None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    if not text:
+        return None
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).strftime("%Y-%m-%d")
+        except ValueError:
+            continue
+    return None
+
+
+def clean_postcode(value: object) -> str | None:
+    """Upper case with one space before the inward code; anything unlike a UK postcode is kept as
+    cleaned text so that other countries' codes (FEBRL's 4-digit ones) still compare exactly.
+
+    >>> clean_postcode("sw1a1aa"), clean_postcode("2615")
+    ('SW1A 1AA', '2615')
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    compact = text.replace(" ", "")
+    match = _POSTCODE.match(compact)
+    return f"{match.group(1)} {match.group(2)}" if match else compact
+
+
+def clean_identifier(value: object) -> str | None:
+    """Identifiers compare without spaces, hyphens or case.
+
+    >>> clean_identifier("943 476 5919")
+    '9434765919'
+    """
+    text = clean_text(value)
+    return text.replace(" ", "") if text else None
+
+
+def nhs_number_is_valid(value: str | None) -> bool:
+    """Modulus-11 check (domain.md §5.1).
+
+    >>> nhs_number_is_valid("9434765919"), nhs_number_is_valid("9876544321")
+    (True, False)
+    """
+    if not value or len(value) != 10 or not value.isdigit():
+        return False
+    total = sum(int(d) * (10 - i) for i, d in enumerate(value[:9]))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(value[9])
+
+
+def clean_sex(value: object) -> str | None:
+    """F, M or X; unknown (U) and anything else is null, because 'unknown' agreeing is no evidence.
+
+    >>> clean_sex("female"), clean_sex("U")
+    ('F', None)
+    """
+    text = clean_text(value)
+    if not text:
+        return None
+    first = text[0]
+    return first if first in {"F", "M", "X"} else None
