@@ -1,0 +1,150 @@
+"""What switching framework does: evaluate two frameworks on the same families and list the changes.
+
+A family changes when its family definition, eligibility, claim readiness, any need or any outcome has
+a different value under the two frameworks. Each change names the rule responsible with its span and
+guidance citations (from the framework that produces the new value, or the old one when the rule was
+removed), and, for eligibility, the needs and parameter values that moved it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Mapping, Sequence
+
+from engine.decisions.evaluate import evaluate_one
+from engine.decisions.overrides import OverrideRecord
+from engine.rules.inputs import FamilyInput
+from engine.rules.results import NOT_MET, FamilyResult, ParamUse, TriResult
+
+ABSENT = "absent"
+
+
+def _same(old: str, new: str) -> bool:
+    """A rule one framework lacks counts as not met: adding a need nobody has is not a change."""
+    return (NOT_MET if old == ABSENT else old) == (NOT_MET if new == ABSENT else new)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One criterion whose value differs between the two frameworks for one family."""
+
+    family_id: str
+    kind: str  # family_definition | eligible | claimable | need | outcome
+    code: str
+    before: str
+    after: str
+    span: str | None
+    citations: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family_id": self.family_id, "kind": self.kind, "code": self.code, "before": self.before,
+                "after": self.after, "span": self.span, "citations": list(self.citations),
+                "because": list(self.because)}
+
+
+@dataclass
+class HeadlineCounts:
+    before: int = 0
+    after: int = 0
+    gained: int = 0
+    lost: int = 0
+
+
+@dataclass
+class FrameworkDiff:
+    families: int = 0
+    changes: dict[str, list[Change]] = field(default_factory=dict)
+    headlines: dict[str, HeadlineCounts] = field(default_factory=dict)
+    eligible_before: Counter = field(default_factory=Counter)
+    eligible_after: Counter = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "families": self.families,
+            "families_changed": len(self.changes),
+            "eligible_before": dict(sorted(self.eligible_before.items())),
+            "eligible_after": dict(sorted(self.eligible_after.items())),
+            "headlines": {code: vars(c) for code, c in sorted(self.headlines.items())},
+            "changes": {fid: [c.to_dict() for c in changes] for fid, changes in sorted(self.changes.items())},
+        }
+
+
+def _cite(tri: TriResult | None) -> tuple[str | None, tuple[str, ...]]:
+    if tri is None:
+        return None, ()
+    return (str(tri.span) if tri.span else None), tuple(c.text for c in tri.citations)
+
+
+def _param_text(p: ParamUse) -> str:
+    return f"{p.name} = {p.value} (from {p.effective_from.isoformat()})"
+
+
+def _change(family_id: str, kind: str, code: str, old: TriResult | None, new: TriResult | None,
+            because: tuple[str, ...] = ()) -> Change:
+    span, citations = _cite(new if new is not None else old)
+    return Change(family_id, kind, code, old.value if old else ABSENT, new.value if new else ABSENT, span,
+                  citations, because)
+
+
+def compare_results(a: FamilyResult, b: FamilyResult) -> list[Change]:
+    """Changes from ``a`` (old framework) to ``b`` (new framework) for one family."""
+    fid = a.family_id
+    changes: list[Change] = []
+    need_changes: list[str] = []
+    for code in sorted(set(a.needs) | set(b.needs)):
+        old, new = a.needs.get(code), b.needs.get(code)
+        if not _same(old.value if old else ABSENT, new.value if new else ABSENT):
+            changes.append(_change(fid, "need", code, old.result if old else None, new.result if new else None))
+            need_changes.append(f"need {code} {changes[-1].before} -> {changes[-1].after}")
+    if a.family_definition.value != b.family_definition.value:
+        changes.insert(0, _change(fid, "family_definition", "family_definition", a.family_definition,
+                                  b.family_definition))
+    if a.eligible.value != b.eligible.value:
+        old_params = {_param_text(p) for p in a.eligible.parameters}
+        moved = tuple(f"parameter {_param_text(p)}" for p in b.eligible.parameters
+                      if _param_text(p) not in old_params)
+        changes.insert(0, _change(fid, "eligible", "eligible", a.eligible, b.eligible,
+                                  tuple(need_changes) + moved))
+    for code in sorted(set(a.outcomes) | set(b.outcomes)):
+        old, new = a.outcomes.get(code), b.outcomes.get(code)
+        if not _same(old.value if old else ABSENT, new.value if new else ABSENT):
+            changed = _change(fid, "outcome", code, old.achieved if old else None, new.achieved if new else None)
+            changes.append(Change(fid, "outcome", code, old.value if old else ABSENT, new.value if new else ABSENT,
+                                  changed.span, changed.citations))
+    if a.claimable.value != b.claimable.value:
+        changes.append(_change(fid, "claimable", "claimable", a.claimable, b.claimable))
+    return changes
+
+
+def diff_frameworks(
+    compiled_a: Any,
+    compiled_b: Any,
+    families: Sequence[FamilyInput],
+    as_of: date,
+    overrides: Mapping[str, Sequence[OverrideRecord]] | None = None,
+) -> FrameworkDiff:
+    """Evaluate both compiled frameworks on ``families`` (the same knowledge state) and compare."""
+    overrides = overrides or {}
+    report = FrameworkDiff()
+    for family in sorted(families, key=lambda f: f.family_id):
+        applied = overrides.get(family.family_id, ())
+        a = evaluate_one(compiled_a, family, as_of, applied)
+        b = evaluate_one(compiled_b, family, as_of, applied)
+        report.families += 1
+        report.eligible_before[a.eligible.value] += 1
+        report.eligible_after[b.eligible.value] += 1
+        for code in set(a.headlines) | set(b.headlines):
+            counts = report.headlines.setdefault(code, HeadlineCounts())
+            was = code in a.headlines and a.headlines[code].value == "met"
+            now = code in b.headlines and b.headlines[code].value == "met"
+            counts.before += was
+            counts.after += now
+            counts.gained += now and not was
+            counts.lost += was and not now
+        changes = compare_results(a, b)
+        if changes:
+            report.changes[family.family_id] = changes
+    return report

@@ -1,0 +1,160 @@
+"""Find and explain a family's decision: the latest recorded one, or a fresh evaluation.
+
+A recorded decision is explained from its stored result JSON and stored framework, so an auditor sees
+the decision exactly as it was made, with the evidence it recorded, whatever has been loaded since.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.decisions.evaluate import compile_for, evaluate_one
+from engine.decisions.overrides import OverrideRecord, list_overrides, overrides_in_force
+from engine.decisions.profile import FamilyLoader, default_loader
+from engine.decisions.records import canonical_json, known_family_ids, latest_decision_row, utc_naive, utc_now
+from engine.decisions.rehydrate import result_from_dict
+from engine.decisions.store import load_stored_framework
+from engine.errors import ConfigError, NotFoundError
+from engine.rules.ir import Framework
+from engine.rules.results import FamilyResult
+
+
+def did_you_mean(value: str, candidates: list[str]) -> str:
+    """`` did you mean 'F0012'?`` when a candidate is close to ``value`` (empty otherwise)."""
+    from rapidfuzz import process
+
+    match = process.extractOne(value, candidates, score_cutoff=70) if candidates else None
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+@dataclass
+class Explained:
+    """A family's result with its plain-English explanation and where it came from."""
+
+    family_id: str
+    result: FamilyResult
+    result_dict: dict[str, Any]
+    text: str
+    framework: Framework
+    decision: dict[str, Any] | None = None
+    overrides: list[OverrideRecord] = field(default_factory=list)
+
+    def heading(self) -> str:
+        fw = self.framework.header
+        if self.decision:
+            d = self.decision
+            return (f"Decision {d['decision_id']} (run {d['run_id']}) for family {self.family_id}: as of {d['as_of']}, "
+                    f"knowledge at {d['known_at']} UTC, framework {fw.id} {fw.version} "
+                    f"[{d['framework_hash'][:12]}], engine {d['engine_version']}")
+        return (f"Fresh evaluation (not recorded) for family {self.family_id} as of {self.result.as_of}, "
+                f"framework {fw.id} {fw.version}")
+
+    def override_lines(self) -> list[str]:
+        return [f"Human {o.describe()}." for o in self.overrides]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "family_id": self.family_id,
+            "decision": self.decision,
+            "recorded": self.decision is not None,
+            "result": self.result_dict,
+            "overrides": [
+                {"override_id": o.override_id, "rule": o.rule, "person_id": o.person_id, "value": o.value,
+                 "reason": o.reason, "actor": o.actor, "created_at": o.created_at.isoformat()}
+                for o in self.overrides
+            ],
+            "explanation": self.text,
+        }
+
+
+def _explain_text(result: FamilyResult, framework: Framework) -> str:
+    from engine.rules.explain import explain
+
+    return explain(result, framework)
+
+
+def _decision_info(row: sa.Row) -> dict[str, Any]:
+    return {
+        "decision_id": row.decision_id, "run_id": row.run_id, "framework_hash": row.framework_hash,
+        "engine_version": row.engine_version, "as_of": row.as_of.isoformat(),
+        "known_at": utc_naive(row.known_at).isoformat(), "record_hash": row.record_hash,
+        "person_ids": json.loads(row.person_ids),
+    }
+
+
+def explain_recorded(engine: sa.Engine, family_id: str) -> Explained:
+    """The latest recorded decision for ``family_id``, explained as it was made."""
+    with engine.connect() as conn:
+        row = latest_decision_row(conn, family_id)
+        if row is None:
+            raise NotFoundError(_no_family_message(conn, family_id))
+        framework = load_stored_framework(conn, row.framework_hash)
+        applied = set(json.loads(row.override_ids))
+        records = [o for o in list_overrides(conn, family_id) if o.override_id in applied]
+    data = json.loads(row.result_json)
+    result = result_from_dict(data)
+    return Explained(family_id, result, data, _explain_text(result, framework), framework, _decision_info(row),
+                     records)
+
+
+def explain_fresh(
+    engine: sa.Engine,
+    family_id: str,
+    *,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+    framework: Framework | None = None,
+    loader: FamilyLoader | None = None,
+) -> Explained:
+    """Evaluate ``family_id`` now (not recorded), with the given framework or its latest decision's."""
+    with engine.connect() as conn:
+        row = latest_decision_row(conn, family_id)
+        if framework is None:
+            if row is None:
+                raise ConfigError(
+                    f"family {family_id!r} has no recorded decision to take a framework from; "
+                    "pass --framework PATH to evaluate it fresh"
+                )
+            framework = load_stored_framework(conn, row.framework_hash)
+        moment = utc_naive(known_at) if known_at else utc_now()
+        applied = overrides_in_force(conn, moment, [family_id]).get(family_id, ())
+    day = as_of or (row.as_of if row is not None else date.today())
+    families = (loader or default_loader())(engine, day, moment)
+    family = next((f for f in families if f.family_id == family_id), None)
+    if family is None:
+        raise NotFoundError(
+            f"family {family_id!r} is not known at {moment:%Y-%m-%d %H:%M} UTC"
+            f"{did_you_mean(family_id, [f.family_id for f in families])}"
+        )
+    result = evaluate_one(compile_for(framework), family, day, applied)
+    data = json.loads(canonical_json(result.to_dict()))
+    return Explained(family_id, result, data, _explain_text(result, framework), framework, None, list(applied))
+
+
+def explain_family(
+    engine: sa.Engine,
+    family_id: str,
+    *,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+    framework: Framework | None = None,
+    loader: FamilyLoader | None = None,
+) -> Explained:
+    """The recorded decision when no date, time or framework is given; otherwise a fresh evaluation."""
+    if as_of is None and known_at is None and framework is None:
+        return explain_recorded(engine, family_id)
+    return explain_fresh(engine, family_id, as_of=as_of, known_at=known_at, framework=framework, loader=loader)
+
+
+def _no_family_message(conn: sa.Connection, family_id: str) -> str:
+    known = known_family_ids(conn)
+    if not known:
+        return (f"no decision recorded for family {family_id!r}: nothing has been profiled yet; run "
+                "`hearth profile --framework PATH --as-of DATE` (or pass --as-of/--framework to evaluate fresh)")
+    return (f"no decision recorded for family {family_id!r}{did_you_mean(family_id, known)} "
+            f"({len(known)} families have decisions)")

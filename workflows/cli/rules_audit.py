@@ -1,0 +1,320 @@
+"""``hearth profile | explain | replay | diff | audit verify | override set|list|revoke``.
+
+The composition root for decisions: it loads frameworks with :mod:`dsl`, families with
+:mod:`engine.integrate.snapshot`, and hands both to :mod:`engine.decisions`, which never imports
+the rule language.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import ConfigError, IntegrityError
+
+console = Console(highlight=False)
+
+DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or .hearth/hearth.db).")
+
+
+# --------------------------------------------------------------------------------------------------
+# Argument parsing
+
+
+def parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2023-09-01") from None
+
+
+def parse_moment(text: str | None, option: str = "--known-at") -> datetime | None:
+    """An ISO date or datetime as naive UTC (a date means the end of that day; no zone means UTC)."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.max.time())
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+00:00]"
+        ) from None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def load_framework_file(path: str) -> Any:
+    if not Path(path).exists():
+        raise ConfigError(f"framework {path!r} does not exist; give a framework folder such as frameworks/phase3")
+    from dsl import load_framework
+
+    return load_framework(path)
+
+
+def open_db(url: str | None):
+    from engine.storage.db import make_engine
+
+    return make_engine(url)
+
+
+def load_families(engine, as_of: date, known_at: datetime | None):
+    from engine.integrate.snapshot import load_families as loader
+
+    return loader(engine, as_of, known_at)
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def print_profile(run, elapsed: float) -> None:
+    s = run.summary
+    table = Table(title=f"Profile run {run.run_id} as of {run.as_of} (known at {run.known_at:%Y-%m-%d %H:%M:%S} UTC)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("families", str(s.families))
+    for value in ("met", "not_met", "unknown"):
+        table.add_row(f"eligible: {value}", str(s.eligible[value]))
+    table.add_row("unknown criteria (reasons)", str(s.unknown_criteria))
+    table.add_row("framework", run.framework_hash[:16])
+    table.add_row("decisions", f"{run.decision_ids[0]} .. {run.decision_ids[-1]}" if run.decision_ids else "none")
+    table.add_row("time: load / evaluate / write",
+                  f"{run.seconds_loading:.2f}s / {run.seconds_evaluating:.2f}s / {run.seconds_writing:.2f}s")
+    table.add_row("time: total", f"{elapsed:.2f}s")
+    console.print(table)
+    heads = Table(title="Families with each headline need")
+    heads.add_column("headline")
+    heads.add_column("met", justify="right")
+    heads.add_column("unknown", justify="right")
+    for code in sorted(set(s.needs_by_headline) | set(s.needs_unknown_by_headline)):
+        heads.add_row(code, str(s.needs_by_headline[code]), str(s.needs_unknown_by_headline[code]))
+    console.print(heads)
+
+
+def print_diff(report, label_a: str, label_b: str) -> None:
+    table = Table(title=f"Families that change: {label_a} -> {label_b}")
+    for name in ("family", "what", "before", "after", "rule", "because"):
+        table.add_column(name)
+    for family_id, changes in sorted(report.changes.items()):
+        for c in changes:
+            rule = c.span or ""
+            if c.citations:
+                rule += f"\n{'; '.join(c.citations)}"
+            table.add_row(family_id, f"{c.kind} {c.code}" if c.kind in ("need", "outcome") else c.kind,
+                          c.before, c.after, rule, "\n".join(c.because))
+    console.print(table)
+    heads = Table(title=f"By headline ({report.families} families; {len(report.changes)} change)")
+    for name in ("headline", "met before", "met after", "gained", "lost"):
+        heads.add_column(name, justify="right" if name != "headline" else "left")
+    for code, counts in sorted(report.headlines.items()):
+        heads.add_row(code, str(counts.before), str(counts.after), str(counts.gained), str(counts.lost))
+    console.print(heads)
+    console.print("eligible before: " + ", ".join(f"{k} {v}" for k, v in sorted(report.eligible_before.items()))
+                  + " | after: " + ", ".join(f"{k} {v}" for k, v in sorted(report.eligible_after.items())))
+
+
+def write_diff_csv(report) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["family_id", "kind", "code", "before", "after", "span", "citations", "because"])
+    for family_id, changes in sorted(report.changes.items()):
+        for c in changes:
+            writer.writerow([family_id, c.kind, c.code, c.before, c.after, c.span or "", " | ".join(c.citations),
+                             " | ".join(c.because)])
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+
+def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per command
+    audit_app = typer.Typer(help="Check the integrity of recorded decisions.", no_args_is_help=True)
+    override_app = typer.Typer(help="Human overrides of a criterion for a family.", no_args_is_help=True)
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(override_app, name="override")
+
+    @app.command("profile")
+    def profile_cmd(
+        framework: str = typer.Option(..., "--framework", help="Framework folder or .hearth file."),
+        as_of: str = typer.Option(..., "--as-of", help="Evaluation date, YYYY-MM-DD."),
+        known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
+        db: Optional[str] = DB_OPTION,
+        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (results are identical)."),
+    ) -> None:
+        """Evaluate every family as of a date and record one hash-chained decision per family."""
+        import time
+
+        from engine.decisions.profile import profile
+
+        clock = time.perf_counter()
+        fw = load_framework_file(framework)
+        engine = open_db(db)
+        run = profile(engine, fw, parse_date(as_of, "--as-of"), parse_moment(known_at), workers=workers,
+                      loader=load_families)
+        print_profile(run, time.perf_counter() - clock)
+
+    @app.command("explain")
+    def explain_cmd(
+        family_id: str = typer.Argument(..., help="The family to explain."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluate fresh as of this date instead."),
+        known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time for a fresh evaluation."),
+        framework: Optional[str] = typer.Option(None, "--framework", help="Framework for a fresh evaluation "
+                                                "(default: the one of the family's latest decision)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON for other tools."),
+        db: Optional[str] = DB_OPTION,
+    ) -> None:
+        """Why (or why not) a family is eligible: the latest recorded decision, or a fresh evaluation."""
+        from engine.decisions.lookup import explain_family
+
+        engine = open_db(db)
+        fw = load_framework_file(framework) if framework else None
+        explained = explain_family(engine, family_id, as_of=parse_date(as_of, "--as-of") if as_of else None,
+                                   known_at=parse_moment(known_at), framework=fw, loader=load_families)
+        if as_json:
+            typer.echo(json.dumps(explained.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+            return
+        console.print(explained.heading(), markup=False)
+        typer.echo(explained.text)
+        for line in explained.override_lines():
+            typer.echo(line)
+
+    @app.command("replay")
+    def replay_cmd(
+        decision_id: str = typer.Argument(..., help="A decision id, e.g. D000000042."),
+        db: Optional[str] = DB_OPTION,
+        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        """Re-evaluate a recorded decision from its stored framework and knowledge state."""
+        from engine.decisions.replay import replay_decision
+
+        report = replay_decision(open_db(db), decision_id, loader=load_families)
+        if as_json:
+            typer.echo(json.dumps({
+                "decision_id": report.decision_id, "family_id": report.family_id, "identical": report.identical,
+                "record_intact": report.record_intact, "seconds": round(report.seconds, 4),
+                "differences": [vars(d) for d in report.differences]}, indent=2, default=str))
+        elif report.identical:
+            console.print(f"{report.decision_id} (family {report.family_id}): identical "
+                          f"({report.seconds * 1000:.0f} ms)")
+        else:
+            table = Table(title=f"{report.decision_id} (family {report.family_id}): "
+                                f"{len(report.differences)} difference(s)")
+            for name in ("path", "recorded", "replayed"):
+                table.add_column(name, overflow="fold")
+            for d in report.differences:
+                table.add_row(d.path, json.dumps(d.recorded, default=str), json.dumps(d.replayed, default=str))
+            console.print(table)
+        if not report.record_intact:
+            console.print(f"[red]warning:[/] {report.decision_id} no longer matches its record hash; "
+                          "run `hearth audit verify`")
+        raise typer.Exit(0 if report.identical and report.record_intact else 1)
+
+    @app.command("diff")
+    def diff_cmd(
+        from_fw: str = typer.Option(..., "--from", help="The framework in force (folder or file)."),
+        to_fw: str = typer.Option(..., "--to", help="The framework to compare with."),
+        as_of: str = typer.Option(..., "--as-of", help="Evaluation date, YYYY-MM-DD."),
+        known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
+        as_csv: bool = typer.Option(False, "--csv", help="Print changes as CSV."),
+        as_json: bool = typer.Option(False, "--json", help="Print the whole diff as JSON."),
+        db: Optional[str] = DB_OPTION,
+    ) -> None:
+        """Which families change eligibility, needs or outcomes between two frameworks, and why."""
+        from engine.decisions.diff import diff_frameworks
+        from engine.decisions.evaluate import compile_for
+        from engine.decisions.overrides import overrides_in_force
+        from engine.decisions.records import utc_now
+
+        fw_a, fw_b = load_framework_file(from_fw), load_framework_file(to_fw)
+        engine = open_db(db)
+        moment = parse_moment(known_at) or utc_now()
+        day = parse_date(as_of, "--as-of")
+        families = load_families(engine, day, moment)
+        with engine.connect() as conn:
+            in_force = overrides_in_force(conn, moment)
+        report = diff_frameworks(compile_for(fw_a), compile_for(fw_b), families, day, in_force)
+        if as_json:
+            typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        elif as_csv:
+            write_diff_csv(report)
+        else:
+            print_diff(report, f"{fw_a.header.id} {fw_a.header.version}", f"{fw_b.header.id} {fw_b.header.version}")
+
+    @audit_app.command("verify")
+    def verify_cmd(db: Optional[str] = DB_OPTION) -> None:
+        """Walk the decision hash chain; exit 1 at the first broken link."""
+        from engine.decisions.records import verify_chain
+
+        with open_db(db).connect() as conn:
+            report = verify_chain(conn)
+        if report.intact:
+            console.print(f"decision chain intact: {report.checked} decisions verified")
+            return
+        raise ChainBroken(report)
+
+    @override_app.command("set")
+    def override_set(
+        family_id: str = typer.Argument(..., help="The family."),
+        rule: str = typer.Argument(..., help="Need code, rule, role, eligible, claimable or NEED.achieved."),
+        value: str = typer.Argument(..., help="met or not_met."),
+        reason: str = typer.Option(..., "--reason", help="Why the rules' result is wrong for this family."),
+        actor: str = typer.Option(..., "--actor", help="Who is making the override."),
+        person: Optional[str] = typer.Option(None, "--person", help="Only for this member."),
+        db: Optional[str] = DB_OPTION,
+    ) -> None:
+        """Record an override; later profiles apply it and explanations show it."""
+        from engine.decisions.overrides import set_override
+
+        with open_db(db).begin() as conn:
+            record = set_override(conn, family_id=family_id, rule=rule, value=value, reason=reason, actor=actor,
+                                  person_id=person)
+        console.print(f"recorded {record.describe()}")
+
+    @override_app.command("revoke")
+    def override_revoke(override_id: int = typer.Argument(...), db: Optional[str] = DB_OPTION) -> None:
+        """Revoke an override from now on (it stays on record and in force for earlier decisions)."""
+        from engine.decisions.overrides import revoke_override
+
+        with open_db(db).begin() as conn:
+            revoke_override(conn, override_id)
+        console.print(f"override #{override_id} revoked")
+
+    @override_app.command("list")
+    def override_list(
+        family: Optional[str] = typer.Option(None, "--family", help="Only this family's overrides."),
+        db: Optional[str] = DB_OPTION,
+    ) -> None:
+        """Every override recorded, with who, when, why, and whether it is still in force."""
+        from engine.decisions.overrides import list_overrides
+
+        with open_db(db).connect() as conn:
+            records = list_overrides(conn, family)
+        table = Table(title=f"Overrides ({len(records)})")
+        for name in ("id", "family", "person", "rule", "value", "actor", "created (UTC)", "revoked", "reason"):
+            table.add_column(name, overflow="fold")
+        for r in records:
+            table.add_row(str(r.override_id), r.family_id, r.person_id or "", r.rule, r.value, r.actor,
+                          f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+                          f"{r.revoked_at:%Y-%m-%d %H:%M:%S}" if r.revoked_at else "", r.reason)
+        console.print(table)
+
+
+class ChainBroken(IntegrityError):
+    """``hearth audit verify`` found a broken link."""
+
+    exit_code = 1
+
+    def __init__(self, report) -> None:
+        where = f" at decision {report.broken_decision_id}" if report.broken_decision_id else ""
+        super().__init__(f"decision chain broken{where} after {report.checked} intact decisions: "
+                         f"{report.problem}. Tampering detected; restore the decisions table from a backup "
+                         "and investigate who changed it.")
+        self.report = report
+
