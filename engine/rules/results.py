@@ -80,6 +80,12 @@ class Evidence:
         }
 
 
+def unique_evidence(evidence: Iterable[Evidence]) -> list[Evidence]:
+    """Each fact once, in (date, fact type, fact id) order."""
+    unique = {(e.fact_type, e.fact_id): e for e in evidence}
+    return sorted(unique.values(), key=Evidence.sort_key)
+
+
 @dataclass(frozen=True, slots=True)
 class ParamUse:
     """A parameter value a criterion used, with the date it came into force and its guidance source."""

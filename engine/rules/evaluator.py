@@ -1,0 +1,561 @@
+"""Evaluate a compiled framework for one family as of a date, three-valued, with evidence.
+
+    compiled = compile_framework(framework)                       # once per framework
+    result = compiled.evaluate(family, as_of, overrides=())       # -> FamilyResult
+
+Compilation turns every rule's IR into closures (:mod:`engine.rules.expressions`) and caches
+parameter values per evaluation date, so evaluating a family does no parsing, validation or copying.
+One :class:`Evaluation` holds the state for one family and date: facts indexed by person and type,
+memoised rule results, and a stack of collectors gathering the facts, parameters and unknown reasons
+each rule read.
+
+Order never matters: members and facts are sorted on the way in, and results serialise sorted, so the
+same inputs give byte-identical results.
+
+Outcomes are judged for the needs *identified* for the family: the needs met (or unknown) on the
+case's identification date when the case has one before the evaluation date, else on the evaluation
+date itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Iterable
+
+from engine.errors import EvaluationError
+from engine.rules import ir
+from engine.rules.aggregates import field_value
+from engine.rules.calendar import ENGLISH_TERMS, TermCalendar, age_on, periods_ending_within, window_after, window_before
+from engine.rules.expressions import CompileContext, compile_bool
+from engine.rules.inputs import Fact, FamilyInput, Member
+from engine.rules.results import (
+    MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, NeedResult, OutcomeResult, Override, ParamUse,
+    ScoreResult, TriResult, unique_evidence,
+)
+from engine.rules.scoring import headline_results, score_results
+from engine.rules.values import UNK, Range, bounded
+
+Compiled = Callable[["Evaluation"], Any]
+_ANCHOR_WORDS = {"identified": "identification", "attached": "attachment", "closed": "closure"}
+
+
+@dataclass
+class RuleDef:
+    """A compiled named rule. ``kind``: role, rule, need, outcome_achieved, outcome_sustained,
+    family_definition, eligibility_condition, eligible, claimable."""
+
+    name: str
+    kind: str
+    subject: str
+    condition: Compiled
+    span: ir.Span | None = None
+    citations: tuple[ir.Citation, ...] = ()
+    role: str | None = None
+
+
+class CompiledFramework:
+    """A framework compiled for evaluation; thread-safe to share, cheap to evaluate many times."""
+
+    def __init__(self, framework: ir.Framework, terms: TermCalendar = ENGLISH_TERMS) -> None:
+        self.framework = framework
+        self.terms = terms
+        self.hash = framework.content_hash()
+        self.fact_types = {f.name: f for f in framework.fact_types}
+        self.needs = sorted(framework.needs, key=lambda n: n.name)
+        self.outcomes = {o.need: o for o in framework.outcomes}
+        self.rules: dict[str, RuleDef] = {}
+        self._params: dict[date, dict[str, ParamUse | None]] = {}
+        self._periods: dict[tuple[date, date, str], list[Any]] = {}
+        self._compile()
+
+    # Compilation ----------------------------------------------------------------------------------
+    def _compile(self) -> None:
+        fw = self.framework
+        names = {r.name for r in fw.roles} | {r.name for r in fw.rules} | {n.name for n in fw.needs}
+        names |= {r.name for r in fw.claim.alternatives} if fw.claim else set()
+        names |= {"family_definition", "eligibility_condition", "eligible", "claimable"}
+        cc = CompileContext(framework=fw, fact_types=self.fact_types, rule_names=names)
+
+        def add(name: str, kind: str, subject: str, expr: ir.Expr, span: ir.Span | None,
+                citations: tuple[ir.Citation, ...] = (), role: str | None = None) -> None:
+            cc.where, cc.span = f"{kind} {name}", span
+            self.rules[name] = RuleDef(name, kind, subject, compile_bool(expr, cc), span, citations, role)
+
+        for role in fw.roles:
+            add(role.name, "role", "person", role.condition, role.span, role.citations)
+        derived = list(fw.rules) + (list(fw.claim.alternatives) if fw.claim else [])
+        for rule in derived:
+            add(rule.name, "rule", rule.subject, rule.condition, rule.span, rule.citations)
+        for need in fw.needs:
+            add(need.name, "need", need.subject, need.condition, need.span, need.citations, need.role)
+        for outcome in fw.outcomes:
+            need = fw.need(outcome.need)
+            role = outcome.role or (need.role if need else None)
+            add(f"{outcome.need}.achieved", "outcome_achieved", outcome.subject, outcome.achieved,
+                outcome.span, outcome.citations, role)
+            if outcome.sustained is not None:
+                add(f"{outcome.need}.sustained", "outcome_sustained", outcome.subject, outcome.sustained,
+                    outcome.span, outcome.citations, role)
+        if fw.eligibility is not None:
+            e = fw.eligibility
+            add("family_definition", "family_definition", "family", e.family_definition, e.span, e.citations)
+            add("eligibility_condition", "eligibility_condition", "family", e.condition, e.span, e.citations)
+            both = ir.And(args=(ir.RuleRef(name="family_definition"), ir.RuleRef(name="eligibility_condition")))
+            add("eligible", "eligible", "family", both, e.span, e.citations)
+        if fw.claim is not None:
+            add("claimable", "claimable", "family", fw.claim.condition, fw.claim.span, fw.claim.citations)
+
+    # Caches shared by evaluations ------------------------------------------------------------------
+    def params_on(self, as_of: date) -> dict[str, ParamUse | None]:
+        """Each parameter's value in force on ``as_of`` (None when none is yet in force)."""
+        cached = self._params.get(as_of)
+        if cached is None:
+            cached = {}
+            for p in self.framework.parameters:
+                in_force = [v for v in p.values if v.effective_from <= as_of]
+                if not in_force:
+                    cached[p.name] = None
+                    continue
+                dated = max(in_force, key=lambda v: v.effective_from)
+                value = dated.value
+                if p.unit in ir.DURATION_UNITS and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = ir.Duration(amount=int(value), unit=p.unit)
+                citation = dated.citation or (p.citations[0] if p.citations else None)
+                cached[p.name] = ParamUse(p.name, value, dated.effective_from, citation, p.unit, p.override_label)
+            self._params[as_of] = cached
+        return cached
+
+    def expected_periods(self, start: date, end: date, unit: str) -> list[Any]:
+        key = (start, end, unit)
+        found = self._periods.get(key)
+        if found is None:
+            found = self._periods[key] = periods_ending_within(start, end, unit, self.terms)
+        return found
+
+    # Evaluation -----------------------------------------------------------------------------------
+    def evaluate(self, family: FamilyInput, as_of: date, overrides: Iterable[Override] = (),
+                 trace: bool = True) -> FamilyResult:
+        """Evaluate every rule for ``family`` as of ``as_of``. ``trace=False`` skips building the
+        sub-criteria tree (explanations need it; bulk profiling does not)."""
+        ev = Evaluation(self, family, as_of, tuple(overrides), trace)
+        return ev.family_result()
+
+
+def compile_framework(framework: ir.Framework, terms: TermCalendar = ENGLISH_TERMS) -> CompiledFramework:
+    return CompiledFramework(framework, terms)
+
+
+@dataclass
+class Collector:
+    """What one rule read while it was evaluated."""
+
+    facts: list[Evidence] = field(default_factory=list)
+    params: dict[str, ParamUse] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+
+def _unique(reasons: list[str]) -> list[str]:
+    return list(dict.fromkeys(reasons))
+
+
+class Evaluation:
+    """The state of evaluating one family as of one date (see the module docstring)."""
+
+    def __init__(self, compiled: CompiledFramework, family: FamilyInput, as_of: date,
+                 overrides: tuple[Override, ...], trace: bool) -> None:
+        self.compiled = compiled
+        self.family = family
+        self.as_of = as_of
+        self.terms = compiled.terms
+        self.coverage = family.coverage
+        self.overrides = {(o.rule, o.person_id): o for o in sorted(overrides, key=lambda o: o.at)
+                          if o.family_id == family.family_id}
+        self.applied: dict[tuple[str, str | None], Override] = {}
+        self.members = sorted(
+            (m for m in family.members
+             if (m.joined is None or m.joined <= as_of) and (m.left is None or m.left >= as_of)),
+            key=lambda m: m.person_id,
+        )
+        self.params = compiled.params_on(as_of)
+        self.trace = trace
+        self.trace_stack: list[list[TriResult]] | None = None
+        self.person: Member | None = None
+        self.fact: Fact | None = None
+        self.detail: str | None = None
+        self.collector = Collector()
+        self._memo: dict[tuple[str, str | None], TriResult] = {}
+        self._busy: set[tuple[str, str | None]] = set()
+        self._windows: dict[int, tuple[date, date] | None] = {}
+        self._evidence: dict[int, Evidence] = {}
+        self._outcomes: dict[str, OutcomeResult] | None = None
+        self._identified_on: date | None = None
+        self._index_facts(family.facts)
+
+    def _index_facts(self, facts: Iterable[Fact]) -> None:
+        active = {m.person_id for m in self.members}
+        by_scope: dict[tuple[str | None, str], list[Fact]] = {}
+        for fact in sorted(facts, key=lambda f: (f.date, f.fact_id)):
+            if fact.person_id is not None:
+                if fact.person_id not in active:
+                    continue
+                by_scope.setdefault((fact.person_id, fact.fact_type), []).append(fact)
+            by_scope.setdefault((None, fact.fact_type), []).append(fact)
+        self._facts = {key: ([f.date for f in facts], facts) for key, facts in by_scope.items()}
+
+    # Services for compiled expressions --------------------------------------------------------------
+    def facts_for(self, fact_type: str, family_scope: bool) -> tuple[list[date], list[Fact]]:
+        owner = None if family_scope or self.person is None else self.person.person_id
+        return self._facts.get((owner, fact_type), ([], []))
+
+    def subject_label(self) -> str:
+        return f"person {self.person.person_id}" if self.person else f"family {self.family.family_id}"
+
+    def unknown(self, reason: str) -> None:
+        self.collector.reasons.append(reason)
+
+    def evidence_of(self, fact: Fact) -> Evidence:
+        found = self._evidence.get(id(fact))
+        if found is None:
+            found = self._evidence[id(fact)] = Evidence(
+                fact.fact_id, fact.fact_type, fact.person_id, fact.date, fact.source, fact.source_record_id,
+                fact.batch_id, fact.fields, fact.end_date)
+        return found
+
+    def read(self, facts: list[Fact]) -> None:
+        if facts:
+            self.collector.facts.extend(self.evidence_of(f) for f in facts)
+
+    def param(self, name: str) -> Any:
+        use = self.params.get(name)
+        if use is None:
+            self.unknown(f"parameter {name} has no value in force on {self.as_of}")
+            return UNK
+        self.collector.params[name] = use
+        return use.value
+
+    def anchor_date(self, anchor: str) -> Any:
+        if anchor == "as_of":
+            return self.as_of
+        day = getattr(self.family.case, anchor)
+        if day is None:
+            self.unknown(f"the case has no {_ANCHOR_WORDS[anchor]} date yet")
+            return UNK
+        return day
+
+    def window_of(self, window: ir.Window) -> tuple[date, date] | None:
+        key = id(window)
+        if key in self._windows:
+            bounds = self._windows[key]
+            if bounds is None:  # re-record the reason for this rule's collector
+                self._resolve_window(window)
+            return bounds
+        bounds = self._windows[key] = self._resolve_window(window)
+        return bounds
+
+    def _resolve_window(self, window: ir.Window) -> tuple[date, date] | None:
+        length = window.length if isinstance(window.length, ir.Duration) else self.param(window.length.name)
+        anchor = self.anchor_date(window.anchor)
+        if length is UNK or anchor is UNK:
+            return None
+        if not isinstance(length, ir.Duration):
+            raise EvaluationError(f"window length must be a duration, got {length!r}")
+        spread = window_after if window.direction == "after" else window_before
+        return spread(anchor, length.amount, length.unit, self.terms)
+
+    def require_person(self, what: str) -> Member:
+        if self.person is None:
+            raise EvaluationError(f"'{what}' needs a person in scope but was used in a family-level rule")
+        return self.person
+
+    def person_attr(self, name: str) -> Any:
+        person = self.require_person(name)
+        return self._attr_of(person, name, self.as_of)
+
+    def person_age_on(self, day: date) -> Any:
+        return self._attr_of(self.require_person("age_on"), "age", day)
+
+    def _attr_of(self, person: Member, name: str, day: date) -> Any:
+        if name == "age":
+            if person.date_of_birth is None:
+                self.unknown(f"date of birth missing for person {person.person_id}, so their age is unknown")
+                return UNK
+            return age_on(person.date_of_birth, day)
+        value = {"date_of_birth": person.date_of_birth, "sex": person.sex}.get(name, person.attributes.get(name))
+        if value is None:
+            self.unknown(f"{name} missing for person {person.person_id}")
+            return UNK
+        return value
+
+    def family_attr(self, name: str) -> Any:
+        if name == "size":
+            return len(self.members)
+        if name not in ("children", "adults"):
+            raise EvaluationError(f"unknown family attribute {name!r}; known: size, children, adults")
+        sure = unsure = 0
+        for member in self.members:
+            age = self._attr_of(member, "age", self.as_of)
+            if age is UNK:
+                unsure += 1
+            elif (age < 18) == (name == "children"):
+                sure += 1
+        return bounded(sure, sure + unsure)
+
+    def fact_field(self, name: str) -> Any:
+        fact = self.fact
+        if fact is None:
+            raise EvaluationError(f"field {name!r} used outside 'where'/'has' of a fact aggregation")
+        value = field_value(fact, name, self.compiled.fact_types[fact.fact_type])
+        if value is None:
+            self.unknown(f"{fact.fact_type}.{name} is missing on record {fact.fact_id} ({fact.source or 'unknown source'})")
+            return UNK
+        return value
+
+    def role_value(self, role: str, member: Member) -> str:
+        return self._use(self.rule_result(role, member.person_id))
+
+    def rule_ref(self, name: str) -> str:
+        rule = self.compiled.rules[name]
+        person = self.person
+        if rule.kind == "role":
+            person = self.require_person(name)
+        elif rule.subject == "person" and person is None and rule.kind != "need":
+            raise EvaluationError(f"rule {name} is about a person but was used in a family-level rule")
+        pid = person.person_id if person is not None and rule.subject == "person" else None
+        return self._use(self.rule_result(name, pid))
+
+    def _use(self, result: TriResult) -> str:
+        """Fold a referenced rule's result into the rule being evaluated (evidence, trace)."""
+        collector = self.collector
+        collector.facts.extend(result.evidence)
+        collector.params.update((p.name, p) for p in result.parameters)
+        if result.value == UNKNOWN:
+            collector.reasons.extend(result.unknowns)
+        if self.trace_stack is not None:
+            self.trace_stack[-1].append(result)
+        return result.value
+
+    def need_count(self, distinct: bool, headlines: tuple[str, ...] | None) -> Any:
+        met: set[str] = set()
+        unknown: set[str] = set()
+        for need in self.compiled.needs:
+            if headlines is not None and need.headline not in headlines:
+                continue
+            result = self.rule_result(need.name, None)
+            key = need.headline if distinct else need.name
+            if result.value == MET:
+                met.add(key)
+            elif result.value == UNKNOWN:
+                unknown.add(key)
+                self.collector.reasons.extend(f"need {need.name}: {r}" for r in result.unknowns)
+        unknown -= met
+        self.detail = f"{len(met)} {'headline' if distinct else 'need'}(s) met" + (
+            f", {len(unknown)} unknown" if unknown else "")
+        return bounded(len(met), len(met) + len(unknown))
+
+    def all_outcomes(self, part: str) -> str:
+        outcomes = self.outcome_results()
+        any_identified = False
+        values = []
+        for need in self.compiled.needs:
+            identified = self._identified(need.name)[0]
+            if identified == NOT_MET:
+                continue
+            any_identified = True
+            outcome = outcomes.get(need.name)
+            if outcome is None:
+                self.unknown(f"need {need.name} has no outcome rule") if identified == UNKNOWN else None
+                values.append(NOT_MET if identified == MET else UNKNOWN)
+                continue
+            value = outcome.achieved.value if part == "achieved" else outcome.value
+            if value == UNKNOWN or identified == UNKNOWN:
+                self.collector.reasons.extend(outcome.achieved.unknowns)
+                if outcome.sustained is not None:
+                    self.collector.reasons.extend(outcome.sustained.unknowns)
+            values.append(NOT_MET if value == NOT_MET and identified == MET else
+                          (MET if value == MET else UNKNOWN))
+        if not any_identified:
+            self.detail = "no needs identified"
+            return NOT_MET
+        return NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+
+    # Rules -----------------------------------------------------------------------------------------
+    def rule_result(self, name: str, person_id: str | None) -> TriResult:
+        key = (name, person_id)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        if key in self._busy:
+            raise EvaluationError(f"rule {name} depends on itself; the framework has a cycle")
+        self._busy.add(key)
+        try:
+            rule = self.compiled.rules[name]
+            if person_id is None and rule.subject == "person" and rule.kind in ("need", "outcome_achieved", "outcome_sustained"):
+                result = self._family_need(rule) if rule.kind == "need" else self._family_outcome(rule)
+            else:
+                result = self._run(rule, person_id)
+        finally:
+            self._busy.discard(key)
+        override = self.overrides.get(key)
+        if override is not None:
+            result.overridden_from, result.value, result.override = result.value, override.value, override
+            self.applied[key] = override
+        self._memo[key] = result
+        return result
+
+    def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
+        saved = (self.person, self.collector, self.trace_stack, self.detail)
+        person = next((m for m in self.members if m.person_id == person_id), None) if person_id else None
+        self.person, self.collector, self.detail = person, Collector(), None
+        children: list[TriResult] = []
+        self.trace_stack = [children] if self.trace else None
+        try:
+            if rule.kind == "need" and rule.role is not None and person is not None:
+                holds = self.role_value(rule.role, person)
+                value = NOT_MET if holds == NOT_MET else _and2(holds, rule.condition(self))
+            else:
+                value = rule.condition(self)
+            collector, detail = self.collector, self.detail
+        finally:
+            self.person, self.collector, self.trace_stack, self.detail = saved
+        return TriResult(
+            value, rule.name, rule.kind, rule.span, rule.citations, person_id,
+            evidence=unique_evidence(collector.facts), parameters=list(collector.params.values()),
+            unknowns=_unique(collector.reasons) if value == UNKNOWN else [],
+            children=children, detail=detail if len(children) != 1 else children[0].detail,
+        )
+
+    def need_members(self, code: str) -> dict[str, TriResult]:
+        """Per-member results of a person-level need, for members who hold (or may hold) its role."""
+        rule = self.compiled.rules[code]
+        found = {}
+        for member in self.members:
+            if rule.role is not None and self.rule_result(rule.role, member.person_id).value == NOT_MET:
+                continue
+            found[member.person_id] = self.rule_result(code, member.person_id)
+        return found
+
+    def _family_need(self, rule: RuleDef) -> TriResult:
+        parts = list(self.need_members(rule.name).values())
+        values = [p.value for p in parts]
+        value = MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
+        detail = None if parts else f"no member is {rule.role or 'a member'}"
+        return self._combined(rule, value, parts, detail)
+
+    def _family_outcome(self, rule: RuleDef) -> TriResult:
+        code = rule.name.rsplit(".", 1)[0]
+        _, member_values = self._identified(code)
+        parts, values = [], []
+        for pid, had in sorted(member_values.items()):
+            if pid not in {m.person_id for m in self.members} or had == NOT_MET:
+                continue
+            part = self.rule_result(rule.name, pid)
+            parts.append(part)
+            # "every member who had the need achieves the outcome": not (had) or outcome
+            values.append(MET if part.value == MET else (NOT_MET if had == MET and part.value == NOT_MET else UNKNOWN))
+        value = NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+        if not parts:
+            value = NOT_MET
+        return self._combined(rule, value, parts, None if parts else f"no member had need {code}")
+
+    def _combined(self, rule: RuleDef, value: str, parts: list[TriResult], detail: str | None) -> TriResult:
+        relevant = [p for p in parts if p.value == value] or parts
+        evidence = unique_evidence([e for p in relevant for e in p.evidence])
+        params = {p.name: p for part in relevant for p in part.parameters}
+        reasons = _unique([r for p in parts if p.value == UNKNOWN for r in p.unknowns]) if value == UNKNOWN else []
+        return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None, evidence,
+                         list(params.values()), reasons, [], detail)
+
+    # Outcomes ---------------------------------------------------------------------------------------
+    def _identified(self, code: str) -> tuple[str, dict[str, str]]:
+        """The need's family value and per-member values on the identification date."""
+        identified = self.family.case.identified
+        source = self
+        if identified is not None and identified < self.as_of:
+            self._identified_on = identified
+            source = self._at_identification()
+        need = source.rule_result(code, None)
+        members = source.need_members(code) if self.compiled.rules[code].subject == "person" else {}
+        return need.value, {pid: r.value for pid, r in members.items()}
+
+    def _at_identification(self) -> Evaluation:
+        cached = getattr(self, "_identification_eval", None)
+        if cached is None:
+            cached = Evaluation(self.compiled, self.family, self.family.case.identified,
+                                tuple(self.overrides.values()), trace=False)
+            self._identification_eval = cached
+        return cached
+
+    def outcome_results(self) -> dict[str, OutcomeResult]:
+        if self._outcomes is not None:
+            return self._outcomes
+        self._outcomes = {}
+        for code, outcome in sorted(self.compiled.outcomes.items()):
+            if code not in self.compiled.rules:
+                continue
+            applicable, member_values = self._identified(code)
+            achieved_rule = self.compiled.rules[f"{code}.achieved"]
+            sustained_rule = self.compiled.rules.get(f"{code}.sustained")
+            if applicable == NOT_MET:
+                note = f"need {code} was not identified for this family"
+                achieved = TriResult(NOT_MET, achieved_rule.name, achieved_rule.kind, achieved_rule.span,
+                                     achieved_rule.citations, detail=note)
+                sustained = None if sustained_rule is None else TriResult(
+                    NOT_MET, sustained_rule.name, sustained_rule.kind, sustained_rule.span,
+                    sustained_rule.citations, detail=note)
+                self._outcomes[code] = OutcomeResult(code, NOT_MET, achieved, sustained, NOT_MET)
+                continue
+            achieved = self.rule_result(achieved_rule.name, None)
+            sustained = self.rule_result(sustained_rule.name, None) if sustained_rule else None
+            value = achieved.value if sustained is None else _and2(achieved.value, sustained.value)
+            members = {}
+            if achieved_rule.subject == "person":
+                for pid, had in member_values.items():
+                    if had != NOT_MET and (achieved_rule.name, pid) in self._memo:
+                        parts = {"achieved": self._memo[(achieved_rule.name, pid)]}
+                        if sustained_rule is not None and (sustained_rule.name, pid) in self._memo:
+                            parts["sustained"] = self._memo[(sustained_rule.name, pid)]
+                        members[pid] = parts
+            self._outcomes[code] = OutcomeResult(code, applicable, achieved, sustained, value, members)
+        return self._outcomes
+
+    # The whole family --------------------------------------------------------------------------------
+    def _top(self, name: str, missing: str) -> TriResult:
+        if name in self.compiled.rules:
+            return self.rule_result(name, None)
+        return TriResult(UNKNOWN, name, name, unknowns=[missing])
+
+    def family_result(self) -> FamilyResult:
+        compiled = self.compiled
+        header = compiled.framework.header
+        family_definition = self._top("family_definition", "the framework has no family definition")
+        needs = {}
+        for need in compiled.needs:
+            result = self.rule_result(need.name, None)
+            members = self.need_members(need.name) if need.subject == "person" else {}
+            needs[need.name] = NeedResult(need.name, need.description or need.name, need.headline, need.subject,
+                                          result, members, need.local)
+        headlines = headline_results(compiled.framework, needs)
+        eligible = self._top("eligible", "the framework has no eligibility rule")
+        outcomes = self.outcome_results()
+        claimable = self._top("claimable", "the framework has no claim rule")
+        roles = {m.person_id: {r.name: self.rule_result(r.name, m.person_id).value for r in compiled.framework.roles}
+                 for m in self.members}
+        return FamilyResult(
+            family_id=self.family.family_id, as_of=self.as_of, framework_id=header.id,
+            framework_version=header.version, framework_hash=compiled.hash,
+            family_definition=family_definition, needs=needs, headlines=headlines, eligible=eligible,
+            outcomes=outcomes, claimable=claimable,
+            scores=score_results(compiled.framework, needs, headlines), roles=roles,
+            overrides=sorted(self.applied.values(), key=lambda o: (o.rule, o.person_id or "")),
+            identified_as_of=self._identified_on,
+        )
+
+
+def _and2(a: str, b: str) -> str:
+    if a == NOT_MET or b == NOT_MET:
+        return NOT_MET
+    return MET if a == b == MET else UNKNOWN
+
+
+__all__ = ["compile_framework", "CompiledFramework", "Evaluation", "RuleDef", "Range"]
