@@ -38,11 +38,11 @@ source_records = sa.Table(
     sa.Column("nhs_number", sa.String(10), comment="valid mod-11 only; invalid ones are dropped"),
     sa.Column("upn", sa.String(13), comment="valid check letter only"),
     sa.Column("ni_number", sa.String(9), comment="valid format only, no spaces"),
-    sa.Column("extra_ids", sa.JSON, comment="other identifier columns: name -> value"),
+    sa.Column("extra_ids", sa.JSON(none_as_null=True), comment="other identifier columns: name -> value"),
     # Stated relationships, ready for family grouping. household_ref is namespaced "<feed>:<value>";
     # parent_record_keys lists the record keys this record's person is stated to be a child of.
     sa.Column("household_ref", sa.String(300), index=True),
-    sa.Column("parent_record_keys", sa.JSON),
+    sa.Column("parent_record_keys", sa.JSON(none_as_null=True)),
     sa.Column("address_since_batch", sa.String(200), comment="batch where the current address appeared"),
     sa.UniqueConstraint("feed", "record_id"),
 )
@@ -75,7 +75,7 @@ quarantine = sa.Table(
     sa.Column("batch_id", sa.String(200), nullable=False, index=True),
     sa.Column("feed", sa.String(100), nullable=False, index=True),
     sa.Column("row_number", sa.Integer, nullable=False, comment="line (CSV/JSONL), element (JSON), sheet row"),
-    sa.Column("raw", sa.JSON, comment="the row as read"),
+    sa.Column("raw", sa.JSON(none_as_null=True), comment="the row as read"),
     sa.Column("field", sa.String(200)),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("severity", sa.String(10), nullable=False, comment="rejected | warning"),

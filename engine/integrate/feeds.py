@@ -1,0 +1,302 @@
+"""Feed declarations: the YAML format in docs/architecture.md, validated with errors naming file:line:col.
+
+``load_feeds(path)`` reads the YAML, checks it against the pydantic models (unknown keys are errors),
+the fact catalogue and each feed's JSON Schema, and raises one :class:`ConfigError` listing every
+problem with its position and the offending key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.errors import ConfigError
+from engine.integrate.catalogue import FACT_TYPES
+from engine.integrate.standardise import FULL_NAME_FORMATS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SourceSpec(_Strict):
+    type: Literal["csv", "json", "jsonl", "excel", "sql"]
+    path: str | None = None
+    sheet: str | None = None
+    url: str | None = None
+    query: str | None = None
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+    @model_validator(mode="after")
+    def _needs_matching_options(self) -> SourceSpec:
+        if self.type == "sql":
+            if not (self.url and self.query):
+                raise ValueError("a sql source needs 'url' (a SQLAlchemy URL) and 'query'")
+        elif not self.path:
+            raise ValueError(f"a {self.type} source needs 'path' (a file or glob relative to the YAML file)")
+        if self.sheet and self.type != "excel":
+            raise ValueError("'sheet' only applies to excel sources")
+        return self
+
+
+class ExtractDateSpec(_Strict):
+    from_path: str | None = None
+    column: str | None = None
+    value: date | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ExtractDateSpec:
+        given = [k for k in ("from_path", "column", "value") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of from_path (a regex with one group), column or value")
+        if self.from_path is not None:
+            try:
+                if re.compile(self.from_path).groups < 1:
+                    raise ValueError(f"from_path {self.from_path!r} needs a (group) around the date")
+            except re.error as exc:
+                raise ValueError(f"from_path {self.from_path!r} is not a regular expression: {exc}") from None
+        return self
+
+
+class ColumnSpec(_Strict):
+    """Where a value comes from: one column, several (joined), or a constant; optional date format."""
+
+    column: tuple[str, ...] = ()
+    value: Any = None
+    format: str | None = None
+
+    @field_validator("column", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _column_or_value(self) -> ColumnSpec:
+        if bool(self.column) == (self.value is not None):
+            raise ValueError("give either 'column' (one or a list) or 'value' (a constant)")
+        return self
+
+
+def _as_column_spec(value: Any) -> Any:
+    if isinstance(value, (str, list)):
+        return {"column": value}
+    return value
+
+
+class IdentitySpec(_Strict):
+    given_name: ColumnSpec | None = None
+    middle_names: ColumnSpec | None = None
+    family_name: ColumnSpec | None = None
+    full_name: ColumnSpec | None = None
+    date_of_birth: ColumnSpec | None = None
+    sex: ColumnSpec | None = None
+    address: ColumnSpec | None = None
+    postcode: ColumnSpec | None = None
+    uprn: ColumnSpec | None = None
+    upn: ColumnSpec | None = None
+    nhs_number: ColumnSpec | None = None
+    ni_number: ColumnSpec | None = None
+    #: other identifiers compared by the matcher: name -> column
+    extra_ids: dict[str, str] = Field(default_factory=dict)
+
+    _columns = field_validator(
+        "given_name", "middle_names", "family_name", "full_name", "date_of_birth", "sex", "address",
+        "postcode", "uprn", "upn", "nhs_number", "ni_number", mode="before",
+    )(_as_column_spec)
+
+    @model_validator(mode="after")
+    def _full_name_format(self) -> IdentitySpec:
+        if self.full_name is not None:
+            if self.full_name.format not in FULL_NAME_FORMATS:
+                raise ValueError(f"full_name needs format: one of {', '.join(map(repr, FULL_NAME_FORMATS))}")
+            if self.given_name or self.family_name:
+                raise ValueError("give either full_name or given_name/family_name, not both")
+        return self
+
+
+class FactSpec(_Strict):
+    type: str
+    id: tuple[str, ...]
+    fields: dict[str, ColumnSpec]
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_columns(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_columns(cls, value: Any) -> Any:
+        return {k: _as_column_spec(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _matches_catalogue(self) -> FactSpec:
+        spec = FACT_TYPES.get(self.type)
+        if spec is None:
+            raise ValueError(f"unknown fact type {self.type!r}; known: {', '.join(sorted(FACT_TYPES))}")
+        unknown = sorted(set(self.fields) - set(spec.fields))
+        if unknown:
+            raise ValueError(
+                f"{self.type} has no field(s) {', '.join(unknown)}; its fields are {', '.join(spec.fields)}"
+            )
+        if spec.dated_by not in self.fields:
+            raise ValueError(f"{self.type} needs its date field {spec.dated_by!r} mapped")
+        return self
+
+
+class RelationshipSpec(_Strict):
+    kind: Literal["household", "parent_of"]
+    column: str
+    #: parent_of: the feed whose record ids the column holds (default: this feed)
+    feed: str | None = None
+
+
+class CoverageSpec(_Strict):
+    from_: date = Field(alias="from")
+
+
+class FeedSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    system: str = ""
+    source: SourceSpec
+    extract_date: ExtractDateSpec
+    json_schema: str | dict[str, Any] = Field(alias="schema")
+    record_id: str
+    identity: IdentitySpec = Field(default_factory=IdentitySpec)
+    facts: tuple[FactSpec, ...] = ()
+    relationships: tuple[RelationshipSpec, ...] = ()
+    coverage: CoverageSpec | None = None
+
+    @property
+    def fact_types(self) -> tuple[str, ...]:
+        return tuple(sorted({f.type for f in self.facts}))
+
+
+class FeedsFile(_Strict):
+    feeds: tuple[FeedSpec, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Feeds:
+    """A loaded, checked feeds file: the declarations plus each feed's JSON Schema, resolved."""
+
+    path: Path
+    feeds: tuple[FeedSpec, ...]
+    schemas: dict[str, dict[str, Any]]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def feed(self, name: str) -> FeedSpec:
+        for spec in self.feeds:
+            if spec.name == name:
+                return spec
+        raise ConfigError(f"{self.path}: no feed named {name!r}; feeds: {', '.join(f.name for f in self.feeds)}")
+
+
+# --- loading with positions -------------------------------------------------------------------------
+
+Marks = dict[tuple[Any, ...], tuple[int, int]]
+
+
+def _collect_marks(node: yaml.Node, path: tuple[Any, ...], marks: Marks) -> None:
+    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            _collect_marks(value, child, marks)
+            # the key's own position is more useful than the value's for "unknown key" errors
+            marks[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _collect_marks(item, (*path, index), marks)
+
+
+def _position(loc: tuple[Any, ...], marks: Marks) -> tuple[tuple[Any, ...], tuple[int, int]]:
+    """The deepest YAML node along a pydantic ``loc`` (union/type tags in the loc are skipped)."""
+    found: tuple[Any, ...] = ()
+    for part in loc:
+        if (*found, part) in marks:
+            found = (*found, part)
+    return found, marks.get(found, (1, 1))
+
+
+def _describe(path: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(top level)"
+
+
+def load_feeds(path: str | Path) -> Feeds:
+    """Read and check a feeds YAML file; raises ConfigError listing every problem with file:line:col."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read feeds file {path}: {exc}") from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    marks: Marks = {}
+    if root is not None:
+        _collect_marks(root, (), marks)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1:1: a feeds file is a mapping with a 'feeds:' list (see docs/feeds.md)")
+
+    problems: list[str] = []
+    try:
+        parsed = FeedsFile.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            found, (line, col) = _position(tuple(error["loc"]), marks)
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {error['loc'][-1]!r} (check the spelling; see docs/feeds.md)"
+            problems.append(f"{path}:{line}:{col}: {_describe(found)}: {message}")
+        raise ConfigError("feeds file has errors:\n  " + "\n  ".join(dict.fromkeys(problems))) from None
+
+    schemas: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for index, feed in enumerate(parsed.feeds):
+        line, col = marks.get(("feeds", index, "name"), (1, 1))
+        if feed.name in seen:
+            problems.append(f"{path}:{line}:{col}: feeds[{index}].name: duplicate feed name {feed.name!r}")
+        seen.add(feed.name)
+        where = marks.get(("feeds", index, "schema"), (line, col))
+        try:
+            schemas[feed.name] = _load_schema(feed, path.parent)
+        except ConfigError as exc:
+            problems.append(f"{path}:{where[0]}:{where[1]}: feeds[{index}].schema: {exc}")
+    if problems:
+        raise ConfigError("feeds file has errors:\n  " + "\n  ".join(problems))
+    return Feeds(path=path, feeds=parsed.feeds, schemas=schemas)
+
+
+def _load_schema(feed: FeedSpec, base_dir: Path) -> dict[str, Any]:
+    if isinstance(feed.json_schema, dict):
+        schema = feed.json_schema
+    else:
+        schema_path = base_dir / feed.json_schema
+        try:
+            schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read JSON Schema {schema_path}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{schema_path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ConfigError(f"not a valid JSON Schema: {exc.message}") from None
+    return schema

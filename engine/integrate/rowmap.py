@@ -1,0 +1,254 @@
+"""Turn one raw row into a standardised identity row, facts and warnings, or reject it with a reason.
+
+Policy (docs/feeds.md): a row is *rejected* (quarantined) when it breaks its JSON Schema, lacks its
+record id, or has a date or fact field that cannot be read. A row whose only fault is an identifier
+(bad NHS check digit, malformed UPN/NI number/UPRN, unknown sex code) or an unusual postcode is
+*accepted*: the bad value is dropped (postcodes are kept) and a warning is recorded, because losing a
+family's facts over a typo in an identifier would be worse than matching on fewer fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import jsonschema
+
+from engine.integrate import identifiers
+from engine.integrate.catalogue import FACT_TYPES, FieldSpec
+from engine.integrate.feeds import ColumnSpec, FactSpec, FeedSpec
+from engine.integrate.standardise import (
+    canonical_given_name,
+    normalise_address,
+    normalise_family_name,
+    normalise_postcode,
+    normalise_sex,
+    parse_date,
+    split_full_name,
+    split_given_names,
+)
+
+
+class RowRejected(Exception):
+    """Raised while mapping a row that must be quarantined; carries the field and a reason."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class MappedFact:
+    fact_id: str
+    fact_type: str
+    event_date: date
+    end_date: date | None
+    fields: dict[str, Any]
+
+    def content_hash(self, record_key: str) -> str:
+        payload = json.dumps([record_key, self.event_date.isoformat(),
+                              self.end_date.isoformat() if self.end_date else None, self.fields],
+                             sort_keys=True, default=str)
+        return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class MappedRow:
+    record_key: str
+    record_id: str
+    identity: dict[str, Any]
+    facts: list[MappedFact] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    extract_date: date | None = None
+
+
+_IDENTIFIER_CLEANERS = {
+    "nhs_number": identifiers.clean_nhs_number,
+    "upn": identifiers.clean_upn,
+    "ni_number": identifiers.clean_ni_number,
+    "uprn": identifiers.clean_uprn,
+}
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+
+
+def _schema_reason(error: jsonschema.ValidationError) -> tuple[str | None, str]:
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        name = missing[0] if missing else None
+        return name, f"schema: required column {name!r} is missing or empty"
+    column = str(error.path[0]) if error.path else None
+    where = "/".join(str(p) for p in error.path) or "row"
+    return column, f"schema: {where}: {error.message}"
+
+
+class RowMapper:
+    """Compiled once per feed: validates and maps rows with the feed's schema and declarations."""
+
+    def __init__(self, feed: FeedSpec, schema: dict[str, Any], *, pivot_year: int | None = None) -> None:
+        self.feed = feed
+        self.validator = jsonschema.validators.validator_for(schema)(schema)
+        self.pivot_year = pivot_year
+
+    # -- values ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _raw(spec: ColumnSpec | None, row: dict[str, Any]) -> Any:
+        if spec is None:
+            return None
+        if spec.value is not None:
+            return spec.value
+        if len(spec.column) == 1:
+            return row.get(spec.column[0])
+        parts = [row.get(c) for c in spec.column]
+        return parts if any(p is not None for p in parts) else None
+
+    def _date(self, spec: ColumnSpec, row: dict[str, Any], field_name: str) -> date | None:
+        value = self._raw(spec, row)
+        if value is None:
+            return None
+        try:
+            return parse_date(value, spec.format, pivot_year=self.pivot_year)
+        except ValueError as exc:
+            column = spec.column[0] if spec.column else field_name
+            raise RowRejected(column, f"unparseable date in {field_name} (column {column!r}): {exc}") from None
+
+    # -- identity --------------------------------------------------------------------------------
+
+    def _identity(self, row: dict[str, Any], mapped: MappedRow) -> dict[str, Any]:
+        spec = self.feed.identity
+        if spec.full_name is not None:
+            try:
+                given, middle, family = split_full_name(self._raw(spec.full_name, row), spec.full_name.format or "")
+            except ValueError as exc:
+                raise RowRejected(spec.full_name.column[0], f"full_name: {exc}") from None
+        else:
+            given, middle = split_given_names(self._raw(spec.given_name, row))
+            family = normalise_family_name(self._raw(spec.family_name, row))
+        if spec.middle_names is not None:
+            extra_middle = " ".join(filter(None, split_given_names(self._raw(spec.middle_names, row))))
+            middle = " ".join(filter(None, [middle, extra_middle])) or None
+        identity: dict[str, Any] = {
+            "given_name": canonical_given_name(given),
+            "given_name_as_written": given,
+            "middle_names": middle,
+            "family_name": family,
+            "date_of_birth": self._date(spec.date_of_birth, row, "date_of_birth") if spec.date_of_birth else None,
+        }
+        try:
+            identity["sex"] = normalise_sex(self._raw(spec.sex, row))
+        except ValueError as exc:
+            identity["sex"] = None
+            mapped.warnings.append((spec.sex.column[0] if spec.sex and spec.sex.column else "sex", f"{exc}; dropped"))
+        address = self._raw(spec.address, row)
+        identity["address"] = normalise_address(address if isinstance(address, list) else [address])
+        postcode, warning = normalise_postcode(self._raw(spec.postcode, row))
+        identity["postcode"] = postcode
+        if warning:
+            mapped.warnings.append((spec.postcode.column[0] if spec.postcode else "postcode", warning))
+        for name, clean in _IDENTIFIER_CLEANERS.items():
+            column_spec = getattr(spec, name)
+            raw = self._raw(column_spec, row)
+            value, problem = clean(raw) if raw is not None else (None, None)
+            identity[name] = value
+            if problem:
+                mapped.warnings.append((column_spec.column[0], f"{problem}; identifier dropped, row kept"))
+        extra = {name: str(row[col]) for name, col in spec.extra_ids.items() if row.get(col) is not None}
+        identity["extra_ids"] = extra or None
+        identity["household_ref"] = None
+        parents: list[str] = []
+        for rel in self.feed.relationships:
+            value = row.get(rel.column)
+            if value is None:
+                continue
+            if rel.kind == "household":
+                identity["household_ref"] = f"{self.feed.name}:{value}"
+            else:
+                parents.append(f"{rel.feed or self.feed.name}:{value}")
+        identity["parent_record_keys"] = parents or None
+        return identity
+
+    # -- facts -----------------------------------------------------------------------------------
+
+    def _field(self, kind: FieldSpec, spec: ColumnSpec, row: dict[str, Any], fact_type: str, name: str) -> Any:
+        if kind.kind == "date":
+            parsed = self._date(spec, row, f"{fact_type}.{name}")
+            return parsed.isoformat() if parsed else None
+        value = self._raw(spec, row)
+        if value is None:
+            return None
+        column = spec.column[0] if spec.column else name
+        text = str(value).strip()
+        try:
+            if kind.kind == "count":
+                number = _number(text)
+                if not number.is_integer() or number < 0:
+                    raise ValueError("not a whole number of zero or more")
+                return int(number)
+            if kind.kind == "number":
+                return _number(text)
+            if kind.kind == "money":
+                return round(_number(text.replace("£", "").replace(",", "")), 2)
+            if kind.kind == "boolean":
+                lowered = text.lower()
+                if lowered in _TRUE or lowered in _FALSE:
+                    return lowered in _TRUE
+                raise ValueError("not a yes/no value (true/false, yes/no, y/n, 1/0)")
+            if kind.kind == "code":
+                code = re.sub(r"[\s\-]+", "_", text.lower())
+                if code not in kind.codes:
+                    raise ValueError(f"not one of {', '.join(kind.codes)}")
+                return code
+            return text
+        except ValueError as exc:
+            raise RowRejected(column, f"{fact_type}.{name} (column {column!r}): {value!r} is {exc}") from None
+
+    def _fact(self, fact: FactSpec, row: dict[str, Any]) -> MappedFact | None:
+        spec = FACT_TYPES[fact.type]
+        if all(self._raw(s, row) is None for s in fact.fields.values() if s.column):
+            return None  # this row does not state this fact (e.g. a person row in an events feed)
+        values = {name: self._field(spec.fields[name], s, row, fact.type, name) for name, s in fact.fields.items()}
+        event = values.get(spec.dated_by)
+        if event is None:
+            column = fact.fields[spec.dated_by].column
+            raise RowRejected(column[0] if column else spec.dated_by,
+                              f"{fact.type}: date field {spec.dated_by!r} is empty")
+        missing_id = [c for c in fact.id if row.get(c) is None]
+        if missing_id:
+            raise RowRejected(missing_id[0], f"{fact.type}: fact id column {missing_id[0]!r} is empty")
+        fact_id = f"{self.feed.name}:{fact.type}:" + "|".join(str(row[c]) for c in fact.id)
+        end = values.get(spec.ends_by) if spec.ends_by else None
+        return MappedFact(fact_id, fact.type, date.fromisoformat(event),
+                          date.fromisoformat(end) if end else None, values)
+
+    # -- the row ---------------------------------------------------------------------------------
+
+    def map(self, row: dict[str, Any]) -> MappedRow:
+        """Validate and map a row; raises RowRejected with the field and reason when it cannot be kept."""
+        error = jsonschema.exceptions.best_match(self.validator.iter_errors(row))
+        if error is not None:
+            raise RowRejected(*_schema_reason(error))
+        record_id = row.get(self.feed.record_id)
+        if record_id is None:
+            raise RowRejected(self.feed.record_id, f"missing record id (column {self.feed.record_id!r})")
+        record_id = str(record_id).strip()
+        mapped = MappedRow(f"{self.feed.name}:{record_id}", record_id, {})
+        mapped.identity = self._identity(row, mapped)
+        mapped.facts = [f for f in (self._fact(spec, row) for spec in self.feed.facts) if f is not None]
+        extract = self.feed.extract_date
+        if extract.column is not None:
+            mapped.extract_date = self._date(ColumnSpec(column=(extract.column,)), row, "extract_date")
+        return mapped
