@@ -168,27 +168,18 @@ def _not(node: ir.Not, cc: CompileContext) -> Compiled:
     return lambda ev: NEGATE[arg(ev)]
 
 
-def _and(node: ir.And, cc: CompileContext) -> Compiled:
+def _junction(node: ir.And | ir.Or, cc: CompileContext) -> Compiled:
+    """Kleene and/or: a single not-met argument decides ``and``, a single met decides ``or``."""
     args = tuple(compile_bool(a, cc) for a in node.args)
+    decisive = NOT_MET if node.kind == "and" else MET
+    otherwise = NEGATE[decisive]
 
     def run(ev: Evaluation) -> str:
         # every argument is evaluated (no short-circuit) so traces and evidence are complete
         values = [a(ev) for a in args]
-        if NOT_MET in values:
-            return NOT_MET
-        return UNKNOWN if UNKNOWN in values else MET
-
-    return run
-
-
-def _or(node: ir.Or, cc: CompileContext) -> Compiled:
-    args = tuple(compile_bool(a, cc) for a in node.args)
-
-    def run(ev: Evaluation) -> str:
-        values = [a(ev) for a in args]
-        if MET in values:
-            return MET
-        return UNKNOWN if UNKNOWN in values else NOT_MET
+        if decisive in values:
+            return decisive
+        return UNKNOWN if UNKNOWN in values else otherwise
 
     return run
 
@@ -388,7 +379,7 @@ def _need_count(node: ir.NeedCount, cc: CompileContext) -> Compiled:
 
 _COMPILERS: dict[str, Callable[[Any, CompileContext], Compiled]] = {
     "lit": _lit, "param": _param, "person_attr": _person_attr, "family_attr": _family_attr,
-    "field": _field, "as_of": _as_of, "not": _not, "and": _and, "or": _or, "cmp": _compare,
+    "field": _field, "as_of": _as_of, "not": _not, "and": _junction, "or": _junction, "cmp": _compare,
     "arith": _arith, "list": _list, "call": _call, "agg": _aggregate, "members": _members,
     "has_role": _has_role, "rule": _rule, "need_count": _need_count,
 }
