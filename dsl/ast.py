@@ -248,6 +248,8 @@ class Override:
 
     label: str | None
     priority: int | float | None = None
+    #: False when a ``label`` was written without the ``override`` keyword (an error the checker names)
+    keyword: bool = True
     span: Span = _span()
 
 

@@ -89,19 +89,20 @@ class AstBuilder(Transformer):
         return str(c[0])
 
     def override(self, meta: Meta, c: list[Any]) -> a.Override:
-        return a.Override(None, None, self._span(meta))
+        return a.Override(None, None, True, self._span(meta))
 
     def label_clause(self, meta: Meta, c: list[Any]) -> a.Override:
         label, priority = c
-        return a.Override(_str(label), _num(priority) if priority is not None else None, self._span(meta))
+        return a.Override(_str(label), _num(priority) if priority is not None else None, False, self._span(meta))
 
     def _override(self, meta: Meta, flag: Any, label: a.Override | None) -> a.Override | None:
         """Combine the ``override`` keyword and the ``label`` clause (either may be missing)."""
         if flag is None and label is None:
             return None
         if label is None:
-            return a.Override(None, None, flag.span)
-        return a.Override(label.label, label.priority, flag.span if flag is not None else label.span)
+            return a.Override(None, None, True, flag.span)
+        return a.Override(label.label, label.priority, flag is not None,
+                          flag.span if flag is not None else label.span)
 
     # -- header ------------------------------------------------------------------------------
     def framework_header(self, meta: Meta, c: list[Any]) -> a.Header:

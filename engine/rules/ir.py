@@ -321,6 +321,8 @@ class _Rule(_Node):
     citations: tuple[Citation, ...] = ()
     span: Span | None = None
     override_label: str | None = None
+    #: the display title written in the rule's header (``need X "Title"``), if any
+    title: str = ""
 
 
 class Role(_Rule):
@@ -371,6 +373,8 @@ class Eligibility(_Node):
     condition: Expr
     citations: tuple[Citation, ...] = ()
     span: Span | None = None
+    #: label of the local override that replaced the national rule, if any
+    override_label: str | None = None
 
 
 class ClaimRule(_Node):
@@ -380,6 +384,8 @@ class ClaimRule(_Node):
     alternatives: tuple[DerivedRule, ...] = ()
     citations: tuple[Citation, ...] = ()
     span: Span | None = None
+    #: label of the local override that replaced the national rule, if any
+    override_label: str | None = None
 
 
 class ScoreWeight(_Node):
@@ -448,6 +454,12 @@ class Timer(_Node):
     fail_transition: str | None = None
     description: str = ""
     span: Span | None = None
+    #: every state the timer runs in (``timer review_due in attached, tracking ...``); ``state`` is the first
+    states: tuple[str, ...] = ()
+    #: closure reason given when the timer takes ``transition`` (``take close reason no_longer_eligible``)
+    reason: str | None = None
+    #: closure reason given when a ``fail_on`` fact takes ``fail_transition``
+    fail_reason: str | None = None
 
 
 class Lifecycle(_Node):

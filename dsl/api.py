@@ -1,0 +1,92 @@
+"""The rule language's public operations: load (parse, compose, check, compile), check, format."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable
+
+from dsl.check import CheckResult, check_model
+from dsl.compile import compile_model
+from dsl.compose import framework_files, load_model
+from dsl.errors import Diagnostic, DslCheckError, DslError, DslSyntaxError
+from engine.rules import ir
+
+_HEADER = re.compile(r"^\s*framework\s", re.MULTILINE)
+
+
+def check_framework(path: str | Path) -> CheckResult | list[Diagnostic]:
+    """Parse, compose and check one framework; the diagnostics alone when it could not be composed."""
+    model, diagnostics = load_model(Path(path))
+    if model is None:
+        return diagnostics
+    if any(d.is_error for d in diagnostics) and _has_syntax_errors(diagnostics, model):
+        # semantic checks over a half-parsed framework would only report echoes of the syntax errors
+        return diagnostics
+    return check_model(model, diagnostics)
+
+
+def _has_syntax_errors(diagnostics: list[Diagnostic], model: object) -> bool:
+    parsed = {m.file for m in getattr(model, "modules", [])}
+    return any(d.is_error and d.span is not None and d.span.file not in parsed for d in diagnostics) or any(
+        d.is_error and d.span is None for d in diagnostics)
+
+
+def load_framework(path: str | Path) -> ir.Framework:
+    """Load a framework (a ``.hearth`` file or a folder of them) and compile it to the IR.
+
+    Raises:
+        DslError: with every diagnostic, when the framework has any error (warnings alone do not fail).
+    """
+    result = check_framework(path)
+    if isinstance(result, list):
+        raise _as_error(result)
+    if result.errors:
+        raise _as_error(result.diagnostics)
+    return compile_model(result)
+
+
+def _as_error(diagnostics: list[Diagnostic]) -> DslError:
+    errors = [d for d in diagnostics if d.is_error] or [Diagnostic("error", "the framework could not be loaded")]
+    if len(errors) == 1 and errors[0].span is not None and "error" == errors[0].severity:
+        only = errors[0]
+        if not isinstance(only, DslCheckError):
+            return DslCheckError(diagnostics) if len(diagnostics) > 1 else DslSyntaxError(
+                only.message, only.span, only.source_line) if _looks_syntactic(only) else DslCheckError(diagnostics)
+    return DslCheckError(diagnostics)
+
+
+def _looks_syntactic(d: Diagnostic) -> bool:
+    return d.message.startswith(("unexpected", "missing", "unquoted", "percent without", "unterminated", "unclosed"))
+
+
+def framework_roots(paths: Iterable[str | Path]) -> list[Path]:
+    """The frameworks named by ``paths``: folders as given; a file alone if it has a ``framework`` header,
+    otherwise the folder it belongs to. Duplicates removed, order kept."""
+    roots: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file() and path.suffix == ".hearth" and not _declares_header(path):
+            siblings = framework_files(path.parent)
+            if len(siblings) > 1:
+                path = path.parent
+        resolved = path.resolve()
+        if resolved not in {r.resolve() for r in roots}:
+            roots.append(path)
+    return roots
+
+
+def _declares_header(path: Path) -> bool:
+    try:
+        return bool(_HEADER.search(path.read_text(encoding="utf-8", errors="replace")[:200_000]))
+    except OSError:
+        return True
+
+
+def check_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:
+    """Every problem in the frameworks at ``paths`` (files or folders), errors and warnings, in one pass."""
+    found: list[Diagnostic] = []
+    for root in framework_roots(paths):
+        result = check_framework(root)
+        found.extend(result if isinstance(result, list) else result.diagnostics)
+    return found

@@ -1,0 +1,2 @@
+def format_text(text, filename="<text>"):  # replaced below
+    raise NotImplementedError
