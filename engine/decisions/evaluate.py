@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Mapping, Sequence
 
 from engine.decisions.overrides import OverrideRecord
-from engine.decisions.records import canonical_json
+from engine.decisions.records import canonical_json, pack_result, unpack_result
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
 
@@ -27,8 +27,17 @@ class Evaluated:
 
     family_id: str
     person_ids: tuple[str, ...]
-    result_json: str
+    result_zlib: bytes
+    result_sha256: str
     override_ids: tuple[int, ...]
+    #: the figures a run summary counts, taken before serialising so nobody re-parses the JSON
+    eligible: str = "unknown"
+    headlines: tuple[tuple[str, str], ...] = ()
+    unknowns: int = 0
+
+    @property
+    def result_json(self) -> str:
+        return unpack_result(self.result_zlib)
 
 
 def compile_for(framework: Framework) -> Any:
@@ -70,11 +79,16 @@ def _evaluate_range(bounds: tuple[int, int]) -> list[Evaluated]:
 def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
                overrides: Sequence[OverrideRecord]) -> Evaluated:
     result = evaluate_one(compiled, family, as_of, overrides)
+    packed, digest = pack_result(canonical_json(result.to_dict()))
     return Evaluated(
         family_id=family.family_id,
         person_ids=tuple(sorted(m.person_id for m in family.members)),
-        result_json=canonical_json(result.to_dict()),
+        result_zlib=packed,
+        result_sha256=digest,
         override_ids=tuple(r.override_id for r in overrides),
+        eligible=result.eligible.value,
+        headlines=tuple((code, h.value) for code, h in sorted(result.headlines.items())),
+        unknowns=len(result.unknowns),
     )
 
 

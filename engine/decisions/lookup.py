@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from engine.decisions.evaluate import compile_for, evaluate_one
 from engine.decisions.overrides import OverrideRecord, list_overrides, overrides_in_force
 from engine.decisions.profile import FamilyLoader, default_loader
-from engine.decisions.records import canonical_json, known_family_ids, latest_decision_row, utc_naive, utc_now
+from engine.decisions.records import (
+    canonical_json, known_family_ids, latest_decision_row, stored_result, utc_naive, utc_now,
+)
 from engine.decisions.rehydrate import result_from_dict
 from engine.decisions.store import load_stored_framework
 from engine.errors import ConfigError, NotFoundError
@@ -96,7 +98,7 @@ def explain_recorded(engine: sa.Engine, family_id: str) -> Explained:
         framework = load_stored_framework(conn, row.framework_hash)
         applied = set(json.loads(row.override_ids))
         records = [o for o in list_overrides(conn, family_id) if o.override_id in applied]
-    data = json.loads(row.result_json)
+    data = stored_result(row)
     result = result_from_dict(data)
     return Explained(family_id, result, data, _explain_text(result, framework), framework, _decision_info(row),
                      records)

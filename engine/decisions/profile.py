@@ -6,7 +6,6 @@ either recorded completely or not at all.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections import Counter
@@ -44,17 +43,19 @@ class Summary:
     needs_by_headline: Counter = field(default_factory=Counter)
     needs_unknown_by_headline: Counter = field(default_factory=Counter)
     unknown_criteria: int = 0
+    families_with_unknowns: int = 0
 
-    def add(self, result: dict[str, Any]) -> None:
-        """Count one family's result (the ``FamilyResult.to_dict()`` form)."""
+    def add(self, item: Evaluated) -> None:
+        """Count one family's result."""
         self.families += 1
-        self.eligible[result["eligible"]["value"]] += 1
-        for headline, node in result["headlines"].items():
-            if node["value"] == "met":
+        self.eligible[item.eligible] += 1
+        for headline, value in item.headlines:
+            if value == "met":
                 self.needs_by_headline[headline] += 1
-            elif node["value"] == "unknown":
+            elif value == "unknown":
                 self.needs_unknown_by_headline[headline] += 1
-        self.unknown_criteria += len(result["unknowns"])
+        self.unknown_criteria += item.unknowns
+        self.families_with_unknowns += item.unknowns > 0
 
 
 @dataclass
@@ -103,7 +104,7 @@ def profile(
     evaluated = evaluate_families(compiled, families, as_of, in_force, workers=workers)
     summary = Summary()
     for item in evaluated:
-        summary.add(json.loads(item.result_json))
+        summary.add(item)
     done = time.perf_counter()
     run_id = new_run_id(started)
     with engine.begin() as conn:
@@ -117,7 +118,7 @@ def profile(
         ids = append_decisions(
             conn, run_id=run_id, framework_hash=digest, engine_version=engine_pkg.__version__, as_of=as_of,
             known_at=known_at,
-            items=[NewDecision(e.family_id, e.person_ids, e.result_json, e.override_ids) for e in evaluated],
+            items=[NewDecision(e.family_id, e.person_ids, e.result_zlib, e.result_sha256, e.override_ids) for e in evaluated],
         )
     written = time.perf_counter()
     return ProfileRun(run_id, digest, as_of, known_at, ids, evaluated, summary,

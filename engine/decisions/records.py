@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
@@ -47,8 +48,23 @@ def utc_now() -> datetime:
 #: the columns a record hash covers, in addition to ``prev_hash`` (which is hashed as a prefix)
 HASHED_COLUMNS = (
     "seq", "decision_id", "run_id", "family_id", "person_ids", "framework_hash", "engine_version",
-    "as_of", "known_at", "override_ids", "result_json",
+    "as_of", "known_at", "override_ids", "result_sha256",
 )
+
+
+def pack_result(text: str) -> tuple[bytes, str]:
+    """The stored form of a result's canonical JSON: zlib bytes (fast level) and the JSON's sha256."""
+    data = text.encode()
+    return zlib.compress(data, 1), hashlib.sha256(data).hexdigest()
+
+
+def unpack_result(stored: bytes) -> str:
+    return zlib.decompress(stored).decode()
+
+
+def stored_result(row: sa.Row) -> dict[str, Any]:
+    """The result dict a decision row recorded."""
+    return json.loads(unpack_result(row.result_zlib))
 
 
 def record_hash(prev_hash: str, row: dict[str, Any]) -> str:
@@ -67,7 +83,8 @@ class NewDecision:
 
     family_id: str
     person_ids: tuple[str, ...]
-    result_json: str
+    result_zlib: bytes
+    result_sha256: str
     override_ids: tuple[int, ...] = ()
 
 
@@ -108,7 +125,8 @@ def append_decisions(
             "as_of": as_of,
             "known_at": known_at,
             "override_ids": canonical_json(sorted(item.override_ids)),
-            "result_json": item.result_json,
+            "result_zlib": item.result_zlib,
+            "result_sha256": item.result_sha256,
             "prev_hash": prev,
         }
         row["record_hash"] = prev = record_hash(prev, row)
@@ -166,6 +184,11 @@ def verify_chain(conn: sa.Connection, chunk: int = 2000) -> ChainReport:
                 return ChainReport(checked, where, data["seq"],
                                    f"{where} points to previous hash {data['prev_hash'][:12]}..., but the "
                                    f"decision before it hashes to {prev[:12]}... (a row was changed or removed)")
+            content = _content_digest(data["result_zlib"])
+            if content != data["result_sha256"]:
+                return ChainReport(checked, where, data["seq"],
+                                   f"{where} stored result does not match its digest (the result was "
+                                   "altered after it was written)")
             actual = record_hash(prev, data)
             if actual != data["record_hash"]:
                 return ChainReport(checked, where, data["seq"],
@@ -177,6 +200,20 @@ def verify_chain(conn: sa.Connection, chunk: int = 2000) -> ChainReport:
             checked += 1
         last_seq = rows[-1].seq
     return _verify_run_counts(conn, checked)
+
+
+def row_intact(row: sa.Row) -> bool:
+    """Whether one stored decision still matches its own digest and record hash."""
+    data = _normalise_row(row)
+    return (_content_digest(data["result_zlib"]) == data["result_sha256"]
+            and record_hash(data["prev_hash"], data) == data["record_hash"])
+
+
+def _content_digest(stored: bytes) -> str | None:
+    try:
+        return hashlib.sha256(zlib.decompress(stored)).hexdigest()
+    except zlib.error:
+        return None
 
 
 def _verify_run_counts(conn: sa.Connection, checked: int) -> ChainReport:

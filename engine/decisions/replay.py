@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from engine.decisions.evaluate import compile_for, evaluate_one
 from engine.decisions.overrides import overrides_in_force
 from engine.decisions.profile import FamilyLoader, default_loader
-from engine.decisions.records import canonical_json, decision_row, record_hash
+from engine.decisions.records import canonical_json, decision_row, row_intact, stored_result
 from engine.decisions.store import load_stored_framework
 from engine.errors import NotFoundError
 from engine.rules.inputs import FamilyInput
@@ -92,13 +92,12 @@ def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | 
         # The family no longer exists in the knowledge state recorded: every part of the result differs.
         family = FamilyInput(family_id=row.family_id, members=(), facts=())
     result = evaluate_one(compile_for(framework), family, row.as_of, in_force)
-    recorded = json.loads(row.result_json)
+    recorded = stored_result(row)
     replayed = json.loads(canonical_json(result.to_dict()))
-    data = dict(row._mapping)
     report = ReplayReport(
         decision_id=row.decision_id, family_id=row.family_id, framework_hash=row.framework_hash,
         differences=json_differences(recorded, replayed),
-        record_intact=record_hash(row.prev_hash, data) == row.record_hash,
+        record_intact=row_intact(row),
     )
     report.seconds = time.perf_counter() - clock
     return report

@@ -1,7 +1,9 @@
 """Tables of the rules engine: stored frameworks, decision runs, hash-chained decisions, overrides.
 
 Decisions are append-only. Each row carries ``prev_hash`` (the record hash of the decision before it,
-in ``seq`` order) and ``record_hash = sha256(prev_hash + canonical JSON of the record)``, so editing or
+in ``seq`` order) and ``record_hash = sha256(prev_hash + canonical JSON of the record)``; the record
+names its result by ``result_sha256``, the digest of the result JSON (stored zlib-compressed: evidence
+for a borough runs to gigabytes of JSON, a tenth of that compressed), so editing or
 deleting any stored decision breaks the chain at that row (``hearth audit verify``). ``prev_hash`` is
 unique: two writers appending after the same decision cannot fork the chain; the second one fails.
 
@@ -59,7 +61,9 @@ decisions = sa.Table(
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("known_at", sa.DateTime, nullable=False),
     sa.Column("override_ids", sa.Text, nullable=False, comment="JSON list of overrides applied"),
-    sa.Column("result_json", sa.Text, nullable=False, comment="FamilyResult.to_dict(), canonical JSON"),
+    sa.Column("result_zlib", sa.LargeBinary, nullable=False,
+              comment="FamilyResult.to_dict() as canonical JSON, UTF-8, zlib-compressed"),
+    sa.Column("result_sha256", sa.String(64), nullable=False, comment="sha256 of the uncompressed JSON"),
     sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("record_hash", sa.String(64), nullable=False),
 )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from engine.decisions.records import NewDecision, append_decisions, canonical_json, verify_chain
+from engine.decisions.records import NewDecision, append_decisions, canonical_json, pack_result, verify_chain
 from engine.decisions.store import load_stored_framework, store_framework
 from engine.errors import IntegrityError
 from engine.rules import ir
@@ -26,7 +26,7 @@ def _write_run(conn: sa.Connection, run_id: str, families: list[str]) -> list[st
         run_id=run_id, framework_hash=digest, engine_version="test", as_of=date(2023, 9, 1), known_at=now,
         started_at=now, finished_at=now, families=len(families), eligible_met=0, eligible_not_met=0,
         eligible_unknown=len(families)))
-    items = [NewDecision(f, (f"{f}-p1", f"{f}-p2"), canonical_json({"family_id": f, "eligible": "unknown"}))
+    items = [NewDecision(f, (f"{f}-p1", f"{f}-p2"), *pack_result(canonical_json({"family_id": f, "eligible": "unknown"})))
              for f in families]
     return append_decisions(conn, run_id=run_id, framework_hash=digest, engine_version="test",
                             as_of=date(2023, 9, 1), known_at=now, items=items)
@@ -50,13 +50,18 @@ def test_tampered_result_is_reported_at_that_decision(db: sa.Engine) -> None:
     """Editing a stored result makes verification fail at exactly the edited decision."""
     with db.begin() as conn:
         _write_run(conn, "R1", ["F1", "F2", "F3", "F4"])
-        conn.execute(decisions.update().where(decisions.c.decision_id == "D000000003")
-                     .values(result_json=canonical_json({"family_id": "F3", "eligible": "met"})))
+        packed, digest = pack_result(canonical_json({"family_id": "F3", "eligible": "met"}))
+        conn.execute(decisions.update().where(decisions.c.decision_id == "D000000003").values(result_zlib=packed))
     with db.connect() as conn:
         report = verify_chain(conn)
     assert not report.intact
     assert report.broken_decision_id == "D000000003" and report.checked == 2
     assert "altered" in report.problem
+    with db.begin() as conn:  # a forger who also replaces the digest is caught by the record hash
+        conn.execute(decisions.update().where(decisions.c.decision_id == "D000000003").values(result_sha256=digest))
+    with db.connect() as conn:
+        again = verify_chain(conn)
+    assert again.broken_decision_id == "D000000003" and "does not match its record hash" in again.problem
 
 
 def test_rehashed_tampering_breaks_the_next_link(db: sa.Engine) -> None:

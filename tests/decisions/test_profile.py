@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from engine.decisions.evaluate import compile_for, evaluate_families
 from engine.decisions.profile import profile
-from engine.decisions.records import verify_chain
+from engine.decisions.records import stored_result, verify_chain
 from engine.decisions.rehydrate import result_from_dict
 from engine.rules.inputs import FamilyInput
 from engine.storage.tables_decisions import decision_runs, decisions, frameworks_store
@@ -45,7 +45,7 @@ def test_profile_records_one_chained_decision_per_family(db: sa.Engine) -> None:
     assert [r.family_id for r in rows] == [f"F0{i}" for i in range(1, 9)]
     assert stored_run.families == 8 and stored_run.eligible_met == 2
     assert stored_fw == framework().content_hash() == rows[0].framework_hash
-    first = json.loads(rows[0].result_json)
+    first = stored_result(rows[0])
     assert first["eligible"]["value"] == "met" and json.loads(rows[0].person_ids) == ["F01-C0", "F01-P1"]
     # the evidence an auditor follows back to the feed row is in the stored record
     evidence = first["needs"]["EDU_PERSISTENT_ABSENCE"]["result"]
