@@ -64,7 +64,7 @@ def framework_roots(paths: Iterable[str | Path]) -> list[Path]:
     """The frameworks named by ``paths``: folders as given; a file alone if it has a ``framework`` header,
     otherwise the folder it belongs to. Duplicates removed, order kept."""
     roots: list[Path] = []
-    for raw in paths:
+    for raw in _expand(paths):
         path = Path(raw)
         if path.is_file() and path.suffix == ".hearth" and not _declares_header(path):
             siblings = framework_files(path.parent)
@@ -74,6 +74,19 @@ def framework_roots(paths: Iterable[str | Path]) -> list[Path]:
         if resolved not in {r.resolve() for r in roots}:
             roots.append(path)
     return roots
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
+    """A folder with no .hearth files of its own stands for the framework folders below it."""
+    expanded: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir() and not framework_files(path):
+            below = sorted({p.parent for p in path.rglob("*.hearth")})
+            expanded.extend(below or [path])
+        else:
+            expanded.append(path)
+    return expanded
 
 
 def _declares_header(path: Path) -> bool:
