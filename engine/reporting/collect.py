@@ -6,7 +6,6 @@ stage has not run yet still gives a report, with those charts empty.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
@@ -90,8 +89,10 @@ def collect_decisions(conn: sa.Connection, data: ReportData, headline_names: dic
     by_headline: Counter[str] = Counter()
     eligibility: Counter[str] = Counter()
     rag: Counter[str] = Counter()
-    for (text,) in conn.execute(sa.select(decisions.c.result_json).where(decisions.c.run_id == run.run_id)):
-        result = json.loads(text)
+    from engine.decisions.records import stored_result
+
+    for row in conn.execute(sa.select(decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)):
+        result = stored_result(row)
         met = [code for code, need in result["needs"].items() if need["result"]["value"] == "met"]
         need_counts[len(met)] += 1
         for code, headline in result["headlines"].items():

@@ -1,0 +1,190 @@
+"""Compare what the pipeline built with a synthetic borough's ground truth (``truth/`` beside its feeds).
+
+- Person matching: pairwise precision/recall/F1 of record -> person against record -> true person.
+- Family grouping: pairwise F1 and exact-household rate of record -> family against the true household
+  each record's person lived in on the evaluation date.
+- Eligibility and needs: the framework evaluated on the *true* people, households and facts (those a feed
+  had reported by the evaluation date) against the latest profiling decisions, family by family; a true
+  household is compared with the pipeline family holding most of its members.
+
+The truth files are documented in ``examples/borough/README.md``; the pipeline never reads them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from engine.errors import DataError
+from engine.evaluation.metrics import PairwiseScores, agreement, exact_cluster_rate, pairwise_scores
+from engine.integrate.persons import assign_persons
+from engine.rules.inputs import Coverage, FamilyInput, Fact, Member
+from engine.storage.db import import_all_tables, metadata
+
+TRUTH_FILES = ("records.csv", "persons.csv", "memberships.csv", "facts.csv")
+
+
+def _iso(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _rows(folder: Path, name: str):
+    path = folder / name
+    if not path.exists():
+        raise DataError(f"{path}: ground-truth file missing; --truth must be the borough's truth/ folder "
+                        f"holding {', '.join(TRUTH_FILES)}")
+    with path.open(encoding="utf-8", newline="") as fh:
+        yield from csv.DictReader(fh)
+
+
+@dataclass
+class Truth:
+    record_person: dict[str, str]
+    persons: dict[str, dict[str, str]]
+    memberships: list[tuple[str, str, date | None, date | None]]
+    facts: list[dict[str, str]]
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Truth:
+        folder = Path(folder)
+        if (folder / "truth").is_dir() and not (folder / "records.csv").exists():
+            folder = folder / "truth"
+        return cls(
+            record_person={r["record_key"]: r["person_id"] for r in _rows(folder, "records.csv")},
+            persons={r["person_id"]: r for r in _rows(folder, "persons.csv")},
+            memberships=[(r["person_id"], r["household_id"], _iso(r["from_date"]), _iso(r["to_date"]))
+                         for r in _rows(folder, "memberships.csv")],
+            facts=list(_rows(folder, "facts.csv")),
+        )
+
+    def household_on(self, as_of: date) -> dict[str, str]:
+        """person -> the household they lived in on ``as_of``."""
+        out: dict[str, str] = {}
+        for person, household, start, end in self.memberships:
+            if (start is None or start <= as_of) and (end is None or as_of < end):
+                out[person] = household
+        return out
+
+    def families(self, as_of: date, coverage_from: date) -> list[FamilyInput]:
+        """True households on ``as_of`` with the true facts a feed had reported by then."""
+        household = self.household_on(as_of)
+        members: dict[str, list[Member]] = defaultdict(list)
+        for person, hh in sorted(household.items()):
+            p = self.persons.get(person, {})
+            members[hh].append(Member(person_id=person, date_of_birth=_iso(p.get("date_of_birth", "")),
+                                      sex=p.get("sex") or None))
+        facts: dict[str, list[Fact]] = defaultdict(list)
+        types: set[str] = set()
+        for i, row in enumerate(self.facts):
+            types.add(row["fact_type"])
+            known = _iso(row["known_from"])
+            hh = household.get(row["person_id"])
+            if known is None or known > as_of or hh is None:
+                continue
+            facts[hh].append(Fact(
+                fact_id=f"truth:{i}", fact_type=row["fact_type"], date=date.fromisoformat(row["date"]),
+                end_date=_iso(row["end_date"]), fields=json.loads(row["fields"]), person_id=row["person_id"],
+                source="truth",
+            ))
+        coverage = {t: Coverage(fact_type=t, start=coverage_from, end=as_of, sources=("truth",)) for t in types}
+        return [
+            FamilyInput(family_id=hh, members=tuple(ms), facts=tuple(sorted(facts[hh], key=lambda f: (f.date, f.fact_id))),
+                        coverage=coverage)
+            for hh, ms in sorted(members.items())
+        ]
+
+
+@dataclass
+class EvaluationReport:
+    as_of: date
+    matching: PairwiseScores
+    families: PairwiseScores
+    exact_households: float
+    eligibility_agreement: float | None = None
+    need_agreement: float | None = None
+    compared_households: int = 0
+    eligibility_confusion: Counter = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+
+def _predicted_families(conn: sa.Connection, as_of: date, layer: str = "household") -> dict[str, str]:
+    import_all_tables()
+    m = metadata.tables["family_memberships"]
+    rows = conn.execute(
+        sa.select(m.c.person_id, m.c.family_id).where(
+            m.c.layer == layer, m.c.from_date <= as_of, sa.or_(m.c.to_date.is_(None), m.c.to_date > as_of),
+            m.c.ended_build.is_(None),
+        )
+    )
+    return {person: family for person, family in rows}
+
+
+def _latest_results(conn: sa.Connection) -> dict[str, dict]:
+    import_all_tables()
+    runs, decisions = metadata.tables["decision_runs"], metadata.tables["decisions"]
+    run = conn.execute(sa.select(runs.c.run_id).order_by(runs.c.as_of.desc(), runs.c.finished_at.desc()).limit(1)).scalar()
+    if run is None:
+        return {}
+    from engine.decisions.records import stored_result
+
+    query = sa.select(decisions.c.family_id, decisions.c.result_zlib).where(decisions.c.run_id == run)
+    return {row.family_id: stored_result(row) for row in conn.execute(query)}
+
+
+def evaluate_against_truth(
+    engine: sa.Engine, truth: Truth, as_of: date, *, compiled=None, coverage_from: date = date(2019, 9, 1),
+) -> EvaluationReport:
+    """Score matching and grouping and, given a compiled framework, eligibility and needs against the truth."""
+    with engine.connect() as conn:
+        records = [k for k in truth.record_person]
+        predicted_person = assign_persons(conn, records).person_of
+        person_family = _predicted_families(conn, as_of)
+        results = _latest_results(conn) if compiled is not None else {}
+    true_household = truth.household_on(as_of)
+    rec_true_hh = {k: true_household[p] for k, p in truth.record_person.items() if p in true_household}
+    rec_pred_family = {k: person_family[p] for k, p in predicted_person.items() if p in person_family}
+    report = EvaluationReport(
+        as_of=as_of,
+        matching=pairwise_scores(predicted_person, truth.record_person),
+        families=pairwise_scores(rec_pred_family, rec_true_hh),
+        exact_households=exact_cluster_rate(rec_pred_family, rec_true_hh),
+    )
+    if compiled is None:
+        return report
+    if not results:
+        report.notes.append("no profiling decisions found: run `hearth profile` first")
+        return report
+    # Map each true household to the pipeline family holding most of its records' people.
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for key, hh in rec_true_hh.items():
+        if key in rec_pred_family:
+            votes[hh][rec_pred_family[key]] += 1
+    predicted_elig: dict[str, str] = {}
+    true_elig: dict[str, str] = {}
+    predicted_needs: dict[tuple[str, str], str] = {}
+    true_needs: dict[tuple[str, str], str] = {}
+    for family in truth.families(as_of, coverage_from):
+        if family.family_id not in votes:
+            continue
+        pipeline_family = votes[family.family_id].most_common(1)[0][0]
+        decided = results.get(pipeline_family)
+        if decided is None:
+            continue
+        true_result = compiled.evaluate(family, as_of)
+        hh = family.family_id
+        true_elig[hh] = true_result.eligible.value
+        predicted_elig[hh] = decided["eligible"]["value"]
+        report.eligibility_confusion[(true_elig[hh], predicted_elig[hh])] += 1
+        for code, need in true_result.needs.items():
+            true_needs[(hh, code)] = need.value
+            predicted_needs[(hh, code)] = decided["needs"].get(code, {}).get("result", {}).get("value", "unknown")
+    report.compared_households = len(true_elig)
+    report.eligibility_agreement = agreement(predicted_elig, true_elig)
+    report.need_agreement = agreement(predicted_needs, true_needs)
+    return report
