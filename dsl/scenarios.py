@@ -15,7 +15,7 @@ A scenario file (``frameworks/<name>/tests/*.yaml``) is a list of scenarios::
         coverage: {offence: [2020-01-01, 2023-09-01]}   # default: every fact type, 1900-01-01 to as_of
         case: {identified: 2022-10-01, attached: 2023-01-10, closed: null}
       expect:
-        family: met                                     # the family definition
+        family: met                                     # the family definition (or family_definition:)
         needs: {EDU_PERSISTENT_ABSENCE: met, CRIME_OFFENDING: not_met}
         headlines: {EDUCATION: met}
         eligible: not_met
@@ -23,10 +23,12 @@ A scenario file (``frameworks/<name>/tests/*.yaml``) is a list of scenarios::
           EDU_PERSISTENT_ABSENCE: {achieved: not_met, sustained: unknown}
         claimable: not_met
         roles: {child1: {dependent_child: met}}
+        rules: {has_minimum_needs: met, attends_school: {child1: met}}   # named helper rules
         score: {vulnerability: 1}
         rag: {vulnerability: green}
         unknowns_include: ["attendance for spring term 2023 missing"]
 
+A scenario may set ``parameters: {attendance_threshold: 92%}`` to try other parameter values.
 A fact row may carry ``id``, ``source``, ``record`` and ``batch`` besides its fields. ``coverage`` takes
 ``[from, to]``, ``{from: .., to: ..}`` or ``none`` (no feed covers that fact type). A bad file raises
 :class:`ScenarioError` naming the file, line and field.
@@ -52,9 +54,9 @@ from engine.rules.results import TRI_VALUES, FamilyResult
 
 ALL_TIME = date(1900, 1, 1)
 FACT_META_KEYS = ("id", "source", "record", "batch")
-SCENARIO_KEYS = ("name", "as_of", "family", "expect", "coverage", "case", "description")
-EXPECT_KEYS = ("family", "needs", "headlines", "eligible", "outcomes", "claimable", "roles", "score", "rag",
-               "unknowns_include")
+SCENARIO_KEYS = ("name", "as_of", "family", "expect", "coverage", "case", "description", "parameters")
+EXPECT_KEYS = ("family", "family_definition", "needs", "headlines", "eligible", "outcomes", "claimable", "roles",
+               "rules", "score", "rag", "unknowns_include")
 
 
 class ScenarioError(HearthError, ValueError):
@@ -134,6 +136,8 @@ class Scenario:
     as_of: date
     family: FamilyInput
     expectations: tuple[Expectation, ...]
+    #: what-if parameter values for this scenario only
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,8 +198,8 @@ class _Reader:
     def _choice(self, given: Any, valid: Iterable[str], what: str, container: Any, key: Any, field: str) -> ScenarioError:
         valid = sorted(valid)
         close = difflib.get_close_matches(str(given), valid, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return self.error(f"unknown {what} {given!r}{hint} Valid: {', '.join(valid) or 'none'}", container, key, field)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return self.error(f"unknown {what} {given!r}{hint}; valid: {', '.join(valid) or 'none'}", container, key, field)
 
     def mapping(self, value: Any, container: Any, key: Any, field: str) -> dict:
         if value is None:
@@ -235,7 +239,43 @@ class _Reader:
         expect = self.mapping(raw.get("expect"), raw, "expect", "expect")
         if not expect:
             raise self.error("a scenario must expect something ('expect:' with needs, eligible, ...)", raw, "expect", "expect")
-        return Scenario(name, self.file, _line(container, index) or 1, as_of, family, tuple(self.expectations(expect)))
+        parameters = self.parameters(self.mapping(raw.get("parameters"), raw, "parameters", "parameters"))
+        return Scenario(name, self.file, _line(container, index) or 1, as_of, family, tuple(self.expectations(expect)),
+                        parameters)
+
+    def parameters(self, spec: dict) -> dict[str, Any]:
+        """What-if parameter values: numbers, ``90%``, ``£500``, ``12 months``, true/false, dates."""
+        values = {}
+        for name, value in spec.items():
+            declared = self.framework.parameter(name)
+            if declared is None:
+                raise self._choice(name, [p.name for p in self.framework.parameters], "parameter", spec, name, "parameters")
+            values[name] = self.parameter_value(declared, value, spec, name)
+        return values
+
+    def parameter_value(self, declared: ir.Parameter, value: Any, spec: dict, name: str) -> Any:
+        where, unit = f"parameters.{name}", declared.unit
+        if unit == "boolean":
+            if not isinstance(value, bool):
+                raise self.error(f"expected true or false, got {value!r}", spec, name, where)
+            return value
+        if unit == "date":
+            return self.day(value, spec, name, where)
+        if unit in ir.DURATION_UNITS:
+            amount, _, given_unit = str(value).partition(" ")
+            given_unit = given_unit.strip() or unit
+            given_unit = given_unit if given_unit.endswith("s") else given_unit + "s"
+            if not amount.isdigit() or given_unit not in ir.DURATION_UNITS:
+                raise self.error(f"expected a duration such as '12 months', got {value!r}", spec, name, where)
+            return ir.Duration(amount=int(amount), unit=given_unit)
+        if unit in ("text", "code"):
+            return str(value)
+        text = str(value).strip().rstrip("%").lstrip("£").replace(",", "")
+        try:
+            number = float(text)
+        except ValueError:
+            raise self.error(f"expected a number for a {unit} parameter, got {value!r}", spec, name, where) from None
+        return int(number) if number.is_integer() else number
 
     def family(self, raw: dict, scenario: dict, as_of: date, name: str, index: int) -> FamilyInput:
         self.check_keys(raw, ("id", "members", "facts", "coverage", "case"), "family")
@@ -339,9 +379,10 @@ class _Reader:
 
     def expectations(self, expect: dict) -> Iterable[Expectation]:
         self.check_keys(expect, EXPECT_KEYS, "expect")
-        for key in ("family", "eligible", "claimable"):
+        for key in ("family", "family_definition", "eligible", "claimable"):
             if key in expect:
-                yield Expectation(key, self.tri(expect[key], expect, key, f"expect.{key}"), _line(expect, key))
+                path = "family" if key == "family_definition" else key
+                yield Expectation(path, self.tri(expect[key], expect, key, f"expect.{key}"), _line(expect, key))
         for key, valid, what in (("needs", self.need_codes, "need"), ("headlines", self.headline_codes, "headline")):
             group = self.mapping(expect.get(key), expect, key, f"expect.{key}")
             for code, value in group.items():
@@ -368,6 +409,7 @@ class _Reader:
                     raise self._choice(role, self.role_names, "role", by_role, role, f"expect.roles.{pid}")
                 yield Expectation(f"roles.{pid}.{role}", self.tri(value, by_role, role, f"expect.roles.{pid}.{role}"),
                                   _line(by_role, role))
+        yield from self.rule_expectations(self.mapping(expect.get("rules"), expect, "rules", "expect.rules"))
         for key in ("score", "rag"):
             group = self.mapping(expect.get(key), expect, key, f"expect.{key}")
             for name, value in group.items():
@@ -383,6 +425,26 @@ class _Reader:
             raise self.error("expected a list of texts", expect, "unknowns_include", "expect.unknowns_include")
         for i, phrase in enumerate(phrases):
             yield Expectation(f"unknowns_include[{i}]", phrase, _line(phrases, i))
+
+
+    def rule_expectations(self, rules: dict) -> Iterable[Expectation]:
+        """``rules: {family_rule: met, person_rule: {child1: met}}`` for named helper rules."""
+        helpers = {r.name: r for r in self.framework.rules}
+        if self.framework.claim is not None:
+            helpers.update((r.name, r) for r in self.framework.claim.alternatives)
+        for name, value in rules.items():
+            rule = helpers.get(name)
+            if rule is None:
+                raise self._choice(name, helpers, "rule", rules, name, "expect.rules")
+            if rule.subject == "person":
+                by_person = self.mapping(value, rules, name, f"expect.rules.{name}")
+                if not by_person:
+                    raise self.error("a person rule is expected per member: {member_id: met}", rules, name, f"expect.rules.{name}")
+                for pid, tri in by_person.items():
+                    yield Expectation(f"rules.{name}.{pid}", self.tri(tri, by_person, pid, f"expect.rules.{name}.{pid}"),
+                                      _line(by_person, pid))
+            else:
+                yield Expectation(f"rules.{name}", self.tri(value, rules, name, f"expect.rules.{name}"), _line(rules, name))
 
 
 def load_scenarios(path: str | Path, framework: ir.Framework) -> list[Scenario]:
@@ -441,6 +503,11 @@ def actual_value(result: FamilyResult, path: str) -> Any:
     if head == "roles":
         pid, role = rest.rsplit(".", 1)
         return result.roles.get(pid, {}).get(role, "not a current member")
+    if head == "rules":
+        name, _, pid = rest.partition(".")
+        if pid:
+            return result.person_rules.get(pid, {}).get(name, "not a current member")
+        return result.rules[name].value
     if head == "score":
         return result.scores[rest].score
     if head == "rag":
@@ -449,7 +516,7 @@ def actual_value(result: FamilyResult, path: str) -> Any:
 
 
 def run_scenario(scenario: Scenario, compiled: CompiledFramework) -> ScenarioRun:
-    result = compiled.evaluate(scenario.family, scenario.as_of)
+    result = compiled.evaluate(scenario.family, scenario.as_of, parameters=scenario.parameters)
     run = ScenarioRun(scenario, result)
     unknowns = "\n".join(result.unknowns)
     for expectation in scenario.expectations:

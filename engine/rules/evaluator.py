@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from engine.errors import EvaluationError
 from engine.rules import ir
@@ -135,11 +135,30 @@ class CompiledFramework:
 
     # Evaluation -----------------------------------------------------------------------------------
     def evaluate(self, family: FamilyInput, as_of: date, overrides: Iterable[Override] = (),
-                 trace: bool = True) -> FamilyResult:
-        """Evaluate every rule for ``family`` as of ``as_of``. ``trace=False`` skips building the
-        sub-criteria tree (explanations need it; bulk profiling does not)."""
-        ev = Evaluation(self, family, as_of, tuple(overrides), trace)
+                 trace: bool = True, parameters: Mapping[str, Any] | None = None) -> FamilyResult:
+        """Evaluate every rule for ``family`` as of ``as_of``.
+
+        ``trace=False`` skips building the sub-criteria tree (explanations need it; bulk profiling
+        does not). ``parameters`` replaces parameter values for a what-if (scenario tests, previews);
+        each replaced value is marked "what-if" wherever it is cited.
+        """
+        ev = Evaluation(self, family, as_of, tuple(overrides), trace, self.what_if(as_of, parameters))
         return ev.family_result()
+
+    def what_if(self, as_of: date, values: Mapping[str, Any] | None) -> dict[str, ParamUse | None]:
+        """The parameters in force on ``as_of`` with ``values`` replacing some of them."""
+        params = self.params_on(as_of)
+        if not values:
+            return params
+        params = dict(params)
+        for name, value in values.items():
+            declared = self.framework.parameter(name)
+            if declared is None:
+                known = ", ".join(sorted(p.name for p in self.framework.parameters))
+                raise EvaluationError(f"unknown parameter {name!r} in a what-if; parameters: {known}")
+            params[name] = ParamUse(name, value, as_of, ir.Citation(text="what-if value", confidence="local"),
+                                    declared.unit, "what-if")
+        return params
 
 
 def compile_framework(framework: ir.Framework, terms: TermCalendar = ENGLISH_TERMS) -> CompiledFramework:
@@ -163,7 +182,8 @@ class Evaluation:
     """The state of evaluating one family as of one date (see the module docstring)."""
 
     def __init__(self, compiled: CompiledFramework, family: FamilyInput, as_of: date,
-                 overrides: tuple[Override, ...], trace: bool) -> None:
+                 overrides: tuple[Override, ...], trace: bool,
+                 params: dict[str, ParamUse | None] | None = None) -> None:
         self.compiled = compiled
         self.family = family
         self.as_of = as_of
@@ -177,7 +197,7 @@ class Evaluation:
              if (m.joined is None or m.joined <= as_of) and (m.left is None or m.left >= as_of)),
             key=lambda m: m.person_id,
         )
-        self.params = compiled.params_on(as_of)
+        self.params = params if params is not None else compiled.params_on(as_of)
         self.trace = trace
         self.trace_stack: list[list[TriResult]] | None = None
         self.person: Member | None = None
@@ -481,8 +501,10 @@ class Evaluation:
     def _at_identification(self) -> Evaluation:
         cached = getattr(self, "_identification_eval", None)
         if cached is None:
-            cached = Evaluation(self.compiled, self.family, self.family.case.identified,
-                                tuple(self.overrides.values()), trace=False)
+            identified = self.family.case.identified
+            what_if = {n: p.value for n, p in self.params.items() if p is not None and p.override_label == "what-if"}
+            cached = Evaluation(self.compiled, self.family, identified, tuple(self.overrides.values()), trace=False,
+                                params=self.compiled.what_if(identified, what_if))
             self._identification_eval = cached
         return cached
 
@@ -541,12 +563,17 @@ class Evaluation:
         claimable = self._top("claimable", "the framework has no claim rule")
         roles = {m.person_id: {r.name: self.rule_result(r.name, m.person_id).value for r in compiled.framework.roles}
                  for m in self.members}
+        helpers = [r for r in compiled.rules.values() if r.kind == "rule"]
+        rules = {r.name: self.rule_result(r.name, None) for r in helpers if r.subject == "family"}
+        person_rules = {m.person_id: {r.name: self.rule_result(r.name, m.person_id).value
+                                      for r in helpers if r.subject == "person"} for m in self.members}
         return FamilyResult(
             family_id=self.family.family_id, as_of=self.as_of, framework_id=header.id,
             framework_version=header.version, framework_hash=compiled.hash,
             family_definition=family_definition, needs=needs, headlines=headlines, eligible=eligible,
             outcomes=outcomes, claimable=claimable,
-            scores=score_results(compiled.framework, needs, headlines), roles=roles,
+            scores=score_results(compiled.framework, needs, headlines), roles=roles, rules=rules,
+            person_rules={pid: r for pid, r in person_rules.items() if r},
             overrides=sorted(self.applied.values(), key=lambda o: (o.rule, o.person_id or "")),
             identified_as_of=self._identified_on,
         )

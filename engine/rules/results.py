@@ -279,6 +279,9 @@ class FamilyResult:
     claimable: TriResult
     scores: dict[str, ScoreResult]
     roles: dict[str, dict[str, TriValue]] = field(default_factory=dict)
+    #: named helper rules: family-level ones by name, person-level ones under ``person_rules``
+    rules: dict[str, TriResult] = field(default_factory=dict)
+    person_rules: dict[str, dict[str, TriValue]] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=list)
     identified_as_of: date | None = None
 
@@ -325,6 +328,8 @@ class FamilyResult:
             },
             "family_definition": self.family_definition.to_dict(),
             "roles": {pid: dict(sorted(r.items())) for pid, r in sorted(self.roles.items())},
+            "rules": {name: r.to_dict() for name, r in sorted(self.rules.items())},
+            "person_rules": {pid: dict(sorted(r.items())) for pid, r in sorted(self.person_rules.items())},
             "needs": {code: n.to_dict() for code, n in sorted(self.needs.items())},
             "headlines": {code: h.to_dict() for code, h in sorted(self.headlines.items())},
             "eligible": self.eligible.to_dict(),

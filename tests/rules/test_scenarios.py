@@ -88,12 +88,12 @@ def test_a_mismatch_names_file_line_scenario_expected_and_got(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (("CRIME_OFFENDING: met", "CRIME_OFENDING: met"), r"s.yaml:23: expect.needs: unknown need 'CRIME_OFENDING'; did you mean 'CRIME_OFFENDING'\?"),
+    (("CRIME_OFFENDING: met", "CRIME_OFENDING: met"), r"s.yaml:23: expect.needs: unknown need 'CRIME_OFENDING' \(did you mean 'CRIME_OFFENDING'\?\)"),
     (("as_of: 2023-09-01", "as_of: 2023-13-01"), r"s.yaml:2: as_of: expected an ISO date"),
-    (("outcome: proven", "outcom: proven"), r"s.yaml:16: family.members\[1\].facts.offence\[0\]: unknown field of offence 'outcom'; did you mean 'outcome'"),
+    (("outcome: proven", "outcom: proven"), r"s.yaml:16: family.members\[1\].facts.offence\[0\]: unknown field of offence 'outcom' \(did you mean 'outcome'"),
     (("eligible: unknown", "eligible: maybe"), r"s.yaml:25: expect.eligible: expected met, not_met or unknown, got 'maybe'"),
-    (("attendance:\n", "attendence:\n"), r"s.yaml:8: family.members\[0\].facts: unknown fact type 'attendence'; did you mean 'attendance'"),
-    (("  expect:", "  expected:"), r"s.yaml:\d+: scenario: unknown key 'expected'; did you mean 'expect'"),
+    (("attendance:\n", "attendence:\n"), r"s.yaml:8: family.members\[0\].facts: unknown fact type 'attendence' \(did you mean 'attendance'"),
+    (("  expect:", "  expected:"), r"s.yaml:\d+: scenario: unknown key 'expected' \(did you mean 'expect'"),
     (("{statement_date: 2023-08-01, arrears: 0}", "{arrears: 0}"), r"s.yaml:19: family.facts.rent_account\[0\]: rent_account rows are dated by 'statement_date'"),
     (("- name: Absent", "- name: [Absent"), r"s.yaml:\d: not valid YAML"),
 ])
@@ -155,3 +155,44 @@ def test_pytest_collects_one_item_per_scenario_and_reports_mismatches(tmp_path):
     assert "1 failed, 1 passed" in proc.stdout, proc.stdout + proc.stderr
     assert "scenario 'Wrongly expects eligibility'" in proc.stdout
     assert "eligible: expected met, got not_met" in proc.stdout
+
+
+WHAT_IF = """\
+- name: A stricter local threshold makes 92% attendance persistent absence
+  as_of: 2023-09-01
+  parameters: {attendance_threshold: 95%}
+  family:
+    members:
+      - id: child1
+        date_of_birth: 2012-05-01
+        facts:
+          attendance:
+            - {term_start: 2022-09-01, term_end: 2022-12-20, possible_sessions: 100, attended_sessions: 92}
+            - {term_start: 2023-01-04, term_end: 2023-03-31, possible_sessions: 100, attended_sessions: 92}
+            - {term_start: 2023-04-17, term_end: 2023-07-21, possible_sessions: 100, attended_sessions: 92}
+          offence:
+            - {offence_date: 2023-01-05, outcome: caution}
+  expect:
+    needs: {EDU_PERSISTENT_ABSENCE: met}
+    rules: {offended: {child1: met}, any_offence_in_family: met}
+"""
+
+
+def test_scenario_parameters_and_helper_rule_expectations(tmp_path):
+    """A scenario can try a parameter value and expect the results of named helper rules."""
+    from engine.rules import ir
+
+    offence = ir.Aggregate(fn="any", fact="offence")
+    helpers = (ir.DerivedRule(name="offended", subject="person", condition=offence),
+               ir.DerivedRule(name="any_offence_in_family", subject="family",
+                              condition=ir.Aggregate(fn="any", fact="offence", scope="family")))
+    compiled = compile_framework(framework(rules=helpers))
+    (run,) = run_file(_write(tmp_path, WHAT_IF), compiled)
+    assert run.passed, run.report()
+    (threshold,) = run.result.needs["EDU_PERSISTENT_ABSENCE"].members["child1"].parameters
+    assert (threshold.value, threshold.override_label) == (95, "what-if")
+    (plain,) = run_file(_write(tmp_path, WHAT_IF.replace("  parameters: {attendance_threshold: 95%}\n", "")), compiled)
+    assert [m.describe(plain.scenario).split(": ", 1)[1] for m in plain.mismatches] == [
+        "A stricter local threshold makes 92% attendance persistent absence: needs.EDU_PERSISTENT_ABSENCE: expected met, got not_met"]
+    with pytest.raises(ScenarioError, match=r"s.yaml:3: parameters.attendance_threshold: expected a number"):
+        load_scenarios(_write(tmp_path, WHAT_IF.replace("95%", "lots")), compiled.framework)
