@@ -20,7 +20,8 @@ from engine.errors import HearthError
 COMMAND_MODULES = (
     "workflows.cli.run",       # run, demo, evaluate, report, returns
     "workflows.cli.lang",      # check, fmt
-    "workflows.cli.rules",     # test, profile, explain, replay, diff, audit, override
+    "workflows.cli.rules",     # test
+    "workflows.cli.rules_audit",  # profile, explain, replay, diff, audit, override
     "workflows.cli.data",      # feeds, ingest, quarantine, families
     "workflows.cli.matching",  # match, explain-match, review
     "workflows.cli.cases",     # worker, server, case, claims
