@@ -15,19 +15,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.errors import ConfigError
 from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.standardise import FULL_NAME_FORMATS
+from engine.integrate.yamlconfig import load_yaml_model
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """Base for configuration models: unknown keys are errors, values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class SourceSpec(_Strict):
+class SourceSpec(Strict):
     type: Literal["csv", "json", "jsonl", "excel", "sql"]
     path: str | None = None
     sheet: str | None = None
@@ -48,7 +50,7 @@ class SourceSpec(_Strict):
         return self
 
 
-class ExtractDateSpec(_Strict):
+class ExtractDateSpec(Strict):
     from_path: str | None = None
     column: str | None = None
     value: date | None = None
@@ -67,7 +69,7 @@ class ExtractDateSpec(_Strict):
         return self
 
 
-class ColumnSpec(_Strict):
+class ColumnSpec(Strict):
     """Where a value comes from: one column, several (joined), or a constant; optional date format."""
 
     column: tuple[str, ...] = ()
@@ -92,7 +94,7 @@ def _as_column_spec(value: Any) -> Any:
     return value
 
 
-class IdentitySpec(_Strict):
+class IdentitySpec(Strict):
     given_name: ColumnSpec | None = None
     middle_names: ColumnSpec | None = None
     family_name: ColumnSpec | None = None
@@ -123,7 +125,7 @@ class IdentitySpec(_Strict):
         return self
 
 
-class FactSpec(_Strict):
+class FactSpec(Strict):
     type: str
     id: tuple[str, ...]
     fields: dict[str, ColumnSpec]
@@ -153,18 +155,18 @@ class FactSpec(_Strict):
         return self
 
 
-class RelationshipSpec(_Strict):
+class RelationshipSpec(Strict):
     kind: Literal["household", "parent_of"]
     column: str
     #: parent_of: the feed whose record ids the column holds (default: this feed)
     feed: str | None = None
 
 
-class CoverageSpec(_Strict):
+class CoverageSpec(Strict):
     from_: date = Field(alias="from")
 
 
-class FeedSpec(_Strict):
+class FeedSpec(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     system: str = ""
     source: SourceSpec
@@ -181,7 +183,7 @@ class FeedSpec(_Strict):
         return tuple(sorted({f.type for f in self.facts}))
 
 
-class FeedsFile(_Strict):
+class FeedsFile(Strict):
     feeds: tuple[FeedSpec, ...] = Field(min_length=1)
 
 
@@ -204,69 +206,14 @@ class Feeds:
         raise ConfigError(f"{self.path}: no feed named {name!r}; feeds: {', '.join(f.name for f in self.feeds)}")
 
 
-# --- loading with positions -------------------------------------------------------------------------
-
-Marks = dict[tuple[Any, ...], tuple[int, int]]
-
-
-def _collect_marks(node: yaml.Node, path: tuple[Any, ...], marks: Marks) -> None:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, key.value)
-            _collect_marks(value, child, marks)
-            # the key's own position is more useful than the value's for "unknown key" errors
-            marks[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _collect_marks(item, (*path, index), marks)
-
-
-def _position(loc: tuple[Any, ...], marks: Marks) -> tuple[tuple[Any, ...], tuple[int, int]]:
-    """The deepest YAML node along a pydantic ``loc`` (union/type tags in the loc are skipped)."""
-    found: tuple[Any, ...] = ()
-    for part in loc:
-        if (*found, part) in marks:
-            found = (*found, part)
-    return found, marks.get(found, (1, 1))
-
-
-def _describe(path: tuple[Any, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(top level)"
+# --- loading ---------------------------------------------------------------------------------------
 
 
 def load_feeds(path: str | Path) -> Feeds:
     """Read and check a feeds YAML file; raises ConfigError listing every problem with file:line:col."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read feeds file {path}: {exc}") from None
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    marks: Marks = {}
-    if root is not None:
-        _collect_marks(root, (), marks)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1:1: a feeds file is a mapping with a 'feeds:' list (see docs/feeds.md)")
-
+    parsed, marks = load_yaml_model(path, FeedsFile, "feeds file", "docs/feeds.md")
     problems: list[str] = []
-    try:
-        parsed = FeedsFile.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            found, (line, col) = _position(tuple(error["loc"]), marks)
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = f"unknown key {error['loc'][-1]!r} (check the spelling; see docs/feeds.md)"
-            problems.append(f"{path}:{line}:{col}: {_describe(found)}: {message}")
-        raise ConfigError("feeds file has errors:\n  " + "\n  ".join(dict.fromkeys(problems))) from None
-
     schemas: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     for index, feed in enumerate(parsed.feeds):

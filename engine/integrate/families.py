@@ -1,0 +1,252 @@
+"""Build families from source records and persons, keeping family ids stable across builds.
+
+Each build: take every record's current place and stated relationships, map records to persons
+(:mod:`engine.integrate.persons`), group persons per layer with the layer's rules
+(:mod:`engine.integrate.grouping`), then reconcile with the open memberships of the previous build:
+
+* a new group takes the id of the previous family it shares most members with (each old id used once);
+* a member who moved ends their old membership and starts a new one, dated from the extract in which
+  their address changed; nothing is rewritten, memberships are only ended;
+* merges, splits, new and dissolved families are recorded in ``family_events``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from engine.errors import DataError, NotFoundError
+from engine.integrate.grouping import GroupingConfig, Layer, RecordPlace, group_persons
+from engine.integrate.ingest import as_naive_utc, utc_now
+from engine.integrate.persons import PersonAssignments, assign_persons
+from engine.storage.tables_families import families, family_builds, family_events, family_memberships
+from engine.storage.tables_ingest import batches, source_records
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    families: int
+    persons: int
+    created: int
+    merged: int
+    split: int
+    dissolved: int
+    members_moved: int
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    build_id: int
+    as_of: date
+    persons: str
+    layers: dict[str, LayerSummary]
+
+
+@dataclass
+class _PersonDates:
+    """Extract dates of the batches that first placed a person's records where they are now."""
+
+    since: list[date] = field(default_factory=list)
+
+    @property
+    def earliest(self) -> date:
+        return min(self.since)
+
+    @property
+    def latest(self) -> date:
+        return max(self.since)
+
+
+def build_families(engine: sa.Engine, config: GroupingConfig, *, now: datetime | None = None) -> BuildReport:
+    """Run every layer of ``config`` over the current records and persons; returns what changed.
+
+    ``now`` fixes the build's knowledge time (tests, back-fills); by default it is the clock.
+    """
+    started = as_naive_utc(now) if now else utc_now()
+    with engine.begin() as conn:
+        extract_of = dict(conn.execute(sa.select(batches.c.batch_id, batches.c.extract_date)).all())
+        if not extract_of:
+            raise DataError("no feeds are loaded yet: run `hearth ingest FEEDS.yaml` before building families")
+        as_of = max(extract_of.values())
+        rows = conn.execute(sa.select(
+            source_records.c.record_key, source_records.c.address, source_records.c.postcode,
+            source_records.c.uprn, source_records.c.household_ref, source_records.c.parent_record_keys,
+            source_records.c.address_since_batch,
+        ).order_by(source_records.c.record_key)).all()
+        assignments = assign_persons(conn, (r.record_key for r in rows), known_at=started)
+        records, dates = _places(rows, assignments, extract_of)
+        build_id = conn.execute(family_builds.insert().values(
+            started_at=started, as_of=as_of, persons_from=assignments.source,
+            rules=config.model_dump(mode="json"),
+        )).inserted_primary_key[0]
+        summaries = {
+            layer.name: _build_layer(conn, layer, build_id, as_of, records, dates) for layer in config.layers
+        }
+        conn.execute(family_builds.update().where(family_builds.c.build_id == build_id).values(
+            finished_at=started if now else max(utc_now(), started), summary={k: vars(v) for k, v in summaries.items()},
+        ))
+    return BuildReport(build_id, as_of, assignments.describe(), summaries)
+
+
+def _places(rows, assignments: PersonAssignments, extract_of: dict[str, date]):
+    records, dates = [], defaultdict(_PersonDates)
+    for row in rows:
+        person = assignments.person_of[row.record_key]
+        records.append(RecordPlace(row.record_key, person, row.address, row.postcode, row.uprn,
+                                   row.household_ref, tuple(row.parent_record_keys or ())))
+        dates[person].since.append(extract_of.get(row.address_since_batch, max(extract_of.values())))
+    return records, dates
+
+
+def _next_number(conn: sa.Connection, layer: Layer) -> int:
+    ids = conn.execute(sa.select(families.c.family_id).where(families.c.layer == layer.name)).scalars()
+    numbers = [int(i[len(layer.prefix):]) for i in ids if i[len(layer.prefix):].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _build_layer(
+    conn: sa.Connection, layer: Layer, build_id: int, as_of: date,
+    records: list[RecordPlace], dates: dict[str, _PersonDates],
+) -> LayerSummary:
+    groups = group_persons(layer, records)
+    open_rows = conn.execute(sa.select(
+        family_memberships.c.id, family_memberships.c.family_id, family_memberships.c.person_id,
+        family_memberships.c.from_date,
+    ).where(family_memberships.c.layer == layer.name, family_memberships.c.ended_build.is_(None))).all()
+    old_members: dict[str, set[str]] = defaultdict(set)
+    old_family_of: dict[str, str] = {}
+    for row in open_rows:
+        old_members[row.family_id].add(row.person_id)
+        old_family_of[row.person_id] = row.family_id
+
+    # Stable ids: largest overlap first; ties go to the lower old id, then the earlier group.
+    overlap = Counter(
+        (old_family_of[p], index) for index, group in enumerate(groups) for p in group if p in old_family_of
+    )
+    id_of_group: dict[int, str] = {}
+    used: set[str] = set()
+    for (old_id, index), _ in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1])):
+        if index not in id_of_group and old_id not in used:
+            id_of_group[index] = old_id
+            used.add(old_id)
+    number = _next_number(conn, layer)
+    new_families = []
+    for index in range(len(groups)):
+        if index not in id_of_group:
+            id_of_group[index] = f"{layer.prefix}{number:06d}"
+            number += 1
+            new_families.append({"family_id": id_of_group[index], "layer": layer.name, "created_build": build_id})
+    if new_families:
+        conn.execute(families.insert(), new_families)
+    new_family_of = {p: id_of_group[i] for i, group in enumerate(groups) for p in group}
+
+    moved = _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, dates)
+    events = _events(layer, build_id, as_of, groups, id_of_group, old_members, old_family_of, new_family_of)
+    if events:
+        conn.execute(family_events.insert(), events)
+    dissolved = [e["family_id"] for e in events if e["event"] == "dissolved"]
+    if dissolved:
+        conn.execute(families.update().where(families.c.family_id.in_(dissolved))
+                     .values(dissolved_build=build_id, dissolved_on=as_of))
+    kinds = Counter(e["event"] for e in events)
+    return LayerSummary(len(groups), len(new_family_of), kinds["created"], kinds["merged"], kinds["split"],
+                        kinds["dissolved"], moved)
+
+
+def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, dates) -> int:
+    ended, started = [], []
+    previous_from: dict[str, date] = {}
+    moved = 0
+    for row in open_rows:
+        previous_from[row.person_id] = max(row.from_date, previous_from.get(row.person_id, row.from_date))
+        if new_family_of.get(row.person_id) == row.family_id:
+            continue
+        moved += row.person_id in new_family_of
+        person_dates = dates.get(row.person_id)
+        # the move shows in the extract where the person's address changed; otherwise, this build
+        change = person_dates.latest if person_dates and person_dates.latest > row.from_date else as_of
+        ended.append({"row_id": row.id, "to_date": max(change, row.from_date), "ended_build": build_id})
+    continuing = {(r.person_id, r.family_id) for r in open_rows}
+    for person, family_id in sorted(new_family_of.items()):
+        if (person, family_id) in continuing:
+            continue
+        person_dates = dates[person]
+        if person in previous_from:
+            since = min(person_dates.latest, as_of)
+            since = since if since > previous_from[person] else as_of
+        else:
+            since = person_dates.earliest
+        started.append({"family_id": family_id, "layer": layer.name, "person_id": person, "from_date": since,
+                        "started_build": build_id})
+    if ended:
+        conn.execute(family_memberships.update().where(family_memberships.c.id == sa.bindparam("row_id"))
+                     .values(to_date=sa.bindparam("to_date"), ended_build=sa.bindparam("ended_build")), ended)
+    if started:
+        conn.execute(family_memberships.insert(), started)
+    return moved
+
+
+def _events(layer, build_id, as_of, groups, id_of_group, old_members, old_family_of, new_family_of) -> list[dict]:
+    events = []
+
+    def event(kind: str, family_id: str, related: set[str], **detail) -> None:
+        events.append({"build_id": build_id, "layer": layer.name, "event": kind, "family_id": family_id,
+                       "related_family_ids": sorted(related), "on_date": as_of, "detail": detail or None})
+
+    for index, group in enumerate(groups):
+        family_id = id_of_group[index]
+        sources = {old_family_of[p] for p in group if p in old_family_of}
+        if family_id not in old_members:
+            event("created", family_id, sources, members=len(group))
+        elif sources - {family_id}:
+            event("merged", family_id, sources - {family_id}, members=len(group))
+    assigned = set(id_of_group.values())
+    for old_id, members in sorted(old_members.items()):
+        targets = {new_family_of[p] for p in members if p in new_family_of}
+        if old_id not in assigned:
+            event("dissolved", old_id, targets)
+        elif len(targets) > 1:
+            event("split", old_id, targets - {old_id})
+    return events
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    family_id: str
+    layer: str
+    dissolved_on: date | None
+    memberships: list[tuple[str, date, date | None]]  # person, from, to
+    records: dict[str, list[dict]]  # person -> standardised record rows
+    events: list[dict]
+    persons: str
+
+
+def describe_family(engine: sa.Engine, family_id: str) -> FamilyView:
+    """Everything stored about one family: members over time, their records and merge/split history."""
+    with engine.connect() as conn:
+        family = conn.execute(sa.select(families).where(families.c.family_id == family_id)).first()
+        if family is None:
+            raise NotFoundError(f"no family {family_id!r}; `hearth families build` creates families, and "
+                                "family ids look like F000001")
+        members = conn.execute(sa.select(
+            family_memberships.c.person_id, family_memberships.c.from_date, family_memberships.c.to_date,
+        ).where(family_memberships.c.family_id == family_id).order_by(
+            family_memberships.c.from_date, family_memberships.c.person_id)).all()
+        record_rows = conn.execute(sa.select(source_records)).mappings().all()
+        assignments = assign_persons(conn, (r["record_key"] for r in record_rows))
+        wanted = {m.person_id for m in members}
+        records: dict[str, list[dict]] = defaultdict(list)
+        for row in record_rows:
+            person = assignments.person_of[row["record_key"]]
+            if person in wanted:
+                records[person].append(dict(row))
+        events = conn.execute(sa.select(family_events).where(
+            sa.or_(family_events.c.family_id == family_id,
+                   family_events.c.related_family_ids.cast(sa.String).contains(f'"{family_id}"'))
+        ).order_by(family_events.c.id)).mappings().all()
+    return FamilyView(family_id, family.layer, family.dissolved_on,
+                      [(m.person_id, m.from_date, m.to_date) for m in members], dict(records),
+                      [dict(e) for e in events], assignments.describe())

@@ -1,0 +1,208 @@
+"""Grouping rules: each rule links persons; a layer's families are the connected groups of its links.
+
+Rules are configuration (``families.yaml``), not code paths: a household layer might use address,
+stated-household and parent-child rules; an extended-family layer reuses the same kinds with other
+options (parent-child across addresses). A new kind of evidence is one more rule class here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+from rapidfuzz import fuzz, process
+
+from engine.integrate.feeds import Strict
+from engine.integrate.yamlconfig import load_yaml_model
+
+Link = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPlace:
+    """What a record says about where and with whom its person lives."""
+
+    record_key: str
+    person_id: str
+    address: str | None
+    postcode: str | None
+    uprn: int | None
+    household_ref: str | None
+    parent_record_keys: tuple[str, ...]
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        # "FLAT 2 9 CEDAR COURT" and "FLAT 3 9 CEDAR COURT" score high on text but are different homes
+        return tuple(re.findall(r"\d+", self.address or ""))
+
+
+def same_place(a: RecordPlace, b: RecordPlace, threshold: float) -> bool:
+    """Same UPRN; or, unless both have different UPRNs, same postcode, house numbers and similar address."""
+    if a.uprn is not None and b.uprn is not None:
+        return a.uprn == b.uprn
+    if not (a.postcode and b.postcode and a.address and b.address) or a.postcode != b.postcode:
+        return False
+    return a.numbers == b.numbers and fuzz.token_sort_ratio(a.address, b.address) >= threshold
+
+
+def _chain(persons: Iterable[str]) -> Iterator[Link]:
+    ordered = sorted(set(persons))
+    return zip(ordered, ordered[1:])
+
+
+class AddressRule(Strict):
+    """Persons whose records share a UPRN, or a fuzzy-equal address within one postcode, live together."""
+
+    kind: Literal["address"]
+    use_uprn: bool = True
+    #: token-sort similarity 0-100 for addresses in the same postcode; null turns fuzzy comparison off
+    fuzzy_threshold: float | None = Field(90, ge=50, le=100)
+    #: a place with more people than this (a hostel, a care home) is not evidence of one family
+    max_people_per_place: int = Field(12, ge=2)
+
+    def links(self, records: list[RecordPlace], places: dict[str, list[RecordPlace]]) -> Iterator[Link]:
+        by_uprn: dict[int, set[str]] = defaultdict(set)
+        by_address: dict[tuple[str, str], set[str]] = defaultdict(set)
+        by_postcode: dict[str, list[RecordPlace]] = defaultdict(list)
+        for record in records:
+            if self.use_uprn and record.uprn is not None:
+                by_uprn[record.uprn].add(record.person_id)
+            if self.fuzzy_threshold is not None and record.postcode and record.address:
+                by_postcode[record.postcode].append(record)
+                by_address[(record.postcode, record.address)].add(record.person_id)
+        for persons in by_uprn.values():
+            if len(persons) <= self.max_people_per_place:
+                yield from _chain(persons)
+        crowded = {key for key, persons in by_address.items() if len(persons) > self.max_people_per_place}
+        for block in by_postcode.values():
+            for i, j in self._similar_pairs(block):
+                a, b = block[i], block[j]
+                if (a.postcode, a.address) in crowded or (b.postcode, b.address) in crowded:
+                    continue
+                if (not self.use_uprn or a.uprn is None or b.uprn is None) and a.numbers == b.numbers:
+                    yield a.person_id, b.person_id
+
+    def _similar_pairs(self, block: list[RecordPlace]) -> Iterator[tuple[int, int]]:
+        if len(block) < 2:
+            return
+        addresses = [r.address for r in block]
+        scores = process.cdist(addresses, addresses, scorer=fuzz.token_sort_ratio,
+                               score_cutoff=self.fuzzy_threshold)
+        for i, j in np.argwhere(np.triu(scores, 1) > 0):
+            yield int(i), int(j)
+
+
+class StatedHouseholdRule(Strict):
+    """Records a source system puts in one household group (e.g. a social care family id) live together."""
+
+    kind: Literal["stated_household"]
+
+    def links(self, records: list[RecordPlace], places: dict[str, list[RecordPlace]]) -> Iterator[Link]:
+        groups: dict[str, set[str]] = defaultdict(set)
+        for record in records:
+            if record.household_ref:
+                groups[record.household_ref].add(record.person_id)
+        for persons in groups.values():
+            yield from _chain(persons)
+
+
+class ParentChildRule(Strict):
+    """A child is linked to a stated parent; optionally only when their addresses do not say otherwise."""
+
+    kind: Literal["parent_child"]
+    #: true: skip the link when both have addresses and none of them match (they live apart)
+    addresses_must_agree: bool = True
+    fuzzy_threshold: float = Field(90, ge=50, le=100)
+
+    def links(self, records: list[RecordPlace], places: dict[str, list[RecordPlace]]) -> Iterator[Link]:
+        person_of = {r.record_key: r.person_id for r in records}
+        for record in records:
+            for parent_key in record.parent_record_keys:
+                parent = person_of.get(parent_key)
+                if parent is None or parent == record.person_id:
+                    continue
+                if self.addresses_must_agree and not self._agree(places[record.person_id], places[parent]):
+                    continue
+                yield record.person_id, parent
+
+    def _agree(self, child: list[RecordPlace], parent: list[RecordPlace]) -> bool:
+        child_known = [r for r in child if r.uprn is not None or r.address]
+        parent_known = [r for r in parent if r.uprn is not None or r.address]
+        if not child_known or not parent_known:
+            return True
+        return any(same_place(a, b, self.fuzzy_threshold) for a in child_known for b in parent_known)
+
+
+GroupingRule = Annotated[AddressRule | StatedHouseholdRule | ParentChildRule, Field(discriminator="kind")]
+
+
+class Layer(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    #: family ids are <prefix><6 digits>; default F for "household", else the layer's initials
+    id_prefix: str | None = Field(None, pattern=r"^[A-Z]{1,4}$")
+    rules: tuple[GroupingRule, ...] = Field(min_length=1)
+
+    @property
+    def prefix(self) -> str:
+        if self.id_prefix:
+            return self.id_prefix
+        return "F" if self.name == "household" else "".join(w[0] for w in self.name.split("_")).upper()
+
+
+class GroupingConfig(Strict):
+    layers: tuple[Layer, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> GroupingConfig:
+        for attr in ("name", "prefix"):
+            values = [getattr(layer, attr) for layer in self.layers]
+            duplicates = sorted({v for v in values if values.count(v) > 1})
+            if duplicates:
+                raise ValueError(f"layer {attr}s must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+DEFAULT_GROUPING = GroupingConfig.model_validate({"layers": [{"name": "household", "rules": [
+    {"kind": "address"}, {"kind": "stated_household"}, {"kind": "parent_child"},
+]}]})
+
+
+def load_grouping(path: str | Path | None) -> GroupingConfig:
+    """The grouping rules in a families YAML file, or the default household layer when ``path`` is None."""
+    if path is None:
+        return DEFAULT_GROUPING
+    config, _ = load_yaml_model(path, GroupingConfig, "families rules file", "docs/feeds.md#families")
+    return config
+
+
+def group_persons(layer: Layer, records: list[RecordPlace]) -> list[frozenset[str]]:
+    """The layer's families: connected components of all its rules' links (every person in exactly one)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression keeps later finds short
+            parent[x], x = root, parent[x]
+        return root
+
+    places: dict[str, list[RecordPlace]] = defaultdict(list)
+    for record in records:
+        parent.setdefault(record.person_id, record.person_id)
+        places[record.person_id].append(record)
+    for rule in layer.rules:
+        for a, b in rule.links(records, places):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    components: dict[str, set[str]] = defaultdict(set)
+    for person in parent:
+        components[find(person)].add(person)
+    return sorted((frozenset(c) for c in components.values()), key=min)

@@ -1,0 +1,193 @@
+"""Families as the rules engine sees them on a date, as known at a knowledge time.
+
+``load_families(engine, as_of, known_at)`` answers "who was in which family on ``as_of``, and what did we
+know about them at ``known_at``": memberships from builds finished by ``known_at``, the latest version
+of each fact whose batch was loaded by ``known_at``, and per fact type the period its feeds cover.
+
+Plain SQL selects and tuples throughout: a borough snapshot has millions of facts.
+
+Identity attributes (date of birth, sex, names) come from the current standardised records, which keep
+only the latest values; records first seen after ``known_at`` are left out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from engine.integrate.catalogue import FACT_TYPES
+from engine.integrate.ingest import as_naive_utc
+from engine.integrate.persons import assign_persons
+from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
+from engine.storage.tables_families import family_builds, family_memberships
+from engine.storage.tables_ingest import batches, facts, source_records
+
+_DATE_FIELDS = {name: tuple(f for f, spec in t.fields.items() if spec.kind == "date") for name, t in FACT_TYPES.items()}
+
+
+def load_families(
+    engine: sa.Engine,
+    as_of: date,
+    known_at: datetime | None = None,
+    fact_types: Collection[str] | None = None,
+    *,
+    layer: str = "household",
+) -> list[FamilyInput]:
+    """Every family of ``layer`` with members on ``as_of``, their facts and coverage as known at ``known_at``.
+
+    Sorted by family id; members by person id; facts by (date, fact type, fact id).
+    """
+    known = as_naive_utc(known_at) if known_at else None
+    wanted = frozenset(fact_types) if fact_types is not None else None
+    with engine.connect() as conn:
+        loaded_at = {b: t for b, t in conn.execute(sa.select(batches.c.batch_id, batches.c.loaded_at))}
+        members_of = _memberships(conn, layer, as_of, known)
+        if not members_of:
+            return []
+        person_family = {p: f for f, rows in members_of.items() for p, _, _ in rows}
+        records = _records(conn, loaded_at, known)
+        assignments = assign_persons(conn, records, known_at=known)
+        record_owner: dict[str, tuple[str, str]] = {}
+        records_of: dict[str, list[tuple]] = defaultdict(list)
+        for key, row in records.items():
+            person = assignments.person_of[key]
+            family = person_family.get(person)
+            if family is not None:
+                record_owner[key] = (family, person)
+                records_of[person].append(row)
+        facts_of = _facts(conn, record_owner, loaded_at, known, wanted)
+        coverage = _coverage(conn, known, wanted)
+
+    result = []
+    for family_id in sorted(members_of):
+        members = tuple(
+            _member(person, joined, left, records_of.get(person, []))
+            for person, joined, left in sorted(members_of[family_id])
+        )
+        family_facts = tuple(sorted(facts_of.get(family_id, ()), key=lambda f: (f.date, f.fact_type, f.fact_id)))
+        result.append(FamilyInput(family_id=family_id, members=members, facts=family_facts, coverage=coverage))
+    return result
+
+
+def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime | None):
+    started = family_builds.alias("started")
+    ended = family_builds.alias("ended")
+    query = (
+        sa.select(family_memberships.c.family_id, family_memberships.c.person_id, family_memberships.c.from_date,
+                  family_memberships.c.to_date, started.c.finished_at, ended.c.finished_at)
+        .join(started, started.c.build_id == family_memberships.c.started_build)
+        .outerjoin(ended, ended.c.build_id == family_memberships.c.ended_build)
+        .where(family_memberships.c.layer == layer, family_memberships.c.from_date <= as_of,
+               started.c.finished_at.is_not(None))
+    )
+    if known is not None:
+        query = query.where(started.c.finished_at <= known)
+    members_of: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
+    for family_id, person, joined, left, _, ended_known in conn.execute(query):
+        if left is not None and known is not None and (ended_known is None or ended_known > known):
+            left = None  # the move was not yet known at `known`
+        if left is not None and left <= as_of:
+            continue
+        members_of[family_id].append((person, joined, left))
+    return members_of
+
+
+def _records(conn: sa.Connection, loaded_at: dict[str, datetime], known: datetime | None) -> dict[str, tuple]:
+    columns = (source_records.c.record_key, source_records.c.date_of_birth, source_records.c.sex,
+               source_records.c.given_name, source_records.c.family_name, source_records.c.batch_id,
+               source_records.c.first_seen_batch)
+    records = {}
+    for row in conn.execute(sa.select(*columns)):
+        first_known = loaded_at.get(row[6])
+        if known is not None and (first_known is None or first_known > known):
+            continue
+        records[row[0]] = (row[0], row[1], row[2], row[3], row[4], loaded_at.get(row[5]))
+    return records
+
+
+def _best(values: list[tuple[object, datetime | None]]):
+    """The most common non-empty value; ties go to the value from the most recently loaded batch."""
+    present = [(v, t) for v, t in values if v is not None]
+    if not present:
+        return None
+    counts = Counter(v for v, _ in present)
+    latest = {}
+    for value, when in present:
+        latest[value] = max(latest.get(value, datetime.min), when or datetime.min)
+    return max(counts, key=lambda v: (counts[v], latest[v], str(v)))
+
+
+def _member(person: str, joined: date, left: date | None, rows: list[tuple]) -> Member:
+    def best(index: int):
+        return _best([(row[index], row[5]) for row in rows])
+
+    return Member(
+        person_id=person, date_of_birth=best(1), sex=best(2), given_name=best(3), family_name=best(4),
+        attributes={"record_keys": tuple(sorted(row[0] for row in rows))}, joined=joined, left=left,
+    )
+
+
+def _facts(conn, record_owner, loaded_at, known, wanted) -> dict[str, list[Fact]]:
+    query = sa.select(facts.c.fact_id, facts.c.fact_type, facts.c.record_key, facts.c.event_date, facts.c.end_date,
+                      facts.c.fields, facts.c.batch_id, facts.c.feed)
+    if wanted is not None:
+        query = query.where(facts.c.fact_type.in_(sorted(wanted)))
+    latest: dict[str, tuple] = {}
+    for row in conn.execute(query):
+        if row[2] not in record_owner:
+            continue
+        when = loaded_at[row[6]]
+        if known is not None and when > known:
+            continue
+        previous = latest.get(row[0])
+        if previous is None or loaded_at[previous[6]] < when:
+            latest[row[0]] = row
+    by_family: dict[str, list[Fact]] = defaultdict(list)
+    for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in latest.values():
+        family, person = record_owner[record_key]
+        values = dict(fields)
+        for name in _DATE_FIELDS.get(fact_type, ()):
+            if isinstance(values.get(name), str):
+                values[name] = date.fromisoformat(values[name])
+        by_family[family].append(Fact(
+            fact_id=fact_id, fact_type=fact_type, date=event_date, fields=values, person_id=person,
+            source=feed, source_record_id=record_key.split(":", 1)[1], batch_id=batch_id, end_date=end_date,
+        ))
+    return by_family
+
+
+def _coverage(conn: sa.Connection, known: datetime | None, wanted: frozenset[str] | None) -> dict[str, Coverage]:
+    """Per fact type, the period every feed that supplies it (and declares coverage) is complete for.
+
+    A feed covers from its declared ``coverage.from`` to its latest extract date known at ``known``.
+    Several feeds supplying one type are intersected: absence of a record only means "none happened"
+    where every such feed was looking.
+    """
+    query = sa.select(batches.c.feed, batches.c.fact_types, batches.c.coverage_from, batches.c.extract_date,
+                      batches.c.loaded_at)
+    if known is not None:
+        query = query.where(batches.c.loaded_at <= known)
+    feeds: dict[str, tuple[date | None, date, tuple[str, ...], datetime]] = {}
+    for feed, types, start, extract, when in conn.execute(query):
+        previous = feeds.get(feed)
+        end = max(extract, previous[1]) if previous else extract
+        if previous is None or when >= previous[3]:
+            feeds[feed] = (start, end, tuple(types or ()), when)  # the latest declaration wins
+        else:
+            feeds[feed] = (*previous[:1], end, *previous[2:])
+    windows: dict[str, list[tuple[date, date, str]]] = defaultdict(list)
+    for feed, (start, end, types, _) in feeds.items():
+        if start is None:
+            continue
+        for fact_type in types:
+            if wanted is None or fact_type in wanted:
+                windows[fact_type].append((start, end, feed))
+    coverage = {}
+    for fact_type, spans in sorted(windows.items()):
+        start, end = max(s for s, _, _ in spans), min(e for _, e, _ in spans)
+        if start <= end:
+            coverage[fact_type] = Coverage(fact_type, start, end, tuple(sorted(f for _, _, f in spans)))
+    return coverage

@@ -1,0 +1,172 @@
+"""Family grouping on the demo feeds: households, stable ids across re-runs, moves, merges and splits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from engine.errors import ConfigError, DataError, NotFoundError
+from engine.integrate.families import build_families, describe_family
+from engine.integrate.grouping import (
+    AddressRule,
+    Layer,
+    ParentChildRule,
+    RecordPlace,
+    StatedHouseholdRule,
+    group_persons,
+    load_grouping,
+)
+from engine.storage.tables_families import family_events, family_memberships
+from tests.integrate.conftest import DEMO, FEB, JAN
+
+RULES = load_grouping(DEMO / "families.yaml")
+JAN_BUILT = datetime(2024, 2, 1, 10, 0)
+FEB_BUILT = datetime(2024, 3, 1, 10, 0)
+
+
+def _place(key, person=None, address=None, postcode=None, uprn=None, household=None, parents=()):
+    return RecordPlace(key, person or key, address, postcode, uprn, household, tuple(parents))
+
+
+def _families(layer_rules, records):
+    layer = Layer(name="household", rules=layer_rules)
+    return [sorted(group) for group in group_persons(layer, records)]
+
+
+def test_address_rule_links_same_uprn_and_fuzzy_address_but_not_different_flats() -> None:
+    """Same UPRN or a typo'd address in one postcode link; flat 2 and flat 3 of one building do not."""
+    records = [
+        _place("a", uprn=100),
+        _place("b", uprn=100, address="1 HIGH STREET", postcode="LS1 1AA"),
+        _place("c", address="FLAT 2 9 CEDAR COURT LEEDS", postcode="LS8 4DD"),
+        _place("d", address="FLAT 2 9 CEDER COURT LEEDS", postcode="LS8 4DD"),
+        _place("e", address="FLAT 3 9 CEDAR COURT LEEDS", postcode="LS8 4DD"),
+        _place("f", address="FLAT 2 9 CEDAR COURT LEEDS", postcode="LS9 9ZZ"),
+    ]
+    assert _families([AddressRule(kind="address")], records) == [["a", "b"], ["c", "d"], ["e"], ["f"]]
+
+
+def test_address_rule_ignores_crowded_places() -> None:
+    """A place with more people than max_people_per_place (a hostel) does not make them one family."""
+    records = [_place(f"p{i}", uprn=555) for i in range(5)]
+    assert len(_families([AddressRule(kind="address", max_people_per_place=4)], records)) == 5
+    assert len(_families([AddressRule(kind="address", max_people_per_place=5)], records)) == 1
+
+
+def test_parent_child_respects_addresses_unless_told_not_to() -> None:
+    """A child living elsewhere stays out of the parent's household but joins the extended family."""
+    records = [
+        _place("parent", uprn=1),
+        _place("child_home", uprn=1, parents=["parent"]),
+        _place("child_away", uprn=2, parents=["parent"]),
+        _place("child_unknown_address", parents=["parent"]),
+    ]
+    household = _families([ParentChildRule(kind="parent_child")], records)
+    assert household == [["child_away"], ["child_home", "child_unknown_address", "parent"]]
+    extended = _families([ParentChildRule(kind="parent_child", addresses_must_agree=False)], records)
+    assert extended == [["child_away", "child_home", "child_unknown_address", "parent"]]
+
+
+def test_stated_household_and_records_of_one_person_group_together() -> None:
+    """Records sharing a stated household group link, and a person's records never split."""
+    records = [
+        _place("r1", person="P1", household="cs:G1"),
+        _place("r2", person="P2", household="cs:G1"),
+        _place("r3", person="P2"),
+        _place("r4", person="P3"),
+    ]
+    assert _families([StatedHouseholdRule(kind="stated_household")], records) == [["P1", "P2"], ["P3"]]
+
+
+def test_grouping_config_errors_point_at_the_yaml(tmp_path) -> None:
+    """An unknown rule kind or key is reported with file:line:col."""
+    bad = tmp_path / "families.yaml"
+    bad.write_text("layers:\n  - name: household\n    rules:\n      - {kind: adress}\n      - {kind: address, fuzzy: 3}\n")
+    with pytest.raises(ConfigError) as info:
+        load_grouping(bad)
+    message = str(info.value)
+    assert f"{bad}:4:" in message and "adress" in message
+    assert f"{bad}:5:" in message and "unknown key 'fuzzy'" in message
+
+
+def test_build_needs_loaded_data(engine) -> None:
+    """Building families before any ingest says what to run first."""
+    with pytest.raises(DataError, match="hearth ingest"):
+        build_families(engine, RULES)
+
+
+def _open_members(engine, layer="household"):
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(family_memberships.c.family_id, family_memberships.c.person_id)
+                            .where(family_memberships.c.layer == layer, family_memberships.c.ended_build.is_(None)))
+        grouped: dict[str, set[str]] = {}
+        for family_id, person in rows:
+            grouped.setdefault(family_id, set()).add(person)
+        return grouped
+
+
+def test_demo_households(engine, loaded) -> None:
+    """January's records form the expected households (one person per record before matching)."""
+    loaded((JAN,))
+    report = build_families(engine, RULES, now=JAN_BUILT)
+    assert "one person per record" in report.persons
+    families = {frozenset(m) for m in _open_members(engine).values()}
+    assert frozenset({"housing:H001", "school_census:P1001", "school_census:P1002"}) in families
+    assert frozenset({"housing:H002", "school_census:P1003"}) in families
+    # fuzzy address (CEDER/CEDAR COURT) plus the stated parent
+    assert frozenset({"housing:H003", "school_census:P1004"}) in families
+    assert frozenset({"social_care:CS-501", "social_care:CS-502", "social_care:CS-503"}) in families
+
+
+def test_rebuild_without_changes_keeps_every_id(engine, loaded) -> None:
+    """Running the build twice on the same data changes no family id and no membership."""
+    loaded((JAN,))
+    build_families(engine, RULES, now=JAN_BUILT)
+    before = _open_members(engine)
+    report = build_families(engine, RULES, now=JAN_BUILT)
+    assert _open_members(engine) == before
+    assert all(s.created == s.merged == s.split == s.dissolved == s.members_moved == 0 for s in report.layers.values())
+
+
+def test_new_extract_keeps_ids_and_dates_moves(engine, loaded) -> None:
+    """February: families keep ids; Noah joins from his first extract; Yusuf's move splits the Khans."""
+    loaded((JAN,))
+    build_families(engine, RULES, now=JAN_BUILT)
+    before = _open_members(engine)
+    thompsons = next(f for f, m in before.items() if "housing:H001" in m)
+    khans = next(f for f, m in before.items() if "housing:H002" in m)
+    loaded((FEB,))
+    report = build_families(engine, RULES, now=FEB_BUILT)
+    after = _open_members(engine)
+    assert after[thompsons] == before[thompsons] | {"school_census:P1007"}
+    assert after[khans] == {"housing:H002"}
+    assert report.layers["household"].split == 1 and report.layers["household"].members_moved == 1
+    with engine.connect() as conn:
+        yusuf = conn.execute(sa.select(family_memberships.c.family_id, family_memberships.c.from_date,
+                                       family_memberships.c.to_date)
+                             .where(family_memberships.c.person_id == "school_census:P1003",
+                                    family_memberships.c.layer == "household")
+                             .order_by(family_memberships.c.from_date)).all()
+        split = conn.execute(sa.select(family_events.c.family_id, family_events.c.related_family_ids)
+                             .where(family_events.c.event == "split")).all()
+    assert yusuf[0] == (khans, date(2024, 1, 31), date(2024, 2, 29))
+    assert yusuf[1][1:] == (date(2024, 2, 29), None) and yusuf[1][0] != khans
+    assert split == [(khans, [yusuf[1][0]])]
+    # the extended family layer keeps Yusuf with his father across addresses
+    extended = _open_members(engine, "extended_family")
+    assert any({"housing:H002", "school_census:P1003"} <= m for m in extended.values())
+
+
+def test_describe_family_shows_members_records_and_events(engine, loaded) -> None:
+    """`families show` data: memberships with dates, the member's standardised records, events."""
+    loaded((JAN,))
+    build_families(engine, RULES, now=JAN_BUILT)
+    family_id = next(f for f, m in _open_members(engine).items() if "housing:H001" in m)
+    view = describe_family(engine, family_id)
+    assert {p for p, _, _ in view.memberships} == {"housing:H001", "school_census:P1001", "school_census:P1002"}
+    assert view.records["housing:H001"][0]["given_name"] == "SARAH"
+    assert [e["event"] for e in view.events] == ["created"]
+    with pytest.raises(NotFoundError, match="F999999"):
+        describe_family(engine, "F999999")

@@ -1,0 +1,86 @@
+"""Snapshots for the rules engine: membership on a date, facts as known at a time, coverage."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from engine.integrate.families import build_families
+from engine.integrate.grouping import load_grouping
+from engine.integrate.snapshot import load_families
+from tests.integrate.conftest import DEMO, FEB, JAN
+
+RULES = load_grouping(DEMO / "families.yaml")
+
+
+def _both_months(engine, loaded) -> None:
+    loaded((JAN,))
+    build_families(engine, RULES, now=datetime(2024, 2, 1, 10))
+    loaded((FEB,))
+    build_families(engine, RULES, now=datetime(2024, 3, 1, 10))
+
+
+def _family_with(families, person):
+    return next(f for f in families if any(m.person_id == person for m in f.members))
+
+
+def test_snapshot_members_and_facts_now(engine, loaded) -> None:
+    """With everything known, the Thompsons have four members and the corrected attendance."""
+    _both_months(engine, loaded)
+    families = load_families(engine, date(2024, 3, 15))
+    thompsons = _family_with(families, "housing:H001")
+    assert [m.person_id for m in thompsons.members] == sorted(m.person_id for m in thompsons.members)
+    sarah = next(m for m in thompsons.members if m.person_id == "housing:H001")
+    assert (sarah.date_of_birth, sarah.given_name, sarah.joined) == (date(1985, 4, 12), "SARAH", date(2024, 1, 31))
+    liam_autumn = [f for f in thompsons.facts if f.fact_id == "school_census:attendance:P1001|22/12/2023"]
+    assert len(liam_autumn) == 1 and liam_autumn[0].fields["attended_sessions"] == 119
+    assert liam_autumn[0].fields["term_start"] == date(2023, 9, 1)
+    assert liam_autumn[0].person_id == "school_census:P1001" and liam_autumn[0].source == "school_census"
+    assert [f.date for f in thompsons.facts] == sorted(f.date for f in thompsons.facts)
+
+
+def test_known_at_rebuilds_what_we_knew_then(engine, loaded) -> None:
+    """Known at 15 February: January's attendance figure, no Noah, Yusuf still with the Khans."""
+    _both_months(engine, loaded)
+    families = load_families(engine, date(2024, 3, 15), known_at=datetime(2024, 2, 15))
+    thompsons = _family_with(families, "housing:H001")
+    assert "school_census:P1007" not in {m.person_id for m in thompsons.members}
+    (liam_autumn,) = [f for f in thompsons.facts if f.fact_id == "school_census:attendance:P1001|22/12/2023"]
+    assert liam_autumn.fields["attended_sessions"] == 121
+    assert all(f.date <= date(2024, 1, 31) for f in thompsons.facts)
+    khans = _family_with(families, "housing:H002")
+    assert {m.person_id for m in khans.members} == {"housing:H002", "school_census:P1003"}
+    assert khans.coverage["attendance"].end == date(2024, 1, 31)
+
+
+def test_as_of_uses_membership_dates(engine, loaded) -> None:
+    """On 1 February Yusuf is a Khan; on 1 March he is in his own household."""
+    _both_months(engine, loaded)
+    february = _family_with(load_families(engine, date(2024, 2, 1)), "housing:H002")
+    march = _family_with(load_families(engine, date(2024, 3, 1)), "housing:H002")
+    assert "school_census:P1003" in {m.person_id for m in february.members}
+    assert "school_census:P1003" not in {m.person_id for m in march.members}
+
+
+def test_coverage_and_fact_type_filter(engine, loaded) -> None:
+    """Coverage runs from each feed's declared start to its latest extract; fact_types filters both."""
+    _both_months(engine, loaded)
+    families = load_families(engine, date(2024, 3, 15), fact_types=["attendance"])
+    coverage = families[0].coverage
+    assert set(coverage) == {"attendance"}
+    assert (coverage["attendance"].start, coverage["attendance"].end) == (date(2023, 9, 1), date(2024, 2, 29))
+    assert coverage["attendance"].sources == ("school_census",)
+    assert {f.fact_type for fam in families for f in fam.facts} == {"attendance"}
+
+
+def test_snapshot_is_deterministic(engine, loaded) -> None:
+    """Two loads of the same snapshot are equal, families sorted by id."""
+    _both_months(engine, loaded)
+    first = load_families(engine, date(2024, 3, 15))
+    assert first == load_families(engine, date(2024, 3, 15))
+    assert [f.family_id for f in first] == sorted(f.family_id for f in first)
+
+
+def test_no_builds_known_yet_gives_no_families(engine, loaded) -> None:
+    """Before any family build finished, nothing is known."""
+    _both_months(engine, loaded)
+    assert load_families(engine, date(2024, 3, 15), known_at=datetime(2024, 1, 1)) == []
