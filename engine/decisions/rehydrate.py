@@ -99,6 +99,8 @@ def result_from_dict(data: dict[str, Any]) -> FamilyResult:
         claimable=tri_from_dict(data["claimable"]),
         scores={name: _score(s) for name, s in data["scores"].items()},
         roles={pid: dict(r) for pid, r in data.get("roles", {}).items()},
+        rules={name: tri_from_dict(r) for name, r in data.get("rules", {}).items()},
+        person_rules={pid: dict(r) for pid, r in data.get("person_rules", {}).items()},
         overrides=[_override(o) for o in data.get("overrides", ())],
         identified_as_of=_date(data.get("identified_as_of")),
     )

@@ -77,3 +77,19 @@ def test_stored_result_rebuilds_exactly() -> None:
     for item in evaluate_families(compiled, borough(), AS_OF):
         data = json.loads(item.result_json)
         assert result_from_dict(data).to_dict() == data
+
+
+def test_phase3_results_rebuild_exactly() -> None:
+    """The national Phase 3 framework's results (derived rules, outcomes, scores) round-trip too."""
+    from pathlib import Path
+
+    from dsl import load_framework
+
+    from tests.decisions.builders import family
+
+    phase3 = Path(__file__).resolve().parents[2] / "frameworks" / "phase3"
+    compiled = compile_for(load_framework(phase3))
+    for item in evaluate_families(compiled, [family("P1", attendance=80, offences=2, da=True), family("P2")], AS_OF):
+        data = json.loads(item.result_json)
+        assert data["rules"], "phase 3 has derived rules; they must be in the record"
+        assert result_from_dict(data).to_dict() == data

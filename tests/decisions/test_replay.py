@@ -1,0 +1,89 @@
+"""Replay: a recorded decision re-evaluates identically from its stored framework and knowledge state,
+after new data loads and after the framework files change; altered records show every difference."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from engine.decisions.profile import profile
+from engine.decisions.records import canonical_json, pack_result, stored_result
+from engine.decisions.replay import replay_decision
+from engine.errors import NotFoundError
+from engine.integrate.snapshot import load_families
+from engine.storage.tables_decisions import decisions
+
+from tests.decisions.pipeline import AS_OF, DECIDED_AT, FEB, JAN, DemoFeeds, phase3
+
+
+@pytest.fixture
+def feeds(db: sa.Engine, tmp_path) -> DemoFeeds:
+    return DemoFeeds(db, tmp_path / "feeds")
+
+
+def test_replay_is_identical_after_new_data_is_loaded(db: sa.Engine, feeds: DemoFeeds) -> None:
+    """Decisions made before February's load replay identically after it, though today's data differs."""
+    feeds.load(JAN)
+    before = profile(db, phase3(), AS_OF, DECIDED_AT)
+    feeds.load(FEB)
+    for decision_id in before.decision_ids:
+        report = replay_decision(db, decision_id)
+        assert report.identical, (decision_id, report.differences[:3])
+        assert report.record_intact
+    # February's corrections and new members are visible to a decision made now: replay had to ignore them
+    now = profile(db, phase3(), AS_OF)
+    then = {e.family_id: e.result_sha256 for e in before.evaluated}
+    changed = [e.family_id for e in now.evaluated if then.get(e.family_id) != e.result_sha256]
+    assert changed, "the February load should change at least one family's result"
+
+
+def test_replay_uses_the_stored_framework_not_the_working_tree(db: sa.Engine, feeds: DemoFeeds, tmp_path) -> None:
+    """Editing (even deleting) the framework files after a decision does not change its replay."""
+    from dsl import load_framework
+
+    from tests.decisions.pipeline import PHASE3
+
+    copy = tmp_path / "phase3"
+    shutil.copytree(PHASE3, copy)
+    feeds.load(JAN)
+    run = profile(db, load_framework(copy), AS_OF, DECIDED_AT)
+    parameters = copy / "parameters.hearth"
+    parameters.write_text(parameters.read_text().replace("3 from 2022-10-03", "1 from 2022-10-03", 1))
+    assert load_framework(copy).content_hash() != run.framework_hash
+    shutil.rmtree(copy)
+    assert all(replay_decision(db, d).identical for d in run.decision_ids)
+
+
+def test_replay_lists_every_difference_when_the_record_was_altered(db: sa.Engine, feeds: DemoFeeds) -> None:
+    """A stored result edited after the fact is reported path by path, and the record flagged."""
+    feeds.load(JAN)
+    run = profile(db, phase3(), AS_OF, DECIDED_AT)
+    target = run.decision_ids[0]
+    with db.begin() as conn:
+        row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == target)).one()
+        data = stored_result(row)
+        original = data["eligible"]["value"]
+        forged = {"met": "not_met", "not_met": "met", "unknown": "met"}[original]
+        data["eligible"]["value"] = forged
+        data["scores"]["vulnerability"]["score"] = 99
+        packed, _ = pack_result(canonical_json(data))
+        conn.execute(decisions.update().where(decisions.c.decision_id == target).values(result_zlib=packed))
+    report = replay_decision(db, target)
+    assert not report.identical and not report.record_intact
+    found = {d.path: (d.recorded, d.replayed) for d in report.differences}
+    assert found["$.eligible.value"] == (forged, original)
+    assert found["$.scores.vulnerability.score"][0] == 99
+    assert len(found) == 2
+
+
+def test_unknown_decision_says_what_exists(db: sa.Engine, feeds: DemoFeeds) -> None:
+    """An id that was never recorded names the recorded range."""
+    with pytest.raises(NotFoundError, match="no decisions are recorded yet"):
+        replay_decision(db, "D000000001")
+    feeds.load(JAN)
+    profile(db, phase3(), AS_OF, DECIDED_AT)
+    families = len(load_families(db, AS_OF, DECIDED_AT))
+    with pytest.raises(NotFoundError, match=f"run from D000000001 to D{families:09d}"):
+        replay_decision(db, "D999")
