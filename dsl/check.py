@@ -293,7 +293,8 @@ class _DeclarationChecker:
                     state[nxt] = 1
                     path.append(nxt)
                     stack.append((nxt, sorted(refs.get(nxt, ()))))
-        roots = [owner for owner in refs if owner not in self.exprs.rules and owner not in self.exprs.roles]
+        # roles are roots too: every member's roles are evaluated to describe the family
+        roots = [owner for owner in refs if owner not in self.exprs.rules]
         seen: set[str] = set()
         todo = [name for root in roots for name in refs.get(root, ())]
         while todo:

@@ -230,7 +230,12 @@ class ExprChecker:
     def _Compare(self, e: a.Compare, s: Scope) -> str:
         if e.op in ("in", "not in"):
             return self._membership(e, s)
-        left, right = self._operand(e.left, e.right, s), self._operand(e.right, e.left, s)
+        left = self._operand(e.left, e.right, s)
+        if self._undefined_name(e.left, s) and self._undefined_name(e.right, s):
+            # `outcom = proven`: the misspelt field is reported; `proven` is then surely meant as a code
+            self.resolved[id(e.right)] = "code"
+            return "condition"
+        right = self._operand(e.right, e.left, s)
         if not comparable(left, right):
             hint = ""
             literal = e.right if isinstance(e.right, a.Number) else e.left if isinstance(e.left, a.Number) else None
@@ -251,8 +256,17 @@ class ExprChecker:
             return "code"
         return self.check(expr, s)
 
+    def _undefined_name(self, expr: a.Expr, s: Scope) -> bool:
+        attrs = PERSON_ATTRIBUTES if s.subject == "person" else FAMILY_ATTRIBUTES
+        return (isinstance(expr, a.Name) and not self._is_defined(expr.name, s) and expr.name not in attrs
+                and expr.name not in BUILTIN_RULES)
+
     def _membership(self, e: a.Compare, s: Scope) -> str:
         left = self.check(e.left, s)
+        if self._undefined_name(e.left, s):
+            for item in e.right.items:  # type: ignore[union-attr]
+                self.resolved[id(item)] = "code"
+            return "condition"
         codes = self._codes_of(e.left, s)
         assert isinstance(e.right, a.ListExpr)
         for item in e.right.items:

@@ -32,9 +32,13 @@ _TERMINAL_WORDS = {
 
 @lru_cache(maxsize=1)
 def get_parser() -> Lark:
-    """The LALR parser for ``grammar.lark``, built once per process."""
+    """The LALR parser for ``grammar.lark``, built once per process.
+
+    Building the LALR tables takes seconds; ``cache=True`` keeps them in a temporary file keyed by the
+    grammar's hash, so later processes (every ``hearth check``) start at once.
+    """
     return Lark.open("grammar.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
-                     maybe_placeholders=True)
+                     maybe_placeholders=True, cache=True)
 
 
 @lru_cache(maxsize=1)
@@ -166,13 +170,47 @@ def _syntax_error(exc: UnexpectedInput, text: str, filename: str) -> DslSyntaxEr
 
 
 def _match_example(exc: UnexpectedInput) -> str | None:
+    """The common-mistake label whose example fails in the same parser state (and on the same kind of token).
+
+    Lark's own ``match_examples`` also compares stack depth, so an example only matched at the top of a
+    file; comparing the LALR state alone matches the mistake wherever it is made.
+    """
     if isinstance(exc, UnexpectedCharacters):
         # the parser state says little about a stray character; the character itself says more
         return CHARACTER_LABELS.get(exc.char)
-    try:
-        return exc.match_examples(get_parser().parse, ERROR_EXAMPLES, use_accepts=True)
-    except Exception:  # a broken example must not hide the author's real error
-        return None
+    position = _state_position(exc)
+    token_type = exc.token.type if isinstance(exc, UnexpectedToken) else None
+    loose = None
+    for label, example_position, example_token in _example_states():
+        if example_position == position:
+            if example_token == token_type:
+                return label
+            loose = loose or label
+    return loose
+
+
+def _state_position(exc: UnexpectedInput) -> object:
+    state = getattr(exc, "state", None)
+    return getattr(state, "position", state)
+
+
+_EARLIER_DECLARATION = 'headline EARLIER "An earlier declaration"\nend\n'
+
+
+@lru_cache(maxsize=1)
+def _example_states() -> tuple[tuple[str, object, str | None], ...]:
+    found = []
+    for label, examples in ERROR_EXAMPLES.items():
+        # the parser is in different states for the first declaration of a file and for later ones
+        for example in (text for ex in examples for text in (ex, _EARLIER_DECLARATION + ex)):
+            try:
+                get_parser().parse(example)
+            except UnexpectedCharacters:
+                continue
+            except UnexpectedInput as exc:
+                token = exc.token.type if isinstance(exc, UnexpectedToken) else None
+                found.append((label, _state_position(exc), token))
+    return tuple(found)
 
 
 def _describe_found(exc: UnexpectedInput) -> str:

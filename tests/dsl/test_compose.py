@@ -1,0 +1,92 @@
+"""Composition: a local plan extends a national framework; overrides are explicit and unambiguous."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dsl import DslError, check_paths, load_framework
+
+PLAN_HEADER = '''framework local "Local plan"
+  extends sf_phase3 from "{base}"
+  phase "3"
+  version "1"
+end
+'''
+OVERRIDE = '''override parameter attendance_threshold label "{label}"{priority}
+  {value}% from 2023-04-01 source "Cabinet decision" local
+end
+'''
+
+
+def write_plan(folder: Path, base: Path, *parts: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plan.hearth").write_text(PLAN_HEADER.format(base=base.as_posix()) + "\n".join(parts))
+    return folder
+
+
+def test_local_plan_merges_and_records_override_label(local_plan_dir) -> None:
+    """The example plan adds a local need and overrides a threshold, with its label in the IR."""
+    fw = load_framework(local_plan_dir)
+    assert (fw.header.id, fw.header.extends) == ("borough_local", "sf_phase3")
+    threshold = fw.parameter("attendance_threshold")
+    assert threshold.override_label == "Local: stricter attendance from April 2023"
+    assert [v.value for v in threshold.values] == [92]
+    young_carer = fw.need("LOCAL_YOUNG_CARER")
+    assert young_carer.local is True and fw.need("CRIME_OFFENDING").local is False
+    assert "plan.hearth" in fw.sources and "../sketch/framework.hearth" in fw.sources
+    assert fw.need("CRIME_OFFENDING").span.file == "../sketch/framework.hearth"
+    assert check_paths([local_plan_dir]) == []
+
+
+def test_redefining_a_national_name_without_override_names_both_lines(tmp_path, sketch_dir) -> None:
+    """A plain redefinition is an error at the local line that also points at the national one."""
+    plan = write_plan(tmp_path / "plan", sketch_dir, 'parameter minimum_needs: count\n  2 from 2023-01-01 source "x" local\nend\n')
+    [error] = [d for d in check_paths([plan]) if d.is_error]
+    assert "parameter `minimum_needs` is already defined by `sf_phase3`" in error.message
+    assert error.span.file.endswith("plan.hearth") and error.span.line == 6
+    assert error.related[0].span.file.endswith("framework.hearth") and error.related[0].span.line == 20
+
+
+def test_two_overrides_without_priority_name_both_lines(tmp_path, sketch_dir) -> None:
+    """Two overrides of one name with no priority between them is an error naming both."""
+    plan = write_plan(tmp_path / "plan", sketch_dir, OVERRIDE.format(label="A", priority="", value=92),
+                      OVERRIDE.format(label="B", priority="", value=95))
+    with pytest.raises(DslError) as caught:
+        load_framework(plan)
+    [error] = caught.value.errors
+    assert "two overrides of parameter `attendance_threshold`" in error.message
+    assert {error.span.line, error.related[0].span.line} == {6, 10}  # "\n".join adds a blank line
+
+
+def test_stated_priority_picks_the_override(tmp_path, sketch_dir) -> None:
+    """With priorities, the higher one applies and its label is recorded."""
+    plan = write_plan(tmp_path / "plan", sketch_dir, OVERRIDE.format(label="Low", priority=" priority 1", value=92),
+                      OVERRIDE.format(label="High", priority=" priority 5", value=95))
+    threshold = load_framework(plan).parameter("attendance_threshold")
+    assert (threshold.override_label, threshold.values[0].value, threshold.unit) == ("High", 95, "percent")
+
+
+@pytest.mark.parametrize(("part", "fragment"), [
+    ('override parameter attendance_threshold\n  92% from 2023-04-01\nend\n', "needs a label"),
+    ('override parameter atendance_threshold label "x"\n  92% from 2023-04-01\nend\n',
+     "has no such parameter to override; did you mean `attendance_threshold`?"),
+    ('parameter attendance_threshold: percent label "x"\n  92% from 2023-04-01\nend\n', "`label` belongs to an override"),
+])
+def test_override_mistakes(tmp_path, sketch_dir, part: str, fragment: str) -> None:
+    """Overrides need a label and an inherited name to replace; a label alone is not an override."""
+    plan = write_plan(tmp_path / "plan", sketch_dir, part)
+    assert any(fragment in d.message for d in check_paths([plan]) if d.is_error)
+
+
+def test_extends_problems_are_diagnostics(tmp_path, sketch_dir) -> None:
+    """A missing base folder, a wrong id and an extends loop are reported, not raised."""
+    missing = write_plan(tmp_path / "a", tmp_path / "nowhere")
+    assert any("cannot extend `sf_phase3`" in d.message for d in check_paths([missing]))
+    wrong = tmp_path / "b"
+    wrong.mkdir()
+    (wrong / "plan.hearth").write_text(PLAN_HEADER.replace("sf_phase3", "sf_phase2").format(base=sketch_dir.as_posix()))
+    assert any("is `sf_phase3`" in d.message for d in check_paths([wrong]))
+    loop = write_plan(tmp_path / "c", tmp_path / "c")
+    assert any("loop" in d.message for d in check_paths([loop]))
