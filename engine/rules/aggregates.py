@@ -115,7 +115,8 @@ def compile_aggregate(node: ir.Aggregate, fact_type: ir.FactType, compile_bool: 
             holes = gaps(ev, start, end, selected, node.window is not None)
             if boolean:
                 value = _boolean(ev, fn, matched, uncertain, holes, passes)
-                ev.detail = f"{len(matched)} matching {name} record(s) from {start} to {min(end, ev.as_of)}"
+                if ev.trace:
+                    ev.detail = f"{len(matched)} matching {name} record(s) from {start} to {min(end, ev.as_of)}"
                 return value
             return _numeric(ev, node, fact_type, start, end, matched, uncertain, holes)
         finally:
@@ -175,7 +176,8 @@ def _numeric(ev: Evaluation, node: ir.Aggregate, fact_type: ir.FactType, start: 
             ev.unknown(reason)
         low = len(matched)
         value = bounded(low, None if holes else low + len(uncertain))
-        ev.detail = f"{value} {node.fact} record(s) from {start} to {min(end, ev.as_of)}"
+        if ev.trace:
+            ev.detail = f"{value} {node.fact} record(s) from {start} to {min(end, ev.as_of)}"
         return value
     if uncertain:
         ev.unknown(f"could not tell whether {len(uncertain)} {node.fact} record(s) match {describe(node.where)}")
@@ -200,7 +202,8 @@ def _numeric(ev: Evaluation, node: ir.Aggregate, fact_type: ir.FactType, start: 
                        "so the rate has no value")
             return UNK
         rate = sum(values) / sum(per) * 100
-        ev.detail = f"{rate:.1f}% ({sum(values)} of {sum(per)})"
+        if ev.trace:
+            ev.detail = f"{rate:.1f}% ({sum(values)} of {sum(per)})"
         return rate
     if not values:
         ev.unknown(f"no {node.fact} records from {start} to {end} for {ev.subject_label()}, so its {fn} has no value")
@@ -249,7 +252,8 @@ def _extreme(ev: Evaluation, node: ir.Aggregate, fact_type: ir.FactType, start: 
     if value is None:
         ev.unknown(f"{node.fact}.{node.field} is missing on record {chosen.fact_id}")
         return UNK
-    ev.detail = f"{node.fn} {node.fact}.{node.field} = {value} (record {chosen.fact_id}, {chosen.date})"
+    if ev.trace:
+        ev.detail = f"{node.fn} {node.fact}.{node.field} = {value} (record {chosen.fact_id}, {chosen.date})"
     return value
 
 

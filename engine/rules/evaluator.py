@@ -33,6 +33,7 @@ from engine.rules.results import (
     MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, NeedResult, OutcomeResult, Override, ParamUse,
     ScoreResult, TriResult, unique_evidence,
 )
+from engine.rules.outcomes import all_outcomes, family_outcome, identified_need, outcome_results
 from engine.rules.scoring import headline_results, score_results
 from engine.rules.values import UNK, Range, bounded
 
@@ -67,6 +68,7 @@ class CompiledFramework:
         self.rules: dict[str, RuleDef] = {}
         self._params: dict[date, dict[str, ParamUse | None]] = {}
         self._periods: dict[tuple[date, date, str], list[Any]] = {}
+        self._windows: dict[tuple[date, int, str, str], tuple[date, date]] = {}
         self._compile()
 
     # Compilation ----------------------------------------------------------------------------------
@@ -126,6 +128,14 @@ class CompiledFramework:
             self._params[as_of] = cached
         return cached
 
+    def window(self, anchor: date, amount: int, unit: str, direction: str) -> tuple[date, date]:
+        key = (anchor, amount, unit, direction)
+        found = self._windows.get(key)
+        if found is None:
+            spread = window_after if direction == "after" else window_before
+            found = self._windows[key] = spread(anchor, amount, unit, self.terms)
+        return found
+
     def expected_periods(self, start: date, end: date, unit: str) -> list[Any]:
         key = (start, end, unit)
         found = self._periods.get(key)
@@ -165,7 +175,7 @@ def compile_framework(framework: ir.Framework, terms: TermCalendar = ENGLISH_TER
     return CompiledFramework(framework, terms)
 
 
-@dataclass
+@dataclass(slots=True)
 class Collector:
     """What one rule read while it was evaluated."""
 
@@ -197,6 +207,7 @@ class Evaluation:
              if (m.joined is None or m.joined <= as_of) and (m.left is None or m.left >= as_of)),
             key=lambda m: m.person_id,
         )
+        self.member_by_id = {m.person_id: m for m in self.members}
         self.params = params if params is not None else compiled.params_on(as_of)
         self.trace = trace
         self.trace_stack: list[list[TriResult]] | None = None
@@ -206,10 +217,12 @@ class Evaluation:
         self.collector = Collector()
         self._memo: dict[tuple[str, str | None], TriResult] = {}
         self._busy: set[tuple[str, str | None]] = set()
-        self._windows: dict[int, tuple[date, date] | None] = {}
+        self._need_members: dict[str, dict[str, TriResult]] = {}
+        self._identified_needs: dict[str, tuple[str, dict[str, str]]] = {}
         self._evidence: dict[int, Evidence] = {}
         self._outcomes: dict[str, OutcomeResult] | None = None
-        self._identified_on: date | None = None
+        self.identified_on: date | None = None
+        self.identification: Evaluation | None = None
         self._index_facts(family.facts)
 
     def _index_facts(self, facts: Iterable[Fact]) -> None:
@@ -264,24 +277,15 @@ class Evaluation:
         return day
 
     def window_of(self, window: ir.Window) -> tuple[date, date] | None:
-        key = id(window)
-        if key in self._windows:
-            bounds = self._windows[key]
-            if bounds is None:  # re-record the reason for this rule's collector
-                self._resolve_window(window)
-            return bounds
-        bounds = self._windows[key] = self._resolve_window(window)
-        return bounds
-
-    def _resolve_window(self, window: ir.Window) -> tuple[date, date] | None:
+        """The window's inclusive dates, or None (with the reason recorded) when its anchor or length
+        is unknown."""
         length = window.length if isinstance(window.length, ir.Duration) else self.param(window.length.name)
         anchor = self.anchor_date(window.anchor)
         if length is UNK or anchor is UNK:
             return None
         if not isinstance(length, ir.Duration):
             raise EvaluationError(f"window length must be a duration, got {length!r}")
-        spread = window_after if window.direction == "after" else window_before
-        return spread(anchor, length.amount, length.unit, self.terms)
+        return self.compiled.window(anchor, length.amount, length.unit, window.direction)
 
     def require_person(self, what: str) -> Member:
         if self.person is None:
@@ -374,30 +378,7 @@ class Evaluation:
         return bounded(len(met), len(met) + len(unknown))
 
     def all_outcomes(self, part: str) -> str:
-        outcomes = self.outcome_results()
-        any_identified = False
-        values = []
-        for need in self.compiled.needs:
-            identified = self._identified(need.name)[0]
-            if identified == NOT_MET:
-                continue
-            any_identified = True
-            outcome = outcomes.get(need.name)
-            if outcome is None:
-                self.unknown(f"need {need.name} has no outcome rule") if identified == UNKNOWN else None
-                values.append(NOT_MET if identified == MET else UNKNOWN)
-                continue
-            value = outcome.achieved.value if part == "achieved" else outcome.value
-            if value == UNKNOWN or identified == UNKNOWN:
-                self.collector.reasons.extend(outcome.achieved.unknowns)
-                if outcome.sustained is not None:
-                    self.collector.reasons.extend(outcome.sustained.unknowns)
-            values.append(NOT_MET if value == NOT_MET and identified == MET else
-                          (MET if value == MET else UNKNOWN))
-        if not any_identified:
-            self.detail = "no needs identified"
-            return NOT_MET
-        return NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+        return all_outcomes(self, part)
 
     # Rules -----------------------------------------------------------------------------------------
     def rule_result(self, name: str, person_id: str | None) -> TriResult:
@@ -411,7 +392,7 @@ class Evaluation:
         try:
             rule = self.compiled.rules[name]
             if person_id is None and rule.subject == "person" and rule.kind in ("need", "outcome_achieved", "outcome_sustained"):
-                result = self._family_need(rule) if rule.kind == "need" else self._family_outcome(rule)
+                result = self._family_need(rule) if rule.kind == "need" else family_outcome(self, rule)
             else:
                 result = self._run(rule, person_id)
         finally:
@@ -425,14 +406,14 @@ class Evaluation:
 
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
         saved = (self.person, self.collector, self.trace_stack, self.detail)
-        person = next((m for m in self.members if m.person_id == person_id), None) if person_id else None
+        person = self.member_by_id.get(person_id) if person_id else None
         self.person, self.collector, self.detail = person, Collector(), None
         children: list[TriResult] = []
         self.trace_stack = [children] if self.trace else None
         try:
             if rule.kind == "need" and rule.role is not None and person is not None:
                 holds = self.role_value(rule.role, person)
-                value = NOT_MET if holds == NOT_MET else _and2(holds, rule.condition(self))
+                value = NOT_MET if holds == NOT_MET else and2(holds, rule.condition(self))
             else:
                 value = rule.condition(self)
             collector, detail = self.collector, self.detail
@@ -447,8 +428,11 @@ class Evaluation:
 
     def need_members(self, code: str) -> dict[str, TriResult]:
         """Per-member results of a person-level need, for members who hold (or may hold) its role."""
+        found = self._need_members.get(code)
+        if found is not None:
+            return found
         rule = self.compiled.rules[code]
-        found = {}
+        found = self._need_members[code] = {}
         for member in self.members:
             if rule.role is not None and self.rule_result(rule.role, member.person_id).value == NOT_MET:
                 continue
@@ -460,25 +444,9 @@ class Evaluation:
         values = [p.value for p in parts]
         value = MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
         detail = None if parts else f"no member is {rule.role or 'a member'}"
-        return self._combined(rule, value, parts, detail)
+        return self.combined(rule, value, parts, detail)
 
-    def _family_outcome(self, rule: RuleDef) -> TriResult:
-        code = rule.name.rsplit(".", 1)[0]
-        _, member_values = self._identified(code)
-        parts, values = [], []
-        for pid, had in sorted(member_values.items()):
-            if pid not in {m.person_id for m in self.members} or had == NOT_MET:
-                continue
-            part = self.rule_result(rule.name, pid)
-            parts.append(part)
-            # "every member who had the need achieves the outcome": not (had) or outcome
-            values.append(MET if part.value == MET else (NOT_MET if had == MET and part.value == NOT_MET else UNKNOWN))
-        value = NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
-        if not parts:
-            value = NOT_MET
-        return self._combined(rule, value, parts, None if parts else f"no member had need {code}")
-
-    def _combined(self, rule: RuleDef, value: str, parts: list[TriResult], detail: str | None) -> TriResult:
+    def combined(self, rule: RuleDef, value: str, parts: list[TriResult], detail: str | None) -> TriResult:
         relevant = [p for p in parts if p.value == value] or parts
         evidence = unique_evidence([e for p in relevant for e in p.evidence])
         params = {p.name: p for part in relevant for p in part.parameters}
@@ -486,59 +454,13 @@ class Evaluation:
         return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None, evidence,
                          list(params.values()), reasons, [], detail)
 
-    # Outcomes ---------------------------------------------------------------------------------------
-    def _identified(self, code: str) -> tuple[str, dict[str, str]]:
-        """The need's family value and per-member values on the identification date."""
-        identified = self.family.case.identified
-        source = self
-        if identified is not None and identified < self.as_of:
-            self._identified_on = identified
-            source = self._at_identification()
-        need = source.rule_result(code, None)
-        members = source.need_members(code) if self.compiled.rules[code].subject == "person" else {}
-        return need.value, {pid: r.value for pid, r in members.items()}
-
-    def _at_identification(self) -> Evaluation:
-        cached = getattr(self, "_identification_eval", None)
-        if cached is None:
-            identified = self.family.case.identified
-            what_if = {n: p.value for n, p in self.params.items() if p is not None and p.override_label == "what-if"}
-            cached = Evaluation(self.compiled, self.family, identified, tuple(self.overrides.values()), trace=False,
-                                params=self.compiled.what_if(identified, what_if))
-            self._identification_eval = cached
-        return cached
+    # Outcomes (engine.rules.outcomes) -------------------------------------------------------------
+    def identified(self, code: str) -> tuple[str, dict[str, str]]:
+        return identified_need(self, code)
 
     def outcome_results(self) -> dict[str, OutcomeResult]:
-        if self._outcomes is not None:
-            return self._outcomes
-        self._outcomes = {}
-        for code, outcome in sorted(self.compiled.outcomes.items()):
-            if code not in self.compiled.rules:
-                continue
-            applicable, member_values = self._identified(code)
-            achieved_rule = self.compiled.rules[f"{code}.achieved"]
-            sustained_rule = self.compiled.rules.get(f"{code}.sustained")
-            if applicable == NOT_MET:
-                note = f"need {code} was not identified for this family"
-                achieved = TriResult(NOT_MET, achieved_rule.name, achieved_rule.kind, achieved_rule.span,
-                                     achieved_rule.citations, detail=note)
-                sustained = None if sustained_rule is None else TriResult(
-                    NOT_MET, sustained_rule.name, sustained_rule.kind, sustained_rule.span,
-                    sustained_rule.citations, detail=note)
-                self._outcomes[code] = OutcomeResult(code, NOT_MET, achieved, sustained, NOT_MET)
-                continue
-            achieved = self.rule_result(achieved_rule.name, None)
-            sustained = self.rule_result(sustained_rule.name, None) if sustained_rule else None
-            value = achieved.value if sustained is None else _and2(achieved.value, sustained.value)
-            members = {}
-            if achieved_rule.subject == "person":
-                for pid, had in member_values.items():
-                    if had != NOT_MET and (achieved_rule.name, pid) in self._memo:
-                        parts = {"achieved": self._memo[(achieved_rule.name, pid)]}
-                        if sustained_rule is not None and (sustained_rule.name, pid) in self._memo:
-                            parts["sustained"] = self._memo[(sustained_rule.name, pid)]
-                        members[pid] = parts
-            self._outcomes[code] = OutcomeResult(code, applicable, achieved, sustained, value, members)
+        if self._outcomes is None:
+            self._outcomes = outcome_results(self)
         return self._outcomes
 
     # The whole family --------------------------------------------------------------------------------
@@ -575,11 +497,11 @@ class Evaluation:
             scores=score_results(compiled.framework, needs, headlines), roles=roles, rules=rules,
             person_rules={pid: r for pid, r in person_rules.items() if r},
             overrides=sorted(self.applied.values(), key=lambda o: (o.rule, o.person_id or "")),
-            identified_as_of=self._identified_on,
+            identified_as_of=self.identified_on,
         )
 
 
-def _and2(a: str, b: str) -> str:
+def and2(a: str, b: str) -> str:
     if a == NOT_MET or b == NOT_MET:
         return NOT_MET
     return MET if a == b == MET else UNKNOWN

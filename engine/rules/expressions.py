@@ -232,8 +232,9 @@ def _compare(node: ir.Compare, cc: CompileContext) -> Compiled:
 
     def run(ev: Evaluation) -> str:
         a, b = left(ev), right(ev)
-        detail = ev.detail
-        ev.detail = f"{_show(a)} {op} {_show(b)}" + (f"; {detail}" if detail else "")
+        if ev.trace_stack is not None:  # the figures behind the comparison, for explanations only
+            detail = ev.detail
+            ev.detail = f"{_show(a)} {op} {_show(b)}" + (f"; {detail}" if detail else "")
         if a is UNK or b is UNK or (isinstance(b, tuple) and UNK in b):
             return UNKNOWN
         if isinstance(a, Range) or isinstance(b, Range):
