@@ -22,7 +22,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
 from engine.rules import ir
-from engine.rules.calendar import ONE_DAY, period_end, period_label, period_start, period_of, periods_ending_within
+from engine.rules.calendar import ONE_DAY, period_end, period_label, period_start, period_of
 from engine.rules.describe import describe
 from engine.rules.inputs import Fact
 from engine.rules.results import MET, NOT_MET, UNKNOWN
@@ -299,4 +299,4 @@ def _period_gaps(ev: Evaluation, name: str, unit: str, start: date, end: date, s
     return found
 
 
-__all__ = ["compile_aggregate", "field_value", "state_end", "RECORDS_BEGIN", "periods_ending_within"]
+__all__ = ["compile_aggregate", "field_value", "state_end", "RECORDS_BEGIN"]

@@ -31,11 +31,11 @@ from engine.rules.expressions import CompileContext, compile_bool
 from engine.rules.inputs import Fact, FamilyInput, Member
 from engine.rules.results import (
     MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, NeedResult, OutcomeResult, Override, ParamUse,
-    ScoreResult, TriResult, unique_evidence,
+    TriResult, unique_evidence,
 )
 from engine.rules.outcomes import all_outcomes, family_outcome, identified_need, outcome_results
 from engine.rules.scoring import headline_results, score_results
-from engine.rules.values import UNK, Range, bounded
+from engine.rules.values import UNK, bounded
 
 Compiled = Callable[["Evaluation"], Any]
 _ANCHOR_WORDS = {"identified": "identification", "attached": "attachment", "closed": "closure"}
@@ -455,9 +455,6 @@ class Evaluation:
                          list(params.values()), reasons, [], detail)
 
     # Outcomes (engine.rules.outcomes) -------------------------------------------------------------
-    def identified(self, code: str) -> tuple[str, dict[str, str]]:
-        return identified_need(self, code)
-
     def outcome_results(self) -> dict[str, OutcomeResult]:
         if self._outcomes is None:
             self._outcomes = outcome_results(self)
@@ -507,4 +504,4 @@ def and2(a: str, b: str) -> str:
     return MET if a == b == MET else UNKNOWN
 
 
-__all__ = ["compile_framework", "CompiledFramework", "Evaluation", "RuleDef", "Range"]
+__all__ = ["compile_framework", "CompiledFramework", "Evaluation", "RuleDef"]

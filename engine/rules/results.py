@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Iterable, Literal, Mapping
 
 from engine.rules import ir
@@ -37,6 +38,8 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, ir.Duration):
         return str(value)
+    if isinstance(value, Decimal):  # money read from a database
+        return float(value)
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
