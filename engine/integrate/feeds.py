@@ -184,7 +184,7 @@ class FeedSpec(Strict):
 
 
 class FeedsFile(Strict):
-    feeds: tuple[FeedSpec, ...] = Field(min_length=1)
+    feeds: tuple[FeedSpec, ...]
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,8 @@ def load_feeds(path: str | Path) -> Feeds:
     """Read and check a feeds YAML file; raises ConfigError listing every problem with file:line:col."""
     path = Path(path)
     parsed, marks = load_yaml_model(path, FeedsFile, "feeds file", "docs/feeds.md")
+    if not parsed.feeds:
+        raise ConfigError(f"{path}:1:1: feeds: the list is empty; declare at least one feed (see docs/feeds.md)")
     problems: list[str] = []
     schemas: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()

@@ -132,10 +132,11 @@ def _load_file(
     batch_id = _batch_id(feed, source.checksum)
     with engine.connect() as conn:
         existing = conn.execute(
-            sa.select(batches.c.batch_id).where(batches.c.feed == feed.name, batches.c.checksum == source.checksum)
-        ).scalar()
+            sa.select(batches.c.batch_id, batches.c.extract_date)
+            .where(batches.c.feed == feed.name, batches.c.checksum == source.checksum)
+        ).first()
     if existing is not None:
-        return FileReport(feed.name, source.label, "already loaded", batch_id=existing)
+        return FileReport(feed.name, source.label, "already loaded", existing.batch_id, existing.extract_date)
     extract_date = _extract_date_from_path(feed, source.label)
     with engine.begin() as conn:
         writer = _BatchWriter(conn, feed, batch_id)

@@ -75,5 +75,7 @@ def load_yaml_model(path: str | Path, model: type[Model], what: str, docs: str) 
                 message = f"unknown key {error['loc'][-1]!r} (check the spelling; see {docs})"
             elif error["type"] == "missing":
                 message = f"missing key {error['loc'][-1]!r}"
+            elif isinstance(error.get("input"), (str, int, float, bool)):
+                message = f"{message} (given {error['input']!r})"
             problems.append(f"{path}:{line}:{col}: {describe(found)}: {message}")
         raise ConfigError(f"{what} has errors:\n  " + "\n  ".join(dict.fromkeys(problems))) from None
