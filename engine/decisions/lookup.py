@@ -71,6 +71,7 @@ class Explained:
                 for o in self.overrides
             ],
             "explanation": self.text,
+            "explanation_tree": explain_json(self.result, self.framework),
         }
 
 
@@ -78,6 +79,12 @@ def _explain_text(result: FamilyResult, framework: Framework) -> str:
     from engine.rules.explain import explain
 
     return explain(result, framework)
+
+
+def explain_json(result: FamilyResult, framework: Framework) -> dict[str, Any]:
+    from engine.rules.explain import explain_json as tree
+
+    return tree(result, framework)
 
 
 def _decision_info(row: sa.Row) -> dict[str, Any]:
@@ -151,6 +158,35 @@ def explain_family(
     if as_of is None and known_at is None and framework is None:
         return explain_recorded(engine, family_id)
     return explain_fresh(engine, family_id, as_of=as_of, known_at=known_at, framework=framework, loader=loader)
+
+
+def rule_names(framework: Framework) -> list[str]:
+    """Every name an override can replace in ``framework``."""
+    names = {r.name for r in framework.roles} | {r.name for r in framework.rules} | {n.name for n in framework.needs}
+    names |= {f"{o.need}.achieved" for o in framework.outcomes}
+    names |= {f"{o.need}.sustained" for o in framework.outcomes if o.sustained is not None}
+    if framework.claim is not None:
+        names |= {r.name for r in framework.claim.alternatives} | {"claimable"}
+    if framework.eligibility is not None:
+        names |= {"eligible", "family_definition", "eligibility_condition"}
+    return sorted(names)
+
+
+def check_override_target(engine: sa.Engine, family_id: str, rule: str) -> None:
+    """Refuse an override for a family never profiled, or for a rule its framework does not have."""
+    with engine.connect() as conn:
+        row = latest_decision_row(conn, family_id)
+        if row is None:
+            raise NotFoundError(_no_family_message(conn, family_id) + "; overrides are checked against the "
+                                "framework of the family's latest decision")
+        framework = load_stored_framework(conn, row.framework_hash)
+    names = rule_names(framework)
+    if rule not in names:
+        raise ConfigError(
+            f"rule {rule!r} is not in framework {framework.header.id} {framework.header.version} (used by "
+            f"{row.decision_id}){did_you_mean(rule, names)}; overridable rules are needs, roles, named rules, "
+            "NEED.achieved / NEED.sustained, eligible, family_definition and claimable"
+        )
 
 
 def _no_family_message(conn: sa.Connection, family_id: str) -> str:

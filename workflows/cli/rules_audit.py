@@ -20,7 +20,16 @@ from rich.table import Table
 
 from engine.errors import ConfigError, IntegrityError
 
-console = Console(highlight=False)
+
+
+class _LazyConsole:
+    """A console created when first printed to, so the terminal width is read at run time."""
+
+    def __getattr__(self, name: str):
+        return getattr(Console(highlight=False), name)
+
+
+console = _LazyConsole()
 
 DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or .hearth/hearth.db).")
 
@@ -270,9 +279,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         db: Optional[str] = DB_OPTION,
     ) -> None:
         """Record an override; later profiles apply it and explanations show it."""
+        from engine.decisions.lookup import check_override_target
         from engine.decisions.overrides import set_override
 
-        with open_db(db).begin() as conn:
+        engine = open_db(db)
+        check_override_target(engine, family_id, rule)
+        with engine.begin() as conn:
             record = set_override(conn, family_id=family_id, rule=rule, value=value, reason=reason, actor=actor,
                                   person_id=person)
         console.print(f"recorded {record.describe()}")

@@ -1,0 +1,120 @@
+"""The commands as a user runs them: profile, explain, replay, diff, audit verify, override."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from engine.storage.db import make_engine
+from engine.storage.tables_decisions import decisions
+from workflows.cli import main
+
+from tests.decisions.pipeline import JAN, PHASE3, DemoFeeds
+
+AS_OF, KNOWN_AT = "2024-02-15", "2024-02-15T12:00:00"
+
+
+@pytest.fixture
+def url(sqlite_url: str, tmp_path, monkeypatch) -> str:
+    """A SQLite file with January's demo feeds loaded and families built (and a wide terminal)."""
+    monkeypatch.setenv("COLUMNS", "250")
+    engine = make_engine(sqlite_url)
+    DemoFeeds(engine, tmp_path / "feeds").load(JAN)
+    engine.dispose()
+    return sqlite_url
+
+
+def hearth(capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``hearth ARGS`` in-process; its exit code, stdout and stderr."""
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_profile_explain_replay_verify(capsys, url: str) -> None:
+    """An auditor's path: profile, explain a family (text and JSON), replay its decision, verify the chain."""
+    code, out, _ = hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT,
+                          "--db", url)
+    assert code == 0 and "families" in out and "eligible: unknown" in out
+    code, out, _ = hearth(capsys, "explain", "F000001", "--db", url)
+    assert code == 0
+    assert out.startswith("Decision D000000001") and "Family F000001 as of 2024-02-15" in out
+    code, out, _ = hearth(capsys, "explain", "F000001", "--json", "--db", url)
+    data = json.loads(out)
+    assert data["decision"]["decision_id"] == "D000000001" and data["result"]["family_id"] == "F000001"
+    assert data["explanation_tree"]["eligible"]["value"] == data["result"]["eligible"]["value"]
+    code, out, _ = hearth(capsys, "replay", "D000000001", "--db", url)
+    assert (code, "identical" in out) == (0, True)
+    code, out, _ = hearth(capsys, "audit", "verify", "--db", url)
+    assert code == 0 and "decision chain intact: 6 decisions verified" in out
+
+
+def test_tampering_fails_verify_and_replay(capsys, url: str) -> None:
+    """Editing a stored decision makes `audit verify` exit 1 naming it, and replay exit 1."""
+    hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(decisions.update().where(decisions.c.decision_id == "D000000004").values(family_id="F999999"))
+    engine.dispose()
+    code, _, err = hearth(capsys, "audit", "verify", "--db", url)
+    assert code == 1 and "decision chain broken at decision D000000004" in err and "Tampering detected" in err
+    code, out, _ = hearth(capsys, "replay", "D000000004", "--db", url)
+    assert code == 1 and "no longer matches its record hash" in out
+
+
+def test_user_errors_are_messages_not_tracebacks(capsys, url: str) -> None:
+    """Unknown families and decisions, bad dates and bad override rules say what to do instead."""
+    hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
+    code, _, err = hearth(capsys, "explain", "F00001", "--db", url)
+    assert code == 2 and "did you mean 'F000001'" in err.replace("\n", "")
+    code, _, err = hearth(capsys, "replay", "D42", "--db", url)
+    assert code == 2 and "D000000001 to D000000006" in err
+    code, _, err = hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", "15/02/2024", "--db", url)
+    assert code == 2 and "YYYY-MM-DD" in err
+    code, _, err = hearth(capsys, "override", "set", "F000001", "CRIME_OFENDING", "met", "--reason", "r",
+                          "--actor", "a", "--db", url)
+    assert code == 2 and "did you mean 'CRIME_OFFENDING'" in err.replace("\n", "")
+    assert "Traceback" not in err
+
+
+def test_override_set_list_and_profile(capsys, url: str) -> None:
+    """An override set from the command line is listed and applied by the next profile."""
+    hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
+    code, out, _ = hearth(capsys, "override", "set", "F000001", "eligible", "met", "--reason",
+                          "manager judgement after case review", "--actor", "a.khan", "--db", url)
+    assert code == 0 and "override #1: eligible set to met by a.khan" in out
+    code, out, _ = hearth(capsys, "override", "list", "--db", url)
+    assert "a.khan" in out and "manager" in out
+    hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--db", url)
+    code, out, _ = hearth(capsys, "explain", "F000001", "--json", "--db", url)
+    data = json.loads(out)
+    assert data["result"]["eligible"]["value"] == "met" and data["overrides"][0]["actor"] == "a.khan"
+
+
+def test_diff_between_two_frameworks(capsys, url: str, tmp_path) -> None:
+    """Lowering the minimum number of needs lists the families it makes eligible, with the rule's file:line."""
+    lenient = tmp_path / "lenient"
+    shutil.copytree(PHASE3, lenient)
+    parameters = lenient / "parameters.hearth"
+    parameters.write_text(parameters.read_text().replace("3 from 2022-10-03", "1 from 2022-10-03", 1))
+    code, out, _ = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,
+                          "--known-at", KNOWN_AT, "--json", "--db", url)
+    assert code == 0
+    data = json.loads(out)
+    assert data["families"] == 6 and data["families_changed"] >= 1
+    for changes in data["changes"].values():
+        eligible = next(c for c in changes if c["kind"] == "eligible")
+        assert eligible["before"] != eligible["after"] and eligible["span"].startswith("eligibility.hearth:")
+        assert any("minimum_needs = 1" in because for because in eligible["because"])
+    code, out, _ = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,
+                          "--known-at", KNOWN_AT, "--csv", "--db", url)
+    assert out.splitlines()[0] == "family_id,kind,code,before,after,span,citations,because"
+    assert len(out.splitlines()) > 1

@@ -1,0 +1,97 @@
+"""Overrides: recorded with who/when/why, applied by profile, shown in explanations, and replayed as
+they stood when the decision was made."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from engine.decisions.lookup import explain_recorded
+from engine.decisions.overrides import list_overrides, overrides_in_force, revoke_override, set_override
+from engine.decisions.profile import profile
+from engine.decisions.records import stored_result
+from engine.decisions.replay import replay_decision
+from engine.errors import ConfigError, NotFoundError
+from engine.storage.tables_decisions import decisions
+
+from tests.decisions.pipeline import AS_OF, DECIDED_AT, JAN, DemoFeeds, phase3
+
+FAMILY = "F000002"
+SET_AT = datetime(2024, 2, 10, 9, 30)
+REVOKED_AT = datetime(2024, 2, 20, 9, 0)
+
+
+@pytest.fixture
+def loaded(db: sa.Engine, tmp_path) -> sa.Engine:
+    DemoFeeds(db, tmp_path / "feeds").load(JAN)
+    return db
+
+
+def _override(conn: sa.Connection) -> int:
+    return set_override(conn, family_id=FAMILY, rule="CRIME_OFFENDING", value="met",
+                        reason="police intelligence not in the feed", actor="j.smith", at=SET_AT).override_id
+
+
+def test_override_is_recorded_with_who_when_and_why(db: sa.Engine) -> None:
+    """The override row keeps actor, reason and time; bad values and empty reasons are refused."""
+    with db.begin() as conn:
+        override_id = _override(conn)
+        with pytest.raises(ConfigError, match="met, not_met"):
+            set_override(conn, family_id=FAMILY, rule="CRIME_OFFENDING", value="maybe", reason="x", actor="a")
+        with pytest.raises(ConfigError, match="needs a reason"):
+            set_override(conn, family_id=FAMILY, rule="CRIME_OFFENDING", value="met", reason="  ", actor="a")
+    with db.connect() as conn:
+        (record,) = list_overrides(conn)
+    assert (record.override_id, record.actor, record.reason, record.created_at) == (
+        override_id, "j.smith", "police intelligence not in the feed", SET_AT)
+    assert "set to met by j.smith" in record.describe()
+
+
+def test_override_in_force_only_between_set_and_revoked(db: sa.Engine) -> None:
+    """An override counts from when it was set until it is revoked, and never before."""
+    with db.begin() as conn:
+        override_id = _override(conn)
+        revoke_override(conn, override_id, at=REVOKED_AT)
+        with pytest.raises(NotFoundError):
+            revoke_override(conn, override_id)
+    with db.connect() as conn:
+        assert overrides_in_force(conn, datetime(2024, 2, 9)) == {}
+        assert [o.override_id for o in overrides_in_force(conn, DECIDED_AT)[FAMILY]] == [override_id]
+        assert overrides_in_force(conn, REVOKED_AT) == {}
+
+
+def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loaded: sa.Engine) -> None:
+    """The decision records the override; after it is revoked, replay still applies it (it was in force
+    at the decision's knowledge time) and a new decision no longer does."""
+    db = loaded
+    with db.begin() as conn:
+        override_id = _override(conn)
+    run = profile(db, phase3(), AS_OF, DECIDED_AT)
+    index = [e.family_id for e in run.evaluated].index(FAMILY)
+    decision_id = run.decision_ids[index]
+    with db.connect() as conn:
+        row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).one()
+    result = stored_result(row)
+    need = result["needs"]["CRIME_OFFENDING"]["result"]
+    # the demo feeds have no police data, so the rules could only say unknown
+    assert (need["value"], need["overridden_from"]) == ("met", "unknown")
+    assert need["override"]["actor"] == "j.smith" and row.override_ids == f"[{override_id}]"
+    explained = explain_recorded(db, FAMILY)
+    assert "OVERRIDDEN" in explained.text and "police intelligence not in the feed" in explained.text
+    assert explained.override_lines() == [f"Human override #{override_id}: CRIME_OFFENDING set to met by j.smith "
+                                          "on 2024-02-10 09:30 UTC, because police intelligence not in the feed."]
+
+    with db.begin() as conn:
+        revoke_override(conn, override_id, at=REVOKED_AT)
+    assert replay_decision(db, decision_id).identical
+    later = profile(db, phase3(), AS_OF, datetime(2024, 2, 25))
+    again = stored_result_for(db, later.decision_ids[index])
+    assert again["needs"]["CRIME_OFFENDING"]["result"]["override"] is None
+    assert again["needs"]["CRIME_OFFENDING"]["result"]["value"] == "unknown"
+
+
+def stored_result_for(db: sa.Engine, decision_id: str) -> dict:
+    with db.connect() as conn:
+        return stored_result(conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).one())
