@@ -13,12 +13,11 @@ keyed by node identity); :mod:`dsl.compile` reads that instead of resolving name
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from typing import Iterable
 
 from dsl import ast as a
 from dsl.compose import Model
-from dsl.errors import Diagnostic, Related
+from dsl.errors import Diagnostic, Related, did_you_mean
 
 PERSON_ATTRIBUTES = {"age": "number", "date_of_birth": "date", "sex": "code"}
 FAMILY_ATTRIBUTES = {"size": "count", "children": "count", "adults": "count"}
@@ -67,11 +66,6 @@ class Reporter:
     def _add(self, severity: str, message: str, span: a.Span, related: Iterable[tuple[str, a.Span]]) -> None:
         rel = tuple(Related(m, s, self.model.source_line(s)) for m, s in related)
         self.diagnostics.append(Diagnostic(severity, message, span, self.model.source_line(span), rel))  # type: ignore[arg-type]
-
-
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    close = get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.65)
-    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def type_of_unit(unit: str | None) -> str:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from dsl import ast as a
-from dsl.errors import Diagnostic, DslError, Related, source_line_of
+from dsl.errors import Diagnostic, DslError, Related, did_you_mean, source_line_of
 from dsl.parser import parse_text, read_source
 
 #: declaration kinds with one instance per framework
@@ -193,7 +192,7 @@ def _merge(model: Model, diagnostics: list[Diagnostic]) -> None:
                 if base is None or key not in base.entries:
                     where = f"`{base.header.id}`" if base is not None and base.header else "an extended framework"
                     known = [n for (k, n) in (base.entries if base else {}) if k == key[0]]
-                    hint = _did_you_mean(key[1], known)
+                    hint = did_you_mean(key[1], known)
                     diagnostics.append(_diag(model, "error", f"override of {describe_key(key)}, but {where} has no "
                                              f"such {key[0]} to override{hint}", decl.span))
                     continue
@@ -246,11 +245,6 @@ def _check_name_clashes(model: Model, diagnostics: list[Diagnostic]) -> None:
                                          entry.decl.span, other.span, f"the {other_kind}"))
         else:
             seen[name] = (kind, entry.decl)
-
-
-def _did_you_mean(name: str, choices: list[str] | set[str]) -> str:
-    close = get_close_matches(name, sorted(choices), n=1, cutoff=0.7)
-    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def _diag(model: Model, severity: str, message: str, span: a.Span) -> Diagnostic:

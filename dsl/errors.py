@@ -8,7 +8,8 @@ collects every semantic problem in one pass and raises them together (:class:`Ds
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from difflib import get_close_matches
+from typing import Iterable, Literal
 
 from dsl.ast import Span
 from engine.errors import HearthError
@@ -72,6 +73,12 @@ def source_line_of(text: str, line: int) -> str:
     """Line ``line`` (1-based) of ``text``, or ``""`` when out of range."""
     lines = text.splitlines()
     return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``"; did you mean `x`?"`` for the closest of ``choices``, or ``""`` when none is close."""
+    close = get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.65)
+    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 class DslError(HearthError):

@@ -11,22 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from dsl import ast as a
+from dsl.format_expr import quote as _q
+from dsl.format_expr import number as _num
 from dsl.format_expr import render, render_broken
 from dsl.parser import parse_text
 
 INDENT = "  "
 WIDTH = 100
-
-
-def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _num(value: int | float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    text = repr(value)
-    return f"{value:.10f}".rstrip("0").rstrip(".") if "e" in text else text
 
 
 def _names(names: tuple[a.Name, ...]) -> str:

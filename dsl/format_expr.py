@@ -16,11 +16,13 @@ _BIN_LEVEL = {"or": _OR, "and": _AND, "+": _SUM, "-": _SUM, "*": _PRODUCT, "/": 
 _QUANT_WORD = {"any": "any", "no": "no", "every": "every"}
 
 
-def _q(text: str) -> str:
+def quote(text: str) -> str:
+    """A string literal, escaped."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _num(value: int | float) -> str:
+def number(value: int | float) -> str:
+    """A number as written: integers plain, floats without exponent."""
     if isinstance(value, int):
         return str(value)
     text = repr(value)
@@ -67,20 +69,20 @@ def _render(e: a.Expr, follow: str | None) -> str:
     if isinstance(e, a.Name):
         return e.name
     if isinstance(e, a.Number):
-        return _num(e.value)
+        return number(e.value)
     if isinstance(e, a.Percent):
-        return f"{_num(e.value)}%"
+        return f"{number(e.value)}%"
     if isinstance(e, a.Money):
-        return f"£{_num(e.value)}" if e.value >= 0 else f"-£{_num(-e.value)}"
+        return f"£{number(e.value)}" if e.value >= 0 else f"-£{number(-e.value)}"
     if isinstance(e, a.DateLit):
         return e.value.isoformat()
     if isinstance(e, a.DurationLit):
         unit = e.unit[:-1] if e.amount == 1 else e.unit
-        return f"{_num(e.amount)} {unit}"
+        return f"{number(e.amount)} {unit}"
     if isinstance(e, a.BoolLit):
         return "true" if e.value else "false"
     if isinstance(e, a.StringLit):
-        return _q(e.value)
+        return quote(e.value)
     if isinstance(e, a.ListExpr):
         return "(" + ", ".join(render(i, 0, None) for i in e.items) + ")"
     if isinstance(e, a.Unary):
