@@ -1,0 +1,148 @@
+"""The borough looks like a borough: household shapes, clustered needs, improvements, and messy feeds."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime
+
+import yaml
+
+from borough.generator import identifiers as ids
+from borough.generator.name_pools import TRANSLITERATIONS
+
+from .conftest import feed_rows, read_csv
+
+
+def test_household_shapes_present(borough):
+    """Every household shape the brief lists is generated."""
+    shapes = Counter(h["shape"] for h in read_csv(borough / "truth" / "households.csv"))
+    for shape in ("single_adult", "couple_no_children", "older_couple", "couple_with_children", "lone_parent",
+                  "multigenerational", "shared_house"):
+        assert shapes[shape] > 0, shape
+
+
+def _families_with_children(borough) -> set[str]:
+    persons = {p["person_id"]: p for p in read_csv(borough / "truth" / "persons.csv")}
+    families = set()
+    for membership in read_csv(borough / "truth" / "memberships.csv"):
+        born = date.fromisoformat(persons[membership["person_id"]]["date_of_birth"])
+        if born > date(2006, 9, 1):
+            families.add(membership["household_id"])
+    return families
+
+
+def test_share_of_families_with_three_or_more_needs(borough):
+    """Roughly 3-15% of families with children carry needs in three or more domains."""
+    families = _families_with_children(borough)
+    domains = defaultdict(set)
+    for need in read_csv(borough / "truth" / "needs.csv"):
+        domains[need["household_id"]].add(need["domain"])
+    heavy = sum(1 for family in families if len(domains[family]) >= 3)
+    assert 0.03 <= heavy / len(families) <= 0.15
+
+
+def test_needs_cluster_with_disadvantage_and_some_resolve(borough):
+    """Families with needs have higher latent disadvantage; a real share of needs resolve (improvement)."""
+    scores = {h["household_id"]: float(h["disadvantage"]) for h in read_csv(borough / "truth" / "households.csv")}
+    needs = read_csv(borough / "truth" / "needs.csv")
+    with_needs = {n["household_id"] for n in needs}
+    mean_with = sum(scores[h] for h in with_needs) / len(with_needs)
+    mean_all = sum(scores.values()) / len(scores)
+    assert mean_with > mean_all + 0.5
+    resolved = sum(1 for n in needs if n["resolved"]) / len(needs)
+    assert 0.2 <= resolved <= 0.7
+
+
+def test_attendance_recovers_after_an_education_need_resolves(borough):
+    """Children whose education need resolved attend better after it than during it."""
+    import json
+
+    needs = [n for n in read_csv(borough / "truth" / "needs.csv") if n["domain"] == "education" and n["resolved"]]
+    facts = [f for f in read_csv(borough / "truth" / "facts.csv") if f["fact_type"] == "attendance"]
+    by_person = defaultdict(list)
+    for fact in facts:
+        fields = json.loads(fact["fields"])
+        by_person[fact["person_id"]].append((fact["date"], fields["attended_sessions"] / fields["possible_sessions"]))
+    during, after = [], []
+    for need in needs:
+        for term_end, rate in by_person[need["person_id"]]:
+            if need["onset"] <= term_end <= need["resolved"]:
+                during.append(rate)
+            elif term_end > need["resolved"]:
+                after.append(rate)
+    assert during and after
+    assert sum(after) / len(after) > sum(during) / len(during) + 0.05
+
+
+def _declared(borough) -> dict[str, dict]:
+    document = yaml.safe_load((borough / "feeds.yaml").read_text())
+    return {feed["name"]: feed for feed in document["feeds"]}
+
+
+def test_feeds_use_several_date_formats_that_parse(borough):
+    """Feeds use at least four date formats; almost every value parses with the format its feed declares."""
+    formats = set()
+    for name, feed in _declared(borough).items():
+        for fact in feed["facts"]:
+            for field in fact["fields"].values():
+                if not isinstance(field, dict):
+                    continue
+                formats.add(field["format"])
+                values = [r[field["column"]] for r in feed_rows(borough, feed["source"]["path"].split("/")[-1])]
+                values = [v for v in values if v]
+                bad = 0
+                for value in values:
+                    try:
+                        datetime.strptime(value, field["format"])
+                    except ValueError:
+                        bad += 1
+                assert bad <= max(2, len(values) * 0.02), (name, field)
+    assert {"%d/%m/%Y", "%Y-%m-%d", "%Y%m%d", "%d-%b-%Y"} <= formats
+
+
+def test_quirks_present(borough):
+    """SURNAME, Forename names, people registered twice, repeated rows, blank ids and broken rows all occur."""
+    crime = feed_rows(borough, "police_crime.csv")
+    assert all(re.fullmatch(r"[A-Z' -]+, \S.*", r["nominal_name"]) for r in crime)
+    records = read_csv(borough / "truth" / "records.csv")
+    per_feed_person = Counter((r["feed"], r["person_id"]) for r in records if r["feed"] != "electoral_roll")
+    assert any(count > 1 for count in per_feed_person.values())
+    defects = Counter(d["defect"] for d in read_csv(borough / "truth" / "defects.csv"))
+    assert defects["duplicate_row"] > 0 and defects["bad_date"] > 0
+    abuse = feed_rows(borough, "domestic_abuse.csv")
+    assert any(not r["nhs_no"] for r in abuse) and any(r["nhs_no"] for r in abuse)
+    dwp = feed_rows(borough, "dwp_benefits.csv")
+    assert all(r["surname"] == r["surname"].upper() for r in dwp)
+
+
+def test_broken_nhs_numbers_are_exactly_the_recorded_defects(borough):
+    """Every NHS number in every feed is valid unless truth/defects.csv lists that row as broken."""
+    declared = _declared(borough)
+    broken = {(d["feed"], d["record_id"], d["detail"]) for d in read_csv(borough / "truth" / "defects.csv")
+              if d["defect"] == "bad_nhs_check_digit"}
+    checked = 0
+    for name, feed in declared.items():
+        column = feed["identity"].get("nhs_number")
+        if not column:
+            continue
+        for row in feed_rows(borough, feed["source"]["path"].split("/")[-1]):
+            value = row[column]
+            if value and not ids.is_valid_nhs_number(value):
+                assert (name, row[feed["record_id"]], value) in broken
+            checked += bool(value)
+    assert checked > 500
+
+
+def test_records_use_other_spellings_of_the_same_name(borough):
+    """Some feed records hold a transliteration variant (e.g. Muhammad for Mohammed) of the true name."""
+    persons = {p["person_id"]: p for p in read_csv(borough / "truth" / "persons.csv")}
+    records = {(r["feed"], r["record_id"]): r["person_id"] for r in read_csv(borough / "truth" / "records.csv")}
+    variants = 0
+    for row in feed_rows(borough, "health_referrals.jsonl") + feed_rows(borough, "police_asb.jsonl"):
+        feed = "health_referrals" if "patient_id" in row else "police_asb"
+        record = row.get("patient_id") or row.get("subject_id")
+        true_given = persons[records[(feed, record)]]["given_name"]
+        given = row.get("given_name") or row.get("first_name")
+        variants += given in TRANSLITERATIONS.get(true_given, ())
+    assert variants > 0

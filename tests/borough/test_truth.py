@@ -1,0 +1,66 @@
+"""Ground truth is complete and consistent with the feeds it describes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import date
+
+from borough.generator.feed_specs import FEEDS
+
+from .conftest import feed_rows, read_csv
+
+
+def test_every_source_record_maps_to_a_true_person(borough):
+    """Each record id in every feed file appears in truth/records.csv, and each truth record is used."""
+    records = read_csv(borough / "truth" / "records.csv")
+    persons = {p["person_id"] for p in read_csv(borough / "truth" / "persons.csv")}
+    truth_keys = {r["record_key"] for r in records}
+    assert all(r["person_id"] in persons for r in records)
+    assert all(r["record_key"] == f"{r['feed']}:{r['record_id']}" for r in records)
+    seen, feeds_with_rows = set(), 0
+    for spec in FEEDS:
+        rows = feed_rows(borough, spec.file_name)
+        feeds_with_rows += bool(rows)
+        seen |= {f"{spec.name}:{row[spec.record_id]}" for row in rows}
+    assert seen == truth_keys
+    assert feeds_with_rows >= len(FEEDS) - 2   # rare feeds (exploitation panels) may be empty in a small borough
+
+
+def test_memberships_cover_everyone_with_dates(borough):
+    """Every person belongs to a household from a date; leavers have a closed and an open membership."""
+    persons = {p["person_id"] for p in read_csv(borough / "truth" / "persons.csv")}
+    memberships = read_csv(borough / "truth" / "memberships.csv")
+    households = {h["household_id"] for h in read_csv(borough / "truth" / "households.csv")}
+    assert {m["person_id"] for m in memberships} == persons
+    assert all(m["household_id"] in households and m["from_date"] for m in memberships)
+    moved = Counter(m["person_id"] for m in memberships)
+    leavers = [m for m in memberships if m["to_date"]]
+    assert leavers and all(moved[m["person_id"]] == 2 for m in leavers)
+
+
+def test_true_facts_reference_people_households_and_extracts(borough):
+    """Facts name real people and households, and say which extract first delivered them."""
+    persons = {p["person_id"] for p in read_csv(borough / "truth" / "persons.csv")}
+    manifest = json.loads((borough / "truth" / "manifest.json").read_text())
+    facts = read_csv(borough / "truth" / "facts.csv")
+    assert {f["person_id"] for f in facts} <= persons
+    assert {f["known_from"] for f in facts} - {""} <= set(manifest["extracts"])
+    undelivered = [f for f in facts if not f["known_from"]]
+    assert all(date.fromisoformat(f["date"]) > date(2024, 9, 1) for f in undelivered)
+    by_type = Counter(f["fact_type"] for f in facts)
+    assert by_type == Counter({k: v for k, v in manifest["fact_counts"].items() if v})
+
+
+def test_state_facts_are_updated_in_a_later_extract(borough):
+    """An episode exported while open is exported again with its end date once it closes."""
+    rows = feed_rows(borough, "dwp_benefits.csv") + feed_rows(borough, "employment.csv")
+    versions = defaultdict(set)   # a set: rows exported twice by mistake are one version
+    for row in rows:
+        key = row.get("claim_id") or row.get("employment_id")
+        end = row.get("award_end", row.get("employment_end"))
+        versions[key].add((row["_extract"], end))
+    assert all(len(v) <= 2 for v in versions.values())
+    updated = [sorted(v) for v in versions.values() if len(v) == 2]
+    assert updated
+    assert all(first[1] == "" and second[1] != "" and first[0] < second[0] for first, second in updated)
