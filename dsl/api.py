@@ -9,7 +9,7 @@ from typing import Iterable
 from dsl.check import CheckResult, check_model
 from dsl.compile import compile_model
 from dsl.compose import framework_files, load_model
-from dsl.errors import Diagnostic, DslCheckError, DslError, DslSyntaxError
+from dsl.errors import Diagnostic, DslCheckError, DslSyntaxError
 from engine.rules import ir
 
 _HEADER = re.compile(r"^\s*framework\s", re.MULTILINE)
@@ -18,46 +18,27 @@ _HEADER = re.compile(r"^\s*framework\s", re.MULTILINE)
 def check_framework(path: str | Path) -> CheckResult | list[Diagnostic]:
     """Parse, compose and check one framework; the diagnostics alone when it could not be composed."""
     model, diagnostics = load_model(Path(path))
-    if model is None:
-        return diagnostics
-    if any(d.is_error for d in diagnostics) and _has_syntax_errors(diagnostics, model):
+    if model is None or any(d.kind == "syntax" for d in diagnostics):
         # semantic checks over a half-parsed framework would only report echoes of the syntax errors
         return diagnostics
     return check_model(model, diagnostics)
-
-
-def _has_syntax_errors(diagnostics: list[Diagnostic], model: object) -> bool:
-    parsed = {m.file for m in getattr(model, "modules", [])}
-    return any(d.is_error and d.span is not None and d.span.file not in parsed for d in diagnostics) or any(
-        d.is_error and d.span is None for d in diagnostics)
 
 
 def load_framework(path: str | Path) -> ir.Framework:
     """Load a framework (a ``.hearth`` file or a folder of them) and compile it to the IR.
 
     Raises:
-        DslError: with every diagnostic, when the framework has any error (warnings alone do not fail).
+        DslSyntaxError: when the one problem is a file that does not parse.
+        DslCheckError: with every diagnostic (errors and warnings) when there is any other error.
     """
     result = check_framework(path)
-    if isinstance(result, list):
-        raise _as_error(result)
-    if result.errors:
-        raise _as_error(result.diagnostics)
+    diagnostics = result if isinstance(result, list) else result.diagnostics
+    errors = [d for d in diagnostics if d.is_error]
+    if isinstance(result, list) or errors:
+        if len(errors) == 1 and errors[0].kind == "syntax" and errors[0].span is not None:
+            raise DslSyntaxError(errors[0].message, errors[0].span, errors[0].source_line)
+        raise DslCheckError(diagnostics or [Diagnostic("error", f"{path}: the framework could not be loaded")])
     return compile_model(result)
-
-
-def _as_error(diagnostics: list[Diagnostic]) -> DslError:
-    errors = [d for d in diagnostics if d.is_error] or [Diagnostic("error", "the framework could not be loaded")]
-    if len(errors) == 1 and errors[0].span is not None and "error" == errors[0].severity:
-        only = errors[0]
-        if not isinstance(only, DslCheckError):
-            return DslCheckError(diagnostics) if len(diagnostics) > 1 else DslSyntaxError(
-                only.message, only.span, only.source_line) if _looks_syntactic(only) else DslCheckError(diagnostics)
-    return DslCheckError(diagnostics)
-
-
-def _looks_syntactic(d: Diagnostic) -> bool:
-    return d.message.startswith(("unexpected", "missing", "unquoted", "percent without", "unterminated", "unclosed"))
 
 
 def framework_roots(paths: Iterable[str | Path]) -> list[Path]:

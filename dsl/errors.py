@@ -35,6 +35,8 @@ class Diagnostic:
     span: Span | None = None
     source_line: str = ""
     related: tuple[Related, ...] = field(default=())
+    #: "syntax" for a parse failure (the file could not be read at all), "check" for the rest
+    kind: Literal["syntax", "check"] = "check"
 
     @property
     def is_error(self) -> bool:
@@ -123,7 +125,7 @@ class DslSyntaxError(DslError, SyntaxError):
         self.column = span.column
         self.source_line = source_line
         self.label = label
-        super().__init__([Diagnostic("error", message, span, source_line)])
+        super().__init__([Diagnostic("error", message, span, source_line, kind="syntax")])
         # SyntaxError's own attributes, so tools that understand SyntaxError show the place too
         self.filename, self.lineno, self.offset, self.text, self.msg = (
             span.file, span.line, span.column, source_line, message,
