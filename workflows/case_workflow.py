@@ -62,6 +62,8 @@ SYSTEM_ACTOR = "system"
 #: flags raised by profiling results reaching a case that is not yet attached
 ELIGIBILITY_FLAGS = {"not_met": "eligibility_lost", "unknown": "eligibility_unknown"}
 GUARD_FAILED_FLAG = "guard_evaluation_failed"
+#: patch ids of behaviour added after cases were already running (see docs/cases.md, "Changing the workflow")
+PATCH_AUDIT_GUARD_CHANGES = "audit-guard-changes"
 
 AUDIT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 GUARD_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["FrameworkNotStored", "FamilyNotFound"])
@@ -222,7 +224,13 @@ class CaseWorkflow:
             self._flag(GUARD_FAILED_FLAG, f"guards {sorted(guards)} could not be evaluated: {cause}")
             return None
         self._unflag(GUARD_FAILED_FLAG, "guards evaluated")
+        changed = {g: v for g, v in sorted(result.values.items()) if self.s.guard_values.get(g) != v}
         self.s.guard_values.update(result.values)
+        # v2: the audit trail also shows when the rules engine's answer changed (an extra audit write,
+        # so runs recorded before it must not take this path on replay)
+        if changed and workflow.patched(PATCH_AUDIT_GUARD_CHANGES):
+            self._record("guards_changed", "rules engine", reason=", ".join(f"{g}={v}" for g, v in changed.items()),
+                         details={g: "; ".join(result.reasons.get(g, [])) for g in changed})
         return dict(result.values)
 
     def _guard_candidates(self) -> list[Transition]:

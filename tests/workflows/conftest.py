@@ -69,11 +69,12 @@ class CaseHarness:
     async def today(self) -> date:
         return (await self.env.get_current_time()).date()
 
-    async def open_case(self, family_id: str, *, referred_months_ago: int = 1, **kwargs) -> str:
+    async def open_case(self, family_id: str, *, framework: ir.Framework | None = None, **kwargs) -> str:
         today = await self.today()
-        self.families.add_family(family_id, today - timedelta(days=30 * referred_months_ago),
-                                 covered_from=today - timedelta(days=3 * 365))
-        report = await self.cases.start_cases(self.framework, [ProfiledFamily(family_id, "met", f"D-{family_id}")],
+        if family_id not in self.families.families:
+            self.families.add_family(family_id, today - timedelta(days=30), covered_from=today - timedelta(days=1000))
+        report = await self.cases.start_cases(framework or self.framework,
+                                              [ProfiledFamily(family_id, "met", f"D-{family_id}")],
                                               as_of=today, **kwargs)
         return (report.created + report.existing)[0]
 

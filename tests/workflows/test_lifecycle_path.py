@@ -60,7 +60,7 @@ async def test_attach_to_claim_to_close(harness):
     assert [r.seq for r in rows] == list(range(len(rows)))
     assert rows[0].kind == "opened" and rows[0].decision_id == "D-F1"
     kinds = {r.kind for r in rows}
-    assert {"evidence", "claim_requested"} <= kinds
+    assert {"evidence", "claim_requested", "guards_changed"} <= kinds
     with h.engine.connect() as conn:
         claim = conn.execute(sa.select(claims)).one()
         case_row = conn.execute(sa.select(cases_table)).one()
