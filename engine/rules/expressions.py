@@ -169,17 +169,24 @@ def _not(node: ir.Not, cc: CompileContext) -> Compiled:
 
 
 def _junction(node: ir.And | ir.Or, cc: CompileContext) -> Compiled:
-    """Kleene and/or: a single not-met argument decides ``and``, a single met decides ``or``."""
+    """Kleene and/or: a single not-met argument decides ``and``, a single met decides ``or``.
+
+    Evaluation stops at the deciding argument, so a result's evidence is the facts that decided it
+    (and an explanation shows the branch that mattered); unknown arguments never stop it.
+    """
     args = tuple(compile_bool(a, cc) for a in node.args)
     decisive = NOT_MET if node.kind == "and" else MET
     otherwise = NEGATE[decisive]
 
     def run(ev: Evaluation) -> str:
-        # every argument is evaluated (no short-circuit) so traces and evidence are complete
-        values = [a(ev) for a in args]
-        if decisive in values:
-            return decisive
-        return UNKNOWN if UNKNOWN in values else otherwise
+        unsure = False
+        for arg in args:
+            value = arg(ev)
+            if value == decisive:
+                return decisive
+            if value == UNKNOWN:
+                unsure = True
+        return UNKNOWN if unsure else otherwise
 
     return run
 

@@ -65,11 +65,19 @@ class Evidence:
     batch_id: str
     values: Mapping[str, Any]
     end_date: date | None = None
+    #: the JSON form, built once: one fact is usually evidence for several criteria
+    _json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def sort_key(self) -> tuple[date, str, str]:
         return (self.date, self.fact_type, self.fact_id)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (shared between calls: treat it as read-only)."""
+        if self._json is None:
+            object.__setattr__(self, "_json", self._build_dict())
+        return self._json  # type: ignore[return-value]
+
+    def _build_dict(self) -> dict[str, Any]:
         return {
             "fact_id": self.fact_id,
             "fact_type": self.fact_type,
@@ -83,10 +91,12 @@ class Evidence:
         }
 
 
-def unique_evidence(evidence: Iterable[Evidence]) -> list[Evidence]:
+def unique_evidence(evidence: list[Evidence]) -> list[Evidence]:
     """Each fact once, in (date, fact type, fact id) order."""
+    if not evidence:
+        return []
     unique = {(e.fact_type, e.fact_id): e for e in evidence}
-    return sorted(unique.values(), key=Evidence.sort_key)
+    return sorted(unique.values(), key=Evidence.sort_key) if len(unique) > 1 else list(unique.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +183,11 @@ class TriResult:
             "span": str(self.span) if self.span else None,
             "citations": [citation_dict(c) for c in self.citations],
             "person_id": self.person_id,
-            "evidence": [e.to_dict() for e in sorted(self.evidence, key=Evidence.sort_key)],
-            "parameters": [p.to_dict() for p in sorted(self.parameters, key=_param_key)],
-            "unknowns": sorted(set(self.unknowns)),
+            "evidence": [e.to_dict() for e in (sorted(self.evidence, key=Evidence.sort_key)
+                                                if len(self.evidence) > 1 else self.evidence)],
+            "parameters": [p.to_dict() for p in (sorted(self.parameters, key=_param_key)
+                                                  if len(self.parameters) > 1 else self.parameters)],
+            "unknowns": sorted(set(self.unknowns)) if self.unknowns else [],
             "children": [c.to_dict() for c in self.children],
             "detail": self.detail,
             "override": self.override.to_dict() if self.override else None,
