@@ -1,8 +1,110 @@
-"""``hearth version`` (and, later, run/demo/evaluate/report)."""
+"""``hearth run``, ``hearth demo``, ``hearth evaluate``, ``hearth report``, ``hearth returns``, ``hearth version``."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+DEFAULT_FRAMEWORK = Path(__file__).resolve().parents[2] / "frameworks" / "phase3"
+DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or <home>/hearth.db).")
+HOME_OPTION = typer.Option(None, "--home", help="Data directory (default: $HEARTH_HOME or ./.hearth).")
+FRAMEWORK_OPTION = typer.Option(DEFAULT_FRAMEWORK, "--framework", help="Framework folder or .hearth file.")
+
+
+def _parse_date(text: str | None, option: str) -> date | None:
+    from engine.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not a date; give it as YYYY-MM-DD, e.g. 2024-03-31") from None
+
+
+def _month_table(result) -> Table:
+    table = Table(title="Pipeline by monthly extract")
+    for col in ("extract", "files", "rows in", "accepted", "quarantined", "people", "families", "eligible", "not met", "unknown"):
+        table.add_column(col, justify="right" if col != "extract" else "left")
+    for m in result.months:
+        met, not_met, unknown = m.eligible or ("-", "-", "-")
+        table.add_row(
+            m.extract_date.isoformat(), str(m.files_loaded), f"{m.rows_in:,}", f"{m.accepted:,}", f"{m.quarantined:,}",
+            f"{m.persons:,}" if m.persons is not None else "-", f"{m.families:,}" if m.families is not None else "-",
+            str(met), str(not_met), str(unknown),
+        )
+    return table
+
+
+def _stage_table(result) -> Table:
+    table = Table(title="Time by stage")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, seconds in sorted(result.seconds_by_stage().items(), key=lambda kv: -kv[1]):
+        table.add_row(stage, f"{seconds:.1f}")
+    return table
+
+
+def run_data_pipeline(engine, framework, feeds_path: Path, *, until: date | None = None, workers: int = 1):
+    """Ingest -> match -> families -> profile for every monthly extract, printing progress."""
+    from workflows.pipeline import Pipeline
+
+    with console.status("starting…") as status:
+        pipeline = Pipeline(engine, framework, note=lambda msg: status.update(msg), workers=workers)
+        result = pipeline.run(feeds_path, until=until)
+    console.print(_month_table(result))
+    for month in result.months:
+        for problem in month.unreadable:
+            console.print(f"[red]unreadable feed file[/] ({month.extract_date}): {problem}")
+    return result
+
+
+def write_report(engine, framework, out: Path, *, claims_cap: int | None = None, evaluation=None) -> Path:
+    from engine.reporting.collect import collect_report
+    from engine.reporting.html import write_report as write_html
+
+    names = {h.code: h.name for h in framework.headlines}
+    data = collect_report(
+        engine, framework_label=f"{framework.header.id} {framework.header.version}", headline_names=names,
+        claims_cap=claims_cap,
+    )
+    if evaluation is not None:
+        data.matching.precision = evaluation.matching.precision
+        data.matching.recall = evaluation.matching.recall
+        data.matching.f1 = evaluation.matching.f1
+        data.matching.family_accuracy = evaluation.families.f1
+        data.matching.eligibility_agreement = evaluation.eligibility_agreement
+        data.matching.need_agreement = evaluation.need_agreement
+    return write_html(data, out)
+
+
+def print_evaluation(report) -> None:
+    table = Table(title=f"Pipeline against ground truth, as of {report.as_of.isoformat()}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    pct = lambda v: "n/a" if v is None else f"{v * 100:.2f}%"  # noqa: E731
+    rows = [
+        ("person matching precision", pct(report.matching.precision)),
+        ("person matching recall", pct(report.matching.recall)),
+        ("person matching F1", pct(report.matching.f1)),
+        ("family grouping F1 (pairwise)", pct(report.families.f1)),
+        ("households reproduced exactly", pct(report.exact_households)),
+        ("eligibility agreement", pct(report.eligibility_agreement)),
+        ("need agreement", pct(report.need_agreement)),
+        ("households compared", f"{report.compared_households:,}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
 
 
 def register(app: typer.Typer) -> None:
@@ -12,3 +114,78 @@ def register(app: typer.Typer) -> None:
         import engine
 
         typer.echo(f"hearth {engine.__version__}")
+
+    @app.command("run")
+    def run_cmd(
+        path: Path = typer.Argument(..., help="A borough folder holding feeds.yaml (or the feeds.yaml itself)."),
+        framework: Path = FRAMEWORK_OPTION,
+        until: Optional[str] = typer.Option(None, "--until", help="Load extracts up to this date (YYYY-MM-DD)."),
+        db: Optional[str] = DB_OPTION,
+        home: Optional[str] = HOME_OPTION,
+        workers: int = typer.Option(1, "--workers", min=1, help="Processes for profiling."),
+        report: Optional[Path] = typer.Option(None, "--report", help="Where to write the HTML report."),
+    ) -> None:
+        """Run the pipeline on a borough: ingest -> match -> families -> profile for each monthly extract, then report."""
+        from dsl import load_framework
+        from engine.storage.db import data_dir, make_engine
+        from workflows.pipeline import find_feeds
+
+        feeds_path = find_feeds(path)
+        fw = load_framework(framework)
+        engine = make_engine(db, home=home)
+        result = run_data_pipeline(engine, fw, feeds_path, until=_parse_date(until, "--until"), workers=workers)
+        console.print(_stage_table(result))
+        out = write_report(engine, fw, report or data_dir(home) / "report.html")
+        console.print(f"report: [bold]{out}[/]")
+        if any(m.unreadable for m in result.months):
+            raise typer.Exit(1)
+
+    @app.command("evaluate")
+    def evaluate_cmd(
+        truth: Path = typer.Option(..., "--truth", help="The borough's truth/ folder (never read by the pipeline)."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Evaluation date (default: latest profiling run)."),
+        framework: Path = FRAMEWORK_OPTION,
+        db: Optional[str] = DB_OPTION,
+        home: Optional[str] = HOME_OPTION,
+        report: Optional[Path] = typer.Option(None, "--report", help="Also write the HTML report with these figures."),
+    ) -> None:
+        """Compare the pipeline's people, families, eligibility and needs with the ground truth."""
+        from dsl import load_framework
+        from engine.evaluation.truth import Truth, evaluate_against_truth
+        from engine.rules.evaluator import compile_framework
+        from engine.storage.db import make_engine
+
+        engine = make_engine(db, home=home)
+        fw = load_framework(framework)
+        day = _parse_date(as_of, "--as-of") or _latest_as_of(engine)
+        result = evaluate_against_truth(engine, Truth.load(truth), day, compiled=compile_framework(fw))
+        print_evaluation(result)
+        if report:
+            console.print(f"report: {write_report(engine, fw, report, evaluation=result)}")
+
+    @app.command("report")
+    def report_cmd(
+        out: Path = typer.Option(Path(".hearth/report.html"), "--out", help="Where to write the HTML report."),
+        framework: Path = FRAMEWORK_OPTION,
+        db: Optional[str] = DB_OPTION,
+        home: Optional[str] = HOME_OPTION,
+    ) -> None:
+        """Write the self-contained HTML programme report from the database."""
+        from dsl import load_framework
+        from engine.storage.db import make_engine
+
+        console.print(f"report: {write_report(make_engine(db, home=home), load_framework(framework), out)}")
+
+
+def _latest_as_of(engine) -> date:
+    import sqlalchemy as sa
+
+    from engine.errors import NotFoundError
+    from engine.storage.db import metadata
+
+    runs = metadata.tables["decision_runs"]
+    with engine.connect() as conn:
+        day = conn.execute(sa.select(sa.func.max(runs.c.as_of))).scalar()
+    if day is None:
+        raise NotFoundError("no profiling run in this database: run `hearth run PATH` or `hearth profile` first")
+    return day

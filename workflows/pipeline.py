@@ -1,0 +1,183 @@
+"""The nightly pipeline as one call: ingest -> match -> families -> profile, per monthly extract.
+
+A borough folder holds ``feeds.yaml`` and dated extract folders (``extracts/YYYY-MM-DD/...``). Extracts
+are loaded in date order, one month at a time, and after each month people are matched, families
+re-formed and every family profiled as of that extract date: knowledge accumulates the way it does in a
+council, so decisions, ids and the monthly trend are what a nightly run would have produced.
+
+This module is composition (it wires dsl, engine and workflows); it is not workflow code.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from engine.errors import ConfigError, DataError
+from engine.integrate.feeds import Feeds, load_feeds
+from engine.rules.ir import Framework
+
+_DATED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class StageTime:
+    stage: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class MonthResult:
+    extract_date: date
+    files_loaded: int
+    rows_in: int
+    accepted: int
+    quarantined: int
+    unreadable: list[str]
+    persons: int | None
+    families: int | None
+    profile_run_id: str | None
+    eligible: tuple[int, int, int] | None  # met, not met, unknown
+
+
+@dataclass
+class PipelineResult:
+    months: list[MonthResult] = field(default_factory=list)
+    stages: list[StageTime] = field(default_factory=list)
+
+    @property
+    def last_run_id(self) -> str | None:
+        return next((m.profile_run_id for m in reversed(self.months) if m.profile_run_id), None)
+
+    def seconds_by_stage(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for s in self.stages:
+            out[s.stage] = out.get(s.stage, 0.0) + s.seconds
+        return out
+
+
+def find_feeds(path: str | Path) -> Path:
+    """``feeds.yaml`` itself, or the one in a borough folder (or its ``generated/`` subfolder)."""
+    p = Path(path)
+    for candidate in (p, p / "feeds.yaml", p / "generated" / "feeds.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"{p}: no feeds.yaml here. Give a feeds.yaml or a borough folder holding one "
+        "(generate one with `hearth borough generate --out DIR` or run `hearth demo`)."
+    )
+
+
+def extract_dates(feeds_path: Path) -> list[date]:
+    """The dated extract folders beside ``feeds.yaml`` (``extracts/YYYY-MM-DD``), oldest first."""
+    folder = feeds_path.parent / "extracts"
+    if not folder.is_dir():
+        return []
+    return sorted(date.fromisoformat(d.name) for d in folder.iterdir() if d.is_dir() and _DATED.match(d.name))
+
+
+def feeds_for_month(feeds: Feeds, day: date) -> Feeds:
+    """The same feeds with every ``extracts/*/`` source path pinned to one dated extract folder."""
+    pinned = []
+    for feed in feeds.feeds:
+        path = feed.source.path
+        if path and "extracts/*/" in path:
+            path = path.replace("extracts/*/", f"extracts/{day.isoformat()}/", 1)
+            feed = feed.model_copy(update={"source": feed.source.model_copy(update={"path": path})})
+        pinned.append(feed)
+    return Feeds(path=feeds.path, feeds=pinned, schemas=feeds.schemas)
+
+
+@dataclass
+class Pipeline:
+    """Runs the stages against one database; ``note`` receives progress lines (the CLI prints them)."""
+
+    engine: sa.Engine
+    framework: Framework
+    note: Callable[[str], None] = lambda _msg: None
+    workers: int = 1
+    result: PipelineResult = field(default_factory=PipelineResult)
+
+    def _timed(self, stage: str):
+        pipeline = self
+
+        class _Timer:
+            def __enter__(self):
+                self.start = time.perf_counter()
+                pipeline.note(f"{stage}…")
+                return self
+
+            def __exit__(self, *exc):
+                pipeline.result.stages.append(StageTime(stage, time.perf_counter() - self.start))
+                return False
+
+        return _Timer()
+
+    def run(self, feeds_path: Path, *, until: date | None = None, only_last: bool = False) -> PipelineResult:
+        feeds = load_feeds(feeds_path)
+        dates = [d for d in extract_dates(feeds_path) if until is None or d <= until]
+        if only_last and dates:
+            dates = dates[-1:]
+        if not dates:
+            self.month(feeds, None)
+        for day in dates:
+            self.month(feeds_for_month(feeds, day), day)
+        return self.result
+
+    def months(self, feeds_path: Path, dates: list[date]) -> Iterator[MonthResult]:
+        feeds = load_feeds(feeds_path)
+        for day in dates:
+            yield self.month(feeds_for_month(feeds, day), day)
+
+    def month(self, feeds: Feeds, day: date | None) -> MonthResult:
+        from engine.integrate.ingest import ingest
+
+        label = day.isoformat() if day else "all extracts"
+        with self._timed(f"ingest {label}"):
+            report = ingest(self.engine, feeds)
+        loaded = [f for f in report.files if f.status == "loaded"]
+        if day is None:
+            day = max((f.extract_date for f in report.files if f.extract_date), default=None) or date.today()
+        persons = self.match()
+        families = self.families()
+        run_id, eligible = self.profile(day)
+        month = MonthResult(
+            extract_date=day, files_loaded=len(loaded), rows_in=sum(f.rows_in for f in loaded),
+            accepted=sum(f.accepted for f in loaded), quarantined=sum(f.quarantined for f in loaded),
+            unreadable=[f"{f.feed}: {f.error}" for f in report.unreadable], persons=persons, families=families,
+            profile_run_id=run_id, eligible=eligible,
+        )
+        self.result.months.append(month)
+        return month
+
+    def match(self) -> int | None:
+        from engine.matching.pipeline import run_matching
+
+        with self._timed("match people"):
+            summary = run_matching(self.engine)
+        return getattr(summary, "persons", None)
+
+    def families(self) -> int | None:
+        from engine.integrate.families import build_families
+        from engine.integrate.grouping import load_grouping
+
+        with self._timed("form families"):
+            report = build_families(self.engine, load_grouping(None))
+        household = report.layers.get("household")
+        return household.families if household else None
+
+    def profile(self, as_of: date) -> tuple[str | None, tuple[int, int, int] | None]:
+        from engine.decisions.profile import profile
+
+        with self._timed(f"profile as of {as_of.isoformat()}"):
+            run = profile(self.engine, self.framework, as_of, workers=self.workers)
+        counts = run.summary.eligible
+        return run.run_id, (counts["met"], counts["not_met"], counts["unknown"])
+
