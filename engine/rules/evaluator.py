@@ -228,7 +228,7 @@ class Evaluation:
     def _index_facts(self, facts: Iterable[Fact]) -> None:
         active = {m.person_id for m in self.members}
         by_scope: dict[tuple[str | None, str], list[Fact]] = {}
-        for fact in sorted(facts, key=lambda f: (f.date, f.fact_id)):
+        for fact in sorted(facts, key=_fact_order):
             if fact.person_id is not None:
                 if fact.person_id not in active:
                     continue
@@ -496,6 +496,12 @@ class Evaluation:
             overrides=sorted(self.applied.values(), key=lambda o: (o.rule, o.person_id or "")),
             identified_as_of=self.identified_on,
         )
+
+
+def _fact_order(fact: Fact) -> tuple:
+    """A total order on facts, so duplicates of one id sort the same whatever order they arrived in."""
+    return (fact.date, fact.fact_id, fact.fact_type, fact.person_id or "", fact.batch_id, fact.source_record_id,
+            fact.source)
 
 
 def and2(a: str, b: str) -> str:

@@ -118,15 +118,17 @@ def explain_json(result: FamilyResult, framework: ir.Framework | None = None) ->
 # Text rendering ------------------------------------------------------------------------------------
 
 
-def _reference_line(node: dict[str, Any], pad: str, lines: list[str]) -> None:
-    """A rule referenced from inside another: one line (its own tree is shown where it is defined)."""
+def _reference_line(node: dict[str, Any], pad: str, lines: list[str]) -> list[str]:
+    """A rule referenced from inside another: one line (its own tree is shown where it is defined).
+    Returns the unknown reasons it printed."""
     who = node.get("person_id")
     label = f"{who} is {node['criterion']}" if node["kind"] == "role" and who else node["criterion"]
     where = f"  [{node['where']}]" if node.get("where") else ""
     detail = f" ({node['detail']})" if node.get("detail") else ""
     lines.append(f"{pad}{label}: {WORDS[node['value']]}{detail}{where}")
-    for reason in node.get("unknown_because", []):
-        lines.append(f"{pad}  unknown because: {reason}")
+    reasons = node.get("unknown_because", [])
+    lines.extend(f"{pad}  unknown because: {reason}" for reason in reasons)
+    return reasons
 
 
 def _render_criterion(node: dict[str, Any], indent: int, lines: list[str], title: str | None = None) -> None:
@@ -148,15 +150,17 @@ def _render_criterion(node: dict[str, Any], indent: int, lines: list[str], title
         lines.append(f"{inner}OVERRIDDEN: {node['override']}")
     for text in node.get("guidance", []) if is_rule else []:
         lines.append(f"{inner}guidance: {text}")
+    already: set[str] = set()
     for child in children:
         if child["kind"] in _RULE_KINDS:
-            _reference_line(child, inner, lines)
+            already.update(_reference_line(child, inner, lines))
         else:
             _render_criterion(child, indent + 1, lines)
     if is_rule:
         lines.extend(f"{inner}fact: {fact}" for fact in node.get("facts", []))
         lines.extend(f"{inner}parameter: {param}" for param in node.get("parameters", []))
-        lines.extend(f"{inner}unknown because: {reason}" for reason in node.get("unknown_because", []))
+        lines.extend(f"{inner}unknown because: {reason}" for reason in node.get("unknown_because", [])
+                     if reason not in already)
 
 
 def explain(result: FamilyResult, framework: ir.Framework | None = None) -> str:
