@@ -228,6 +228,9 @@ class _DeclarationChecker:
             if eligibility.uses_family_definition and self.model.get("family definition") is None:
                 self.report.error("`family is family definition`, but there is no `family definition ... end`",
                                   eligibility.span)
+            if not eligibility.uses_family_definition and self.model.get("family definition") is not None:
+                self.report.warning("eligibility does not apply the family definition; add `family is family "
+                                    "definition` (or remove the family definition)", eligibility.span)
             self.exprs.condition(eligibility.condition, Scope("family", "eligibility"), "eligibility")
             self._cited("eligibility", "", eligibility)
         claim = self.model.get("claim")

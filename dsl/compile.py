@@ -266,7 +266,8 @@ class _Compiler:
         e = self.model.get("eligibility")
         if e is None:
             return None
-        definition = self.expr(family.condition) if family is not None else ir.Lit(value=True, unit="boolean")
+        applies = family is not None and e.uses_family_definition
+        definition = self.expr(family.condition) if applies else ir.Lit(value=True, unit="boolean")
         return ir.Eligibility(family_definition=definition, condition=self.expr(e.condition),
                               citations=self.citations(e), span=self.span(e.span),
                               override_label=self.model.label("eligibility"))

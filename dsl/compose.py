@@ -216,6 +216,11 @@ def _merge(model: Model, diagnostics: list[Diagnostic]) -> None:
         inherited = model.entries[key].decl
         if isinstance(winner, a.ParameterDecl) and winner.unit is None:
             winner = dataclasses.replace(winner, unit=inherited.unit)
+        elif isinstance(winner, a.ParameterDecl) and winner.unit != inherited.unit:
+            diagnostics.append(_conflict(
+                model, f"the override of parameter `{key[1]}` is in {winner.unit}, but the inherited parameter is "
+                f"in {inherited.unit}; an override keeps the unit", winner.span, inherited.span,
+                "the inherited parameter"))
         model.entries[key] = Entry(winner, label=winner.override.label)
     _check_name_clashes(model, diagnostics)
 

@@ -90,3 +90,11 @@ def test_extends_problems_are_diagnostics(tmp_path, sketch_dir) -> None:
     assert any("is `sf_phase3`" in d.message for d in check_paths([wrong]))
     loop = write_plan(tmp_path / "c", tmp_path / "c")
     assert any("loop" in d.message for d in check_paths([loop]))
+
+
+def test_override_keeps_the_unit(tmp_path, sketch_dir) -> None:
+    """An override in another unit than the inherited parameter is an error naming both."""
+    plan = write_plan(tmp_path / "plan", sketch_dir, 'override parameter attendance_threshold: count label "x"\n'
+                      '  3 from 2023-04-01 source "x" local\nend\n')
+    [error] = [d for d in check_paths([plan]) if "an override keeps the unit" in d.message]
+    assert error.is_error and error.span.line == 6 and error.related[0].span.line == 10
