@@ -146,3 +146,22 @@ def test_records_use_other_spellings_of_the_same_name(borough):
         given = row.get("given_name") or row.get("first_name")
         variants += given in TRANSLITERATIONS.get(true_given, ())
     assert variants > 0
+
+
+def test_defects_point_at_their_rows(borough):
+    """Each planted defect names the file and row (as ingest numbers rows) that carries it."""
+    from .conftest import read_feed_file
+
+    defects = read_csv(borough / "truth" / "defects.csv")
+    assert defects
+    files: dict[str, list] = {}
+    for defect in defects:
+        rows = files.setdefault(defect["file"], read_feed_file(borough / defect["file"]))
+        header = 0 if defect["file"].endswith(".jsonl") else 1
+        row = rows[int(defect["row"]) - 1 - header]
+        assert defect["record_id"] in row.values()
+        if defect["defect"] == "bad_date":
+            column, value = defect["detail"].split("=", 1)
+            assert row[column] == value
+        if defect["defect"] == "duplicate_row":
+            assert rows[int(defect["row"]) - 2 - header] == row

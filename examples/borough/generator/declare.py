@@ -67,15 +67,21 @@ def feed_declaration(spec: FeedSpec, coverage_from: date) -> dict[str, object]:
 
 
 def row_schema(spec: FeedSpec) -> dict[str, object]:
-    """JSON Schema for one raw row as read (strings; JSON Lines may carry null for a missing value)."""
+    """JSON Schema for one raw row as read (strings; JSON Lines may carry null for a missing value).
+
+    ``required`` lists only what the system always fills (ids and the fact's own fields except an open
+    end date): identifiers and dates of birth are often blank and must not cost the row.
+    """
     properties: dict[str, object] = {column: {"type": ["string", "null"]} for column in spec.columns()}
     properties[spec.record_id] = {"type": "string", "minLength": 1}
+    required = [spec.record_id] + ([spec.fact_id] if spec.fact_id else [])
+    required += [column for field, column in spec.fact_columns.items() if field != "end_date"]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{spec.system}: one row of {spec.file_name}",
         "type": "object",
         "properties": properties,
-        "required": spec.columns(),
+        "required": required,
         "additionalProperties": False,
     }
 

@@ -68,7 +68,9 @@ class FeedRenderer:
         self.records: dict[object, list[SourceRecord]] = {}
         self.all_records: list[SourceRecord] = []
         self.group_ids: dict[object, str] = {}
-        self.defects: list[tuple[str, str, str, str]] = []   # (extract, record_id, kind, detail)
+        #: (extract, row number as ingest counts it, record_id, kind, detail)
+        self.defects: list[tuple[str, int, str, str, str]] = []
+        self.header_rows = 0 if spec.file_format == "jsonl" else 1
         self.rows: list[list[tuple[str, ...]]] = [[] for _ in extract_days]
         self.columns = spec.columns()
 
@@ -194,24 +196,26 @@ class FeedRenderer:
         """Queue a row for an extract, maybe breaking or duplicating it (and noting that it did)."""
         spec, rnd = self.spec, self.rnd
         extract_name = date.fromordinal(self.extract_days[extract]).isoformat()
+        number = len(self.rows[extract]) + 1 + self.header_rows
         if rnd.random() < spec.malformed:
             nhs_column = spec.identity.get("nhs_number")
             if nhs_column and row.get(nhs_column) and rnd.random() < 0.5:
                 digits = row[nhs_column].replace(" ", "")
                 wrong = (nhs_check_digit(digits[:9]) + 1 + rnd.randrange(8)) % 10
                 row[nhs_column] = digits[:9] + str(wrong)
-                self.defects.append((extract_name, record.record_id, "bad_nhs_check_digit", row[nhs_column]))
+                defect = (extract_name, number, record.record_id, "bad_nhs_check_digit", row[nhs_column])
+                self.defects.append(defect)
             elif date_columns:
                 column = date_columns[0]
                 year = row[column][-4:] if spec.date_format.endswith("%Y") else row[column][:4]
                 row[column] = _BAD_DATES[spec.date_format].format(y=year if year.isdigit() else "2021")
-                self.defects.append((extract_name, record.record_id, "bad_date", f"{column}={row[column]}"))
+                self.defects.append((extract_name, number, record.record_id, "bad_date", f"{column}={row[column]}"))
         record.used = True
         values = tuple(map(row.__getitem__, self.columns))
         self.rows[extract].append(values)
         if rnd.random() < spec.duplicate_row:
             self.rows[extract].append(values)
-            self.defects.append((extract_name, record.record_id, "duplicate_row", ""))
+            self.defects.append((extract_name, number + 1, record.record_id, "duplicate_row", ""))
 
     def render_facts(self, table: FactTable, known_from: Callable[[int, int], None]) -> None:
         """Every fact of the feed's type, delivered to the extract after the system records it."""

@@ -113,8 +113,10 @@ def write_records(folder: Path, pop: Population, renderers: list[FeedRenderer]) 
                     continue
                 key = f"{renderer.spec.name}:{record.record_id}"
                 out.writerow([key, renderer.spec.name, record.record_id, pop.person_id(record.person)])
-    handle, out = _writer(folder / "defects.csv", ["feed", "extract_date", "record_id", "defect", "detail"])
+    handle, out = _writer(folder / "defects.csv",
+                          ["feed", "extract_date", "file", "row", "record_id", "defect", "detail"])
     with handle:
         for renderer in renderers:
-            for extract, record_id, kind, detail in renderer.defects:
-                out.writerow([renderer.spec.name, extract, record_id, kind, detail])
+            for extract, number, record_id, kind, detail in renderer.defects:
+                file = f"extracts/{extract}/{renderer.spec.file_name}"
+                out.writerow([renderer.spec.name, extract, file, number, record_id, kind, detail])
