@@ -200,7 +200,7 @@ class CaseWorkflow:
         t = lcx.transition(self.lc, timer.transition)
         if t is None or self.s.state not in t.sources:
             return
-        taken = await self._take_automatic(t, f"timer {timer.name} elapsed")
+        taken = await self._take_automatic(t, lcx.timer_reason(timer))
         if not taken and t.name not in self.s.waiting_transitions:
             self.s.waiting_transitions.append(t.name)
             self.s.next_guard_check = workflow.now() + timedelta(days=self.inp.guard_recheck_days)
@@ -505,7 +505,8 @@ class CaseWorkflow:
             timer = lcx.timer(self.lc, ts.name)
             what = f"{f.fact_type} on {f.occurred_on.isoformat()} ({f.event_id}) during {timer.name}"
             if f.fact_type in timer.fail_on and timer.fail_transition:
-                self._queued.append((timer.fail_transition, what))
+                self._queued.append((timer.fail_transition, lcx.timer_reason(timer, failed=True)))
+                self._record("timer_failed", timer.name, reason=what)
             elif f.fact_type in timer.restart_on:
                 duration = self._duration(ts.name)
                 ts.started_at, ts.deadline = now, lcx.add_duration(now, duration)

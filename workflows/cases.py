@@ -122,6 +122,18 @@ class CaseClient:
         self.task_queue = task_queue
         self.start_concurrency = start_concurrency
 
+    async def has_workers(self) -> bool:
+        """Whether a worker polled this task queue within the last long poll (about a minute)."""
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+        response = await self.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=self.client.namespace, task_queue=TaskQueue(name=self.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+        now = _utcnow().timestamp()
+        return any(now - p.last_access_time.ToSeconds() < 70 for p in response.pollers)
+
     # ------------------------------------------------------------------------------------ creation
     async def start_cases(self, framework: Framework, families: Iterable[ProfiledFamily], *, as_of: date,
                           run_id: str = "manual", max_events_per_run: int = 2000) -> StartReport:

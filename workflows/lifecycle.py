@@ -49,8 +49,15 @@ def manual_transitions_from(lc: Lifecycle, state: str) -> list[Transition]:
 
 
 def timer_states(timer: Timer) -> tuple[str, ...]:
-    """The states a timer runs in (``in attached, tracking`` may arrive as one comma list)."""
-    return tuple(part.strip() for part in timer.state.split(",") if part.strip())
+    """The states a timer runs in: ``states`` when the compiler filled it, else ``state`` (which
+    lifecycles pinned before ``states`` existed wrote as a comma list: ``attached, tracking``)."""
+    return timer.states or tuple(part.strip() for part in timer.state.split(",") if part.strip())
+
+
+def timer_reason(timer: Timer, failed: bool = False) -> str:
+    """The reason recorded when a timer takes its transition: the framework's, else the timer's name."""
+    reason = timer.fail_reason if failed else timer.reason
+    return reason or f"timer {timer.name} {'failed' if failed else 'elapsed'}"
 
 
 def timers_in(lc: Lifecycle, state: str) -> list[Timer]:

@@ -57,14 +57,14 @@ LIFECYCLE = ir.Lifecycle(
                       requires=("reason",)),
     ),
     timers=(
-        ir.Timer(name="review_due", state="attached, tracking", after=ir.Duration(amount=3, unit="months"),
+        ir.Timer(name="review_due", state="attached", states=("attached", "tracking"), after=ir.Duration(amount=3, unit="months"),
                  repeat=True, description="Case review due"),
         ir.Timer(name="sustainment", state="sustaining", after=ir.ParamRef(name="sustainment_period"),
                  transition="sustained", restart_on=("offence", "domestic_abuse_incident")),
         ir.Timer(name="claim_window", state="claimable", after=ir.Duration(amount=3, unit="months"),
                  description="Claim window closing"),
         ir.Timer(name="inactivity", state="identified", after=ir.Duration(amount=6, unit="months"),
-                 transition="close"),
+                 transition="close", reason="no_longer_eligible"),
     ),
 )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -10,12 +12,13 @@ import sqlalchemy as sa
 from engine.storage.tables_cases import cases as cases_table
 from engine.storage.tables_cases import claims
 from tests.workflows.helpers import attach_and_plan, audit_rows, request_and_sign_off, transitions, wait_for, wait_until
+from workflows.claims import export_claims
 from workflows.models import EvidenceRequest, FactSignal
 
 pytestmark = pytest.mark.temporal
 
 
-async def test_attach_to_claim_to_close(harness):
+async def test_attach_to_claim_to_close(harness, tmp_path):
     """identified -> attached -> tracking -> sustaining -> (6 months) -> claimable -> claimed -> closed."""
     h = harness
     case_id = await h.open_case("F1")
@@ -68,6 +71,19 @@ async def test_attach_to_claim_to_close(harness):
         "F1", "3", "ava.auditor", "kim.keyworker")
     assert (case_row.state, case_row.closure_reason, json.loads(case_row.flags)) == ("closed", "claimed", [])
 
+    today = await h.today()
+    report = export_claims(h.engine, today - timedelta(days=1), today, tmp_path / "export")
+    with open(report.csv_path, newline="") as handle:
+        (line,) = list(csv.DictReader(handle))
+    assert (line["claim_reference"], line["family_id"], line["signed_off_by"]) == (claim.claim_id, "F1", "ava.auditor")
+    pack = json.loads((tmp_path / "export" / line["audit_pack"]).read_text())
+    assert [(t["name"], t["actor"]) for t in pack["transitions"]][:3] == [
+        ("opened", "system"), ("attach", "mo.manager"), ("start_plan", "kim.keyworker")]
+    assert [e["details"]["evidence_id"] for e in pack["evidence"]] == ["ev-1"]
+    assert pack["case"]["opening_decision_id"] == "D-F1"
+    empty = export_claims(h.engine, today - timedelta(days=400), today - timedelta(days=300), tmp_path / "old")
+    assert empty.claims == 0
+
 
 async def test_regression_restarts_the_sustainment_window(harness):
     """An offence three months into sustainment restarts the six months; duplicates are ignored."""
@@ -106,7 +122,7 @@ async def test_inactivity_closes_an_unattached_case(harness):
     case_id = await h.open_case("F3")
     await h.skip(days=200)
     outcome = await h.cases.outcome(case_id)
-    assert (outcome.state, outcome.closure_reason) == ("closed", "timer inactivity elapsed")
+    assert (outcome.state, outcome.closure_reason) == ("closed", "no_longer_eligible")
     assert transitions(h.engine, case_id) == [("close", "closed", "system")]
 
 
