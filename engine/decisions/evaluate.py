@@ -71,9 +71,10 @@ def evaluator_overrides(records: Sequence[OverrideRecord]) -> tuple[Any, ...]:
 
 
 def evaluate_one(compiled: Any, family: FamilyInput, as_of: date,
-                 overrides: Sequence[OverrideRecord] = ()) -> Any:
-    """The FamilyResult for one family (overrides applied)."""
-    return compiled.evaluate(family, as_of, overrides=evaluator_overrides(overrides))
+                 overrides: Sequence[OverrideRecord] = (), trace: bool = True) -> Any:
+    """The FamilyResult for one family (overrides applied). ``trace=False`` leaves out the tree of
+    sub-criteria under each rule (every rule's result, evidence and unknowns are still there)."""
+    return compiled.evaluate(family, as_of, overrides=evaluator_overrides(overrides), trace=trace)
 
 
 # State shared with forked workers (set just before the pool starts, read-only afterwards).
@@ -81,16 +82,16 @@ _SHARED: dict[str, Any] = {}
 
 
 def _evaluate_range(bounds: tuple[int, int]) -> list[Evaluated]:
-    compiled, families, as_of, overrides = (
-        _SHARED["compiled"], _SHARED["families"], _SHARED["as_of"], _SHARED["overrides"]
+    compiled, families, as_of, overrides, trace = (
+        _SHARED["compiled"], _SHARED["families"], _SHARED["as_of"], _SHARED["overrides"], _SHARED["trace"]
     )
-    return [_evaluated(compiled, family, as_of, overrides.get(family.family_id, ()))
+    return [_evaluated(compiled, family, as_of, overrides.get(family.family_id, ()), trace)
             for family in families[bounds[0]:bounds[1]]]
 
 
 def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
-               overrides: Sequence[OverrideRecord]) -> Evaluated:
-    result = evaluate_one(compiled, family, as_of, overrides)
+               overrides: Sequence[OverrideRecord], trace: bool) -> Evaluated:
+    result = evaluate_one(compiled, family, as_of, overrides, trace)
     packed, digest = pack_result(canonical_json(result.to_dict()))
     return Evaluated(
         family_id=family.family_id,
@@ -110,14 +111,15 @@ def evaluate_families(
     as_of: date,
     overrides: Mapping[str, Sequence[OverrideRecord]] | None = None,
     workers: int = 1,
+    trace: bool = False,
 ) -> list[Evaluated]:
     """Evaluate every family, returning results sorted by family id (the order of ``families`` and the
     number of workers make no difference to the output)."""
     ordered = sorted(families, key=lambda f: f.family_id)
     overrides = dict(overrides or {})
     if workers <= 1 or len(ordered) < 2 * workers or "fork" not in multiprocessing.get_all_start_methods():
-        return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ())) for f in ordered]
-    _SHARED.update(compiled=compiled, families=ordered, as_of=as_of, overrides=overrides)
+        return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
+    _SHARED.update(compiled=compiled, families=ordered, as_of=as_of, overrides=overrides, trace=trace)
     try:
         # More chunks than workers keeps both cores busy when some families are much bigger than others.
         chunks = workers * 8

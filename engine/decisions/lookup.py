@@ -52,7 +52,8 @@ class Explained:
             d = self.decision
             return (f"Decision {d['decision_id']} (run {d['run_id']}) for family {self.family_id}: as of {d['as_of']}, "
                     f"knowledge at {d['known_at']} UTC, framework {fw.id} {fw.version} "
-                    f"[{d['framework_hash'][:12]}], engine {d['engine_version']}")
+                    f"[{d['framework_hash'][:12]}], engine {d['engine_version']}"
+                    + (f"\nSub-criteria: {d['tree']}" if d.get("tree") else ""))
         return (f"Fresh evaluation (not recorded) for family {self.family_id} as of {self.result.as_of}, "
                 f"framework {fw.id} {fw.version}")
 
@@ -96,8 +97,13 @@ def _decision_info(row: sa.Row) -> dict[str, Any]:
     }
 
 
-def explain_recorded(engine: sa.Engine, family_id: str) -> Explained:
-    """The latest recorded decision for ``family_id``, explained as it was made."""
+def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | None = None) -> Explained:
+    """The latest recorded decision for ``family_id``, explained as it was made.
+
+    A decision recorded without its sub-criteria tree (the default for bulk runs) is re-evaluated with
+    the tree from its stored framework and knowledge state; the tree is shown only when the re-evaluation
+    reproduces the record byte for byte, otherwise the record itself is explained with a warning.
+    """
     with engine.connect() as conn:
         row = latest_decision_row(conn, family_id)
         if row is None:
@@ -107,8 +113,18 @@ def explain_recorded(engine: sa.Engine, family_id: str) -> Explained:
         records = [o for o in list_overrides(conn, family_id) if o.override_id in applied]
     data = stored_result(row)
     result = result_from_dict(data)
-    return Explained(family_id, result, data, _explain_text(result, framework), framework, _decision_info(row),
-                     records)
+    info = _decision_info(row)
+    if not row.traced:
+        from engine.decisions.replay import reevaluate
+
+        traced, plain = reevaluate(engine, row, loader, (True, False))
+        if canonical_json(plain.to_dict()) == canonical_json(data):
+            result = traced
+            info["tree"] = "re-derived from the stored framework and knowledge state; matches the record exactly"
+        else:
+            info["tree"] = (f"WARNING: re-evaluation no longer reproduces {row.decision_id} (see `hearth replay "
+                            f"{row.decision_id}`); showing the recorded rule results without sub-criteria")
+    return Explained(family_id, result, data, _explain_text(result, framework), framework, info, records)
 
 
 def explain_fresh(
@@ -156,7 +172,7 @@ def explain_family(
 ) -> Explained:
     """The recorded decision when no date, time or framework is given; otherwise a fresh evaluation."""
     if as_of is None and known_at is None and framework is None:
-        return explain_recorded(engine, family_id)
+        return explain_recorded(engine, family_id, loader)
     return explain_fresh(engine, family_id, as_of=as_of, known_at=known_at, framework=framework, loader=loader)
 
 

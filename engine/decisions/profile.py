@@ -86,11 +86,14 @@ def profile(
     families: Sequence[FamilyInput] | None = None,
     loader: FamilyLoader | None = None,
     compiled: Any = None,
+    trace: bool = False,
 ) -> ProfileRun:
     """Evaluate ``framework`` for every family known at ``known_at`` (default now) and record the run.
 
     ``families`` may be given directly (e.g. from a generator); otherwise ``loader`` (default
-    :func:`engine.integrate.snapshot.load_families`) reads them from the database.
+    :func:`engine.integrate.snapshot.load_families`) reads them from the database. ``trace`` stores
+    each rule's tree of sub-criteria too (about three times the size and twice the time; without it
+    ``hearth explain`` re-derives the tree and checks it against the record).
     """
     started = utc_now()
     known_at = utc_naive(known_at) if known_at else started
@@ -101,7 +104,7 @@ def profile(
     compiled = compiled if compiled is not None else compile_for(framework)
     with engine.connect() as conn:
         in_force = overrides_in_force(conn, known_at)
-    evaluated = evaluate_families(compiled, families, as_of, in_force, workers=workers)
+    evaluated = evaluate_families(compiled, families, as_of, in_force, workers=workers, trace=trace)
     summary = Summary()
     for item in evaluated:
         summary.add(item)
@@ -117,7 +120,7 @@ def profile(
         ))
         ids = append_decisions(
             conn, run_id=run_id, framework_hash=digest, engine_version=engine_pkg.__version__, as_of=as_of,
-            known_at=known_at,
+            known_at=known_at, traced=trace,
             items=[NewDecision(e.family_id, e.person_ids, e.result_zlib, e.result_sha256, e.override_ids) for e in evaluated],
         )
     written = time.perf_counter()

@@ -48,7 +48,7 @@ def utc_now() -> datetime:
 #: the columns a record hash covers, in addition to ``prev_hash`` (which is hashed as a prefix)
 HASHED_COLUMNS = (
     "seq", "decision_id", "run_id", "family_id", "person_ids", "framework_hash", "engine_version",
-    "as_of", "known_at", "override_ids", "result_sha256",
+    "as_of", "known_at", "override_ids", "traced", "result_sha256",
 )
 
 
@@ -105,6 +105,7 @@ def append_decisions(
     as_of: date,
     known_at: datetime,
     items: Sequence[NewDecision],
+    traced: bool = False,
     batch_size: int = 5000,
 ) -> list[str]:
     """Chain and insert ``items`` (in the order given) inside the caller's transaction; their ids."""
@@ -125,6 +126,7 @@ def append_decisions(
             "as_of": as_of,
             "known_at": known_at,
             "override_ids": canonical_json(sorted(item.override_ids)),
+            "traced": traced,
             "result_zlib": item.result_zlib,
             "result_sha256": item.result_sha256,
             "prev_hash": prev,

@@ -78,20 +78,34 @@ def load_one_family(loader: FamilyLoader, engine: sa.Engine, row: sa.Row) -> Fam
     return next((f for f in families if f.family_id == row.family_id), None)
 
 
-def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | None = None) -> ReplayReport:
-    """Re-evaluate ``decision_id`` from its stored framework and knowledge state; report differences."""
-    clock = time.perf_counter()
+def reevaluate(engine: sa.Engine, row: sa.Row, loader: FamilyLoader | None = None,
+               traces: tuple[bool, ...] = (False,)) -> list[Any]:
+    """Evaluate a recorded decision again (once per entry of ``traces``): its stored framework, the
+    family as known at its ``known_at``, and the overrides in force then."""
     with engine.connect() as conn:
-        row = decision_row(conn, decision_id)
-        if row is None:
-            raise NotFoundError(_unknown_decision_message(conn, decision_id))
         framework = load_stored_framework(conn, row.framework_hash)
         in_force = overrides_in_force(conn, row.known_at, [row.family_id]).get(row.family_id, ())
     family = load_one_family(loader or default_loader(), engine, row)
     if family is None:
         # The family no longer exists in the knowledge state recorded: every part of the result differs.
         family = FamilyInput(family_id=row.family_id, members=(), facts=())
-    result = evaluate_one(compile_for(framework), family, row.as_of, in_force)
+    compiled = compile_for(framework)
+    return [evaluate_one(compiled, family, row.as_of, in_force, trace=trace) for trace in traces]
+
+
+def find_decision(engine: sa.Engine, decision_id: str) -> sa.Row:
+    with engine.connect() as conn:
+        row = decision_row(conn, decision_id)
+        if row is None:
+            raise NotFoundError(_unknown_decision_message(conn, decision_id))
+    return row
+
+
+def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | None = None) -> ReplayReport:
+    """Re-evaluate ``decision_id`` from its stored framework and knowledge state; report differences."""
+    clock = time.perf_counter()
+    row = find_decision(engine, decision_id)
+    (result,) = reevaluate(engine, row, loader, (bool(row.traced),))
     recorded = stored_result(row)
     replayed = json.loads(canonical_json(result.to_dict()))
     report = ReplayReport(

@@ -61,6 +61,7 @@ decisions = sa.Table(
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("known_at", sa.DateTime, nullable=False),
     sa.Column("override_ids", sa.Text, nullable=False, comment="JSON list of overrides applied"),
+    sa.Column("traced", sa.Boolean, nullable=False, comment="result includes the sub-criteria tree"),
     sa.Column("result_zlib", sa.LargeBinary, nullable=False,
               comment="FamilyResult.to_dict() as canonical JSON, UTF-8, zlib-compressed"),
     sa.Column("result_sha256", sa.String(64), nullable=False, comment="sha256 of the uncompressed JSON"),

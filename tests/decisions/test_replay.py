@@ -87,3 +87,39 @@ def test_unknown_decision_says_what_exists(db: sa.Engine, feeds: DemoFeeds) -> N
     families = len(load_families(db, AS_OF, DECIDED_AT))
     with pytest.raises(NotFoundError, match=f"run from D000000001 to D{families:09d}"):
         replay_decision(db, "D999")
+
+
+def test_traced_records_replay_identically(db: sa.Engine, feeds: DemoFeeds) -> None:
+    """A run that stores each rule's sub-criteria tree replays identically, tree included."""
+    feeds.load(JAN)
+    run = profile(db, phase3(), AS_OF, DECIDED_AT, trace=True)
+    with db.connect() as conn:
+        row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == run.decision_ids[0])).one()
+    assert row.traced and stored_result(row)["eligible"]["children"], "a traced record keeps the tree"
+    feeds.load(FEB)
+    assert all(replay_decision(db, d).identical for d in run.decision_ids)
+
+
+def test_explain_rederives_the_tree_only_when_it_reproduces_the_record(db: sa.Engine, feeds: DemoFeeds) -> None:
+    """Explaining a record stored without its tree shows the re-derived tree when it matches the record,
+    and the record itself, with a warning, when it does not."""
+    from engine.decisions.lookup import explain_recorded
+
+    feeds.load(JAN)
+    run = profile(db, phase3(), AS_OF, DECIDED_AT)
+    family = run.evaluated[0].family_id
+    feeds.load(FEB)
+    explained = explain_recorded(db, family)
+    assert "matches the record exactly" in explained.heading()
+    assert explained.result.eligible.children, "the explanation has the sub-criteria"
+    with db.begin() as conn:
+        row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == run.decision_ids[0])).one()
+        data = stored_result(row)
+        forged = "met" if data["eligible"]["value"] != "met" else "not_met"
+        data["eligible"]["value"] = forged
+        packed, digest = pack_result(canonical_json(data))
+        conn.execute(decisions.update().where(decisions.c.seq == row.seq).values(result_zlib=packed,
+                                                                                   result_sha256=digest))
+    explained = explain_recorded(db, family)
+    assert "WARNING: re-evaluation no longer reproduces" in explained.heading()
+    assert explained.result.eligible.value == forged and not explained.result.eligible.children

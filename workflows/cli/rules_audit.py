@@ -92,7 +92,8 @@ def print_profile(run, elapsed: float) -> None:
     table.add_row("families", str(s.families))
     for value in ("met", "not_met", "unknown"):
         table.add_row(f"eligible: {value}", str(s.eligible[value]))
-    table.add_row("unknown criteria (reasons)", str(s.unknown_criteria))
+    table.add_row("families with something unknown", str(s.families_with_unknowns))
+    table.add_row("unknown reasons (all families)", str(s.unknown_criteria))
     table.add_row("framework", run.framework_hash[:16])
     table.add_row("decisions", f"{run.decision_ids[0]} .. {run.decision_ids[-1]}" if run.decision_ids else "none")
     table.add_row("time: load / evaluate / write",
@@ -156,6 +157,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
         db: Optional[str] = DB_OPTION,
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (results are identical)."),
+        trace: bool = typer.Option(False, "--trace", help="Store each rule's sub-criteria tree too (3x larger "
+                                   "records; without it `hearth explain` re-derives the tree and checks it)."),
     ) -> None:
         """Evaluate every family as of a date and record one hash-chained decision per family."""
         import time
@@ -166,7 +169,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         fw = load_framework_file(framework)
         engine = open_db(db)
         run = profile(engine, fw, parse_date(as_of, "--as-of"), parse_moment(known_at), workers=workers,
-                      loader=load_families)
+                      loader=load_families, trace=trace)
         print_profile(run, time.perf_counter() - clock)
 
     @app.command("explain")
