@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "workflows.cli.matching",  # match, explain-match, review
     "workflows.cli.cases",     # worker, server, case, claims
     "workflows.cli.borough",   # borough generate
+    "workflows.cli.returns",   # returns progress|nis|pseudonymised|log, consent
 )
 
 err_console = Console(stderr=True)
