@@ -83,6 +83,15 @@ class _Writer:
             self.last = max(self.last, span.line if opens else span.end_line)
         self.opened = opens
 
+    def find(self, block: a.Span, prefix: str) -> a.Span | None:
+        """The line inside ``block`` that starts with ``prefix``, for items the tree keeps no span for,
+        so that comments around them stay where they were."""
+        for line in range(block.line + 1, min(block.end_line, len(self.source) + 1)):
+            text = self.source[line - 1].lstrip()
+            if text.startswith(prefix) and (prefix == '"' or text[len(prefix):len(prefix) + 1] in (" ", "")):
+                return a.Span(block.file, line, 1, line, 1)
+        return None
+
     def close(self, depth: int, span: a.Span) -> None:
         """``end`` of a block: comments inside the block first, at the block's inner depth."""
         self.flush_comments(span.end_line, depth + 1, allow_blank=False)
@@ -117,22 +126,22 @@ def _cites(w: _Writer, citations: tuple[a.Citation, ...], depth: int = 1) -> Non
         w.emit(depth, [_citation(c)], c.span)
 
 
-def _text(w: _Writer, text: str, depth: int = 1) -> None:
+def _text(w: _Writer, text: str, block: a.Span, depth: int = 1) -> None:
     if text:
-        w.emit(depth, [_q(text)], None)
+        w.emit(depth, [_q(text)], w.find(block, '"'))
 
 
 def _header(w: _Writer, h: a.Header) -> None:
     w.emit(0, [f"framework {h.id} {_q(h.title)}"], h.span, opens=True)
     if h.extends is not None:
-        w.emit(1, [f"extends {h.extends} from {_q(h.extends_path or '')}"], None)
+        w.emit(1, [f"extends {h.extends} from {_q(h.extends_path or '')}"], w.find(h.span, "extends"))
     if h.phase is not None:
-        w.emit(1, [f"phase {_q(h.phase)}"], None)
+        w.emit(1, [f"phase {_q(h.phase)}"], w.find(h.span, "phase"))
     if h.version is not None:
-        w.emit(1, [f"version {_q(h.version)}"], None)
+        w.emit(1, [f"version {_q(h.version)}"], w.find(h.span, "version"))
     if h.effective_from is not None:
         to = f" to {h.effective_to.isoformat()}" if h.effective_to else ""
-        w.emit(1, [f"effective {h.effective_from.isoformat()}{to}"], None)
+        w.emit(1, [f"effective {h.effective_from.isoformat()}{to}"], w.find(h.span, "effective"))
     _cites(w, h.citations)
     w.close(0, h.span)
 
@@ -148,7 +157,7 @@ def _value(v: a.Expr) -> str:
 def _parameter(w: _Writer, p: a.ParameterDecl) -> None:
     unit = f": {p.unit}" if p.unit else ""
     w.emit(0, [f"{_prefix(p.override)}parameter {p.name}{unit}{_label(p.override)}"], p.span, opens=True)
-    _text(w, p.description)
+    _text(w, p.description, p.span)
     _cites(w, p.citations)
     for v in p.values:
         cites = "".join(" " + _citation(c) for c in v.citations)
@@ -161,7 +170,7 @@ _SINGULAR = {"terms": "term", "months": "month", "weeks": "week", "days": "day"}
 
 def _fact(w: _Writer, f: a.FactDecl) -> None:
     w.emit(0, [f"fact {f.name} about {f.subject}"], f.span, opens=True)
-    _text(w, f.description)
+    _text(w, f.description, f.span)
     for fld in f.fields:
         ftype = fld.type if fld.codes is None else f"code ({', '.join(fld.codes)})"
         desc = f" {_q(fld.description)}" if fld.description else ""
@@ -170,9 +179,9 @@ def _fact(w: _Writer, f: a.FactDecl) -> None:
         until = f" until {f.until.name}" if f.until else ""
         w.emit(1, [f"dated by {f.dated_by.name}{until}"], f.dated_by.span)
     if f.recording == "periodic":
-        w.emit(1, [f"recorded per {_SINGULAR.get(f.period or 'terms', 'term')}"], None)
+        w.emit(1, [f"recorded per {_SINGULAR.get(f.period or 'terms', 'term')}"], w.find(f.span, "recorded"))
     elif f.recording is not None:
-        w.emit(1, [f"recorded as {f.recording}"], None)
+        w.emit(1, [f"recorded as {f.recording}"], w.find(f.span, "recorded"))
     _cites(w, f.citations)
     w.close(0, f.span)
 
@@ -187,7 +196,7 @@ def _role(w: _Writer, r: a.RoleDecl) -> None:
 
 def _rule(w: _Writer, r: a.RuleDecl) -> None:
     w.emit(0, [f"{_prefix(r.override)}rule {r.name} about {r.subject}{_label(r.override)}"], r.span, opens=True)
-    _text(w, r.description)
+    _text(w, r.description, r.span)
     _expr_item(w, "", r.condition)
     _cites(w, r.citations)
     w.close(0, r.span)
@@ -203,7 +212,7 @@ def _family(w: _Writer, f: a.FamilyDefinitionDecl) -> None:
 def _headline(w: _Writer, h: a.HeadlineDecl) -> None:
     w.emit(0, [f"headline {h.code} {_q(h.title)}"], h.span, opens=True)
     if h.aliases:
-        w.emit(1, ["also " + ", ".join(_q(x) for x in h.aliases)], None)
+        w.emit(1, ["also " + ", ".join(_q(x) for x in h.aliases)], w.find(h.span, "also"))
     _cites(w, h.citations)
     w.close(0, h.span)
 
@@ -218,7 +227,7 @@ def _applies(w: _Writer, applies: a.AppliesTo | None) -> None:
 def _need(w: _Writer, n: a.NeedDecl) -> None:
     w.emit(0, [f"{_prefix(n.override)}need {n.code} {_q(n.title)} under {n.headline.name}{_label(n.override)}"],
            n.span, opens=True)
-    _text(w, n.description)
+    _text(w, n.description, n.span)
     _applies(w, n.applies_to)
     _expr_item(w, "met when ", n.condition)
     _cites(w, n.citations)
@@ -227,7 +236,7 @@ def _need(w: _Writer, n: a.NeedDecl) -> None:
 
 def _outcome(w: _Writer, o: a.OutcomeDecl) -> None:
     w.emit(0, [f"{_prefix(o.override)}outcome for {o.need.name}{_label(o.override)}"], o.span, opens=True)
-    _text(w, o.description)
+    _text(w, o.description, o.span)
     _applies(w, o.applies_to)
     _expr_item(w, "achieved when ", o.achieved)
     _expr_item(w, "sustained when ", o.sustained)
@@ -238,7 +247,7 @@ def _outcome(w: _Writer, o: a.OutcomeDecl) -> None:
 def _eligibility(w: _Writer, e: a.EligibilityDecl) -> None:
     w.emit(0, [f"{_prefix(e.override)}eligibility{_label(e.override)}"], e.span, opens=True)
     if e.uses_family_definition:
-        w.emit(1, ["family is family definition"], None)
+        w.emit(1, ["family is family definition"], w.find(e.span, "family"))
     _expr_item(w, "met when ", e.condition)
     _cites(w, e.citations)
     w.close(0, e.span)

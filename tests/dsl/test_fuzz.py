@@ -107,3 +107,10 @@ def test_binary_file_in_a_framework_folder(tmp_path: Path) -> None:
     (tmp_path / "b.hearth").write_text('framework f "F"\n  phase "1"\n  version "1"\nend\n')
     diagnostics = check_paths([tmp_path])
     assert [d.span.file.endswith("a.hearth") for d in diagnostics if d.is_error] == [True]
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_random_text(text: str) -> None:
+    """Any Unicode text (control characters, lone surrogates, odd spaces) parses or fails as a DslError."""
+    only_dsl_errors(text)

@@ -27,8 +27,7 @@ def register(app: typer.Typer) -> None:
         errors = sum(d.is_error for d in diagnostics)
         warnings = len(diagnostics) - errors
         shown = ", ".join(str(r) for r in roots)
-        typer.echo(f"{shown}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
-                   err=bool(diagnostics))
+        typer.echo(f"{shown}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
         if errors or (strict and warnings):
             raise typer.Exit(1)
 
