@@ -140,6 +140,41 @@ def register(app: typer.Typer) -> None:
         if any(m.unreadable for m in result.months):
             raise typer.Exit(1)
 
+    @app.command("demo")
+    def demo_cmd(
+        residents: int = typer.Option(1200, "--residents", help="About how many residents (1,000 or more)."),
+        seed: int = typer.Option(7, "--seed", help="Same seed, same borough and same simulated casework."),
+        future_months: int = typer.Option(8, "--months", min=7, max=18,
+                                          help="Months of casework to simulate (sustainment needs 6+)."),
+        framework: Path = FRAMEWORK_OPTION,
+        home: Optional[str] = typer.Option(None, "--home", help="Where the demo writes (default <data dir>/demo)."),
+    ) -> None:
+        """Generate a small borough and run everything on it: feeds, matching, families, profiling, cases on
+        a time-skipping Temporal server with simulated casework, claims, returns, evaluation and the report."""
+        from dsl import load_framework
+        from engine.storage.db import data_dir
+        from workflows.demo import DemoSettings, run_demo
+
+        settings = DemoSettings(home=Path(home) if home else data_dir() / "demo", residents=residents, seed=seed,
+                                future_months=future_months)
+        fw = load_framework(framework)
+        with console.status("starting the demo…") as status:
+            result = run_demo(settings, fw, note=lambda msg: status.update(msg))
+        console.print(_month_table(result.pipeline))
+        console.print(_stage_table(result.pipeline))
+        actions = Table(title="Simulated casework")
+        actions.add_column("action")
+        actions.add_column("count", justify="right")
+        for action, count in sorted(result.actions.items()):
+            actions.add_row(action, str(count))
+        console.print(actions)
+        states = ", ".join(f"{k} {v}" for k, v in sorted(result.cases_by_state.items()))
+        console.print(f"cases by state: {states or 'none'}; claims: {result.claims}")
+        print_evaluation(result.evaluation)
+        for name, path in result.outputs.items():
+            console.print(f"{name}: {path}")
+        console.print(f"\nreport: [bold]{result.report}[/] (open it in a browser)")
+
     @app.command("evaluate")
     def evaluate_cmd(
         truth: Path = typer.Option(..., "--truth", help="The borough's truth/ folder (never read by the pipeline)."),

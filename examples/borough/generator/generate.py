@@ -83,10 +83,29 @@ def _clear(out: Path) -> None:
         (out / "feeds.yaml").unlink()
 
 
+def window_for(end: date | None) -> tuple[date, date]:
+    """The simulated history: five school years and a bit up to ``end`` (default the fixed window).
+
+    The demo passes an ``end`` some months after today, so the Temporal clock (which starts today) and
+    the data agree.
+
+    Examples:
+        >>> [d.isoformat() for d in window_for(date(2027, 6, 30))]
+        ['2022-09-01', '2027-06-30']
+    """
+    if end is None:
+        return WINDOW_START, WINDOW_END
+    return date(end.year - 5, 9, 1), end
+
+
 def generate(out: Path, residents: int, seed: int, months: int = 6,
-             progress: Callable[[str], None] | None = None) -> Summary:
-    """Write feeds.yaml, schemas/, extracts/<date>/ and truth/ for a borough of about ``residents`` people."""
+             progress: Callable[[str], None] | None = None, end: date | None = None) -> Summary:
+    """Write feeds.yaml, schemas/, extracts/<date>/ and truth/ for a borough of about ``residents`` people.
+
+    ``end`` moves the simulated history (default 2019-09-01 to 2024-12-31) to end on that date instead.
+    """
     _check(residents, months)
+    window_start, window_end = window_for(end)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a directory (it is created if missing)")
     note = progress or (lambda _stage: None)
@@ -100,7 +119,7 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
         clock = now
         note(stage)
 
-    pop = build_population(np.random.default_rng([seed, 0]), residents, WINDOW_START, WINDOW_END)
+    pop = build_population(np.random.default_rng([seed, 0]), residents, window_start, window_end)
     lap("people and households")
     world = World.empty()
     needs = FamilyNeeds(Draw(np.random.default_rng([seed, 1])), pop, world)
@@ -114,7 +133,7 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
     routine.background(draw, pop, world)
     lap("life events")
 
-    days = extract_days(months)
+    days = extract_days(months, window_end)
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
     renderers: list[FeedRenderer] = []
@@ -133,7 +152,7 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
         summary.feed_rows[spec.name] = sum(len(rows) for rows in renderer.rows)
         renderer.release()
         renderers.append(renderer)
-    write_declarations(out, WINDOW_START)
+    write_declarations(out, window_start)
     lap("feeds")
 
     truth = out / "truth"
@@ -146,7 +165,7 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
     summary.stage_seconds = timings
     manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "residents_requested": residents,
                 "residents": pop.size, "households": len(pop.hh_shape), "months": months,
-                "window": [WINDOW_START.isoformat(), WINDOW_END.isoformat()], "extracts": summary.extracts,
+                "window": [window_start.isoformat(), window_end.isoformat()], "extracts": summary.extracts,
                 "feed_rows": summary.feed_rows, "fact_counts": summary.fact_counts}
     (truth / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return summary
