@@ -105,6 +105,8 @@ def compile_aggregate(node: ir.Aggregate, fact_type: ir.FactType, compile_bool: 
         if bounds is None:
             return UNKNOWN if boolean else UNK
         start, end = bounds
+        if fn in _NOTHING_TO_READ and recording != "periodic" and not ev.facts_for(name, family_scope)[1]:
+            return _nothing_recorded(ev, fn, name, start, end)
         saved_fact, saved_stack = ev.fact, ev.trace_stack
         ev.trace_stack = None  # per-fact predicates are not traced: one node per fact would drown the tree
         try:
@@ -124,6 +126,21 @@ def compile_aggregate(node: ir.Aggregate, fact_type: ir.FactType, compile_bool: 
 
     run.__qualname__ = f"aggregate[{text}]"
     return run
+
+
+_NOTHING_TO_READ = {"any": NOT_MET, "none": MET, "all": MET, "count": 0}
+
+
+def _nothing_recorded(ev: Evaluation, fn: str, name: str, start: date, end: date) -> Any:
+    """The common case of a subject with no records of the type at all: only coverage matters."""
+    holes = _coverage_gaps(ev, name, start, end)
+    if ev.trace and fn != "count":
+        ev.detail = f"no {name} records from {start} to {min(end, ev.as_of)}"
+    if fn == "count":
+        for _, _, reason in holes:
+            ev.unknown(reason)
+        return bounded(0, None) if holes else 0
+    return _unless_gaps(ev, holes, _NOTHING_TO_READ[fn])
 
 
 def _boolean(ev: Evaluation, fn: str, matched: list[Fact], uncertain: list[Fact], holes: list[Gap],

@@ -373,8 +373,9 @@ class Evaluation:
                 unknown.add(key)
                 self.collector.reasons.extend(f"need {need.name}: {r}" for r in result.unknowns)
         unknown -= met
-        self.detail = f"{len(met)} {'headline' if distinct else 'need'}(s) met" + (
-            f", {len(unknown)} unknown" if unknown else "")
+        if self.trace:
+            self.detail = f"{len(met)} {'headline' if distinct else 'need'}(s) met" + (
+                f", {len(unknown)} unknown" if unknown else "")
         return bounded(len(met), len(met) + len(unknown))
 
     def all_outcomes(self, part: str) -> str:

@@ -87,7 +87,7 @@ def compile_bool(node: ir.Expr, cc: CompileContext) -> Compiled:
         def inner(ev: Evaluation) -> str:
             return to_tri(raw(ev))
 
-    if node.kind in ("rule",):  # a rule reference adds its own full result to the trace
+    if node.kind == "rule":  # a rule reference adds its own full result to the trace
         return inner
     return _traced(describe(node), node.kind, inner)
 
