@@ -14,6 +14,7 @@ import numpy as np
 CATALOGUE: dict[str, tuple[str, ...]] = {
     "attendance": ("term_start", "term_end", "possible_sessions", "attended_sessions", "unauthorised_sessions"),
     "exclusion": ("exclusion_date", "kind", "days"),
+    "education_status": ("start_date", "end_date", "status"),
     "neet_status": ("start_date", "end_date", "status"),
     "offence": ("offence_date", "outcome", "offence_type"),
     "asb_incident": ("incident_date", "intervention"),
@@ -34,7 +35,9 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "young_carer_assessment": ("assessment_date", "status"),
 }
 #: fact types recorded as states (start..end); the rest are events or periodic
-STATE_TYPES = frozenset({"neet_status", "social_care_episode", "benefit_claim", "employment", "substance_treatment"})
+STATE_TYPES = frozenset({
+    "education_status", "neet_status", "social_care_episode", "benefit_claim", "employment", "substance_treatment",
+})
 DATE_FIELDS = frozenset(
     name for fields in CATALOGUE.values() for name in fields if name.endswith("_date") or name.startswith("term_")
 )

@@ -68,7 +68,9 @@ class FamilyNeeds:
                 permanent = self.draw.chance(0.04)
                 self._add("exclusion", child, day, "permanent" if permanent else "fixed_term",
                           0 if permanent else self.draw.weighted((1, 2, 3, 5), (5, 3, 2, 1)))
-                if permanent:
+                if permanent:   # the child moves to alternative provision, then back to school if they improve
+                    back = until if until < self.pop.end else 0
+                    self._add("education_status", child, day + self.draw.day(5, 20), back, "alternative_provision")
                     break
         return chosen[0]
 

@@ -171,6 +171,12 @@ def background(draw: Draw, pop: Population, world: World) -> None:
         elif pop.upn[person]:
             for day in draw.times(since, pop.end, 0.012):
                 tables["exclusion"].add(person, day, "fixed_term", draw.weighted((1, 2), (3, 1)))
+        if pop.upn[person] and age_end < 17 and draw.chance(0.012):
+            # off the school roll for a while: home education, or missing education until traced
+            status = "elective_home_education" if draw.chance(0.6) else "missing_education"
+            began = draw.day(since, pop.end - 20)
+            ended = began + draw.day(30, 400) if status == "missing_education" or draw.chance(0.3) else 0
+            tables["education_status"].add(person, began, ended if ended and ended < pop.end else 0, status)
         if 12 <= age_end < 23:   # teenagers at some point in the window
             for day in draw.times(since, pop.end, 0.01):
                 if pop.age_on(person, day) < 18:
