@@ -54,14 +54,15 @@ def read_source(path: Path, display: str | None = None) -> str:
     """Read a ``.hearth`` file as text, as a :class:`DslSyntaxError` if it is not UTF-8 text or too big."""
     shown = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DslSyntaxError(
-                f"file is {size / 1e6:.1f} MB; a framework file may be at most {MAX_FILE_BYTES / 1e6:.0f} MB "
-                "(split it into several .hearth files in one folder)", a.Span(shown, 1, 1, 1, 1))
-        data = path.read_bytes()
+        # read at most one byte past the limit: stat sizes lie for devices and pipes
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise DslSyntaxError(f"cannot read the file: {exc.strerror or exc}", a.Span(shown, 1, 1, 1, 1)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DslSyntaxError(
+            f"the file is larger than {MAX_FILE_BYTES / 1e6:.0f} MB, too big for a framework file "
+            "(split it into several .hearth files in one folder)", a.Span(shown, 1, 1, 1, 1))
     return decode_source(data, shown)
 
 
