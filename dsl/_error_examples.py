@@ -20,6 +20,8 @@ UNQUOTED_SOURCE = 'unquoted citation: write source "Guidance ch.4" [url "https:/
 MISSING_FROM = "missing `from DATE` after a parameter value, e.g. 90% from 2015-09-01"
 UNTERMINATED_STRING = 'unterminated string: close the text with `"` on the same line'
 UNCLOSED_PAREN = "unclosed `(`: add the matching `)`"
+WINDOW_THE = "windows are written without `the`: `in last 12 months`, `over each of last 3 terms`"
+RULE_SUBJECT = "a rule says whom it is about: `rule NAME about person` or `rule NAME about family`"
 
 #: a character no token can start with names the mistake on its own
 CHARACTER_LABELS: dict[str, str] = {"%": PERCENT_SIGN, '"': UNTERMINATED_STRING}
@@ -84,6 +86,15 @@ ERROR_EXAMPLES: dict[str, list[str]] = {
     UNTERMINATED_STRING: [
         'need A "a under H\nend\n',
         'role r "R\n  age > 3\nend\n',
+    ],
+    WINDOW_THE: [
+        'role r "R"\n  any offence in the last 12 months\nend\n',
+        'role r "R"\n  count of offence in the last 12 months > 1\nend\n',
+        'role r "R"\n  count of offence where x = 1 in the last 12 months > 1\nend\n',
+    ],
+    RULE_SUBJECT: [
+        'rule r\n  age > 3\nend\n',
+        'rule r "About"\n  age > 3\nend\n',
     ],
     UNCLOSED_PAREN: [
         'role r "R"\n  (age > 3 and age < 9\nend\n',

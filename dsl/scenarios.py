@@ -54,6 +54,7 @@ from engine.rules.results import TRI_VALUES, FamilyResult
 
 ALL_TIME = date(1900, 1, 1)
 FACT_META_KEYS = ("id", "source", "record", "batch")
+NUMERIC_FIELDS = ("number", "percent", "count", "money")
 SCENARIO_KEYS = ("name", "as_of", "family", "expect", "coverage", "case", "description", "parameters")
 EXPECT_KEYS = ("family", "family_definition", "needs", "headlines", "eligible", "outcomes", "claimable", "roles",
                "rules", "score", "rag", "unknowns_include")
@@ -332,6 +333,12 @@ class _Reader:
                 raise self._choice(key, [f.name for f in fact_type.fields], f"field of {fact_type.name}", row, key, where)
             if definition.type == "date" and value is not None:
                 value = self.day(value, row, key, f"{where}.{key}")
+            if definition.type in NUMERIC_FIELDS and value is not None and (
+                    isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise self.error(f"{fact_type.name}.{key} is a {definition.type}: expected a number, got {value!r}",
+                                 row, key, f"{where}.{key}")
+            if definition.type == "boolean" and value is not None and not isinstance(value, bool):
+                raise self.error(f"{fact_type.name}.{key} is true or false, got {value!r}", row, key, f"{where}.{key}")
             if definition.type == "code" and definition.codes and value is not None and value not in definition.codes:
                 raise self._choice(value, definition.codes, f"code for {fact_type.name}.{key}", row, key, f"{where}.{key}")
             fields[key] = value
