@@ -95,6 +95,8 @@ def test_a_mismatch_names_file_line_scenario_expected_and_got(tmp_path):
     (("attendance:\n", "attendence:\n"), r"s.yaml:8: family.members\[0\].facts: unknown fact type 'attendence' \(did you mean 'attendance'"),
     (("  expect:", "  expected:"), r"s.yaml:\d+: scenario: unknown key 'expected' \(did you mean 'expect'"),
     (("{statement_date: 2023-08-01, arrears: 0}", "{arrears: 0}"), r"s.yaml:19: family.facts.rent_account\[0\]: rent_account rows are dated by 'statement_date'"),
+    (("possible_sessions: 100, attended_sessions: 70}\n            - {term_start: 2023-01-04", "possible_sessions: lots, attended_sessions: 70}\n            - {term_start: 2023-01-04"),
+     r"s.yaml:9: family.members\[0\].facts.attendance\[0\].possible_sessions: attendance.possible_sessions is a count: expected a number, got 'lots'"),
     (("- name: Absent", "- name: [Absent"), r"s.yaml:\d: not valid YAML"),
 ])
 def test_bad_scenarios_raise_errors_with_file_line_and_field(tmp_path, change, message):
