@@ -47,6 +47,10 @@ def _year(value: str) -> str:
     return value[:4]
 
 
+def _day_month(value: str) -> str:
+    return value[5:]
+
+
 @dataclass(frozen=True)
 class KeyPart:
     """One part of a blocking key: a column, or a transform of one (``derived`` names the cache)."""
@@ -72,6 +76,10 @@ def initial(name: str) -> KeyPart:
 
 def birth_year(name: str = "date_of_birth") -> KeyPart:
     return KeyPart(name, _year, f"{name}#year")
+
+
+def day_month(name: str = "date_of_birth") -> KeyPart:
+    return KeyPart(name, _day_month, f"{name}#day_month")
 
 
 def phonetic(name: str) -> KeyPart:
@@ -105,11 +113,13 @@ class BlockingReport:
     pairs_per_rule: dict[str, int] = field(default_factory=dict)
     skipped_blocks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     candidate_pairs: int = 0
+    dropped_rules: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
             "pairs_per_rule": self.pairs_per_rule,
             "candidate_pairs": self.candidate_pairs,
+            "dropped_rules_over_pair_budget": self.dropped_rules,
             "skipped_blocks": {
                 rule: {"blocks": len(blocks), "records": sum(size for _, size in blocks)}
                 for rule, blocks in self.skipped_blocks.items()
@@ -142,11 +152,27 @@ def _compact(key: np.ndarray) -> np.ndarray:
 
 def default_rules(table: RecordTable) -> list[BlockingRule]:
     """The standard rules, keeping only those whose columns the records carry."""
+    # A date of birth has ~30k values, so "same date of birth" alone grows quadratically (20M pairs
+    # for 1M records). The broad rules below are kept while they fit the pair budget; the narrow
+    # ones pair a low-cardinality key with a second one and grow about linearly.
+    dob = column("date_of_birth")
     rules = [
-        BlockingRule("same date of birth", (column("date_of_birth"),)),
-        BlockingRule("same postcode and first initial", (column("postcode"), initial("given_name"))),
+        # broad rules: best recall on small and medium sets, dropped by the pair budget at scale
+        BlockingRule("same date of birth", (dob,)),
         BlockingRule("same family-name soundex and birth year", (phonetic("family_name"), birth_year())),
         BlockingRule("same given and family name soundex", (phonetic("given_name"), phonetic("family_name"))),
+        # narrow rules: about linear in the number of records
+        BlockingRule("same date of birth and family-name soundex", (dob, phonetic("family_name"))),
+        BlockingRule("same date of birth and given-name soundex", (dob, phonetic("given_name"))),
+        BlockingRule("same postcode and first initial", (column("postcode"), initial("given_name"))),
+        BlockingRule(
+            "same family-name soundex, first initial and birth year",
+            (phonetic("family_name"), initial("given_name"), birth_year()),
+        ),
+        BlockingRule(
+            "same given and family name soundex and birth day and month",
+            (phonetic("given_name"), phonetic("family_name"), day_month()),
+        ),
     ]
     for identifier in ("nhs_number", "upn", "ni_number", "uprn"):
         rules.append(BlockingRule(f"same {identifier}", (column(identifier),)))
@@ -155,34 +181,69 @@ def default_rules(table: RecordTable) -> list[BlockingRule]:
     return [rule for rule in rules if all(table.has(part.column) for part in rule.parts)]
 
 
-def block(table: RecordTable, rules: list[BlockingRule], *, max_block_size: int = 1000) -> CandidatePairs:
-    """Candidate pairs of ``table`` under the union of ``rules``."""
+def block(
+    table: RecordTable,
+    rules: list[BlockingRule],
+    *,
+    max_block_size: int = 1000,
+    max_pairs_per_record: float = 8.0,
+) -> CandidatePairs:
+    """Candidate pairs of ``table`` under the union of ``rules``.
+
+    De-duplication needs no global sort: a pair belongs to rule r exactly when both records share
+    rule r's key (and the block was not skipped), so each rule keeps only the pairs no earlier rule
+    produced, and every pair's rule bits are the same equality test.
+    """
     if len(rules) > 62:
         raise ValueError("at most 62 blocking rules (one bit each)")
     report = BlockingReport()
-    n = len(table)
-    pair_keys: list[np.ndarray] = []
-    pair_bits: list[np.ndarray] = []
+    keys = []
+    for rule in rules:
+        key = rule.keys(table)
+        keys.append(key)
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    budget = max(max_pairs_per_record * len(table), 1000)
     for index, rule in enumerate(rules):
-        left, right, skipped = _pairs_within_groups(rule.keys(table), max_block_size)
+        generated = _pairs_within_groups(keys[index], max_block_size, budget)
+        if generated is None:
+            report.dropped_rules.append(rule.name)
+            keys[index] = np.full(len(table), -1, dtype=np.int64)
+            continue
+        left, right, skipped = generated
         report.pairs_per_rule[rule.name] = int(left.size)
         report.skipped_blocks[rule.name] = skipped
-        pair_keys.append(np.minimum(left, right) * n + np.maximum(left, right))
-        pair_bits.append(np.full(left.size, 1 << index, dtype=np.int64))
-    if pair_keys:
-        keys = np.concatenate(pair_keys)
-        bits = np.concatenate(pair_bits)
-    else:
-        keys = bits = np.zeros(0, dtype=np.int64)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    rule_bits = np.zeros(unique.size, dtype=np.int64)
-    np.bitwise_or.at(rule_bits, inverse, bits)
-    report.candidate_pairs = int(unique.size)
-    return CandidatePairs(unique // n, unique % n, rule_bits, list(rules), report)
+        keys[index] = _without_skipped(keys[index], skipped)
+        fresh = np.ones(left.size, dtype=bool)
+        for earlier in keys[:index]:
+            fresh &= ~_shares_key(earlier, left, right)
+        lefts.append(np.minimum(left[fresh], right[fresh]))
+        rights.append(np.maximum(left[fresh], right[fresh]))
+    left = np.concatenate(lefts) if lefts else np.zeros(0, dtype=np.int64)
+    right = np.concatenate(rights) if rights else np.zeros(0, dtype=np.int64)
+    rule_bits = np.zeros(left.size, dtype=np.int64)
+    for index, key in enumerate(keys):
+        rule_bits |= _shares_key(key, left, right).astype(np.int64) << index
+    report.candidate_pairs = int(left.size)
+    return CandidatePairs(left, right, rule_bits, list(rules), report)
 
 
-def _pairs_within_groups(keys: np.ndarray, max_block_size: int):
-    """All pairs of records sharing a key (>= 0), skipping groups above ``max_block_size``."""
+def _shares_key(key: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    a = key[left]
+    return (a == key[right]) & (a >= 0)
+
+
+def _without_skipped(key: np.ndarray, skipped: list[tuple[int, int]]) -> np.ndarray:
+    if not skipped:
+        return key
+    key = key.copy()
+    key[np.isin(key, [k for k, _ in skipped])] = -1
+    return key
+
+
+def _pairs_within_groups(keys: np.ndarray, max_block_size: int, budget: float):
+    """All pairs of records sharing a key (>= 0), skipping groups above ``max_block_size``;
+    ``None`` when there would be more than ``budget`` pairs."""
     records = np.flatnonzero(keys >= 0)
     order = records[np.argsort(keys[records], kind="stable")]
     sorted_keys = keys[order]
@@ -193,6 +254,8 @@ def _pairs_within_groups(keys: np.ndarray, max_block_size: int):
     too_big = sizes > max_block_size
     skipped = [(int(sorted_keys[s]), int(size)) for s, size in zip(starts[too_big], sizes[too_big])]
     keep = (sizes > 1) & ~too_big
+    if float((sizes[keep] * (sizes[keep] - 1) // 2).sum()) > budget:
+        return None
     # every position p in a kept group pairs with the positions after it in the same group
     position_end = np.repeat(ends, sizes)
     positions = np.flatnonzero(np.repeat(keep, sizes))

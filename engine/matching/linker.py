@@ -106,7 +106,8 @@ def train(
     n = len(table)
     total_pairs = n * (n - 1) / 2
     rng = np.random.default_rng(settings.seed)
-    sample = int(min(settings.u_sample_pairs, max(total_pairs, 1)))
+    # 100 random pairs per record (at most u_sample_pairs) estimate even rare levels' u well
+    sample = int(min(settings.u_sample_pairs, 100 * n, max(total_pairs, 1)))
     u_left, u_right = em.random_pairs(n, sample, rng)
     u = em.estimate_u(em.comparison_levels(table, comparisons, u_left, u_right), comparisons)
     fitted = em.expectation_maximisation(gamma, candidates, comparisons, u, iterations=settings.em_iterations)

@@ -50,6 +50,9 @@ def standardise_field(name: str, value: object) -> str | None:
     return cleaner(value)
 
 
+_MISSING = object()
+
+
 @dataclass
 class RecordTable:
     """Records to match: ``keys[i]`` is record i's ``"<source>:<record_id>"``."""
@@ -79,6 +82,21 @@ class RecordTable:
         columns = {name: _object_array(column) for name, column in values.items()}
         return cls(keys=keys, columns=columns)
 
+    @classmethod
+    def from_columns(cls, keys: list[str], columns: Mapping[str, list[object]]) -> RecordTable:
+        """Build from raw columns, standardising each distinct value once (fast for 1M rows)."""
+        cleaned = {}
+        for name, raw in columns.items():
+            cache: dict[object, str | None] = {}
+            out = []
+            for value in raw:
+                hit = cache.get(value, _MISSING)
+                if hit is _MISSING:
+                    hit = cache[value] = standardise_field(name, value)
+                out.append(hit)
+            cleaned[name] = _object_array(out)
+        return cls(keys=list(keys), columns=cleaned)
+
     def has(self, column: str) -> bool:
         """Whether the column exists with at least one non-null value."""
         return column in self.columns and self.codes(column)[1] != []
@@ -104,6 +122,20 @@ class RecordTable:
             self.columns[name] = mapped[codes]  # code -1 picks the trailing None
         return self.columns[name]
 
+    def date_chars(self, column: str) -> np.ndarray:
+        """Per record, an ISO date as 10 ASCII bytes (zeros for null), built per distinct value."""
+        name = f"{column}#chars"
+        cached = self._codes.get(name)
+        if cached is None:
+            codes, vocabulary = self.codes(column)
+            table = np.zeros((len(vocabulary) + 1, 10), dtype=np.uint8)
+            if vocabulary:
+                encoded = np.array([v.encode("ascii", "replace")[:10].ljust(10) for v in vocabulary], dtype="S10")
+                table[:-1] = encoded.view(np.uint8).reshape(len(vocabulary), 10)
+            cached = (table[codes], [])  # code -1 picks the zero row
+            self._codes[name] = cached
+        return cached[0]
+
     def subset(self, indices: np.ndarray) -> RecordTable:
         return RecordTable(
             keys=[self.keys[i] for i in indices],
@@ -112,14 +144,21 @@ class RecordTable:
 
 
 def factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Integer codes for an object array, ``-1`` for ``None``; vocabulary in first-seen order."""
-    lookup: dict[object, int] = {}
-    codes = np.fromiter(
-        (-1 if v is None else lookup.setdefault(v, len(lookup)) for v in values),
-        dtype=np.int64,
-        count=len(values),
-    )
-    return codes, list(lookup)
+    """Integer codes for an object array, ``-1`` for ``None``; vocabulary in first-seen order.
+
+    ``dict.fromkeys`` and ``map`` keep the per-value work in C, which matters at 1M records.
+
+    >>> factorize(np.array(["B", None, "A", "B"], dtype=object))
+    (array([ 0, -1,  1,  0]), ['B', 'A'])
+    """
+    lookup: dict[object, int] = dict.fromkeys(values)  # type: ignore[arg-type]
+    lookup.pop(None, None)
+    vocabulary = list(lookup)
+    for index, value in enumerate(vocabulary):
+        lookup[value] = index
+    lookup[None] = -1
+    codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int64, count=len(values))
+    return codes, vocabulary
 
 
 def _object_array(items: list[object]) -> np.ndarray:
