@@ -199,8 +199,14 @@ class Evaluation:
         self.as_of = as_of
         self.terms = compiled.terms
         self.coverage = family.coverage
+        # the latest override of a criterion wins; overrides of rules this framework lacks are ignored
+        # (a what-if or replay under another framework version may carry them)
         self.overrides = {(o.rule, o.person_id): o for o in sorted(overrides, key=lambda o: o.at)
                           if o.family_id == family.family_id}
+        for o in self.overrides.values():
+            if o.value not in (MET, NOT_MET, UNKNOWN):
+                raise EvaluationError(f"override of {o.rule} for family {o.family_id} has value {o.value!r}; "
+                                      "expected met, not_met or unknown")
         self.applied: dict[tuple[str, str | None], Override] = {}
         self.members = sorted(
             (m for m in family.members

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable, Protocol
 
-from engine.rules.calendar import add_months, age_on as _age_on
+from engine.rules.calendar import add_months
 from engine.rules.values import ValueUnknown
 
 
@@ -96,8 +96,3 @@ FUNCTIONS: dict[str, Function] = {
                  "Every identified need has its outcome achieved and sustained.", needs_context=True),
     )
 }
-
-
-def age_in_years(date_of_birth: date, day: date) -> int:
-    """Re-exported for callers that compute ages outside an evaluation."""
-    return _age_on(date_of_birth, day)
