@@ -52,6 +52,18 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _leave(code: int) -> None:
+    """Exit with ``code``; once Temporal's SDK is loaded, leave with ``os._exit`` because its native
+    runtime can crash the interpreter while it finalizes (sdk-python#300), turning success into a segfault."""
+    import os
+
+    if "temporalio" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning Hearth errors into clean messages.
 
@@ -64,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app()
     try:
         app(args=argv)
+    except SystemExit as exc:
+        _leave(exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1))
     except HearthError as exc:
         err_console.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(exc.exit_code)

@@ -66,6 +66,37 @@ def run_data_pipeline(engine, framework, feeds_path: Path, *, until: date | None
     return result
 
 
+def open_cases(engine, run_id: str, *, address: str | None, home: str | None):
+    """Open a case workflow for every eligible family of a profiling run (idempotent), on the configured
+    cluster or the embedded dev server; an embedded server this call started is stopped cleanly after."""
+    import asyncio
+    import os
+
+    from engine.storage.db import data_dir
+    from workflows.activities import CaseActivities
+    from workflows.cases import CaseClient
+    from workflows.cli.cases import resolve_address
+    from workflows.server import running_server, stop_dev_server
+    from workflows.worker import ADDRESS_ENV, TASK_QUEUE, build_worker, connect
+
+    embedded = not (address or os.environ.get(ADDRESS_ENV))
+    started_here = embedded and running_server(data_dir(home)) is None
+    target = resolve_address(address, home)
+
+    async def main():
+        client = await connect(target)
+        cases = CaseClient(client, engine, TASK_QUEUE)
+        async with build_worker(client, CaseActivities(engine), TASK_QUEUE):
+            return await cases.start_cases_for_run(run_id)
+
+    try:
+        with console.status(f"opening cases on Temporal at {target}"):
+            return asyncio.run(main())
+    finally:
+        if started_here:
+            stop_dev_server(data_dir(home))
+
+
 def write_report(engine, framework, out: Path, *, claims_cap: int | None = None, evaluation=None) -> Path:
     from engine.reporting.collect import collect_report
     from engine.reporting.html import write_report as write_html
@@ -124,8 +155,12 @@ def register(app: typer.Typer) -> None:
         home: Optional[str] = HOME_OPTION,
         workers: int = typer.Option(1, "--workers", min=1, help="Processes for profiling."),
         report: Optional[Path] = typer.Option(None, "--report", help="Where to write the HTML report."),
+        cases: bool = typer.Option(True, "--cases/--no-cases", help="Open case workflows for eligible families."),
+        temporal_address: Optional[str] = typer.Option(
+            None, "--temporal-address", help="An existing Temporal cluster (default: the embedded dev server)."),
     ) -> None:
-        """Run the pipeline on a borough: ingest -> match -> families -> profile for each monthly extract, then report."""
+        """Run the pipeline on a borough: ingest -> match -> families -> profile for each monthly extract,
+        open cases for eligible families on Temporal, then write the report."""
         from dsl import load_framework
         from engine.storage.db import data_dir, make_engine
         from workflows.pipeline import find_feeds
@@ -135,6 +170,11 @@ def register(app: typer.Typer) -> None:
         engine = make_engine(db, home=home)
         result = run_data_pipeline(engine, fw, feeds_path, until=_parse_date(until, "--until"), workers=workers)
         console.print(_stage_table(result))
+        if cases and result.last_run_id:
+            started = open_cases(engine, result.last_run_id, address=temporal_address, home=home)
+            console.print(f"cases: {len(started.created)} opened, {len(started.existing)} already open, "
+                          f"{len(started.flagged)} flagged (no longer eligible before attachment), "
+                          f"{len(started.closed_not_reopened)} closed and not reopened")
         out = write_report(engine, fw, report or data_dir(home) / "report.html")
         console.print(f"report: [bold]{out}[/]")
         if any(m.unreadable for m in result.months):
