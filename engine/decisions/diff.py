@@ -31,7 +31,7 @@ class Change:
     """One criterion whose value differs between the two frameworks for one family."""
 
     family_id: str
-    kind: str  # family_definition | eligible | claimable | need | outcome
+    kind: str  # family_definition | eligible | claimable | need | outcome | rule (a named family rule)
     code: str
     before: str
     after: str
@@ -99,6 +99,10 @@ def compare_results(a: FamilyResult, b: FamilyResult) -> list[Change]:
         if not _same(old.value if old else ABSENT, new.value if new else ABSENT):
             changes.append(_change(fid, "need", code, old.result if old else None, new.result if new else None))
             need_changes.append(f"need {code} {changes[-1].before} -> {changes[-1].after}")
+    for name in sorted(set(a.rules) | set(b.rules)):
+        old, new = a.rules.get(name), b.rules.get(name)
+        if not _same(old.value if old else ABSENT, new.value if new else ABSENT):
+            changes.append(_change(fid, "rule", name, old, new))
     if a.family_definition.value != b.family_definition.value:
         changes.insert(0, _change(fid, "family_definition", "family_definition", a.family_definition,
                                   b.family_definition))

@@ -118,7 +118,7 @@ def print_diff(report, label_a: str, label_b: str) -> None:
             rule = c.span or ""
             if c.citations:
                 rule += f"\n{'; '.join(c.citations)}"
-            table.add_row(family_id, f"{c.kind} {c.code}" if c.kind in ("need", "outcome") else c.kind,
+            table.add_row(family_id, f"{c.kind} {c.code}" if c.kind in ("need", "outcome", "rule") else c.kind,
                           c.before, c.after, rule, "\n".join(c.because))
     console.print(table)
     heads = Table(title=f"By headline ({report.families} families; {len(report.changes)} change)")
@@ -257,7 +257,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         elif as_csv:
             write_diff_csv(report)
         else:
-            print_diff(report, f"{fw_a.header.id} {fw_a.header.version}", f"{fw_b.header.id} {fw_b.header.version}")
+            print_diff(report, *(f"{fw.header.id} {fw.header.version} [{fw.content_hash()[:12]}]" for fw in (fw_a, fw_b)))
 
     @audit_app.command("verify")
     def verify_cmd(db: Optional[str] = DB_OPTION) -> None:
