@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -67,12 +68,18 @@ class MappedRow:
     extract_date: date | None = None
 
 
+#: cached: the same person's identifiers repeat on every row that carries one of their facts
 _IDENTIFIER_CLEANERS = {
-    "nhs_number": identifiers.clean_nhs_number,
-    "upn": identifiers.clean_upn,
-    "ni_number": identifiers.clean_ni_number,
-    "uprn": identifiers.clean_uprn,
+    name: lru_cache(maxsize=200_000)(clean)
+    for name, clean in (
+        ("nhs_number", identifiers.clean_nhs_number),
+        ("upn", identifiers.clean_upn),
+        ("ni_number", identifiers.clean_ni_number),
+        ("uprn", identifiers.clean_uprn),
+    )
 }
+
+IDENTITY_CACHE_SIZE = 100_000
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -101,7 +108,15 @@ class RowMapper:
     def __init__(self, feed: FeedSpec, schema: dict[str, Any], *, pivot_year: int | None = None) -> None:
         self.feed = feed
         self.validator = jsonschema.validators.validator_for(schema)(schema)
-        self.pivot_year = pivot_year
+        self.pivot_year = pivot_year or date.today().year
+        identity = feed.identity
+        specs = [getattr(identity, name) for name in type(identity).model_fields if name != "extra_ids"]
+        self._identity_columns = tuple(sorted(
+            {c for spec in specs if spec is not None for c in spec.column}
+            | set(identity.extra_ids.values()) | {rel.column for rel in feed.relationships}
+        ))
+        # Feeds repeat a person's identity on every row of their facts; map each distinct one once.
+        self._identity_cache: dict[tuple, tuple[dict[str, Any], list[tuple[str, str]]]] = {}
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -162,7 +177,7 @@ class RowMapper:
         for name, clean in _IDENTIFIER_CLEANERS.items():
             column_spec = getattr(spec, name)
             raw = self._raw(column_spec, row)
-            value, problem = clean(raw) if raw is not None else (None, None)
+            value, problem = clean(str(raw)) if raw is not None else (None, None)
             identity[name] = value
             if problem:
                 mapped.warnings.append((column_spec.column[0], f"{problem}; identifier dropped, row kept"))
@@ -238,15 +253,24 @@ class RowMapper:
 
     def map(self, row: dict[str, Any]) -> MappedRow:
         """Validate and map a row; raises RowRejected with the field and reason when it cannot be kept."""
-        error = jsonschema.exceptions.best_match(self.validator.iter_errors(row))
-        if error is not None:
-            raise RowRejected(*_schema_reason(error))
+        if next(self.validator.iter_errors(row), None) is not None:
+            # best_match ranks all errors; only worth it for the few rows that fail
+            raise RowRejected(*_schema_reason(jsonschema.exceptions.best_match(self.validator.iter_errors(row))))
         record_id = row.get(self.feed.record_id)
         if record_id is None:
             raise RowRejected(self.feed.record_id, f"missing record id (column {self.feed.record_id!r})")
         record_id = str(record_id).strip()
         mapped = MappedRow(f"{self.feed.name}:{record_id}", record_id, {})
-        mapped.identity = self._identity(row, mapped)
+        key = tuple(row.get(c) for c in self._identity_columns)
+        cached = self._identity_cache.get(key)
+        if cached is None:
+            if len(self._identity_cache) >= IDENTITY_CACHE_SIZE:
+                self._identity_cache.clear()
+            mapped.identity = self._identity(row, mapped)
+            self._identity_cache[key] = (mapped.identity, list(mapped.warnings))
+        else:
+            mapped.identity, warnings = cached
+            mapped.warnings.extend(warnings)
         mapped.facts = [f for f in (self._fact(spec, row) for spec in self.feed.facts) if f is not None]
         extract = self.feed.extract_date
         if extract.column is not None:

@@ -12,9 +12,11 @@ only the latest values; records first seen after ``known_at`` are left out.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from datetime import date, datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -113,6 +115,8 @@ def _best(values: list[tuple[object, datetime | None]]):
     present = [(v, t) for v, t in values if v is not None]
     if not present:
         return None
+    if len(present) == 1:
+        return present[0][0]
     counts = Counter(v for v, _ in present)
     latest = {}
     for value, when in present:
@@ -130,31 +134,47 @@ def _member(person: str, joined: date, left: date | None, rows: list[tuple]) -> 
     )
 
 
+@lru_cache(maxsize=50_000)
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _as_date(value: date | str | None) -> date | None:
+    """Dates arrive as ``date`` (PostgreSQL) or ISO text (SQLite, read raw to skip per-row processing)."""
+    if value is None or isinstance(value, date):
+        return value
+    return _iso_date(value)
+
+
 def _facts(conn, record_owner, loaded_at, known, wanted) -> dict[str, list[Fact]]:
-    query = sa.select(facts.c.fact_id, facts.c.fact_type, facts.c.record_key, facts.c.event_date, facts.c.end_date,
-                      facts.c.fields, facts.c.batch_id, facts.c.feed)
+    # Raw column values (no SQLAlchemy result processing): this loop runs once per fact, millions of times.
+    query = sa.select(facts.c.fact_id, facts.c.fact_type, facts.c.record_key,
+                      sa.type_coerce(facts.c.event_date, sa.String), sa.type_coerce(facts.c.end_date, sa.String),
+                      sa.type_coerce(facts.c.fields, sa.Text), facts.c.batch_id, facts.c.feed)
     if wanted is not None:
         query = query.where(facts.c.fact_type.in_(sorted(wanted)))
     latest: dict[str, tuple] = {}
-    for row in conn.execute(query):
-        if row[2] not in record_owner:
-            continue
-        when = loaded_at[row[6]]
-        if known is not None and when > known:
-            continue
-        previous = latest.get(row[0])
-        if previous is None or loaded_at[previous[6]] < when:
-            latest[row[0]] = row
+    for chunk in conn.execute(query).partitions(50_000):  # fetchmany: far cheaper than row-by-row
+        for row in chunk:
+            if row[2] not in record_owner:
+                continue
+            when = loaded_at[row[6]]
+            if known is not None and when > known:
+                continue
+            previous = latest.get(row[0])
+            if previous is None or loaded_at[previous[6]] < when:
+                latest[row[0]] = row
     by_family: dict[str, list[Fact]] = defaultdict(list)
     for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in latest.values():
         family, person = record_owner[record_key]
-        values = dict(fields)
+        values = json.loads(fields) if isinstance(fields, str) else dict(fields)
         for name in _DATE_FIELDS.get(fact_type, ()):
             if isinstance(values.get(name), str):
-                values[name] = date.fromisoformat(values[name])
+                values[name] = _iso_date(values[name])
         by_family[family].append(Fact(
-            fact_id=fact_id, fact_type=fact_type, date=event_date, fields=values, person_id=person,
-            source=feed, source_record_id=record_key.split(":", 1)[1], batch_id=batch_id, end_date=end_date,
+            fact_id=fact_id, fact_type=fact_type, date=_as_date(event_date), fields=values, person_id=person,
+            source=feed, source_record_id=record_key[len(feed) + 1:], batch_id=batch_id,
+            end_date=_as_date(end_date),
         ))
     return by_family
 

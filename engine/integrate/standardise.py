@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 # --- names ------------------------------------------------------------------------------------------
 
@@ -62,6 +63,16 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=200_000)
+def _normalise_name_text(text: str) -> str | None:
+    text = strip_accents(text).upper()
+    text = text.replace("'", "").replace("\u2019", "").replace(".", " ")
+    text = _HYPHENS.sub("-", text)
+    text = _NOT_NAME.sub(" ", text)
+    text = _SPACES.sub(" ", text).strip(" -")
+    return text or None
+
+
 def normalise_name(value: object) -> str | None:
     """Upper-case ASCII name: accents removed, apostrophes and dots dropped, hyphens tightened.
 
@@ -69,12 +80,7 @@ def normalise_name(value: object) -> str | None:
     """
     if value is None:
         return None
-    text = strip_accents(str(value)).upper()
-    text = text.replace("'", "").replace("\u2019", "").replace(".", " ")
-    text = _HYPHENS.sub("-", text)
-    text = _NOT_NAME.sub(" ", text)
-    text = _SPACES.sub(" ", text).strip(" -")
-    return text or None
+    return _normalise_name_text(str(value))
 
 
 def _drop_titles(tokens: list[str]) -> list[str]:
@@ -172,12 +178,17 @@ def parse_date(value: object, fmt: str | None = None, *, pivot_year: int | None 
     text = str(value).strip() if value is not None else ""
     if not text:
         raise ValueError("date is empty")
+    return _parse_date_text(text, fmt, pivot_year or date.today().year)
+
+
+@lru_cache(maxsize=100_000)
+def _parse_date_text(text: str, fmt: str | None, pivot: int) -> date:
+    """The text part of :func:`parse_date`, cached: extracts repeat the same dates (terms, births)."""
     if fmt:
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             pass  # fall through to the general formats: exports drift between months
-    pivot = pivot_year or date.today().year
     try:
         if m := _ISO.fullmatch(text):
             return date(int(m[1]), int(m[2]), int(m[3]))
@@ -192,7 +203,7 @@ def parse_date(value: object, fmt: str | None = None, *, pivot_year: int | None 
                 year = int(m[3]) if len(m[3]) == 4 else _two_digit_year(int(m[3]), pivot)
                 return date(year, month, int(m[1]))
         if re.fullmatch(r"\d{4,5}(\.\d+)?", text):
-            return _excel_serial(float(text), value)
+            return _excel_serial(float(text), text)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a real date ({exc})") from None
     raise ValueError(f"cannot read {text!r} as a date; expected {DATE_FORMATS_HELP}"
@@ -214,14 +225,9 @@ POSTCODE_STRICT = re.compile(
 )
 
 
-def normalise_postcode(value: object) -> tuple[str | None, str | None]:
-    """Upper case, spaces removed, one space before the inward code; returns (postcode, warning).
-
-    A strict-pattern failure is only a warning (BFPO and non-geographic codes exist).
-    """
-    if value is None:
-        return None, None
-    compact = re.sub(r"[^A-Z0-9]", "", strip_accents(str(value)).upper())
+@lru_cache(maxsize=200_000)
+def _normalise_postcode_text(value: str) -> tuple[str | None, str | None]:
+    compact = re.sub(r"[^A-Z0-9]", "", strip_accents(value).upper())
     if not compact:
         return None, None
     if len(compact) < 5 or len(compact) > 7:
@@ -230,6 +236,16 @@ def normalise_postcode(value: object) -> tuple[str | None, str | None]:
     if not POSTCODE_STRICT.match(postcode):
         return postcode, f"postcode {value!r} does not match the UK postcode pattern (kept as {postcode!r})"
     return postcode, None
+
+
+def normalise_postcode(value: object) -> tuple[str | None, str | None]:
+    """Upper case, spaces removed, one space before the inward code; returns (postcode, warning).
+
+    A strict-pattern failure is only a warning (BFPO and non-geographic codes exist).
+    """
+    if value is None:
+        return None, None
+    return _normalise_postcode_text(str(value))
 
 
 _SEX = {
@@ -259,6 +275,11 @@ _ADDRESS_WORDS = {
 
 def normalise_address(parts: list[object]) -> str | None:
     """One upper-case line: parts joined, punctuation dropped, common abbreviations expanded."""
+    return _normalise_address_parts(tuple(None if p is None else str(p) for p in parts))
+
+
+@lru_cache(maxsize=200_000)
+def _normalise_address_parts(parts: tuple[str | None, ...]) -> str | None:
     words: list[str] = []
     for part in parts:
         if part is None:
