@@ -193,6 +193,8 @@ class _DeclarationChecker:
         return Scope("family" if applies is not None and applies.kind == "family" else "person", owner)
 
     def _need(self, need: a.NeedDecl) -> None:
+        if not need.code.isupper() and self._is_local("need", need.code):
+            self.report.warning(f"need codes are written in capitals, e.g. {need.code.upper()}", need.span)
         if need.headline.name not in self.exprs.headlines:
             self.report.error(f"unknown headline `{need.headline.name}`"
                               f"{did_you_mean(need.headline.name, self.exprs.headlines)}", need.headline.span)

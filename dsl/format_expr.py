@@ -52,6 +52,8 @@ def _open_tail(e: a.Expr, follow: str | None) -> bool:
     if isinstance(e, (a.Quantified, a.CountFacts, a.Aggregate)):
         if getattr(e, "has", None) is not None:
             return True
+        if isinstance(e, a.Quantified) and follow == "has":  # it would take the outer `has`
+            return True
         if e.window is None and (e.where is not None or follow == "window"):
             return True
     return False

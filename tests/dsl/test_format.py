@@ -96,3 +96,16 @@ def test_generated_expressions_print_and_parse_back(expr: a.Expr) -> None:
     text = render(expr)
     parsed = parse_text(f'role r "R"\n  {text}\nend\n', "gen.hearth").declarations[0].condition
     assert parsed == expr, text
+
+
+@pytest.mark.parametrize("expr", [
+    a.Quantified("any", a.Name("x"), where=a.Quantified("any", a.Name("y")), has=a.Name("z")),
+    a.BinOp("or", a.Quantified("any", a.Name("x"), where=a.Name("y")), a.Name("z")),
+    a.Quantified("any", a.Name("x"), where=a.CountFacts(a.Name("y")), window=a.Window("last", a.Name("w"))),
+    a.CallExpr("f", (a.CountNeeds(False, (a.Name("H"),)), a.Name("z"))),
+])
+def test_greedy_tails_get_parentheses(expr: a.Expr) -> None:
+    """Trees whose inner aggregation would swallow what follows print with parentheses (found by fuzzing)."""
+    text = render(expr)
+    assert "(" in text
+    assert parse_text(f'role r "R"\n  {text}\nend\n').declarations[0].condition == expr
