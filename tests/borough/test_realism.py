@@ -139,12 +139,13 @@ def test_records_use_other_spellings_of_the_same_name(borough):
     persons = {p["person_id"]: p for p in read_csv(borough / "truth" / "persons.csv")}
     records = {(r["feed"], r["record_id"]): r["person_id"] for r in read_csv(borough / "truth" / "records.csv")}
     variants = 0
-    for row in feed_rows(borough, "health_referrals.jsonl") + feed_rows(borough, "police_asb.jsonl"):
-        feed = "health_referrals" if "patient_id" in row else "police_asb"
-        record = row.get("patient_id") or row.get("subject_id")
-        true_given = persons[records[(feed, record)]]["given_name"]
-        given = row.get("given_name") or row.get("first_name")
-        variants += given in TRANSLITERATIONS.get(true_given, ())
+    for name, feed in _declared(borough).items():
+        column = feed["identity"].get("given_name")
+        if not column:
+            continue
+        for row in feed_rows(borough, feed["source"]["path"].split("/")[-1]):
+            true_given = persons[records[(name, row[feed["record_id"]])]]["given_name"]
+            variants += (row[column] or "").title() in TRANSLITERATIONS.get(true_given, ())
     assert variants > 0
 
 

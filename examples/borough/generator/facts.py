@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
+from .randomness import ScalarRandom
 
 #: fact type -> its fields, in catalogue order (the first date field is the fact's date, except
 #: attendance, which is dated by ``term_end``)
@@ -93,19 +93,19 @@ class World:
 
 
 class Draw:
-    """Small helpers over one numpy generator (dates as ordinals)."""
+    """Small helpers over one scalar random stream (dates as ordinals)."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: ScalarRandom) -> None:
         self.rng = rng
 
     def chance(self, p: float) -> bool:
-        return bool(self.rng.random() < p)
+        return self.rng.random() < p
 
     def day(self, low: int, high: int) -> int:
-        return int(self.rng.integers(low, max(high, low + 1)))
+        return self.rng.randrange(low, max(high, low + 1))
 
     def pick(self, options: tuple | list):
-        return options[int(self.rng.integers(len(options)))]
+        return options[self.rng.randrange(len(options))]
 
     def weighted(self, options: tuple, weights: tuple):
         draw, total = self.rng.random() * sum(weights), 0.0
@@ -116,8 +116,11 @@ class Draw:
         return options[-1]
 
     def times(self, low: int, high: int, per_year: float) -> list[int]:
-        """Sorted days of a Poisson process with ``per_year`` rate on [low, high)."""
-        if high <= low:
-            return []
-        count = int(self.rng.poisson(per_year * (high - low) / 365.25))
-        return sorted(int(d) for d in self.rng.integers(low, high, size=count))
+        """Days of a Poisson process with ``per_year`` rate on [low, high), in order (exponential gaps)."""
+        days, rate, at = [], per_year / 365.25, float(low)
+        while rate > 0:
+            at += self.rng.expovariate(rate)
+            if at >= high:
+                break
+            days.append(int(at))
+        return days

@@ -20,6 +20,7 @@ from .facts import Draw, World
 from .feed_specs import FEEDS
 from .households import build_population
 from .needs import FamilyNeeds
+from .randomness import ScalarRandom
 from .registers import render_register
 from .render import FeedRenderer
 from .truth import write_needs_and_facts, write_people, write_records
@@ -122,10 +123,10 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
     pop = build_population(np.random.default_rng([seed, 0]), residents, window_start, window_end)
     lap("people and households")
     world = World.empty()
-    needs = FamilyNeeds(Draw(np.random.default_rng([seed, 1])), pop, world)
+    needs = FamilyNeeds(Draw(ScalarRandom(f"{seed}:needs")), pop, world)
     needs.run()
     needs.young_carers()
-    draw = Draw(np.random.default_rng([seed, 2]))
+    draw = Draw(ScalarRandom(f"{seed}:routine"))
     routine.attendance(np.random.default_rng([seed, 3]), pop, world, needs)
     routine.work_and_benefits(draw, pop, world, needs)
     routine.neet_tracking(draw, pop, world, needs)

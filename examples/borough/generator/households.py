@@ -8,11 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import math
+
 import numpy as np
 
 from .addresses import Gazetteer, build_gazetteer
 from .identifiers import make_upn, nhs_numbers_in_test_range, random_ninos
 from .name_pools import GIVEN_NAMES, HERITAGE_WEIGHTS, SURNAMES
+from .randomness import ScalarRandom, cumulative
 
 DAY_YEAR = 365.25
 #: household shape -> share of households (ONS-like proportions, rounded)
@@ -26,6 +29,10 @@ SHAPE_WEIGHTS = {
     "shared_house": 0.10,
 }
 _HERITAGES = list(HERITAGE_WEIGHTS)
+_HERITAGE_CUMULATIVE = cumulative(HERITAGE_WEIGHTS.values())
+_SHAPES = list(SHAPE_WEIGHTS)
+_SHAPE_CUMULATIVE = cumulative(SHAPE_WEIGHTS.values())
+_KIDS_CUMULATIVE = cumulative([0.38, 0.36, 0.16, 0.07, 0.03])
 _GIVEN = {h: {s: names.split() for s, names in pools.items()} for h, pools in GIVEN_NAMES.items()}
 _SURNAMES = {h: names.split() for h, names in SURNAMES.items()}
 
@@ -90,7 +97,7 @@ class Population:
 class _Builder:
     """Adds people and households to a population, drawing names from one random stream."""
 
-    def __init__(self, rng: np.random.Generator, pop: Population) -> None:
+    def __init__(self, rng: ScalarRandom, pop: Population) -> None:
         self.rng = rng
         self.pop = pop
 
@@ -98,7 +105,7 @@ class _Builder:
         pop = self.pop
         pop.hh_shape.append(shape)
         pop.hh_score.append(score)
-        social = 1.0 / (1.0 + np.exp(1.3 - 1.1 * score))
+        social = 1.0 / (1.0 + math.exp(1.3 - 1.1 * score))
         draw = self.rng.random()
         pop.hh_tenure.append("social_rent" if draw < social else "private_rent" if draw < social + 0.3 else "owner")
         pop.hh_addresses.append([])
@@ -137,7 +144,7 @@ class _Builder:
         """A woman and a man; most share his surname, a few changed hers on marrying during the window."""
         rng = self.rng
         his_name = self.surname(heritage)
-        partner_heritage = heritage if rng.random() < 0.88 else _HERITAGES[int(rng.integers(len(_HERITAGES)))]
+        partner_heritage = heritage if rng.random() < 0.88 else _HERITAGES[rng.integers(len(_HERITAGES))]
         her_birth_name = self.surname(partner_heritage)
         age = float(rng.uniform(low, high))
         man = self.person(household, "M", age + float(rng.normal(2, 3)), heritage, his_name)
@@ -165,8 +172,8 @@ class _Builder:
 
 def _compose(builder: _Builder, shape: str, household: int) -> None:
     rng = builder.rng
-    heritage = _HERITAGES[int(rng.choice(len(_HERITAGES), p=list(HERITAGE_WEIGHTS.values())))]
-    kids = int(rng.choice([1, 2, 3, 4, 5], p=[0.38, 0.36, 0.16, 0.07, 0.03]))
+    heritage = _HERITAGES[rng.index(_HERITAGE_CUMULATIVE)]
+    kids = 1 + rng.index(_KIDS_CUMULATIVE)
     if shape == "single_adult":
         sex = "F" if rng.random() < 0.5 else "M"
         age = float(rng.uniform(19, 60) if rng.random() < 0.7 else rng.uniform(60, 94))
@@ -195,7 +202,7 @@ def _compose(builder: _Builder, shape: str, household: int) -> None:
         builder.children(household, heritage, surname, mother, min(kids, 3))
     else:  # shared_house: unrelated young adults of any heritage
         for _ in range(int(rng.integers(2, 6))):
-            own = _HERITAGES[int(rng.choice(len(_HERITAGES), p=list(HERITAGE_WEIGHTS.values())))]
+            own = _HERITAGES[rng.index(_HERITAGE_CUMULATIVE)]
             builder.person(household, "F" if rng.random() < 0.5 else "M", float(rng.uniform(19, 38)), own,
                            builder.surname(own))
 
@@ -262,15 +269,15 @@ def _identifiers(rng: np.random.Generator, pop: Population) -> None:
 
 def build_population(rng: np.random.Generator, residents: int, start: date, end: date) -> Population:
     """About ``residents`` people at the start of the window in households, plus babies born during it."""
-    shapes = list(SHAPE_WEIGHTS)
     expected_households = int(residents / 2.3) + 10
     gazetteer = build_gazetteer(rng, int(expected_households * 1.25) + 200)
     pop = Population(start=start.toordinal(), end=end.toordinal(), gazetteer=gazetteer)
-    builder = _Builder(rng, pop)
+    scalar = ScalarRandom(int(rng.integers(1 << 62)))
+    builder = _Builder(scalar, pop)
     order = rng.permutation(len(gazetteer)).tolist()
     while pop.size < residents:
-        shape = shapes[int(rng.choice(len(shapes), p=list(SHAPE_WEIGHTS.values())))]
-        score = float(rng.normal(0.0, 1.0)) + (0.5 if shape == "lone_parent" else 0.0)
+        shape = _SHAPES[scalar.index(_SHAPE_CUMULATIVE)]
+        score = scalar.normal(0.0, 1.0) + (0.5 if shape == "lone_parent" else 0.0)
         household = builder.household(shape, score)
         _compose(builder, shape, household)
         pop.hh_addresses[household].append((order.pop(), pop.start))

@@ -227,7 +227,7 @@ class FamilyNeeds:
         if pop.hh_tenure[household] == "social_rent":
             arrears, day, notice = 0.0, onset, False
             while day < min(until, pop.end):
-                arrears += float(draw.rng.uniform(120, 420))
+                arrears += draw.rng.uniform(120, 420)
                 notice = notice or arrears > 1500
                 self._add("rent_account", tenant, day, round(arrears, 2), notice)
                 day += 91
@@ -258,7 +258,7 @@ class FamilyNeeds:
         if draw.chance(0.5):
             referral = onset + draw.day(30, 200)
             if referral < pop.end:
-                amount = round(float(draw.rng.uniform(1500, 15000)), 2)
+                amount = round(draw.rng.uniform(1500, 15000), 2)
                 self._add("problem_debt", person, referral, amount, False)
                 if until < pop.end and until > referral:
                     self._add("problem_debt", person, until, amount, True)
