@@ -153,7 +153,7 @@ def explain_fresh(
     family = next((f for f in families if f.family_id == family_id), None)
     if family is None:
         raise NotFoundError(
-            f"family {family_id!r} is not known at {moment:%Y-%m-%d %H:%M} UTC"
+            f"family {family_id!r} has no members on {day} in what was known at {moment:%Y-%m-%d %H:%M} UTC"
             f"{did_you_mean(family_id, [f.family_id for f in families])}"
         )
     result = evaluate_one(compile_for(framework), family, day, applied)

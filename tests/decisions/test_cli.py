@@ -57,6 +57,21 @@ def test_profile_explain_replay_verify(capsys, url: str) -> None:
     assert code == 0 and "decision chain intact: 6 decisions verified" in out
 
 
+def test_explain_fresh_for_another_date(capsys, url: str) -> None:
+    """With --as-of, explain evaluates now (with the framework of the latest decision) and records nothing."""
+    hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
+    code, out, _ = hearth(capsys, "explain", "F000002", "--as-of", "2024-02-20", "--json", "--db", url)
+    data = json.loads(out)
+    assert code == 0 and data["recorded"] is False and data["result"]["as_of"] == "2024-02-20"
+    code, _, err = hearth(capsys, "explain", "F0000002", "--as-of", "2024-02-20", "--framework", str(PHASE3),
+                          "--db", url)
+    assert code == 2 and "has no members on 2024-02-20" in err and "did you mean 'F000002'" in err.replace("\n", "")
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(decisions)).scalar() == 6
+    engine.dispose()
+
+
 def test_tampering_fails_verify_and_replay(capsys, url: str) -> None:
     """Editing a stored decision makes `audit verify` exit 1 naming it, and replay exit 1."""
     hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
