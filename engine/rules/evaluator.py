@@ -65,24 +65,26 @@ class CompiledFramework:
         self.fact_types = {f.name: f for f in framework.fact_types}
         self.needs = sorted(framework.needs, key=lambda n: n.name)
         self.outcomes = {o.need: o for o in framework.outcomes}
-        self.rules: dict[str, RuleDef] = {}
+        #: rules compiled without trace hooks (bulk evaluation) and with them (explanations)
+        self.rules: dict[str, RuleDef] = self._compile(traced=False)
+        self.traced_rules: dict[str, RuleDef] = self._compile(traced=True)
         self._params: dict[date, dict[str, ParamUse | None]] = {}
         self._periods: dict[tuple[date, date, str], list[Any]] = {}
         self._windows: dict[tuple[date, int, str, str], tuple[date, date]] = {}
-        self._compile()
 
     # Compilation ----------------------------------------------------------------------------------
-    def _compile(self) -> None:
+    def _compile(self, traced: bool) -> dict[str, RuleDef]:
         fw = self.framework
+        rules: dict[str, RuleDef] = {}
         names = {r.name for r in fw.roles} | {r.name for r in fw.rules} | {n.name for n in fw.needs}
         names |= {r.name for r in fw.claim.alternatives} if fw.claim else set()
         names |= {"family_definition", "eligibility_condition", "eligible", "claimable"}
-        cc = CompileContext(framework=fw, fact_types=self.fact_types, rule_names=names)
+        cc = CompileContext(framework=fw, fact_types=self.fact_types, rule_names=names, traced=traced)
 
         def add(name: str, kind: str, subject: str, expr: ir.Expr, span: ir.Span | None,
                 citations: tuple[ir.Citation, ...] = (), role: str | None = None) -> None:
             cc.where, cc.span = f"{kind} {name}", span
-            self.rules[name] = RuleDef(name, kind, subject, compile_bool(expr, cc), span, citations, role)
+            rules[name] = RuleDef(name, kind, subject, compile_bool(expr, cc), span, citations, role)
 
         for role in fw.roles:
             add(role.name, "role", "person", role.condition, role.span, role.citations)
@@ -107,6 +109,7 @@ class CompiledFramework:
             add("eligible", "eligible", "family", both, e.span, e.citations)
         if fw.claim is not None:
             add("claimable", "claimable", "family", fw.claim.condition, fw.claim.span, fw.claim.citations)
+        return rules
 
     # Caches shared by evaluations ------------------------------------------------------------------
     def params_on(self, as_of: date) -> dict[str, ParamUse | None]:
@@ -216,6 +219,7 @@ class Evaluation:
         self.member_by_id = {m.person_id: m for m in self.members}
         self.params = params if params is not None else compiled.params_on(as_of)
         self.trace = trace
+        self.rules = compiled.traced_rules if trace else compiled.rules
         self.trace_stack: list[list[TriResult]] | None = None
         self.person: Member | None = None
         self.fact: Fact | None = None
@@ -345,7 +349,7 @@ class Evaluation:
         return self._use(self.rule_result(role, member.person_id))
 
     def rule_ref(self, name: str) -> str:
-        rule = self.compiled.rules[name]
+        rule = self.rules[name]
         person = self.person
         if rule.kind == "role":
             person = self.require_person(name)
@@ -397,7 +401,7 @@ class Evaluation:
             raise EvaluationError(f"rule {name} depends on itself; the framework has a cycle")
         self._busy.add(key)
         try:
-            rule = self.compiled.rules[name]
+            rule = self.rules[name]
             if person_id is None and rule.subject == "person" and rule.kind in ("need", "outcome_achieved", "outcome_sustained"):
                 result = self._family_need(rule) if rule.kind == "need" else family_outcome(self, rule)
             else:
@@ -438,7 +442,7 @@ class Evaluation:
         found = self._need_members.get(code)
         if found is not None:
             return found
-        rule = self.compiled.rules[code]
+        rule = self.rules[code]
         found = self._need_members[code] = {}
         for member in self.members:
             if rule.role is not None and self.rule_result(rule.role, member.person_id).value == NOT_MET:
@@ -469,7 +473,7 @@ class Evaluation:
 
     # The whole family --------------------------------------------------------------------------------
     def _top(self, name: str, missing: str) -> TriResult:
-        if name in self.compiled.rules:
+        if name in self.rules:
             return self.rule_result(name, None)
         return TriResult(UNKNOWN, name, name, unknowns=[missing])
 
@@ -489,7 +493,7 @@ class Evaluation:
         claimable = self._top("claimable", "the framework has no claim rule")
         roles = {m.person_id: {r.name: self.rule_result(r.name, m.person_id).value for r in compiled.framework.roles}
                  for m in self.members}
-        helpers = [r for r in compiled.rules.values() if r.kind == "rule"]
+        helpers = [r for r in self.rules.values() if r.kind == "rule"]
         rules = {r.name: self.rule_result(r.name, None) for r in helpers if r.subject == "family"}
         person_rules = {m.person_id: {r.name: self.rule_result(r.name, m.person_id).value
                                       for r in helpers if r.subject == "person"} for m in self.members}

@@ -13,7 +13,7 @@ sub-criterion with the computed figures, the facts it read and its unknown reaso
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -44,9 +44,10 @@ class CompileContext:
     framework: ir.Framework
     fact_types: dict[str, ir.FactType]
     rule_names: set[str]
+    #: add trace hooks (sub-criteria nodes) to conditions; bulk evaluation compiles without them
+    traced: bool = False
     where: str = ""
     span: ir.Span | None = None
-    calls: set[str] = field(default_factory=set)
 
     def error(self, message: str) -> EvaluationError:
         at = f"{self.span}: " if self.span else ""
@@ -87,7 +88,7 @@ def compile_bool(node: ir.Expr, cc: CompileContext) -> Compiled:
         def inner(ev: Evaluation) -> str:
             return to_tri(raw(ev))
 
-    if node.kind == "rule":  # a rule reference adds its own full result to the trace
+    if node.kind == "rule" or not cc.traced:  # a rule reference adds its own full result to the trace
         return inner
     return _traced(describe(node), node.kind, inner)
 

@@ -42,7 +42,7 @@ def identified_need(ev: Evaluation, code: str) -> tuple[str, dict[str, str]]:
         ev.identified_on = day
         source = _at_identification(ev)
     need = source.rule_result(code, None)
-    members = source.need_members(code) if ev.compiled.rules[code].subject == "person" else {}
+    members = source.need_members(code) if ev.rules[code].subject == "person" else {}
     known = ev._identified_needs[code] = (need.value, {pid: r.value for pid, r in members.items()})
     return known
 
@@ -76,7 +76,7 @@ def outcome_results(ev: Evaluation) -> dict[str, OutcomeResult]:
     from engine.rules.evaluator import and2
 
     results: dict[str, OutcomeResult] = {}
-    rules = ev.compiled.rules
+    rules = ev.rules
     for code in sorted(ev.compiled.outcomes):
         if code not in rules:  # an outcome for a need the framework does not define
             continue
