@@ -21,7 +21,7 @@ from dsl.transformer import AstBuilder, ValueTooStrange
 #: a framework file is a few hundred lines; anything this big is not one
 MAX_FILE_BYTES = 2_000_000
 #: deeper than this and checking/compiling/formatting would exhaust Python's stack
-MAX_NESTING = 120
+MAX_NESTING = 200
 
 _TERMINAL_WORDS = {
     "NAME": "a name", "STRING": 'a "quoted text"', "NUMBER": "a number", "DATE": "a date (YYYY-MM-DD)",

@@ -114,3 +114,13 @@ def test_binary_file_in_a_framework_folder(tmp_path: Path) -> None:
 def test_random_text(text: str) -> None:
     """Any Unicode text (control characters, lone surrogates, odd spaces) parses or fails as a DslError."""
     only_dsl_errors(text)
+
+
+def test_nesting_just_under_the_limit_loads_end_to_end(tmp_path: Path) -> None:
+    """Expressions nested almost to the limit still check, compile, serialise and format."""
+    chain = " + ".join(["age"] * 190) + " > 3"
+    (tmp_path / "f.hearth").write_text(f'framework f "F"\n  phase "1"\n  version "1"\nend\n'
+                                       f'role r "R"\n  {chain}\n  source "x" local\nend\n')
+    framework = load_framework(tmp_path)
+    assert framework.model_validate_json(framework.canonical_json()) == framework
+    assert format_text((tmp_path / "f.hearth").read_text()).count("age") == 190
