@@ -112,3 +112,19 @@ def test_results_are_byte_identical_whatever_the_input_order():
         with_zed = replace(base, members=(*base.members, Member("zed", date_of_birth=date(1990, 1, 1))))
         assert COMPILED.evaluate(shuffled, date(2023, 9, 1)).to_json() == COMPILED.evaluate(with_zed, date(2023, 9, 1)).to_json()
     assert COMPILED.evaluate(base, date(2023, 9, 1)).to_json() == expected
+
+
+def test_bulk_and_traced_evaluations_agree_on_every_value_and_fact():
+    """trace=False only drops the sub-criteria tree: values, evidence and reasons are the same."""
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("children", "detail")}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    base = _family([_exclusion(date(2023, 3, 1))])
+    traced = COMPILED.evaluate(base, date(2023, 9, 1), trace=True).to_dict()
+    bulk = COMPILED.evaluate(base, date(2023, 9, 1), trace=False).to_dict()
+    assert traced["eligible"]["children"] and not bulk["eligible"]["children"]
+    assert strip(traced) == strip(bulk)
