@@ -65,6 +65,9 @@ GUARD_FAILED_FLAG = "guard_evaluation_failed"
 #: patch ids of behaviour added after cases were already running (see docs/cases.md, "Changing the workflow")
 PATCH_AUDIT_GUARD_CHANGES = "audit-guard-changes"
 
+#: short: a worker killed mid-activity delays the case by this much before the activity is retried
+WRITE_TIMEOUT = timedelta(seconds=10)
+GUARD_TIMEOUT = timedelta(seconds=20)
 AUDIT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 GUARD_RETRY = RetryPolicy(maximum_attempts=3, non_retryable_error_types=["FrameworkNotStored", "FamilyNotFound"])
 CLAIM_RETRY = RetryPolicy(
@@ -217,7 +220,7 @@ class CaseWorkflow:
         try:
             result = await workflow.execute_activity_method(
                 CaseActivities.evaluate_guards, request,
-                start_to_close_timeout=timedelta(seconds=60), retry_policy=GUARD_RETRY,
+                start_to_close_timeout=GUARD_TIMEOUT, retry_policy=GUARD_RETRY,
             )
         except ActivityError as exc:
             cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc.cause)
@@ -327,7 +330,7 @@ class CaseWorkflow:
             closure_reason=self.s.closure_reason, opened_at=self.s.opened_at,
         )
         await workflow.execute_activity_method(
-            CaseActivities.write_audit, batch, start_to_close_timeout=timedelta(seconds=30), retry_policy=AUDIT_RETRY
+            CaseActivities.write_audit, batch, start_to_close_timeout=WRITE_TIMEOUT, retry_policy=AUDIT_RETRY
         )
         self._pending = self._pending[len(entries):]
 
@@ -438,7 +441,7 @@ class CaseWorkflow:
         )
         try:
             written = await workflow.execute_activity_method(
-                CaseActivities.write_claim, record, start_to_close_timeout=timedelta(seconds=30),
+                CaseActivities.write_claim, record, start_to_close_timeout=WRITE_TIMEOUT,
                 retry_policy=CLAIM_RETRY,
             )
         except ActivityError as exc:

@@ -235,10 +235,12 @@ class CaseClient:
         return found
 
     # ------------------------------------------------------------------------------------ actions
-    async def _update(self, case_id: str, update, request, action: str, actor: str, role: str | None):
+    async def _update(self, case_id: str, update, request, action: str, actor: str, role: str | None,
+                      update_id: str | None = None):
+        """Send an update; ``update_id`` makes a retry of the same action return the first answer."""
         handle = self.client.get_workflow_handle(case_id)
         try:
-            return await handle.execute_update(update, request)
+            return await handle.execute_update(update, request, id=update_id)
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             message = cause.message if isinstance(cause, ApplicationError) else str(cause)
@@ -258,8 +260,8 @@ class CaseClient:
                 case_id=case_id, action=action, actor=actor, role=role, message=message,
                 at=naive_utc(_utcnow()), payload=json.dumps(payload, sort_keys=True)))
 
-    async def act(self, case_id: str, req: ActionRequest) -> ActionResult:
-        return await self._update(case_id, CaseWorkflow.act, req, req.transition, req.actor, req.role)
+    async def act(self, case_id: str, req: ActionRequest, update_id: str | None = None) -> ActionResult:
+        return await self._update(case_id, CaseWorkflow.act, req, req.transition, req.actor, req.role, update_id)
 
     async def take(self, case_id: str, *, requires: str, actor: str, role: str, fields: dict[str, str] | None = None,
                    reason: str | None = None, final: bool | None = None) -> ActionResult:
@@ -277,18 +279,21 @@ class CaseClient:
         req = ActionRequest(transition=options[0].name, actor=actor, role=role, fields=fields or {}, reason=reason)
         return await self.act(case_id, req)
 
-    async def sign_off(self, case_id: str, *, actor: str, role: str, decision_id: str | None = None) -> ActionResult:
+    async def sign_off(self, case_id: str, *, actor: str, role: str, decision_id: str | None = None,
+                       update_id: str | None = None) -> ActionResult:
         claim = lcx.claim_transition(await self._lifecycle(case_id))
         if claim is None:
             raise CaseActionRejected(f"case {case_id}: its lifecycle has no claim sign-off transition")
         return await self.act(case_id, ActionRequest(transition=claim.name, actor=actor, role=role,
-                                                     decision_id=decision_id))
+                                                     decision_id=decision_id), update_id)
 
-    async def record_evidence(self, case_id: str, req: EvidenceRequest) -> ActionResult:
-        return await self._update(case_id, CaseWorkflow.record_evidence, req, "record_evidence", req.actor, req.role)
+    async def record_evidence(self, case_id: str, req: EvidenceRequest, update_id: str | None = None) -> ActionResult:
+        return await self._update(case_id, CaseWorkflow.record_evidence, req, "record_evidence", req.actor, req.role,
+                                  update_id)
 
-    async def request_claim(self, case_id: str, req: ClaimRequest) -> ActionResult:
-        return await self._update(case_id, CaseWorkflow.request_claim, req, "request_claim", req.actor, req.role)
+    async def request_claim(self, case_id: str, req: ClaimRequest, update_id: str | None = None) -> ActionResult:
+        return await self._update(case_id, CaseWorkflow.request_claim, req, "request_claim", req.actor, req.role,
+                                  update_id)
 
     async def send_fact(self, case_id: str, fact: FactSignal) -> None:
         await self.client.get_workflow_handle(case_id).signal(CaseWorkflow.fact, fact)

@@ -7,7 +7,6 @@ registered, and a pid file so ``hearth server stop`` can stop it cleanly. Nothin
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -74,14 +73,11 @@ def running_server(home: Path) -> DevServer | None:
     return DevServer(info["pid"], info["address"], Path(info["db_file"]), Path(info["log_file"]))
 
 
-async def _ready(address: str) -> bool:
-    from temporalio.client import Client
-
-    try:
-        await Client.connect(address)  # connect() asks the server for its system info
-        return True
-    except Exception:  # not up yet: connection refused, namespace not ready
-        return False
+def _ready(address: str) -> bool:
+    """The server answers for the default namespace (asked with the CLI: callable from sync and async code)."""
+    probe = subprocess.run([temporal_binary(), "operator", "namespace", "describe", "--namespace", "default",
+                            "--address", address], capture_output=True, timeout=30)
+    return probe.returncode == 0
 
 
 def wait_until_ready(address: str, proc_pid: int, log_file: Path, timeout: float = 60.0) -> None:
@@ -90,7 +86,7 @@ def wait_until_ready(address: str, proc_pid: int, log_file: Path, timeout: float
         if not _alive(proc_pid):
             tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
             raise ConfigError(f"the Temporal dev server exited while starting (is {address} in use?). Log:\n{tail}")
-        if asyncio.run(_ready(address)):
+        if _ready(address):
             return
         time.sleep(0.3)
     raise ConfigError(f"the Temporal dev server did not answer on {address} within {timeout:.0f} s; see {log_file}")

@@ -48,6 +48,8 @@ def build_worker(client: Client, activities: CaseActivities, task_queue: str = T
         max_concurrent_activities=activity_threads,
         # let in-flight audit/claim writes finish on SIGTERM instead of cancelling them at once
         graceful_shutdown_timeout=timedelta(seconds=10),
+        # a dead worker's cached cases move to another worker after this long
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
     )
 
 

@@ -137,3 +137,20 @@ class FamilySource:
         coverage = {t: Coverage(fact_type=t, start=self.covered_from, end=as_of)
                     for t in ("health_referral", "offence")}
         return replace(family, coverage=coverage)
+
+
+def ready_families(count: int, prefix: str = "K", today: date | None = None) -> FamilySource:
+    """``count`` families referred a month ago that engaged today: eligible, outcome achieved."""
+    from datetime import timedelta
+
+    today = today or date.today()
+    source = FamilySource()
+    for i in range(count):
+        source.add_family(f"{prefix}{i}", today - timedelta(days=30), covered_from=today - timedelta(days=1000))
+        source.add_fact(f"{prefix}{i}", "health_referral", today, status="engaged")
+    return source
+
+
+#: the lifecycle without the sustainment timer: ``sustained`` fires as soon as the claim rule is met
+#: (for real-time tests on the dev server, where six months cannot be skipped)
+QUICK_LIFECYCLE = LIFECYCLE.model_copy(update={"timers": tuple(t for t in LIFECYCLE.timers if t.name != "sustainment")})
