@@ -33,13 +33,13 @@ def _families_with_children(borough) -> set[str]:
 
 
 def test_share_of_families_with_three_or_more_needs(borough):
-    """Roughly 3-15% of families with children carry needs in three or more domains."""
+    """About 9% of families with children (4-15% in a small borough) have needs in three or more domains."""
     families = _families_with_children(borough)
     domains = defaultdict(set)
     for need in read_csv(borough / "truth" / "needs.csv"):
         domains[need["household_id"]].add(need["domain"])
     heavy = sum(1 for family in families if len(domains[family]) >= 3)
-    assert 0.03 <= heavy / len(families) <= 0.15
+    assert 0.04 <= heavy / len(families) <= 0.15
 
 
 def test_needs_cluster_with_disadvantage_and_some_resolve(borough):

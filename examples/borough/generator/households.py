@@ -235,7 +235,8 @@ def _moves_and_separations(builder: _Builder, free_addresses: list[int]) -> None
         if free_addresses and rng.random() < 0.07 + 0.04 * max(score, 0.0):
             moved = int(rng.integers(pop.start + 90, pop.end - 30))
             pop.hh_addresses[household].append((free_addresses.pop(), moved))
-        if pop.hh_shape[household] == "couple_with_children" and free_addresses and rng.random() < 0.03 + 0.05 * max(score, 0):
+        separates = rng.random() < 0.03 + 0.05 * max(score, 0)
+        if pop.hh_shape[household] == "couple_with_children" and free_addresses and separates:
             men = [p for p in pop.hh_members[household] if pop.sex[p] == "M" and pop.mother[p] == -1]
             if not men:
                 continue

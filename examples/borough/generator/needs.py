@@ -12,7 +12,7 @@ import math
 from .facts import DOMAINS, Draw, Need, World
 from .households import Population
 
-BASE = -3.75
+BASE = -3.95
 SLOPE = 1.8
 IMPROVE_SHARE = 0.45
 OFFENCE_TYPES = ("theft", "criminal damage", "assault", "public order", "possession of drugs",
@@ -194,7 +194,8 @@ class FamilyNeeds:
         for day in draw.times(onset, until, 2.5) or [onset]:
             outcome = "pending" if day > pop.end - 90 else draw.weighted(("proven", "caution", "nfa"), (4, 2, 4))
             self._add("offence", person, day, outcome, draw.pick(OFFENCE_TYPES))
-        interventions = ("none", "warning", "acceptable_behaviour_contract", "community_protection_notice", "injunction")
+        interventions = ("none", "warning", "acceptable_behaviour_contract", "community_protection_notice",
+                         "injunction")
         for step, day in enumerate(draw.times(onset, until, 2.0)):
             self._add("asb_incident", person, day, interventions[min(step, len(interventions) - 1)])
         return person
