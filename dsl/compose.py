@@ -96,12 +96,13 @@ class Model:
 
 
 def display_path(path: Path) -> str:
-    """How a file is named in messages: relative to the working directory when it is inside it."""
+    """How a file is named in messages: relative to the working directory when it is near it."""
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
-    return str(path) if rel.startswith("..") else rel
+    # a path climbing far out of the working directory is clearer written in full
+    return str(path) if rel.startswith(os.path.join(*[".."] * 3)) else rel
 
 
 def framework_files(path: Path) -> list[Path]:
@@ -206,7 +207,7 @@ def _merge(model: Model, diagnostics: list[Diagnostic]) -> None:
                 inherited = base.entries[key].decl
                 diagnostics.append(_conflict(
                     model, f"{describe_key(key)} is already defined by `{base.header.id if base.header else 'base'}`"
-                    f"; to replace it write `override` and a label, e.g. override {key[0]} {key[1]} label \"...\"",
+                    f"; to replace it write `override` and a label, e.g. {_override_example(key, decl)}",
                     decl.span, inherited.span, "the inherited definition"))
                 continue
             local[key] = decl
@@ -223,6 +224,17 @@ def _merge(model: Model, diagnostics: list[Diagnostic]) -> None:
                 "the inherited parameter"))
         model.entries[key] = Entry(winner, label=winner.override.label)
     _check_name_clashes(model, diagnostics)
+
+
+def _override_example(key: tuple[str, str], decl: Any) -> str:
+    kind, name = key
+    if isinstance(decl, a.NeedDecl):
+        return f'override need {name} "{decl.title}" under {decl.headline.name} label "..."'
+    if kind == "outcome":
+        return f'override outcome for {name} label "..."'
+    if isinstance(decl, a.RuleDecl):
+        return f'override rule {name} about {decl.subject} label "..."'
+    return f'override {kind} {name} label "..."'.replace("  ", " ")
 
 
 def _pick_override(model: Model, key: tuple[str, str], decls: list[Any], diagnostics: list[Diagnostic]) -> Any:
