@@ -1,0 +1,148 @@
+"""Match every source record and store the run: ``run_matching(engine) -> MatchRunSummary``.
+
+Steps: read ``source_records``, apply reviewers' decisions as constraints, link, carry person ids
+over from the previous run (:mod:`engine.matching.identities`), then write ``person_links``,
+``persons``, ``identity_events`` and ``review_queue`` and mark the run finished, all in one
+transaction so a failed run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from engine.errors import DataError
+from engine.matching import store
+from engine.matching.identities import assign_ids
+from engine.matching.linker import LinkerSettings, LinkResult, link
+from engine.matching.records import IDENTITY_FIELDS, RecordTable
+from engine.storage import tables_matching as t
+
+_INSERT_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class MatchRunSummary:
+    run_id: int
+    records: int
+    candidate_pairs: int
+    persons: int
+    created: int
+    retired: int
+    merges: int
+    splits: int
+    review_pairs: int
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_records(conn: sa.Connection) -> RecordTable:
+    """Every source record as a matching table (standardising again is harmless: it is idempotent)."""
+    from engine.storage.tables_ingest import source_records
+
+    columns = [source_records.c.record_key, *(source_records.c[f] for f in IDENTITY_FIELDS),
+               source_records.c.extra_ids]
+    rows = conn.execute(sa.select(*columns).order_by(source_records.c.record_key)).mappings().all()
+    return RecordTable.from_rows(rows)
+
+
+def run_matching(engine: sa.Engine, settings: LinkerSettings = LinkerSettings()) -> MatchRunSummary:
+    """Match all source records and store the run (see module docstring)."""
+    clock = time.perf_counter()
+    with engine.begin() as conn:
+        table = load_records(conn)
+        if len(table) < 2:
+            raise DataError(f"matching needs at least two source records; the database holds {len(table)}. "
+                            "Load feeds first with `hearth ingest FEEDS.yaml`.")
+        run_id = conn.execute(sa.insert(t.match_runs).values(
+            started_at=store.utcnow(), params={}, counts={})).inserted_primary_key[0]
+        previous = store.current_assignments(conn)
+        result = link(table, settings, store.constraints(conn))
+        clusters = _clusters(result)
+        assignment = assign_ids(clusters, previous, store.next_person_number(conn), _evidence_finder(result))
+        _write_links(conn, run_id, assignment.person_of)
+        if assignment.created:
+            conn.execute(sa.insert(t.persons), [{"person_id": p, "created_run": run_id} for p in assignment.created])
+        if assignment.retired:
+            conn.execute(sa.update(t.persons).where(t.persons.c.person_id.in_(assignment.retired))
+                         .values(retired_run=run_id))
+        if assignment.events:
+            conn.execute(sa.insert(t.identity_events), [
+                {"run_id": run_id, "kind": e["kind"], "person_ids_before": e["before"],
+                 "person_ids_after": e["after"], "evidence": e["evidence"]} for e in assignment.events])
+        reviews = _write_review_queue(conn, run_id, result)
+        summary = MatchRunSummary(
+            run_id=run_id, records=len(table), candidate_pairs=len(result.pairs.left),
+            persons=len(clusters), created=len(assignment.created), retired=len(assignment.retired),
+            merges=sum(e["kind"] == "merge" for e in assignment.events),
+            splits=sum(e["kind"] == "split" for e in assignment.events),
+            review_pairs=reviews, seconds=round(time.perf_counter() - clock, 3))
+        conn.execute(sa.update(t.match_runs).where(t.match_runs.c.run_id == run_id).values(
+            finished_at=store.utcnow(), params=_json_ready(result.params()), counts=summary.to_dict()))
+    return summary
+
+
+def _clusters(result: LinkResult) -> list[list[str]]:
+    groups: dict[int, list[str]] = defaultdict(list)
+    for key, label in zip(result.table.keys, result.labels.tolist()):
+        groups[label].append(key)
+    return list(groups.values())
+
+
+def _evidence_finder(result: LinkResult):
+    """Scored pairs spanning groups of records: why a merge happened or a split was kept apart."""
+    index = {key: i for i, key in enumerate(result.table.keys)}
+    pairs = result.pairs
+    threshold = result.settings.match_threshold
+
+    def evidence(groups: list[list[str]]) -> list[dict]:
+        group_of = {index[k]: g for g, keys in enumerate(groups) for k in keys if k in index}
+        members = np.fromiter(group_of, dtype=np.int64)
+        inside = np.flatnonzero(np.isin(pairs.left, members) & np.isin(pairs.right, members))
+        found = []
+        for k in inside.tolist():
+            i, j = int(pairs.left[k]), int(pairs.right[k])
+            if group_of[i] != group_of[j]:
+                found.append({"record_a": result.table.keys[i], "record_b": result.table.keys[j],
+                              "match_weight": round(float(pairs.weight[k]), 3),
+                              "probability": round(float(pairs.probability[k]), 6),
+                              "linked": bool(pairs.probability[k] >= threshold)})
+        found.sort(key=lambda e: -e["match_weight"])
+        return found[:20]
+
+    return evidence
+
+
+def _write_links(conn: sa.Connection, run_id: int, person_of: dict[str, str]) -> None:
+    rows = [{"run_id": run_id, "record_key": k, "person_id": p} for k, p in person_of.items()]
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        conn.execute(sa.insert(t.person_links), rows[start:start + _INSERT_CHUNK])
+
+
+def _write_review_queue(conn: sa.Connection, run_id: int, result: LinkResult) -> int:
+    decided = store.decisions(conn)
+    rows = []
+    for i, j, weight, prob in result.review_pairs():
+        a, b = store.ordered_pair(result.table.keys[i], result.table.keys[j])
+        if (a, b) not in decided:
+            rows.append({"run_id": run_id, "record_key_a": a, "record_key_b": b,
+                         "match_weight": weight, "probability": prob})
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        conn.execute(sa.insert(t.review_queue), rows[start:start + _INSERT_CHUNK])
+    return len(rows)
+
+
+def _json_ready(value):
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
