@@ -141,6 +141,9 @@ def test_hearth_test_prints_a_table_and_exits_1_on_failure(tmp_path):
     assert "mine.yaml:14: Wrongly expects eligibility: eligible: expected met, got not_met" in result.output
     ok = CliRunner().invoke(build_app(), ["test", str(folder / "tests" / "mine.yaml"), "--no-explain"])
     assert ok.exit_code == 1
+    local = CliRunner().invoke(build_app(), ["test", str(folder / "tests" / "mine.yaml"), "--no-explain",
+                                             "--framework", str(ROOT / "examples" / "local_plan")])
+    assert local.exit_code == 1 and "1 passed, 1 failed" in local.output
     good_only = _framework_copy(tmp_path / "b", PHASE3.split("- name: Wrongly")[0])
     passed = CliRunner().invoke(build_app(), ["test", str(good_only)])
     assert passed.exit_code == 0 and "1 passed, 0 failed" in passed.output
