@@ -1,0 +1,36 @@
+"""Decision records: profile families, record each decision hash-chained, explain, replay, diff.
+
+Modules, in the order a decision lives through them:
+
+- :mod:`.evaluate`  evaluate many families with one compiled framework (sorted, optionally in workers)
+- :mod:`.profile`   ``profile(engine, framework, as_of, known_at)``: one run, one decision per family
+- :mod:`.records`   the append-only, hash-chained ``decisions`` table and ``verify_chain``
+- :mod:`.store`     frameworks stored by content hash, so replay never reads the working tree
+- :mod:`.overrides` human overrides with who/when/why, in force between set and revoked
+- :mod:`.replay`    ``replay_decision``: re-evaluate from the stored framework and knowledge state
+- :mod:`.lookup`    ``explain_family``: the latest decision (or a fresh evaluation), explained
+- :mod:`.diff`      ``diff_frameworks``: which families two frameworks decide differently, and why
+- :mod:`.rehydrate` stored result JSON back into the evaluator's ``FamilyResult``
+"""
+
+from engine.decisions.diff import diff_frameworks
+from engine.decisions.lookup import explain_family
+from engine.decisions.overrides import list_overrides, overrides_in_force, revoke_override, set_override
+from engine.decisions.profile import profile
+from engine.decisions.records import verify_chain
+from engine.decisions.replay import replay_decision
+from engine.decisions.store import load_stored_framework, store_framework
+
+__all__ = (
+    "diff_frameworks",
+    "explain_family",
+    "list_overrides",
+    "load_stored_framework",
+    "overrides_in_force",
+    "profile",
+    "replay_decision",
+    "revoke_override",
+    "set_override",
+    "store_framework",
+    "verify_chain",
+)
