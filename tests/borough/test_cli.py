@@ -41,3 +41,28 @@ def test_generate_refuses_a_file_as_output(tmp_path):
     result = CliRunner().invoke(build_app(), ["borough", "generate", "--out", str(target), "--residents", "1000"])
     assert isinstance(result.exception, ConfigError)
     assert target.read_text() == "keep me"
+
+
+def test_end_option_moves_the_window(tmp_path):
+    """--end shifts the history: extracts follow it and no true fact is dated after it."""
+    import csv
+    import json
+
+    out = tmp_path / "later"
+    result = CliRunner().invoke(build_app(), ["borough", "generate", "--out", str(out), "--residents", "1000",
+                                              "--months", "2", "--end", "2026-03-31"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "extracts").iterdir()) == ["2026-03-01", "2026-04-01"]
+    with (out / "truth" / "facts.csv").open(encoding="utf-8") as handle:
+        dates = [row["date"] for row in csv.DictReader(handle)]
+    assert dates and max(dates) <= "2026-03-31"
+    manifest = json.loads((out / "truth" / "manifest.json").read_text())
+    assert manifest["window"] == ["2020-09-01", "2026-03-31"]
+
+
+def test_bad_end_date_is_a_config_error(tmp_path):
+    """A malformed --end says what format to use."""
+    args = ["borough", "generate", "--out", str(tmp_path / "x"), "--end", "31/03/2026"]
+    result = CliRunner().invoke(build_app(), args)
+    assert isinstance(result.exception, ConfigError)
+    assert "YYYY-MM-DD" in str(result.exception)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from datetime import date
 from pathlib import Path
 from types import ModuleType
+from typing import Optional
 
 import typer
 
@@ -32,6 +34,15 @@ def load_generator() -> ModuleType:
     return importlib.import_module("borough.generator")
 
 
+def _parse_end(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--end {text!r} is not a date; give YYYY-MM-DD, for example --end 2024-12-31") from None
+
+
 def register(app: typer.Typer) -> None:
     borough = typer.Typer(help="Synthetic borough: generate realistic source feeds with ground truth.",
                           no_args_is_help=True)
@@ -42,6 +53,8 @@ def register(app: typer.Typer) -> None:
         residents: int = typer.Option(5000, "--residents", help="About how many residents (1,000 to 1,000,000)."),
         seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same bytes."),
         months: int = typer.Option(6, "--months", help="How many monthly extracts (the last N months)."),
+        end: Optional[str] = typer.Option(None, "--end", help="Last day of the simulated history, YYYY-MM-DD "
+                                          "(default 2024-12-31; the history starts five school years earlier)."),
     ) -> None:
         """Generate a borough: about N residents, monthly extracts of ~20 source feeds, and its ground truth."""
         from rich.console import Console
@@ -49,8 +62,9 @@ def register(app: typer.Typer) -> None:
 
         console = Console()
         generator = load_generator()
+        end_date = _parse_end(end)
         with console.status("generating people and households") as status:
-            summary = generator.generate(out, residents=residents, seed=seed, months=months,
+            summary = generator.generate(out, residents=residents, seed=seed, months=months, end=end_date,
                                          progress=lambda stage: status.update(f"done: {stage}"))
         table = Table(title=f"Borough of {summary.residents:,} residents in {summary.households:,} households")
         table.add_column("feed")

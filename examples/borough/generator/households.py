@@ -261,7 +261,7 @@ def _identifiers(rng: np.random.Generator, pop: Population) -> None:
     for person in range(pop.size):
         birth = date.fromordinal(pop.dob[person])
         reception_year = birth.year + 4 if birth.month < 9 else birth.year + 5
-        if reception_year > end_year or reception_year + 11 < 2019:
+        if reception_year > end_year or reception_year + 11 < date.fromordinal(pop.start).year:
             continue
         number = serials.get(reception_year, 0)
         serials[reception_year] = number + 1
