@@ -187,6 +187,10 @@ class Collector:
     reasons: list[str] = field(default_factory=list)
 
 
+#: marks a rule whose evaluation is under way, so a rule that reaches itself is reported as a cycle
+_IN_PROGRESS = TriResult(UNKNOWN, "in progress", "marker")
+
+
 def _unique(reasons: list[str]) -> list[str]:
     return list(dict.fromkeys(reasons))
 
@@ -225,10 +229,9 @@ class Evaluation:
         self.fact: Fact | None = None
         self.detail: str | None = None
         self.collector = Collector()
-        self._memo: dict[tuple[str, str | None], TriResult] = {}
-        self._busy: set[tuple[str, str | None]] = set()
+        self.memo: dict[tuple[str, str | None], TriResult] = {}
         self._need_members: dict[str, dict[str, TriResult]] = {}
-        self._identified_needs: dict[str, tuple[str, dict[str, str]]] = {}
+        self.identified_needs: dict[str, tuple[str, dict[str, str]]] = {}
         self._evidence: dict[int, Evidence] = {}
         self._outcomes: dict[str, OutcomeResult] | None = None
         self.identified_on: date | None = None
@@ -394,25 +397,27 @@ class Evaluation:
     # Rules -----------------------------------------------------------------------------------------
     def rule_result(self, name: str, person_id: str | None) -> TriResult:
         key = (name, person_id)
-        found = self._memo.get(key)
+        memo = self.memo
+        found = memo.get(key)
         if found is not None:
+            if found is _IN_PROGRESS:
+                raise EvaluationError(f"rule {name} depends on itself; the framework has a cycle")
             return found
-        if key in self._busy:
-            raise EvaluationError(f"rule {name} depends on itself; the framework has a cycle")
-        self._busy.add(key)
+        memo[key] = _IN_PROGRESS
         try:
             rule = self.rules[name]
             if person_id is None and rule.subject == "person" and rule.kind in ("need", "outcome_achieved", "outcome_sustained"):
                 result = self._family_need(rule) if rule.kind == "need" else family_outcome(self, rule)
             else:
                 result = self._run(rule, person_id)
-        finally:
-            self._busy.discard(key)
+        except BaseException:
+            del memo[key]
+            raise
         override = self.overrides.get(key)
         if override is not None:
             result.overridden_from, result.value, result.override = result.value, override.value, override
             self.applied[key] = override
-        self._memo[key] = result
+        memo[key] = result
         return result
 
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:

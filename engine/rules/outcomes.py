@@ -33,7 +33,7 @@ def _at_identification(ev: Evaluation) -> Evaluation:
 
 def identified_need(ev: Evaluation, code: str) -> tuple[str, dict[str, str]]:
     """The need's family value and per-member values on the identification date."""
-    known = ev._identified_needs.get(code)
+    known = ev.identified_needs.get(code)
     if known is not None:
         return known
     day = ev.family.case.identified
@@ -43,7 +43,7 @@ def identified_need(ev: Evaluation, code: str) -> tuple[str, dict[str, str]]:
         source = _at_identification(ev)
     need = source.rule_result(code, None)
     members = source.need_members(code) if ev.rules[code].subject == "person" else {}
-    known = ev._identified_needs[code] = (need.value, {pid: r.value for pid, r in members.items()})
+    known = ev.identified_needs[code] = (need.value, {pid: r.value for pid, r in members.items()})
     return known
 
 
@@ -92,11 +92,11 @@ def outcome_results(ev: Evaluation) -> dict[str, OutcomeResult]:
         members: dict[str, dict[str, TriResult]] = {}
         if achieved_rule.subject == "person":
             for pid, had in member_values.items():
-                if had == NOT_MET or (achieved_rule.name, pid) not in ev._memo:
+                if had == NOT_MET or (achieved_rule.name, pid) not in ev.memo:
                     continue
-                members[pid] = {"achieved": ev._memo[(achieved_rule.name, pid)]}
-                if sustained_rule is not None and (sustained_rule.name, pid) in ev._memo:
-                    members[pid]["sustained"] = ev._memo[(sustained_rule.name, pid)]
+                members[pid] = {"achieved": ev.memo[(achieved_rule.name, pid)]}
+                if sustained_rule is not None and (sustained_rule.name, pid) in ev.memo:
+                    members[pid]["sustained"] = ev.memo[(sustained_rule.name, pid)]
         results[code] = OutcomeResult(code, applicable, achieved, sustained, value, members)
     return results
 
