@@ -20,6 +20,7 @@ from engine.decisions.evaluate import Evaluated, compile_for, evaluate_families
 from engine.decisions.overrides import overrides_in_force
 from engine.decisions.records import NewDecision, append_decisions, utc_naive, utc_now
 from engine.decisions.store import store_framework
+from engine.errors import HearthError
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
 from engine.storage.tables_decisions import decision_runs
@@ -110,6 +111,30 @@ def profile(
         summary.add(item)
     done = time.perf_counter()
     run_id = new_run_id(started)
+    try:
+        digest, ids = _write_run(engine, framework, run_id, as_of, known_at, started, summary, evaluated, trace)
+    except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+        # A unique seq/prev_hash clash (PostgreSQL) or a lock conflict (SQLite) means another run got
+        # there first; any other database failure is not ours to reword.
+        if isinstance(exc, sa.exc.OperationalError) and "locked" not in str(exc.orig):
+            raise
+        raise ConcurrentWriteError(
+            f"run {run_id} could not be recorded: another process appended decisions at the same time "
+            f"({type(exc.orig).__name__}). Nothing of this run was written; run the profile again."
+        ) from exc
+    written = time.perf_counter()
+    return ProfileRun(run_id, digest, as_of, known_at, ids, evaluated, summary,
+                      loaded - clock, done - loaded, written - done)
+
+
+class ConcurrentWriteError(HearthError, RuntimeError):
+    """Two runs tried to extend the decision chain at once; the later one is rolled back."""
+
+
+def _write_run(engine: sa.Engine, framework: Framework, run_id: str, as_of: date, known_at: datetime,
+               started: datetime, summary: Summary, evaluated: list[Evaluated], trace: bool,
+               ) -> tuple[str, list[str]]:
+    """The framework, the run row and every decision, in one transaction."""
     with engine.begin() as conn:
         digest = store_framework(conn, framework)
         conn.execute(decision_runs.insert().values(
@@ -123,6 +148,4 @@ def profile(
             known_at=known_at, traced=trace,
             items=[NewDecision(e.family_id, e.person_ids, e.result_zlib, e.result_sha256, e.override_ids) for e in evaluated],
         )
-    written = time.perf_counter()
-    return ProfileRun(run_id, digest, as_of, known_at, ids, evaluated, summary,
-                      loaded - clock, done - loaded, written - done)
+    return digest, ids
