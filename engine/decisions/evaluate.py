@@ -125,8 +125,15 @@ def evaluate_families(
         chunks = workers * 8
         step = -(-len(ordered) // chunks)
         bounds = [(start, min(start + step, len(ordered))) for start in range(0, len(ordered), step)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        try:
             parts = pool.map(_evaluate_range, bounds)
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.close()  # let the workers exit and be reaped (their CPU time then counts as ours)
+            pool.join()
     finally:
         _SHARED.clear()
     return [item for part in parts for item in part]
