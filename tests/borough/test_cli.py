@@ -57,7 +57,7 @@ def test_end_option_moves_the_window(tmp_path):
         dates = [row["date"] for row in csv.DictReader(handle)]
     assert dates and max(dates) <= "2026-03-31"
     manifest = json.loads((out / "truth" / "manifest.json").read_text())
-    assert manifest["window"] == ["2020-09-01", "2026-03-31"]
+    assert manifest["window"] == ["2021-09-01", "2026-03-31"]
 
 
 def test_bad_end_date_is_a_config_error(tmp_path):

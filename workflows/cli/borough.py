@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same bytes."),
         months: int = typer.Option(6, "--months", help="How many monthly extracts (the last N months)."),
         end: Optional[str] = typer.Option(None, "--end", help="Last day of the simulated history, YYYY-MM-DD "
-                                          "(default 2024-12-31; the history starts five school years earlier)."),
+                                          "(default 2024-12-31; the history starts on 1 September five years before)."),
     ) -> None:
         """Generate a borough: about N residents, monthly extracts of ~20 source feeds, and its ground truth."""
         from rich.console import Console
