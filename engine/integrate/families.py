@@ -112,19 +112,27 @@ def _build_layer(
     records: list[RecordPlace], dates: dict[str, _PersonDates],
 ) -> LayerSummary:
     groups = group_persons(layer, records)
+    records_of: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        records_of[record.person_id].append(record.record_key)
     open_rows = conn.execute(sa.select(
         family_memberships.c.id, family_memberships.c.family_id, family_memberships.c.person_id,
-        family_memberships.c.from_date,
+        family_memberships.c.from_date, family_memberships.c.record_keys,
     ).where(family_memberships.c.layer == layer.name, family_memberships.c.ended_build.is_(None))).all()
-    old_members: dict[str, set[str]] = defaultdict(set)
-    old_family_of: dict[str, str] = {}
+    # Overlap is counted in source records, not person ids: person ids change when matching first runs
+    # or merges two people, but a record stays the same record.
+    old_family_of_record: dict[str, str] = {}
+    old_ids: set[str] = set()
     for row in open_rows:
-        old_members[row.family_id].add(row.person_id)
-        old_family_of[row.person_id] = row.family_id
+        old_ids.add(row.family_id)
+        for key in row.record_keys or (row.person_id,):
+            old_family_of_record[key] = row.family_id
+    group_records = [[k for p in group for k in records_of[p]] for group in groups]
 
     # Stable ids: largest overlap first; ties go to the lower old id, then the earlier group.
     overlap = Counter(
-        (old_family_of[p], index) for index, group in enumerate(groups) for p in group if p in old_family_of
+        (old_family_of_record[k], index) for index, keys in enumerate(group_records) for k in keys
+        if k in old_family_of_record
     )
     id_of_group: dict[int, str] = {}
     used: set[str] = set()
@@ -143,8 +151,8 @@ def _build_layer(
         conn.execute(families.insert(), new_families)
     new_family_of = {p: id_of_group[i] for i, group in enumerate(groups) for p in group}
 
-    moved = _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, dates)
-    events = _events(layer, build_id, as_of, groups, id_of_group, old_members, old_family_of, new_family_of)
+    moved = _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, dates, records_of)
+    events = _events(layer, build_id, as_of, group_records, id_of_group, old_ids, old_family_of_record)
     if events:
         conn.execute(family_events.insert(), events)
     dissolved = [e["family_id"] for e in events if e["event"] == "dissolved"]
@@ -156,15 +164,20 @@ def _build_layer(
                         kinds["dissolved"], moved)
 
 
-def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, dates) -> int:
+def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, dates, records_of) -> int:
     ended, started = [], []
     previous_from: dict[str, date] = {}
     moved = 0
     for row in open_rows:
-        previous_from[row.person_id] = max(row.from_date, previous_from.get(row.person_id, row.from_date))
         if new_family_of.get(row.person_id) == row.family_id:
             continue
-        moved += row.person_id in new_family_of
+        if row.person_id not in new_family_of:
+            # The person id no longer exists (matching merged or re-identified its records): the row is
+            # superseded by the new person's membership, so it ends where it began and never overlaps it.
+            ended.append({"row_id": row.id, "to_date": row.from_date, "ended_build": build_id})
+            continue
+        previous_from[row.person_id] = max(row.from_date, previous_from.get(row.person_id, row.from_date))
+        moved += 1
         person_dates = dates.get(row.person_id)
         # the move shows in the extract where the person's address changed; otherwise, this build
         change = person_dates.latest if person_dates and person_dates.latest > row.from_date else as_of
@@ -180,7 +193,7 @@ def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, 
         else:
             since = person_dates.earliest
         started.append({"family_id": family_id, "layer": layer.name, "person_id": person, "from_date": since,
-                        "started_build": build_id})
+                        "started_build": build_id, "record_keys": sorted(records_of[person])})
     if ended:
         conn.execute(family_memberships.update().where(family_memberships.c.id == sa.bindparam("row_id"))
                      .values(to_date=sa.bindparam("to_date"), ended_build=sa.bindparam("ended_build")), ended)
@@ -189,27 +202,29 @@ def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, 
     return moved
 
 
-def _events(layer, build_id, as_of, groups, id_of_group, old_members, old_family_of, new_family_of) -> list[dict]:
+def _events(layer, build_id, as_of, group_records, id_of_group, old_ids, old_family_of_record) -> list[dict]:
     events = []
 
     def event(kind: str, family_id: str, related: set[str], **detail) -> None:
         events.append({"build_id": build_id, "layer": layer.name, "event": kind, "family_id": family_id,
                        "related_family_ids": sorted(related), "on_date": as_of, "detail": detail or None})
 
-    for index, group in enumerate(groups):
+    targets: dict[str, set[str]] = defaultdict(set)
+    for index, keys in enumerate(group_records):
         family_id = id_of_group[index]
-        sources = {old_family_of[p] for p in group if p in old_family_of}
-        if family_id not in old_members:
-            event("created", family_id, sources, members=len(group))
+        sources = {old_family_of_record[k] for k in keys if k in old_family_of_record}
+        for source in sources:
+            targets[source].add(family_id)
+        if family_id not in old_ids:
+            event("created", family_id, sources, records=len(keys))
         elif sources - {family_id}:
-            event("merged", family_id, sources - {family_id}, members=len(group))
+            event("merged", family_id, sources - {family_id}, records=len(keys))
     assigned = set(id_of_group.values())
-    for old_id, members in sorted(old_members.items()):
-        targets = {new_family_of[p] for p in members if p in new_family_of}
+    for old_id in sorted(old_ids):
         if old_id not in assigned:
-            event("dissolved", old_id, targets)
-        elif len(targets) > 1:
-            event("split", old_id, targets - {old_id})
+            event("dissolved", old_id, targets[old_id])
+        elif len(targets[old_id]) > 1:
+            event("split", old_id, targets[old_id] - {old_id})
     return events
 
 

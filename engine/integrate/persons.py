@@ -32,6 +32,23 @@ class PersonAssignments:
         return f"persons: from the matcher{note}"
 
 
+def run_matcher(engine: sa.Engine) -> str | None:
+    """Run the matcher over all source records when it is installed; returns a one-line summary.
+
+    Returns None when matching is not available. Errors from matching (for example too few records)
+    propagate as the HearthError subclasses matching raises.
+    """
+    try:
+        pipeline = importlib.import_module("engine.matching.pipeline")
+    except ModuleNotFoundError as exc:
+        if exc.name in {"engine.matching.pipeline", "engine.matching"}:
+            return None
+        raise
+    summary = pipeline.run_matching(engine)
+    return (f"matching run {summary.run_id}: {summary.records} records -> {summary.persons} persons "
+            f"({summary.merges} merges, {summary.splits} splits, {summary.review_pairs} pairs for review)")
+
+
 def _matcher_assignments(conn: sa.Connection, known_at: datetime | None) -> dict[str, str] | None:
     try:
         store = importlib.import_module("engine.matching.store")

@@ -99,7 +99,7 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
 
 def _records(conn: sa.Connection, loaded_at: dict[str, datetime], known: datetime | None) -> dict[str, tuple]:
     columns = (source_records.c.record_key, source_records.c.date_of_birth, source_records.c.sex,
-               source_records.c.given_name, source_records.c.family_name, source_records.c.batch_id,
+               source_records.c.given_name_as_written, source_records.c.family_name, source_records.c.batch_id,
                source_records.c.first_seen_batch)
     records = {}
     for row in conn.execute(sa.select(*columns)):

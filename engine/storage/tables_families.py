@@ -46,6 +46,8 @@ family_memberships = sa.Table(
     sa.Column("to_date", sa.Date, comment="exclusive; NULL while a member"),
     sa.Column("started_build", sa.Integer, nullable=False),
     sa.Column("ended_build", sa.Integer),
+    # the person's source records at the start: family ids follow records when person ids change
+    sa.Column("record_keys", sa.JSON(none_as_null=True)),
     sa.Index("ix_family_memberships_layer_open", "layer", "ended_build"),
 )
 

@@ -54,10 +54,12 @@ def test_ingest_quarantine_and_families(sqlite_url, demo) -> None:
     assert code == 0 and "team_around_family" in out and "mod-11" in out
     code, out = run("quarantine", "--feed", "social_care", "--no-warnings", "--db", sqlite_url)
     assert "team_around_family" in out and "mod-11" not in out
-    code, out = run("families", "build", "--rules", str(DEMO / "families.yaml"), "--db", sqlite_url)
+    code, out = run("families", "build", "--no-match", "--rules", str(DEMO / "families.yaml"), "--db", sqlite_url)
     assert code == 0 and "one person per record" in out and "household" in out and "extended_family" in out
+    code, out = run("families", "build", "--rules", str(DEMO / "families.yaml"), "--db", sqlite_url)
+    assert code == 0 and "matching run" in out and "persons: from the matcher" in out
     code, out = run("families", "show", "F000001", "--db", sqlite_url)
-    assert code == 0 and "housing:H001" in out and "SARAH THOMPSON" in out and "created" in out
+    assert code == 0 and "housing:H001" in out and "SALLY THOMPSON" in out and "created" in out
     code, out = run("families", "show", "F999999", "--db", sqlite_url)
     assert code == 2 and "no family 'F999999'" in out
 

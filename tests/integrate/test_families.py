@@ -170,3 +170,44 @@ def test_describe_family_shows_members_records_and_events(engine, loaded) -> Non
     assert [e["event"] for e in view.events] == ["created"]
     with pytest.raises(NotFoundError, match="F999999"):
         describe_family(engine, "F999999")
+
+
+def test_families_group_matched_persons_and_merge_after_review(engine, loaded) -> None:
+    """With the real matcher: families hold matched persons; a reviewer's confirm merges two households.
+
+    Before review, Sarah's housing record (as "Sally") and her social care record are separate persons,
+    so her tenancy household and her social care family group are two families. Confirming the pair and
+    re-running keeps the larger family's id and records the merge.
+    """
+    from engine.integrate.persons import run_matcher
+    from engine.matching import store
+
+    loaded((JAN,))
+    assert "matching run" in run_matcher(engine)
+    report = build_families(engine, RULES)
+    assert report.persons == "persons: from the matcher"
+    families = _open_members(engine)
+    with engine.connect() as conn:
+        person_of = store.current_assignments(conn)
+    assert set().union(*families.values()) == set(person_of.values())  # members are matched persons
+    tenancy = next(f for f, m in families.items() if person_of["housing:H001"] in m)
+    care_group = next(f for f, m in families.items() if person_of["social_care:CS-501"] in m)
+    assert tenancy != care_group or person_of["housing:H001"] == person_of["social_care:CS-501"]
+
+    with engine.begin() as conn:
+        store.record_decision(conn, "housing:H001", "social_care:CS-501", "confirm", "reviewer@council", "same DOB, NI")
+    run_matcher(engine)
+    report = build_families(engine, RULES)
+    after = _open_members(engine)
+    with engine.connect() as conn:
+        person_of = store.current_assignments(conn)
+        merged = conn.execute(sa.select(family_events.c.family_id, family_events.c.related_family_ids)
+                              .where(family_events.c.event == "merged", family_events.c.layer == "household")).all()
+    sarah = person_of["housing:H001"]
+    assert sarah == person_of["social_care:CS-501"]
+    (thompsons,) = [f for f, m in after.items() if sarah in m]
+    # her tenancy (shared UPRN with Liam's school record) and her care group (with Liam's care record)
+    assert {sarah, person_of["school_census:P1001"], person_of["social_care:CS-502"]} <= after[thompsons]
+    if tenancy != care_group:
+        assert thompsons in {tenancy, care_group} and report.layers["household"].merged == 1
+        assert merged == [(thompsons, sorted({tenancy, care_group} - {thompsons}))]

@@ -30,7 +30,7 @@ def test_snapshot_members_and_facts_now(engine, loaded) -> None:
     thompsons = _family_with(families, "housing:H001")
     assert [m.person_id for m in thompsons.members] == sorted(m.person_id for m in thompsons.members)
     sarah = next(m for m in thompsons.members if m.person_id == "housing:H001")
-    assert (sarah.date_of_birth, sarah.given_name, sarah.joined) == (date(1985, 4, 12), "SARAH", date(2024, 1, 31))
+    assert (sarah.date_of_birth, sarah.given_name, sarah.joined) == (date(1985, 4, 12), "SALLY", date(2024, 1, 31))
     liam_autumn = [f for f in thompsons.facts if f.fact_id == "school_census:attendance:P1001|22/12/2023"]
     assert len(liam_autumn) == 1 and liam_autumn[0].fields["attended_sessions"] == 119
     assert liam_autumn[0].fields["term_start"] == date(2023, 9, 1)

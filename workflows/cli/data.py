@@ -130,13 +130,21 @@ def register(app: typer.Typer) -> None:
     def families_build(
         rules: Optional[Path] = typer.Option(None, "--rules", help="Grouping rules YAML (default: one "
                                              "household layer: address, stated household, parent-child)."),
+        match: bool = typer.Option(True, "--match/--no-match", help="Run person matching first (when "
+                                   "installed) so families group persons, not records."),
         db: Optional[str] = DB_OPTION,
     ) -> None:
         """Group persons into families; ids stay stable across runs, moves are dated, merges/splits recorded."""
         from engine.integrate.families import build_families
         from engine.integrate.grouping import load_grouping
+        from engine.integrate.persons import run_matcher
 
-        report = build_families(_open_db(db), load_grouping(rules))
+        grouping = load_grouping(rules)
+        engine = _open_db(db)
+        if match:
+            summary = run_matcher(engine)
+            console.print(summary or "matching is not installed: each record is its own person")
+        report = build_families(engine, grouping)
         console.print(f"build {report.build_id}, as of extract date {report.as_of}; {report.persons}")
         table = Table(title="families by layer")
         for column in ("layer", "families", "persons", "created", "merged", "split", "dissolved", "moved"):
@@ -162,7 +170,7 @@ def register(app: typer.Typer) -> None:
             members.add_column(column, overflow="fold")
         for person, joined, left in view.memberships:
             records = "\n".join(
-                f"{r['record_key']}: {r['given_name'] or ''} {r['family_name'] or ''}, born {r['date_of_birth'] or '?'}"
+                f"{r['record_key']}: {r['given_name_as_written'] or ''} {r['family_name'] or ''}, born {r['date_of_birth'] or '?'}"
                 f"{', ' + r['postcode'] if r['postcode'] else ''}" for r in view.records.get(person, [])
             )
             members.add_row(escape(person), str(joined), str(left) if left else "(member)", escape(records or "-"))
