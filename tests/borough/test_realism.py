@@ -166,3 +166,23 @@ def test_defects_point_at_their_rows(borough):
             assert row[column] == value
         if defect["defect"] == "duplicate_row":
             assert rows[int(defect["row"]) - 2 - header] == row
+
+
+def test_married_names_and_maiden_names_both_appear(borough):
+    """Women who marry during the window appear under both surnames across the feeds."""
+    persons = {p["person_id"]: p for p in read_csv(borough / "truth" / "persons.csv")}
+    changed = {pid for pid, p in persons.items() if p["name_change_date"]}
+    assert changed
+    records = {(r["feed"], r["record_id"]): r["person_id"] for r in read_csv(borough / "truth" / "records.csv")}
+    seen = defaultdict(set)
+    for name, feed in _declared(borough).items():
+        column = feed["identity"].get("family_name")
+        if not column:
+            continue
+        for row in feed_rows(borough, feed["source"]["path"].split("/")[-1]):
+            person = records[(name, row[feed["record_id"]])]
+            if person in changed:
+                seen[person].add((row[column] or "").lower())
+    both = [p for p in changed
+            if persons[p]["birth_family_name"].lower() in seen[p] and persons[p]["family_name"].lower() in seen[p]]
+    assert both
