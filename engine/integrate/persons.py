@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 
 import sqlalchemy as sa
 
@@ -32,30 +33,34 @@ class PersonAssignments:
         return f"persons: from the matcher{note}"
 
 
+def _matching_module(name: str) -> ModuleType | None:
+    """``engine.matching.<name>`` if matching is installed; a broken matching module still raises."""
+    try:
+        return importlib.import_module(f"engine.matching.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name in {f"engine.matching.{name}", "engine.matching"}:
+            return None
+        raise
+
+
 def run_matcher(engine: sa.Engine) -> str | None:
     """Run the matcher over all source records when it is installed; returns a one-line summary.
 
     Returns None when matching is not available. Errors from matching (for example too few records)
     propagate as the HearthError subclasses matching raises.
     """
-    try:
-        pipeline = importlib.import_module("engine.matching.pipeline")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"engine.matching.pipeline", "engine.matching"}:
-            return None
-        raise
+    pipeline = _matching_module("pipeline")
+    if pipeline is None or not hasattr(pipeline, "run_matching"):
+        return None
     summary = pipeline.run_matching(engine)
     return (f"matching run {summary.run_id}: {summary.records} records -> {summary.persons} persons "
             f"({summary.merges} merges, {summary.splits} splits, {summary.review_pairs} pairs for review)")
 
 
 def _matcher_assignments(conn: sa.Connection, known_at: datetime | None) -> dict[str, str] | None:
-    try:
-        store = importlib.import_module("engine.matching.store")
-    except ModuleNotFoundError as exc:
-        if exc.name in {"engine.matching.store", "engine.matching"}:
-            return None
-        raise
+    store = _matching_module("store")
+    if store is None:
+        return None
     current = getattr(store, "current_assignments", None)
     if current is None:
         return None
