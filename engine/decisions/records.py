@@ -23,7 +23,8 @@ from engine.storage.tables_decisions import GENESIS_HASH, decision_runs, decisio
 
 def canonical_json(value: Any) -> str:
     """The one JSON spelling Hearth hashes and compares: sorted keys, no spaces, ISO dates."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False,
+                      default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
