@@ -40,16 +40,10 @@ def _date(text: str, option: str) -> date:
         raise ConfigError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-03-31") from None
 
 
-def resolve_address(address: str | None, home: str | None) -> str:
-    """The explicit or configured cluster, else the embedded server (started if not running)."""
-    from engine.storage.db import data_dir
-    from workflows.server import start_dev_server
-    from workflows.worker import ADDRESS_ENV
+def ensure_address(address: str | None, home: str | None) -> str:
+    from workflows.server import ensure_address as resolve  # temporalio loads only when a command needs it
 
-    explicit = address or os.environ.get(ADDRESS_ENV)
-    if explicit:
-        return explicit
-    return start_dev_server(data_dir(home)).address
+    return resolve(address, home)
 
 
 def _finish(code: int = 0) -> None:
@@ -70,7 +64,7 @@ def _run(job: Callable[..., Awaitable[Any]], *, db: str | None, home: str | None
     from workflows.worker import build_worker, connect
 
     engine = make_engine(db, home=home)
-    target = resolve_address(address, home)
+    target = ensure_address(address, home)
 
     async def main() -> Any:
         client = await connect(target)
@@ -121,7 +115,7 @@ def register(app: typer.Typer) -> None:
 
         cap = claim_cap if claim_cap is not None else (int(os.environ["HEARTH_CLAIM_CAP"])
                                                        if os.environ.get("HEARTH_CLAIM_CAP") else None)
-        worker_main(resolve_address(temporal_address, home), task_queue, db, cap)
+        worker_main(ensure_address(temporal_address, home), task_queue, db, cap)
 
     @server_app.command("start")
     def server_start(home: Optional[str] = HOME, port: int = typer.Option(7233, "--port"),
