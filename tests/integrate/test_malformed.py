@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -136,3 +137,20 @@ def test_excel_and_sql_sources_load(tmp_path, engine) -> None:
     assert sorted(k["kind"] for k in kinds) == ["fixed_term", "fixed_term", "permanent"]
     again = _by_feed(ingest(engine, feeds))
     assert again["from_sql"].status == "already loaded"
+
+
+def test_extract_date_from_a_column_takes_the_latest(tmp_path, engine) -> None:
+    """extract_date: {column: …} dates the batch by the latest value in that column."""
+    rows = [dict(o, extracted=d) for o, d in zip(_objects(GOOD), ("2024-01-30", "31/01/2024", "2024-01-29"))]
+    (tmp_path / "people.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    feed = _feed("people", {"type": "jsonl", "path": "people.jsonl"}) | {"extract_date": {"column": "extracted"}}
+    report = _by_feed(ingest(engine, load_feeds(_write_feeds(tmp_path, feed))))
+    assert report["people"].extract_date == date(2024, 1, 31)
+
+
+def test_extract_date_pattern_not_in_path_is_unreadable(tmp_path, engine) -> None:
+    """A from_path pattern that the file path does not contain makes that file unreadable, with the reason."""
+    (tmp_path / "people.jsonl").write_text("\n".join(json.dumps(o) for o in _objects(GOOD)) + "\n")
+    feed = _feed("people", {"type": "jsonl", "path": "people.jsonl"}) | {"extract_date": {"from_path": r"(\d{8})"}}
+    report = _by_feed(ingest(engine, load_feeds(_write_feeds(tmp_path, feed))))
+    assert report["people"].status == "unreadable" and "does not match this path" in report["people"].error
