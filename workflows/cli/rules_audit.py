@@ -21,7 +21,6 @@ from rich.table import Table
 from engine.errors import ConfigError, IntegrityError
 
 
-
 class _LazyConsole:
     """A console created when first printed to, so the terminal width is read at run time."""
 
