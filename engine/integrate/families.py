@@ -248,20 +248,25 @@ def describe_family(engine: sa.Engine, family_id: str) -> FamilyView:
                                 "family ids look like F000001")
         members = conn.execute(sa.select(
             family_memberships.c.person_id, family_memberships.c.from_date, family_memberships.c.to_date,
+            family_memberships.c.record_keys,
         ).where(family_memberships.c.family_id == family_id).order_by(
             family_memberships.c.from_date, family_memberships.c.person_id)).all()
-        record_rows = conn.execute(sa.select(source_records)).mappings().all()
-        assignments = assign_persons(conn, (r["record_key"] for r in record_rows))
-        wanted = {m.person_id for m in members}
+        # superseded rows (a person id matching replaced) end where they begin; they are not shown
+        members = [m for m in members if m.to_date != m.from_date]
+        person_of_record = {k: m.person_id for m in members for k in (m.record_keys or (m.person_id,))}
         records: dict[str, list[dict]] = defaultdict(list)
-        for row in record_rows:
-            person = assignments.person_of[row["record_key"]]
-            if person in wanted:
-                records[person].append(dict(row))
+        keys = sorted(person_of_record)
+        for start in range(0, len(keys), 500):  # bounded IN lists
+            query = sa.select(source_records).where(source_records.c.record_key.in_(keys[start:start + 500]))
+            for row in conn.execute(query.order_by(source_records.c.record_key)).mappings():
+                records[person_of_record[row["record_key"]]].append(dict(row))
+        persons_from = conn.execute(sa.select(family_builds.c.persons_from)
+                                    .order_by(family_builds.c.build_id.desc()).limit(1)).scalar_one()
         events = conn.execute(sa.select(family_events).where(
             sa.or_(family_events.c.family_id == family_id,
                    family_events.c.related_family_ids.cast(sa.String).contains(f'"{family_id}"'))
         ).order_by(family_events.c.id)).mappings().all()
     return FamilyView(family_id, family.layer, family.dissolved_on,
-                      [(m.person_id, m.from_date, m.to_date) for m in members], dict(records),
-                      [dict(e) for e in events], assignments.describe())
+                      [(m.person_id, m.from_date, m.to_date) for m in members],
+                      dict(records),
+                      [dict(e) for e in events], f"persons: {persons_from} (latest build)")

@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.ingest import as_naive_utc
-from engine.integrate.persons import assign_persons
 from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
 from engine.storage.tables_families import family_builds, family_memberships
 from engine.storage.tables_ingest import batches, facts, source_records
@@ -49,17 +48,17 @@ def load_families(
         members_of = _memberships(conn, layer, as_of, known)
         if not members_of:
             return []
-        person_family = {p: f for f, rows in members_of.items() for p, _, _ in rows}
         records = _records(conn, loaded_at, known)
-        assignments = assign_persons(conn, records, known_at=known)
+        # A membership lists the person's records as its build saw them, so the snapshot agrees with the
+        # build even if matching has run again since.
         record_owner: dict[str, tuple[str, str]] = {}
         records_of: dict[str, list[tuple]] = defaultdict(list)
-        for key, row in records.items():
-            person = assignments.person_of[key]
-            family = person_family.get(person)
-            if family is not None:
-                record_owner[key] = (family, person)
-                records_of[person].append(row)
+        for family_id, rows in members_of.items():
+            for person, _, _, keys in rows:
+                for key in keys:
+                    if key in records:
+                        record_owner[key] = (family_id, person)
+                        records_of[person].append(records[key])
         facts_of = _facts(conn, record_owner, loaded_at, known, wanted)
         coverage = _coverage(conn, known, wanted)
 
@@ -67,7 +66,7 @@ def load_families(
     for family_id in sorted(members_of):
         members = tuple(
             _member(person, joined, left, records_of.get(person, []))
-            for person, joined, left in sorted(members_of[family_id])
+            for person, joined, left, _ in sorted(members_of[family_id], key=lambda m: m[:3])
         )
         family_facts = tuple(sorted(facts_of.get(family_id, ()), key=lambda f: (f.date, f.fact_type, f.fact_id)))
         result.append(FamilyInput(family_id=family_id, members=members, facts=family_facts, coverage=coverage))
@@ -79,7 +78,7 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
     ended = family_builds.alias("ended")
     query = (
         sa.select(family_memberships.c.family_id, family_memberships.c.person_id, family_memberships.c.from_date,
-                  family_memberships.c.to_date, started.c.finished_at, ended.c.finished_at)
+                  family_memberships.c.to_date, family_memberships.c.record_keys, ended.c.finished_at)
         .join(started, started.c.build_id == family_memberships.c.started_build)
         .outerjoin(ended, ended.c.build_id == family_memberships.c.ended_build)
         .where(family_memberships.c.layer == layer, family_memberships.c.from_date <= as_of,
@@ -87,13 +86,13 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
     )
     if known is not None:
         query = query.where(started.c.finished_at <= known)
-    members_of: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
-    for family_id, person, joined, left, _, ended_known in conn.execute(query):
+    members_of: dict[str, list[tuple[str, date, date | None, tuple[str, ...]]]] = defaultdict(list)
+    for family_id, person, joined, left, keys, ended_known in conn.execute(query):
         if left is not None and known is not None and (ended_known is None or ended_known > known):
             left = None  # the move was not yet known at `known`
         if left is not None and left <= as_of:
             continue
-        members_of[family_id].append((person, joined, left))
+        members_of[family_id].append((person, joined, left, tuple(keys or (person,))))
     return members_of
 
 

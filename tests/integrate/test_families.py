@@ -211,3 +211,25 @@ def test_families_group_matched_persons_and_merge_after_review(engine, loaded) -
     if tenancy != care_group:
         assert thompsons in {tenancy, care_group} and report.layers["household"].merged == 1
         assert merged == [(thompsons, sorted({tenancy, care_group} - {thompsons}))]
+
+
+def test_first_matching_run_keeps_family_ids(engine, loaded) -> None:
+    """Going from one-person-per-record to matched persons keeps family ids (overlap counts records)."""
+    from engine.integrate.persons import run_matcher
+    from engine.integrate.snapshot import load_families
+    from engine.matching import store
+
+    loaded((JAN,))
+    build_families(engine, RULES)
+    before = _open_members(engine)
+    tenancy = next(f for f, m in before.items() if "housing:H001" in m)
+    run_matcher(engine)
+    build_families(engine, RULES)
+    with engine.connect() as conn:
+        person_of = store.current_assignments(conn)
+    after = _open_members(engine)
+    assert person_of["housing:H001"] in after[tenancy]
+    snapshot = load_families(engine, date(2024, 2, 1))
+    keys = [k for family in snapshot for m in family.members for k in m.attributes["record_keys"]]
+    assert len(keys) == len(set(keys)) == len(person_of)  # every record once, no superseded duplicates
+    assert {m.person_id for family in snapshot for m in family.members} == set(person_of.values())
