@@ -35,8 +35,9 @@ def main() -> None:
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"borough: {summary.residents:,} residents, {summary.households:,} households, "
           f"{len(summary.extracts)} extracts ({summary.extracts[0]} .. {summary.extracts[-1]})")
+    print(f"  {'stage':<24} {'wall':>8}   {'cpu':>8}")
     for stage, seconds in summary.stage_seconds.items():
-        print(f"  {stage:<24} {seconds:8.1f} s")
+        print(f"  {stage:<24} {seconds:8.1f} s {summary.stage_cpu_seconds[stage]:8.1f} s")
     print(f"  {'total (wall)':<24} {wall:8.1f} s   cpu {cpu:.1f} s")
     print(f"  peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB, "
           f"{size / 1e6:,.0f} MB written")
