@@ -36,16 +36,19 @@ def load_families(
     fact_types: Collection[str] | None = None,
     *,
     layer: str = "household",
+    family_ids: Collection[str] | None = None,
 ) -> list[FamilyInput]:
     """Every family of ``layer`` with members on ``as_of``, their facts and coverage as known at ``known_at``.
 
-    Sorted by family id; members by person id; facts by (date, fact type, fact id).
+    ``family_ids`` restricts the snapshot to those families (a case workflow loads one); their facts are
+    then read by record key instead of scanning every fact. Sorted by family id; members by person id;
+    facts by (date, fact type, fact id).
     """
     known = as_naive_utc(known_at) if known_at else None
     wanted = frozenset(fact_types) if fact_types is not None else None
     with engine.connect() as conn:
         loaded_at = {b: t for b, t in conn.execute(sa.select(batches.c.batch_id, batches.c.loaded_at))}
-        members_of = _memberships(conn, layer, as_of, known)
+        members_of = _memberships(conn, layer, as_of, known, family_ids)
         if not members_of:
             return []
         records = _records(conn, loaded_at, known)
@@ -59,7 +62,7 @@ def load_families(
                     if key in records:
                         record_owner[key] = (family_id, person)
                         records_of[person].append(records[key])
-        facts_of = _facts(conn, record_owner, loaded_at, known, wanted)
+        facts_of = _facts(conn, record_owner, loaded_at, known, wanted, by_key=family_ids is not None)
         coverage = _coverage(conn, known, wanted)
 
     result = []
@@ -73,7 +76,8 @@ def load_families(
     return result
 
 
-def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime | None):
+def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime | None,
+                 family_ids: Collection[str] | None):
     started = family_builds.alias("started")
     ended = family_builds.alias("ended")
     query = (
@@ -86,6 +90,8 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
     )
     if known is not None:
         query = query.where(started.c.finished_at <= known)
+    if family_ids is not None:
+        query = query.where(family_memberships.c.family_id.in_(sorted(family_ids)))
     members_of: dict[str, list[tuple[str, date, date | None, tuple[str, ...]]]] = defaultdict(list)
     for family_id, person, joined, left, keys, ended_known in conn.execute(query):
         if left is not None and known is not None and (ended_known is None or ended_known > known):
@@ -145,7 +151,16 @@ def _as_date(value: date | str | None) -> date | None:
     return _iso_date(value)
 
 
-def _facts(conn, record_owner, loaded_at, known, wanted) -> dict[str, list[Fact]]:
+def _fact_rows(conn: sa.Connection, query: sa.Select, record_keys: list[str] | None):
+    """All matching fact rows in partitions, or only those of ``record_keys`` (bounded IN lists)."""
+    if record_keys is None:
+        yield from conn.execute(query).partitions(50_000)  # fetchmany: far cheaper than row-by-row
+        return
+    for start in range(0, len(record_keys), 500):
+        yield conn.execute(query.where(facts.c.record_key.in_(record_keys[start:start + 500]))).all()
+
+
+def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dict[str, list[Fact]]:
     # Raw column values (no SQLAlchemy result processing): this loop runs once per fact, millions of times.
     query = sa.select(facts.c.fact_id, facts.c.fact_type, facts.c.record_key,
                       sa.type_coerce(facts.c.event_date, sa.String), sa.type_coerce(facts.c.end_date, sa.String),
@@ -153,7 +168,7 @@ def _facts(conn, record_owner, loaded_at, known, wanted) -> dict[str, list[Fact]
     if wanted is not None:
         query = query.where(facts.c.fact_type.in_(sorted(wanted)))
     latest: dict[str, tuple] = {}
-    for chunk in conn.execute(query).partitions(50_000):  # fetchmany: far cheaper than row-by-row
+    for chunk in _fact_rows(conn, query, sorted(record_owner) if by_key else None):
         for row in chunk:
             if row[2] not in record_owner:
                 continue

@@ -84,3 +84,13 @@ def test_no_builds_known_yet_gives_no_families(engine, loaded) -> None:
     """Before any family build finished, nothing is known."""
     _both_months(engine, loaded)
     assert load_families(engine, date(2024, 3, 15), known_at=datetime(2024, 1, 1)) == []
+
+
+def test_family_ids_restricts_the_snapshot(engine, loaded) -> None:
+    """Loading one family by id gives exactly that family as the full snapshot has it."""
+    _both_months(engine, loaded)
+    everything = load_families(engine, date(2024, 3, 15), known_at=datetime(2024, 2, 15))
+    wanted = _family_with(everything, "housing:H001")
+    only = load_families(engine, date(2024, 3, 15), known_at=datetime(2024, 2, 15), family_ids=[wanted.family_id])
+    assert only == [wanted]
+    assert load_families(engine, date(2024, 3, 15), family_ids=["F999999"]) == []
