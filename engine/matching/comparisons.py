@@ -53,6 +53,9 @@ class Comparison:
         return result
 
 
+_OTHER_NAME = {"given_name": "family_name", "family_name": "given_name"}
+
+
 def _name(column: str, tf: bool = True) -> Comparison:
     return Comparison(
         column,
@@ -62,6 +65,7 @@ def _name(column: str, tf: bool = True) -> Comparison:
             lv.ExactLevel(column, term_frequency=tf),
             lv.DamerauLevenshteinLevel(column, 1),
             lv.JaroWinklerLevel(column, 0.9),
+            lv.SwappedColumnsLevel(column, _OTHER_NAME[column]),
             lv.JaroWinklerLevel(column, 0.8),
             lv.ElseLevel(column),
         ],
@@ -94,7 +98,7 @@ def _date(column: str) -> Comparison:
             lv.NullLevel(column),
             lv.ExactLevel(column),
             lv.DateTransposedLevel(column),
-            lv.DateOneCharacterLevel(column),
+            lv.DamerauLevenshteinLevel(column, 1),
             lv.DateYearLevel(column),
             lv.ElseLevel(column),
         ],

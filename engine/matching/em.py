@@ -87,13 +87,16 @@ def _posterior(patterns, counts, m, u, active, prior) -> np.ndarray:
 
 
 def _m_step(patterns, counts, posterior, levels: int, c: int) -> np.ndarray:
+    """New m for comparison c: expected matches per level, plus one pseudo-match per level.
+
+    The pseudo-count (as for u) keeps a level never seen among a small set's matches from getting
+    m ~ 0, which would make a single keying error veto an otherwise perfect match.
+    """
     weight = counts * posterior
     m = np.bincount(patterns[:, c], weights=weight, minlength=levels)
     m[0] = 0.0
-    total = m[1:].sum()
-    if total <= 0:
-        return np.full(levels, 1.0 / max(levels - 1, 1))
-    m = np.maximum(m / total, PROBABILITY_FLOOR)
+    m[1:] += 1.0
+    m = np.maximum(m / m[1:].sum(), PROBABILITY_FLOOR)
     m[0] = 1.0
     return m
 

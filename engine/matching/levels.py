@@ -138,6 +138,33 @@ class _ScoreLevel(ComparisonLevel):
         return scores
 
 
+class SwappedColumnsLevel(ComparisonLevel):
+    """Given and family name entered the wrong way round: each side's value is Jaro-Winkler >=
+    ``threshold`` to the other record's value of the ``other`` column."""
+
+    def __init__(self, column: str, other: str, threshold: float = 0.9) -> None:
+        super().__init__(column)
+        self.other = other
+        self.threshold = threshold
+        self.label = f"swapped with {other}"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        table = pairs.table
+        mine, theirs = table.codes(self.column)[0], table.codes(self.other)[0]
+        present = (mine[pairs.left] >= 0) & (theirs[pairs.left] >= 0) & (mine[pairs.right] >= 0) & (
+            theirs[pairs.right] >= 0)
+        result = np.zeros(len(pairs), dtype=bool)
+        if present.any():
+            kept = pairs.take(np.flatnonzero(present))
+            mine_values, their_values = table.values(self.column), table.values(self.other)
+            crossed = process.cpdist(list(mine_values[kept.left]), list(their_values[kept.right]),
+                                     scorer=JaroWinkler.normalized_similarity, workers=-1)
+            back = process.cpdist(list(their_values[kept.left]), list(mine_values[kept.right]),
+                                  scorer=JaroWinkler.normalized_similarity, workers=-1)
+            result[present] = (np.asarray(crossed) >= self.threshold) & (np.asarray(back) >= self.threshold)
+        return result
+
+
 class JaroWinklerLevel(_ScoreLevel):
     """Jaro-Winkler similarity at or above a threshold (names: rewards a shared beginning)."""
 
@@ -208,16 +235,6 @@ class DateTransposedLevel(_DateLevel):
             & (left[:, 5:7] == right[:, 8:10]).all(axis=1)
             & (left[:, 8:10] == right[:, 5:7]).all(axis=1)
         )
-
-
-class DateOneCharacterLevel(_DateLevel):
-    """One digit different (a keying error in day, month or year)."""
-
-    label = "one digit different"
-
-    def matches(self, pairs: PairBatch) -> np.ndarray:
-        left, right = self._chars(pairs)
-        return (left != right).sum(axis=1) <= 1
 
 
 class DateYearLevel(_DateLevel):

@@ -110,7 +110,7 @@ def waterfall(model: MatchModel, table: RecordTable, i: int, j: int) -> tuple[li
     left, right = np.array([i]), np.array([j])
     gamma = comparison_levels(table, model.comparisons, left, right)
     adjustments = tf_adjustments(model, table, gamma, left)
-    rows = [WaterfallRow("prior", "probability two random records match", None, None, None, None,
+    rows = [WaterfallRow("prior", "two random records match", None, None, None, None,
                          model.prior_weight, 0.0)]
     for c, comp in enumerate(model.comparisons):
         level = int(gamma[0, c])

@@ -21,7 +21,8 @@ CASES = [
     ("unrelated names", "family_name", "SMITH", "OKONKWO", "different"),
     ("same date", "date_of_birth", "2012-11-03", "2012-11-03", "exact match"),
     ("day and month swapped", "date_of_birth", "2012-11-03", "2012-03-11", "day and month transposed"),
-    ("one digit keyed wrong", "date_of_birth", "2012-11-03", "2012-11-08", "one digit different"),
+    ("one digit keyed wrong", "date_of_birth", "2012-11-03", "2012-11-08", "Damerau-Levenshtein <= 1"),
+    ("year digits transposed", "date_of_birth", "1981-07-01", "1918-07-01", "Damerau-Levenshtein <= 1"),
     ("same year only", "date_of_birth", "2012-11-03", "2012-05-21", "same year"),
     ("different dates", "date_of_birth", "2012-11-03", "1990-05-21", "different"),
     ("same postcode", "postcode", "SW1A 1AA", "SW1A 1AA", "exact match"),
@@ -37,6 +38,18 @@ CASES = [
     ("middle initial only", "middle_names", "JAMES", "J", "same initial"),
     ("extra identifier exact", "extra:case_ref", "CR-1", "CR-1", "exact match"),
 ]
+
+
+def test_names_entered_the_wrong_way_round() -> None:
+    """Given and family name swapped (with a typo) is its own level, not 'different'."""
+    table = RecordTable.from_rows([
+        {"record_key": "t:1", "given_name": "BARNABY", "family_name": "SIGGINS"},
+        {"record_key": "t:2", "given_name": "SIGGINS", "family_name": "BARNABH"},
+        {"record_key": "t:3", "given_name": "SIGGINS", "family_name": None},
+    ], standardise=False)
+    comparison = comparison_for("given_name")
+    levels = comparison.assign(PairBatch(table, np.array([0, 0]), np.array([1, 2])))
+    assert [comparison.levels[i].label for i in levels] == ["swapped with family_name", "different"]
 
 
 @pytest.mark.parametrize(("description", "field", "left", "right", "expected"), CASES, ids=[c[0] for c in CASES])

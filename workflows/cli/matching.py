@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
     review_app = typer.Typer(help="Clerical review of possible matches.", no_args_is_help=True)
     app.add_typer(review_app, name="review")
     console = Console()
+    if not console.is_terminal:  # piped or captured: wide enough for the waterfall's columns
+        console = Console(width=160)
 
     @app.command("match")
     def match(
