@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from datetime import date, datetime
@@ -56,8 +57,6 @@ def test_needs_cluster_with_disadvantage_and_some_resolve(borough):
 
 def test_attendance_recovers_after_an_education_need_resolves(borough):
     """Children whose education need resolved attend better after it than during it."""
-    import json
-
     needs = [n for n in read_csv(borough / "truth" / "needs.csv") if n["domain"] == "education" and n["resolved"]]
     facts = [f for f in read_csv(borough / "truth" / "facts.csv") if f["fact_type"] == "attendance"]
     by_person = defaultdict(list)

@@ -5,10 +5,9 @@ All dates are ``date.toordinal()`` integers. Ages are drawn as at ``start`` (the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
-
-import math
 
 import numpy as np
 
