@@ -223,6 +223,12 @@ def load_feeds(path: str | Path) -> Feeds:
         if feed.name in seen:
             problems.append(f"{path}:{line}:{col}: feeds[{index}].name: duplicate feed name {feed.name!r}")
         seen.add(feed.name)
+        for rel_index, relationship in enumerate(feed.relationships):
+            named = relationship.feed
+            if named is not None and named not in {f.name for f in parsed.feeds}:
+                at = marks.get(("feeds", index, "relationships", rel_index, "feed"), (line, col))
+                problems.append(f"{path}:{at[0]}:{at[1]}: feeds[{index}].relationships[{rel_index}].feed: no feed "
+                                f"named {named!r}; feeds: {', '.join(f.name for f in parsed.feeds)}")
         where = marks.get(("feeds", index, "schema"), (line, col))
         try:
             schemas[feed.name] = _load_schema(feed, path.parent)

@@ -85,6 +85,11 @@ _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
 
+def _column_name(spec: ColumnSpec | None, default: str) -> str:
+    """The (first) column a value came from, for messages; the field name for constants."""
+    return spec.column[0] if spec is not None and spec.column else default
+
+
 def _number(text: str) -> float:
     try:
         return float(text)
@@ -138,7 +143,7 @@ class RowMapper:
         try:
             return parse_date(value, spec.format, pivot_year=self.pivot_year)
         except ValueError as exc:
-            column = spec.column[0] if spec.column else field_name
+            column = _column_name(spec, field_name)
             raise RowRejected(column, f"unparseable date in {field_name} (column {column!r}): {exc}") from None
 
     # -- identity --------------------------------------------------------------------------------
@@ -149,7 +154,7 @@ class RowMapper:
             try:
                 given, middle, family = split_full_name(self._raw(spec.full_name, row), spec.full_name.format or "")
             except ValueError as exc:
-                raise RowRejected(spec.full_name.column[0], f"full_name: {exc}") from None
+                raise RowRejected(_column_name(spec.full_name, "full_name"), f"full_name: {exc}") from None
         else:
             given, middle = split_given_names(self._raw(spec.given_name, row))
             family = normalise_family_name(self._raw(spec.family_name, row))
@@ -167,20 +172,20 @@ class RowMapper:
             identity["sex"] = normalise_sex(self._raw(spec.sex, row))
         except ValueError as exc:
             identity["sex"] = None
-            mapped.warnings.append((spec.sex.column[0] if spec.sex and spec.sex.column else "sex", f"{exc}; dropped"))
+            mapped.warnings.append((_column_name(spec.sex, "sex"), f"{exc}; dropped"))
         address = self._raw(spec.address, row)
         identity["address"] = normalise_address(address if isinstance(address, list) else [address])
         postcode, warning = normalise_postcode(self._raw(spec.postcode, row))
         identity["postcode"] = postcode
         if warning:
-            mapped.warnings.append((spec.postcode.column[0] if spec.postcode else "postcode", warning))
+            mapped.warnings.append((_column_name(spec.postcode, "postcode"), warning))
         for name, clean in _IDENTIFIER_CLEANERS.items():
             column_spec = getattr(spec, name)
             raw = self._raw(column_spec, row)
             value, problem = clean(str(raw)) if raw is not None else (None, None)
             identity[name] = value
             if problem:
-                mapped.warnings.append((column_spec.column[0], f"{problem}; identifier dropped, row kept"))
+                mapped.warnings.append((_column_name(column_spec, name), f"{problem}; identifier dropped, row kept"))
         extra = {name: str(row[col]) for name, col in spec.extra_ids.items() if row.get(col) is not None}
         identity["extra_ids"] = extra or None
         identity["household_ref"] = None
@@ -205,7 +210,7 @@ class RowMapper:
         value = self._raw(spec, row)
         if value is None:
             return None
-        column = spec.column[0] if spec.column else name
+        column = _column_name(spec, name)
         text = str(value).strip()
         try:
             if kind.kind == "count":
@@ -238,8 +243,7 @@ class RowMapper:
         values = {name: self._field(spec.fields[name], s, row, fact.type, name) for name, s in fact.fields.items()}
         event = values.get(spec.dated_by)
         if event is None:
-            column = fact.fields[spec.dated_by].column
-            raise RowRejected(column[0] if column else spec.dated_by,
+            raise RowRejected(_column_name(fact.fields[spec.dated_by], spec.dated_by),
                               f"{fact.type}: date field {spec.dated_by!r} is empty")
         missing_id = [c for c in fact.id if row.get(c) is None]
         if missing_id:

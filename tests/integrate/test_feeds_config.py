@@ -41,6 +41,8 @@ BROKEN = [
     ("invalid schema", BASE.replace("schema: {type: object}", "schema: {type: objekt}"), 5, "not a valid JSON Schema"),
     ("missing schema file", BASE.replace("schema: {type: object}", "schema: nowhere.json"), 5, "cannot read JSON Schema"),
     ("not yaml", "feeds:\n  - name: [unclosed\n", 3, "not valid YAML"),
+    ("parent feed unknown", BASE + "    relationships:\n      - {kind: parent_of, column: p, feed: housing}\n", 15,
+     "no feed named 'housing'"),
 ]
 
 

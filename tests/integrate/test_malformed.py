@@ -154,3 +154,17 @@ def test_extract_date_pattern_not_in_path_is_unreadable(tmp_path, engine) -> Non
     feed = _feed("people", {"type": "jsonl", "path": "people.jsonl"}) | {"extract_date": {"from_path": r"(\d{8})"}}
     report = _by_feed(ingest(engine, load_feeds(_write_feeds(tmp_path, feed))))
     assert report["people"].status == "unreadable" and "does not match this path" in report["people"].error
+
+
+def test_constant_values_map_and_name_their_field(tmp_path, engine) -> None:
+    """`{value: …}` supplies a constant; a bad constant identifier is reported under the field name."""
+    (tmp_path / "people.jsonl").write_text("\n".join(json.dumps(o) for o in _objects(GOOD)) + "\n")
+    feed = _feed("people", {"type": "jsonl", "path": "people.jsonl"})
+    feed["identity"]["nhs_number"] = {"value": "123"}
+    feed["facts"][0]["fields"]["kind"] = {"value": "permanent"}
+    report = _by_feed(ingest(engine, load_feeds(_write_feeds(tmp_path, feed))))
+    assert (report["people"].accepted, report["people"].warnings) == (3, 3)
+    with engine.connect() as conn:
+        fields = {q for (q,) in conn.execute(sa.select(quarantine.c.field))}
+        kinds = {f["kind"] for f in conn.execute(sa.select(facts.c.fields)).scalars()}
+    assert fields == {"nhs_number"} and kinds == {"permanent"}
