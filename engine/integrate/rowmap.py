@@ -127,14 +127,15 @@ class RowMapper:
 
     @staticmethod
     def _raw(spec: ColumnSpec | None, row: dict[str, Any]) -> Any:
+        """The value for ``spec``: a constant, one column, or several columns joined by spaces."""
         if spec is None:
             return None
         if spec.value is not None:
             return spec.value
         if len(spec.column) == 1:
             return row.get(spec.column[0])
-        parts = [row.get(c) for c in spec.column]
-        return parts if any(p is not None for p in parts) else None
+        parts = [str(row[c]) for c in spec.column if row.get(c) is not None]
+        return " ".join(parts) if parts else None
 
     def _date(self, spec: ColumnSpec, row: dict[str, Any], field_name: str) -> date | None:
         value = self._raw(spec, row)
@@ -173,8 +174,12 @@ class RowMapper:
         except ValueError as exc:
             identity["sex"] = None
             mapped.warnings.append((_column_name(spec.sex, "sex"), f"{exc}; dropped"))
-        address = self._raw(spec.address, row)
-        identity["address"] = normalise_address(address if isinstance(address, list) else [address])
+        address = spec.address
+        if address is None:
+            identity["address"] = None
+        else:
+            parts = [address.value] if address.value is not None else [row.get(c) for c in address.column]
+            identity["address"] = normalise_address(parts)
         postcode, warning = normalise_postcode(self._raw(spec.postcode, row))
         identity["postcode"] = postcode
         if warning:

@@ -14,7 +14,7 @@ import yaml
 
 from engine.integrate.feeds import load_feeds
 from engine.integrate.ingest import ingest
-from engine.storage.tables_ingest import facts, quarantine
+from engine.storage.tables_ingest import facts, quarantine, source_records
 
 SCHEMA = {"type": "object", "required": ["id", "surname"], "properties": {"id": {"type": "string"}}}
 HEADER = ["id", "forename", "surname", "dob", "exclusion_date", "kind", "days"]
@@ -168,3 +168,15 @@ def test_constant_values_map_and_name_their_field(tmp_path, engine) -> None:
         fields = {q for (q,) in conn.execute(sa.select(quarantine.c.field))}
         kinds = {f["kind"] for f in conn.execute(sa.select(facts.c.fields)).scalars()}
     assert fields == {"nhs_number"} and kinds == {"permanent"}
+
+
+def test_several_columns_join_into_one_name(tmp_path, engine) -> None:
+    """A name mapped to several columns is their values joined: forename + middle -> given and middle."""
+    rows = [dict(o, middle="Jane") for o in _objects(GOOD[:1])]
+    (tmp_path / "people.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    feed = _feed("people", {"type": "jsonl", "path": "people.jsonl"})
+    feed["identity"]["given_name"] = ["forename", "middle"]
+    ingest(engine, load_feeds(_write_feeds(tmp_path, feed)))
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(source_records.c.given_name, source_records.c.middle_names)).one()
+    assert tuple(row) == ("AMY", "JANE")
