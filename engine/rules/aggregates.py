@@ -8,7 +8,15 @@ What a *missing* record means depends on how the fact type is recorded (``FactTy
 - ``periodic``: one record per period (term, month). A period in the window with no record makes
   sums, rates, averages and "every" unknown - missing attendance is never 0%.
 - ``states``: a record holds from its start to its end (open when the end is empty). "latest" of a
-  state is the record covering the window's last day; no such record is unknown.
+  state is the record covering the window's last day. Registers record only people who are in a
+  state, so when the feed covers that day and no record covers it, the person is in none of its
+  states (:class:`~engine.rules.values.NoRecord`); when no feed covers the day it is unknown.
+
+An aggregate with no window reads "as far as our records go": records of any date count, and absence
+proves nothing only outside the fact type's coverage - so it is unknown when no feed covers the type
+or the coverage ends before the evaluation date (stale data), not merely because the feed started in
+2019. ``latest``/``earliest`` of nothing in a covered period is a known "none" (``NoRecord``), not
+unknown.
 
 Every aggregate works out the window's *gaps* - stretches where absence proves nothing - and each
 function decides whether a gap could change its answer (a found offence makes ``any`` met whatever
@@ -26,12 +34,12 @@ from engine.rules.calendar import ONE_DAY, period_end, period_label, period_star
 from engine.rules.describe import describe
 from engine.rules.inputs import Fact
 from engine.rules.results import MET, NOT_MET, UNKNOWN
-from engine.rules.values import UNK, bounded
+from engine.rules.values import UNK, NoRecord, bounded
 
 if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation
 
-#: the start of "all time" when an aggregate has no window (scenario coverage defaults start here)
+#: the earliest record a window-less aggregate reads (scenario coverage defaults start here too)
 RECORDS_BEGIN = date(1900, 1, 1)
 
 Gap = tuple[date, date, str]
@@ -75,9 +83,9 @@ def compile_aggregate(node: ir.Aggregate, fact_type: ir.FactType, compile_bool: 
             return [f for f in upto if (e := state_end(f, fact_type)) is None or e >= start]
         return facts[bisect_left(dates, start): bisect_right(dates, observed_end)]
 
-    def gaps(ev: Evaluation, start: date, end: date, selected: list[Fact], windowed: bool) -> list[Gap]:
+    def gaps(ev: Evaluation, start: date, end: date, selected: list[Fact]) -> list[Gap]:
         if recording == "periodic":
-            return _period_gaps(ev, name, period, start, end, selected, windowed)
+            return _period_gaps(ev, name, period, start, end, selected, node.window is not None)
         return _coverage_gaps(ev, name, start, end)
 
     def split(ev: Evaluation, facts: list[Fact]) -> tuple[list[Fact], list[Fact]]:
@@ -101,12 +109,17 @@ def compile_aggregate(node: ir.Aggregate, fact_type: ir.FactType, compile_bool: 
 
     def run(ev: Evaluation) -> Any:
         boolean = fn in BOOLEAN_AGGREGATES
-        bounds = ev.window_of(node.window) if node.window is not None else (RECORDS_BEGIN, ev.as_of)
-        if bounds is None:
-            return UNKNOWN if boolean else UNK
-        start, end = bounds
+        if node.window is not None:
+            bounds = ev.window_of(node.window)
+            if bounds is None:
+                return UNKNOWN if boolean else UNK
+            start, end = bounds
+            watched_from = start
+        else:  # as far as our records go: read every record, expect completeness only within coverage
+            start, end = RECORDS_BEGIN, ev.as_of
+            watched_from = records_known_from(ev, name)
         if fn in _NOTHING_TO_READ and recording != "periodic" and not ev.facts_for(name, family_scope)[1]:
-            return _nothing_recorded(ev, fn, name, start, end)
+            return _nothing_recorded(ev, fn, name, watched_from, end)
         saved_fact, saved_stack = ev.fact, ev.trace_stack
         ev.trace_stack = None  # per-fact predicates are not traced: one node per fact would drown the tree
         try:
@@ -114,13 +127,13 @@ def compile_aggregate(node: ir.Aggregate, fact_type: ir.FactType, compile_bool: 
             matched, uncertain = split(ev, selected)
             ev.read(matched)
             ev.read(uncertain)
-            holes = gaps(ev, start, end, selected, node.window is not None)
+            holes = gaps(ev, watched_from, end, selected)
             if boolean:
                 value = _boolean(ev, fn, matched, uncertain, holes, passes)
                 if ev.trace:
-                    ev.detail = f"{len(matched)} matching {name} record(s) from {start} to {min(end, ev.as_of)}"
+                    ev.detail = f"{len(matched)} matching {name} record(s) from {watched_from} to {min(end, ev.as_of)}"
                 return value
-            return _numeric(ev, node, fact_type, start, end, matched, uncertain, holes)
+            return _numeric(ev, node, fact_type, watched_from, end, matched, uncertain, holes)
         finally:
             ev.fact, ev.trace_stack = saved_fact, saved_stack
 
@@ -250,14 +263,27 @@ def _extreme(ev: Evaluation, node: ir.Aggregate, fact_type: ir.FactType, start: 
         day = min(end, ev.as_of)
         covering = [f for f in matched if f.date <= day and ((e := state_end(f, fact_type)) is None or e >= day)]
         if not covering:
-            ev.unknown(f"no {node.fact} record covers {day} for {ev.subject_label()}")
+            uncovered = _uncovered_because(ev, node.fact, day)
+            if uncovered is None:  # the register covers the day and does not list them: in no state
+                none = NoRecord(f"no {node.fact} record covers {day} for {ev.subject_label()}, "
+                                "though the feed covers that day")
+                if ev.trace:
+                    ev.detail = f"{node.fn} {node.fact}.{node.field}: {none}"
+                return none
+            ev.unknown(f"no {node.fact} record covers {day} for {ev.subject_label()}; {uncovered}")
             return UNK
         chosen = max(covering, key=lambda f: (f.date, f.fact_id))
     else:
         if not matched:
+            last_day = min(end, ev.as_of)
+            if not holes:  # the sources cover the whole period and hold no such record
+                none = NoRecord(f"no {node.fact} record from {start} to {last_day} for {ev.subject_label()}")
+                if ev.trace:
+                    ev.detail = f"{node.fn} {node.fact}.{node.field}: {none}"
+                return none
             for _, _, reason in holes:
                 ev.unknown(reason)
-            ev.unknown(f"no {node.fact} record from {start} to {min(end, ev.as_of)} for {ev.subject_label()}")
+            ev.unknown(f"no {node.fact} record from {start} to {last_day} for {ev.subject_label()}")
             return UNK
         chosen = matched[-1] if node.fn == "latest" else matched[0]
         blocking = [g for g in holes if (g[1] > chosen.date if node.fn == "latest" else g[0] < chosen.date)]
@@ -274,6 +300,27 @@ def _extreme(ev: Evaluation, node: ir.Aggregate, fact_type: ir.FactType, start: 
     return value
 
 
+def records_known_from(ev: Evaluation, name: str) -> date:
+    """Where a window-less aggregate expects records to be complete from: the fact type's coverage start
+    (or all time when there is no usable coverage, which then shows up as a gap)."""
+    coverage = ev.coverage.get(name)
+    if coverage is None or coverage.start > ev.as_of:
+        return RECORDS_BEGIN
+    return coverage.start
+
+
+def _uncovered_because(ev: Evaluation, name: str, day: date) -> str | None:
+    """Why no feed vouches for ``name`` records on ``day`` (None when one does)."""
+    coverage = ev.coverage.get(name)
+    if coverage is None:
+        return f"no feed covers {name} records, so their absence proves nothing"
+    if day < coverage.start:
+        return f"{name} records are only known from {coverage.start}"
+    if day > coverage.end:
+        return f"{name} records are only known up to {coverage.end}"
+    return None
+
+
 def _coverage_gaps(ev: Evaluation, name: str, start: date, end: date) -> list[Gap]:
     """Parts of ``[start, end]`` where no feed vouches that every ``name`` event was recorded."""
     coverage = ev.coverage.get(name)
@@ -282,8 +329,8 @@ def _coverage_gaps(ev: Evaluation, name: str, start: date, end: date) -> list[Ga
                              f"for {ev.subject_label()} proves nothing")]
     found: list[Gap] = []
     if coverage.start > start:
-        found.append((start, coverage.start - ONE_DAY,
-                      f"{name} records are only known from {coverage.start}; the window starts {start}"))
+        since = f"the window starts {start}" if start != RECORDS_BEGIN else f"that is after the evaluation date {ev.as_of}"
+        found.append((start, coverage.start - ONE_DAY, f"{name} records are only known from {coverage.start}; {since}"))
     if end > ev.as_of and coverage.end >= ev.as_of:
         found.append((ev.as_of + ONE_DAY, end,
                       f"the window {start} to {end} for {name} has not ended by the evaluation date {ev.as_of}"))
@@ -316,4 +363,4 @@ def _period_gaps(ev: Evaluation, name: str, unit: str, start: date, end: date, s
     return found
 
 
-__all__ = ["compile_aggregate", "field_value", "state_end", "RECORDS_BEGIN"]
+__all__ = ["compile_aggregate", "field_value", "state_end", "records_known_from", "RECORDS_BEGIN"]

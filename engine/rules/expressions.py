@@ -3,8 +3,11 @@
 Each closure takes the :class:`~engine.rules.evaluator.Evaluation` of one family and returns a value:
 ``"met"``/``"not_met"``/``"unknown"`` for conditions, a Python value (number, date, code, Duration),
 :data:`~engine.rules.values.UNK` when it cannot be known, or a :class:`~engine.rules.values.Range`
-for counts known only within bounds. Logic is strict Kleene: ``met or unknown`` is met,
-``not_met and unknown`` is not met, any comparison with an unknown side is unknown.
+for counts known only within bounds, or a :class:`~engine.rules.values.NoRecord` when a covered source
+holds no record to read (``latest`` of nothing). Logic is strict Kleene: ``met or unknown`` is met,
+``not_met and unknown`` is not met, any comparison with an unknown side is unknown. A comparison with
+a missing record is a statement about nothing: not met, except ``!=`` / ``not in``, which are met;
+arithmetic and functions pass the missing record on to the comparison that reads it.
 
 When an evaluation traces (explanations), conditions add a child :class:`TriResult` per
 sub-criterion with the computed figures, the facts it read and its unknown reasons.
@@ -24,7 +27,7 @@ from engine.rules.calendar import shift
 from engine.rules.describe import describe, describe_value
 from engine.rules.functions import FUNCTIONS
 from engine.rules.results import MET, NOT_MET, UNKNOWN, TriResult, unique_evidence
-from engine.rules.values import UNK, Range, ValueUnknown
+from engine.rules.values import UNK, NoRecord, Range, ValueUnknown
 
 if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation
@@ -76,6 +79,8 @@ def to_tri(value: Any) -> str:
         return NOT_MET
     if value in TRI:
         return value
+    if isinstance(value, NoRecord):  # ``latest X.flag`` with no X: the flag is not set
+        return NOT_MET
     raise EvaluationError(f"expected a condition (met / not met) but got the value {value!r}")
 
 
@@ -222,12 +227,15 @@ def _show(value: Any) -> str:
         return f"{value:.1f}" if not value.is_integer() else str(int(value))
     if isinstance(value, tuple):
         return "(" + ", ".join(_show(v) for v in value) + ")"
+    if isinstance(value, NoRecord):
+        return "none"
     return "unknown" if value is UNK else describe_value(value)
 
 
 def _compare(node: ir.Compare, cc: CompileContext) -> Compiled:
     left, right, op = compile_value(node.left, cc), compile_value(node.right, cc), node.op
     where = cc.where
+    positive = op not in ("!=", "not in")  # decides a comparison with a missing record
     if op in ("in", "not in"):
         def test(a: Any, b: Any) -> bool:
             members = b if isinstance(b, tuple) else (b,)
@@ -245,6 +253,8 @@ def _compare(node: ir.Compare, cc: CompileContext) -> Compiled:
             ev.detail = f"{_show(a)} {op} {_show(b)}" + (f"; {detail}" if detail else "")
         if a is UNK or b is UNK or (isinstance(b, tuple) and UNK in b):
             return UNKNOWN
+        if isinstance(a, NoRecord) or isinstance(b, NoRecord):
+            return NOT_MET if positive else MET  # nothing equals, is in, or is above/below a value
         if isinstance(a, Range) or isinstance(b, Range):
             return compare_ranges(op, a, b)
         try:
@@ -261,6 +271,8 @@ def _compare(node: ir.Compare, cc: CompileContext) -> Compiled:
 def arithmetic(op: str, a: Any, b: Any, ev: Evaluation) -> Any:
     if a is UNK or b is UNK:
         return UNK
+    if isinstance(a, NoRecord) or isinstance(b, NoRecord):
+        return a if isinstance(a, NoRecord) else b
     if isinstance(b, ir.Duration) and isinstance(a, date) and op in "+-":
         return shift(a, b.amount if op == "+" else -b.amount, b.unit, ev.terms)
     if isinstance(a, date) and isinstance(b, date) and op == "-":
@@ -315,6 +327,9 @@ def _call(node: ir.Call, cc: CompileContext) -> Compiled:
         values = [a(ev) for a in args]
         if any(v is UNK or isinstance(v, Range) for v in values):
             return unknown_result
+        missing = next((v for v in values if isinstance(v, NoRecord)), None)
+        if missing is not None:
+            return NOT_MET if function.returns == "boolean" else missing
         try:
             return fn(ev, *values) if needs_context else fn(*values)
         except ValueUnknown as exc:

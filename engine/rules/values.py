@@ -8,6 +8,9 @@ durations are plain Python values. Two extra shapes:
   singleton.
 - :class:`Range`: a count we only know within bounds (3 needs met and 2 unknown is "3 to 5"), so a
   comparison such as ``count of needs >= 3`` can still be decided when every value in the range agrees.
+- :class:`NoRecord`: ``latest X.field`` (or ``earliest``) when the sources cover the period and hold no
+  such record - the person has no X, which is known, not unknown. A comparison reading it is a statement
+  about a record that does not exist: ``=``, ``in``, ``<``... are not met, ``!=`` and ``not in`` are met.
 """
 
 from __future__ import annotations
@@ -37,6 +40,16 @@ class Range:
 
     def __str__(self) -> str:
         return f"{_num(self.lo)} to {_num(self.hi) if self.hi is not None else 'more'}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoRecord:
+    """There is no record to read a field from; ``what`` says which (for explanations)."""
+
+    what: str
+
+    def __str__(self) -> str:
+        return f"none ({self.what})"
 
 
 def _num(x: float) -> str:

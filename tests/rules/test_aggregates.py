@@ -49,12 +49,16 @@ def test_no_state_outside_coverage_is_unknown():
 
 
 def test_latest_state_is_the_record_covering_the_day():
-    """'latest category' reads the episode open on the evaluation date; none open is unknown."""
+    """'latest category' reads the episode open on the evaluation date; none open while the feed covers
+    the day is no episode (not met), none open on a day the feed does not cover is unknown."""
     make = FactMaker()
     latest = cmp("=", ir.Aggregate(fn="latest", fact="social_care_episode", field="category"), lit("cin", "code"))
     facts = [_episode(make, date(2022, 1, 1), date(2023, 5, 1), "cp"), _episode(make, date(2023, 5, 2), None, "cin")]
     assert _value(latest, facts) == "met"
-    assert _value(latest, facts[:1]) == "unknown"
+    assert _value(latest, facts[:1]) == "not_met"
+    stale = covered()
+    stale["social_care_episode"] = Coverage("social_care_episode", date(2019, 9, 1), date(2023, 6, 1))
+    assert _value(latest, facts[:1], coverage=stale) == "unknown"
 
 
 MONTHS_PAID = ir.Aggregate(fn="sum", fact="benefit_month", field="paid", window=last(3, "months"))

@@ -9,7 +9,7 @@ import pytest
 from engine.errors import EvaluationError
 from engine.rules import ir
 from engine.rules.evaluator import compile_framework
-from engine.rules.inputs import Member
+from engine.rules.inputs import Coverage, Member
 from tests.rules.frameworks import (
     AS_OF, CHILD, MUM, FactMaker, attendance, cmp, covered, family, framework, last, lit, terms_at,
 )
@@ -130,8 +130,9 @@ def test_exclusions_count_only_in_complete_terms():
     assert COMPILED.evaluate(family([CHILD], permanent), AS_OF).needs["EDU_EXCLUSIONS"].value == M
 
 
-def test_state_on_a_date_decides_a_role_and_no_record_is_unknown():
-    """A 17-year-old is a dependent child while in full-time education; with no status record, unknown."""
+def test_state_on_a_date_decides_a_role_and_no_record_is_no_state_only_where_the_feed_covers():
+    """A 17-year-old is a dependent child while in full-time education. With no status record on the day,
+    they are in no education state when the feed covers the day (not a dependent child), else unknown."""
     make = FactMaker()
     teen = Member("teen", date_of_birth=date(2006, 1, 10))
 
@@ -143,9 +144,16 @@ def test_state_on_a_date_decides_a_role_and_no_record_is_unknown():
     left = COMPILED.evaluate(family([teen], [status(date(2022, 9, 1), date(2023, 7, 20), "full_time_education"),
                                              status(date(2023, 7, 21), None, "not_in_education")]), AS_OF)
     assert left.roles["teen"]["dependent_child"] == N
-    nothing = COMPILED.evaluate(family([teen], [status(date(2021, 9, 1), date(2022, 7, 20), "training")]), AS_OF)
-    assert nothing.roles["teen"]["dependent_child"] == U
-    assert nothing.family_definition.value == U
+    lapsed = [status(date(2021, 9, 1), date(2022, 7, 20), "training")]
+    nothing = COMPILED.evaluate(family([teen], lapsed), AS_OF)
+    assert nothing.roles["teen"]["dependent_child"] == N
+    assert nothing.family_definition.value == N
+    stale = covered()
+    stale["education_status"] = Coverage("education_status", date(2019, 9, 1), date(2023, 6, 1))
+    unseen = COMPILED.evaluate(family([teen], lapsed, coverage=stale), AS_OF)
+    assert unseen.roles["teen"]["dependent_child"] == U
+    assert unseen.family_definition.value == U
+    assert any("education_status records are only known up to 2023-06-01" in r for r in unseen.unknowns)
 
 
 def test_unknown_role_with_met_condition_is_unknown_and_with_unmet_condition_not_met():
@@ -169,7 +177,9 @@ def test_family_level_need_reads_every_members_latest_record():
     assert result.needs["HOUSING_ARREARS"].value == N
     assert [e.fact_id for e in result.needs["HOUSING_ARREARS"].result.evidence] == ["REN-1", "REN-2"]
     none = COMPILED.evaluate(family([MUM, CHILD], []), AS_OF)
-    assert none.needs["HOUSING_ARREARS"].value == U
+    assert none.needs["HOUSING_ARREARS"].value == N  # the rent feed covers all time and lists no account
+    uncovered = covered(*(n for n in covered() if n != "rent_account"))
+    assert COMPILED.evaluate(family([MUM, CHILD], [], coverage=uncovered), AS_OF).needs["HOUSING_ARREARS"].value == U
 
 
 def _needs_family(make: FactMaker, crime: bool, absence: int | None, exclusions: bool):
