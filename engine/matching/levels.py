@@ -112,6 +112,9 @@ class _ScoreLevel(ComparisonLevel):
     """A level decided by a rapidfuzz pairwise score over non-null pairs."""
 
     scorer: Callable
+    #: passed to rapidfuzz as ``score_cutoff``: a level only needs to know whether the threshold is
+    #: met, and rapidfuzz stops early on pairs that cannot reach it
+    cutoff: float | None = None
 
     def _scores(self, pairs: PairBatch, values_column: str | None = None) -> np.ndarray:
         """Scores per pair (nan where null); ``values_column`` reads a derived column's values.
@@ -132,6 +135,7 @@ class _ScoreLevel(ComparisonLevel):
                 list(words[distinct // len(vocabulary)]),
                 list(words[distinct % len(vocabulary)]),
                 scorer=self.scorer,
+                score_cutoff=self.cutoff,
                 workers=-1,
             )
             scores[present] = np.asarray(distinct_scores, dtype=float)[inverse]
@@ -150,17 +154,21 @@ class SwappedColumnsLevel(ComparisonLevel):
 
     def matches(self, pairs: PairBatch) -> np.ndarray:
         table = pairs.table
-        mine, theirs = table.codes(self.column)[0], table.codes(self.other)[0]
-        present = (mine[pairs.left] >= 0) & (theirs[pairs.left] >= 0) & (mine[pairs.right] >= 0) & (
-            theirs[pairs.right] >= 0)
+        mine, theirs = table.first_letters(self.column), table.first_letters(self.other)
+        # Jaro-Winkler >= 0.9 between real names almost always keeps the first letter, so only
+        # pairs whose initials cross over are scored
+        present = (mine[pairs.left] > 0) & (mine[pairs.left] == theirs[pairs.right]) & (
+            theirs[pairs.left] > 0) & (theirs[pairs.left] == mine[pairs.right])
         result = np.zeros(len(pairs), dtype=bool)
         if present.any():
             kept = pairs.take(np.flatnonzero(present))
             mine_values, their_values = table.values(self.column), table.values(self.other)
             crossed = process.cpdist(list(mine_values[kept.left]), list(their_values[kept.right]),
-                                     scorer=JaroWinkler.normalized_similarity, workers=-1)
+                                     scorer=JaroWinkler.normalized_similarity, score_cutoff=self.threshold,
+                                     workers=-1)
             back = process.cpdist(list(their_values[kept.left]), list(mine_values[kept.right]),
-                                  scorer=JaroWinkler.normalized_similarity, workers=-1)
+                                  scorer=JaroWinkler.normalized_similarity, score_cutoff=self.threshold,
+                                  workers=-1)
             result[present] = (np.asarray(crossed) >= self.threshold) & (np.asarray(back) >= self.threshold)
         return result
 
@@ -173,6 +181,7 @@ class JaroWinklerLevel(_ScoreLevel):
     def __init__(self, column: str, threshold: float) -> None:
         super().__init__(column)
         self.threshold = threshold
+        self.cutoff = threshold
         self.label = f"Jaro-Winkler >= {threshold:g}"
 
     def matches(self, pairs: PairBatch) -> np.ndarray:
@@ -187,6 +196,7 @@ class DamerauLevenshteinLevel(_ScoreLevel):
     def __init__(self, column: str, k: int) -> None:
         super().__init__(column)
         self.k = k
+        self.cutoff = k
         self.label = f"Damerau-Levenshtein <= {k}"
 
     def matches(self, pairs: PairBatch) -> np.ndarray:
@@ -209,6 +219,7 @@ class TokenSortLevel(_ScoreLevel):
     def __init__(self, column: str, threshold: float) -> None:
         super().__init__(column)
         self.threshold = threshold
+        self.cutoff = threshold
         self.label = f"token-sort similarity >= {threshold:g}"
 
     def matches(self, pairs: PairBatch) -> np.ndarray:

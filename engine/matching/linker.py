@@ -106,8 +106,9 @@ def train(
     n = len(table)
     total_pairs = n * (n - 1) / 2
     rng = np.random.default_rng(settings.seed)
-    # 100 random pairs per record (at most u_sample_pairs) estimate even rare levels' u well
-    sample = int(min(settings.u_sample_pairs, 100 * n, max(total_pairs, 1)))
+    # 50 random pairs per record (at most u_sample_pairs): enough for a level as rare as an exact date
+    # of birth (u ~ 1/30,000) to be seen several times even in a 5,000-record extract
+    sample = int(min(settings.u_sample_pairs, 50 * n, max(total_pairs, 1)))
     u_left, u_right = em.random_pairs(n, sample, rng)
     u = em.estimate_u(em.comparison_levels(table, comparisons, u_left, u_right), comparisons)
     fitted = em.expectation_maximisation(gamma, candidates, comparisons, u, iterations=settings.em_iterations)

@@ -122,6 +122,17 @@ class RecordTable:
             self.columns[name] = mapped[codes]  # code -1 picks the trailing None
         return self.columns[name]
 
+    def first_letters(self, column: str) -> np.ndarray:
+        """Per record, the code point of the value's first character (0 for null)."""
+        name = f"{column}#first_letter"
+        cached = self._codes.get(name)
+        if cached is None:
+            codes, vocabulary = self.codes(column)
+            table = np.array([ord(v[0]) if v else 0 for v in vocabulary] + [0], dtype=np.int64)
+            cached = (table[codes], [])
+            self._codes[name] = cached
+        return cached[0]
+
     def date_chars(self, column: str) -> np.ndarray:
         """Per record, an ISO date as 10 ASCII bytes (zeros for null), built per distinct value."""
         name = f"{column}#chars"
