@@ -180,3 +180,12 @@ def test_several_columns_join_into_one_name(tmp_path, engine) -> None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(source_records.c.given_name, source_records.c.middle_names)).one()
     assert tuple(row) == ("AMY", "JANE")
+
+
+def test_csv_with_bom_and_semicolons(tmp_path, engine) -> None:
+    """Excel's 'CSV UTF-8' byte-order mark does not stick to the first column; the delimiter is configurable."""
+    text = "\n".join([";".join(HEADER)] + [";".join(r) for r in GOOD]) + "\n"
+    (tmp_path / "people.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    feed = _feed("people", {"type": "csv", "path": "people.csv", "delimiter": ";"})
+    report = _by_feed(ingest(engine, load_feeds(_write_feeds(tmp_path, feed))))
+    assert (report["people"].accepted, report["people"].quarantined) == (3, 0)
