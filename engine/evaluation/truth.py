@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from engine.errors import DataError
 from engine.evaluation.metrics import PairwiseScores, agreement, exact_cluster_rate, pairwise_scores
+from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.persons import assign_persons
 from engine.rules.inputs import Coverage, FamilyInput, Fact, Member
 from engine.storage.db import import_all_tables, metadata
@@ -32,6 +33,15 @@ TRUTH_FILES = ("records.csv", "persons.csv", "memberships.csv", "facts.csv")
 
 def _iso(text: str) -> date | None:
     return date.fromisoformat(text) if text else None
+
+
+def _typed(fact_type: str, fields: dict) -> dict:
+    """Date fields as dates, as the snapshot loader gives them (truth files write them as ISO text)."""
+    spec = FACT_TYPES.get(fact_type)
+    if spec is None:
+        return fields
+    return {k: _iso(v) if isinstance(v, str) and k in spec.fields and spec.fields[k].kind == "date" else v
+            for k, v in fields.items()}
 
 
 def _rows(folder: Path, name: str):
@@ -89,7 +99,8 @@ class Truth:
                 continue
             facts[hh].append(Fact(
                 fact_id=f"truth:{i}", fact_type=row["fact_type"], date=date.fromisoformat(row["date"]),
-                end_date=_iso(row["end_date"]), fields=json.loads(row["fields"]), person_id=row["person_id"],
+                end_date=_iso(row["end_date"]), fields=_typed(row["fact_type"], json.loads(row["fields"])),
+                person_id=row["person_id"],
                 source="truth",
             ))
         coverage = {t: Coverage(fact_type=t, start=coverage_from, end=as_of, sources=("truth",)) for t in types}
