@@ -199,12 +199,6 @@ class Feeds:
     def base_dir(self) -> Path:
         return self.path.parent
 
-    def feed(self, name: str) -> FeedSpec:
-        for spec in self.feeds:
-            if spec.name == name:
-                return spec
-        raise ConfigError(f"{self.path}: no feed named {name!r}; feeds: {', '.join(f.name for f in self.feeds)}")
-
 
 # --- loading ---------------------------------------------------------------------------------------
 
