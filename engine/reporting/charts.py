@@ -31,7 +31,7 @@ def bar_chart(
     title: str,
     items: Sequence[tuple[str, float]],
     *,
-    width: int = 560,
+    width: int = 600,
     bar_height: int = 22,
     colours: dict[str, str] | None = None,
     cap: float | None = None,
@@ -39,7 +39,7 @@ def bar_chart(
     """Horizontal bars, one per (label, value); ``cap`` draws a reference line (e.g. the claims cap)."""
     if not items:
         return _empty(name, title, width, 60)
-    label_w, pad = 190, 8
+    label_w, pad = 250, 8
     top = 6
     height = top + len(items) * (bar_height + pad) + 10
     scale_max = max([v for _, v in items] + ([cap] if cap else [])) or 1

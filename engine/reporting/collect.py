@@ -6,6 +6,7 @@ stage has not run yet still gives a report, with those charts empty.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
@@ -18,6 +19,15 @@ from engine.storage.db import import_all_tables, metadata
 def _table(name: str) -> sa.Table | None:
     import_all_tables()
     return metadata.tables.get(name)
+
+
+_ROW_PREFIX = re.compile(r"^row \d+:\s*")
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a quarantine reason, for the summary: reasons name the row and the values
+    ("row 12: schema: required column 'dob' is missing"), the kind is what they share ("schema")."""
+    return _ROW_PREFIX.sub("", reason).split(":")[0].strip()[:80]
 
 
 def collect_feeds(conn: sa.Connection) -> list[FeedReconciliation]:
@@ -38,8 +48,7 @@ def collect_feeds(conn: sa.Connection) -> list[FeedReconciliation]:
             .group_by(quarantine.c.feed, quarantine.c.reason)
             .order_by(sa.func.count().desc())
         ):
-            # Reasons name rows and values; keep the kind (text before the first colon) for the summary.
-            reasons[feed].append((str(reason).split(":")[0][:80], int(n)))
+            reasons[feed].append((reason_kind(str(reason)), int(n)))
     out = []
     for feed, nbatches, rows_in, accepted, quarantined in rows:
         merged: Counter[str] = Counter()

@@ -29,24 +29,26 @@ def _pct(value: float | None) -> str:
 
 
 def _feed_table(data: ReportData) -> str:
+    show_system = any(f.system for f in data.feeds)
     rows = []
     for f in data.feeds:
         flag = '<span class="ok">yes</span>' if f.reconciles else '<span class="bad">NO</span>'
         reasons = "; ".join(f"{escape(r)} ({n})" for r, n in f.top_reasons[:3])
         rows.append(
-            f"<tr><td>{escape(f.feed)}</td><td>{escape(f.system)}</td><td>{f.batches}</td><td>{f.rows_in:,}</td>"
+            f"<tr><td>{escape(f.feed)}</td>{f'<td>{escape(f.system)}</td>' if show_system else ''}<td>{f.batches}</td><td>{f.rows_in:,}</td>"
             f"<td>{f.accepted:,}</td><td>{f.quarantined:,}</td><td>{flag}</td><td style='text-align:left'>{reasons}</td></tr>"
         )
     total_in = sum(f.rows_in for f in data.feeds)
     total_acc = sum(f.accepted for f in data.feeds)
     total_q = sum(f.quarantined for f in data.feeds)
     rows.append(
-        f"<tr><th>Total</th><th></th><th></th><th>{total_in:,}</th><th>{total_acc:,}</th><th>{total_q:,}</th>"
+        f"<tr><th>Total</th>{'<th></th>' if show_system else ''}<th></th><th>{total_in:,}</th><th>{total_acc:,}</th><th>{total_q:,}</th>"
         f"<th>{'yes' if total_in == total_acc + total_q else 'NO'}</th><th></th></tr>"
     )
     return (
-        '<table data-table="reconciliation"><tr><th>Feed</th><th>System</th><th>Batches</th><th>Rows in</th>'
-        "<th>Accepted</th><th>Quarantined</th><th>Reconciles</th><th>Main quarantine reasons</th></tr>"
+        '<table data-table="reconciliation"><tr><th>Feed</th>'
+        + ("<th>System</th>" if show_system else "")
+        + "<th>Batches</th><th>Rows in</th><th>Accepted</th><th>Quarantined</th><th>Reconciles</th><th>Main quarantine reasons</th></tr>"
         + "".join(rows)
         + "</table>"
     )

@@ -26,7 +26,7 @@ def test_collect_reconciles_feeds_and_counts_cases(tmp_path) -> None:
     with engine.begin() as conn:
         _insert(conn, "batches", [_batch("police", 1, 10, 9, 1), _batch("police", 2, 5, 5, 0), _batch("school", 1, 7, 5, 2)])
         _insert(conn, "quarantine", [
-            dict(batch_id="school-1", feed="school", row_number=3, raw={}, field="dob", reason="unparseable date: '31/02/2010'", severity="rejected"),
+            dict(batch_id="school-1", feed="school", row_number=3, raw={}, field="dob", reason="row 3: unparseable date: 31/02/2010", severity="rejected"),
             dict(batch_id="school-1", feed="school", row_number=4, raw={}, field="dob", reason="unparseable date: 'x'", severity="rejected"),
             dict(batch_id="police-1", feed="police", row_number=2, raw={}, field="nhs", reason="bad check digit", severity="warning"),
         ])
@@ -50,3 +50,11 @@ def test_collect_reconciles_feeds_and_counts_cases(tmp_path) -> None:
     assert {c.label: c.value for c in report.cases_by_state} == {"attached": 2, "claimed": 1, "identified": 1}
     assert [c.value for c in report.funnel] == [4, 3, 0]
     assert [(p.month, p.attached) for p in report.trend] == [("2024-02", 3)]
+
+
+def test_reason_kind_drops_the_row_and_values() -> None:
+    """Quarantine reasons are summarised by kind, not by the row they name."""
+    from engine.reporting.collect import reason_kind
+
+    assert reason_kind("row 12: schema: required column 'dob' is missing") == "schema"
+    assert reason_kind("unparseable date: '31/02/2010'") == "unparseable date"
