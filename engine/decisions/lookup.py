@@ -97,15 +97,16 @@ def _decision_info(row: sa.Row) -> dict[str, Any]:
     }
 
 
-def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | None = None) -> Explained:
-    """The latest recorded decision for ``family_id``, explained as it was made.
+def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | None = None,
+                     as_of: date | None = None) -> Explained:
+    """The latest recorded decision for ``family_id`` (as of ``as_of`` when given), explained as made.
 
     A decision recorded without its sub-criteria tree (the default for bulk runs) is re-evaluated with
     the tree from its stored framework and knowledge state; the tree is shown only when the re-evaluation
     reproduces the record byte for byte, otherwise the record itself is explained with a warning.
     """
     with engine.connect() as conn:
-        row = latest_decision_row(conn, family_id)
+        row = latest_decision_row(conn, family_id, as_of)
         if row is None:
             raise NotFoundError(_no_family_message(conn, family_id))
         framework = load_stored_framework(conn, row.framework_hash)
@@ -170,9 +171,15 @@ def explain_family(
     framework: Framework | None = None,
     loader: FamilyLoader | None = None,
 ) -> Explained:
-    """The recorded decision when no date, time or framework is given; otherwise a fresh evaluation."""
-    if as_of is None and known_at is None and framework is None:
-        return explain_recorded(engine, family_id, loader)
+    """The latest recorded decision (for ``as_of`` when given) unless a knowledge time or framework is
+    given or nothing is recorded for that date; otherwise a fresh evaluation, not recorded."""
+    if known_at is None and framework is None:
+        if as_of is None:
+            return explain_recorded(engine, family_id, loader)
+        with engine.connect() as conn:
+            recorded = latest_decision_row(conn, family_id, as_of) is not None
+        if recorded:
+            return explain_recorded(engine, family_id, loader, as_of)
     return explain_fresh(engine, family_id, as_of=as_of, known_at=known_at, framework=framework, loader=loader)
 
 

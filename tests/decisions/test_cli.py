@@ -66,6 +66,8 @@ def test_explain_fresh_for_another_date(capsys, url: str) -> None:
     code, _, err = hearth(capsys, "explain", "F0000002", "--as-of", "2024-02-20", "--framework", str(PHASE3),
                           "--db", url)
     assert code == 2 and "has no members on 2024-02-20" in err and "did you mean 'F000002'" in err.replace("\n", "")
+    code, out, _ = hearth(capsys, "explain", "F000002", "--as-of", AS_OF, "--json", "--db", url)
+    assert json.loads(out)["decision"]["decision_id"] == "D000000002", "a recorded date shows its decision"
     engine = make_engine(url)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(decisions)).scalar() == 6
