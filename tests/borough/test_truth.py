@@ -64,3 +64,10 @@ def test_state_facts_are_updated_in_a_later_extract(borough):
     updated = [sorted(v) for v in versions.values() if len(v) == 2]
     assert updated
     assert all(first[1] == "" and second[1] != "" and first[0] < second[0] for first, second in updated)
+
+
+def test_states_never_end_before_they_start(borough):
+    """Every true state with an end date ends on or after its start."""
+    states = [f for f in read_csv(borough / "truth" / "facts.csv") if f["end_date"]]
+    assert states
+    assert all(f["end_date"] >= f["date"] for f in states)

@@ -69,8 +69,10 @@ class FamilyNeeds:
                 self._add("exclusion", child, day, "permanent" if permanent else "fixed_term",
                           0 if permanent else self.draw.weighted((1, 2, 3, 5), (5, 3, 2, 1)))
                 if permanent:   # the child moves to alternative provision, then back to school if they improve
-                    back = until if until < self.pop.end else 0
-                    self._add("education_status", child, day + self.draw.day(5, 20), back, "alternative_provision")
+                    placed = day + self.draw.day(5, 20)
+                    back = max(until, placed + 30) if until < self.pop.end else 0
+                    self._add("education_status", child, placed, back if back < self.pop.end else 0,
+                              "alternative_provision")
                     break
         return chosen[0]
 
