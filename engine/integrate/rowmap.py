@@ -107,12 +107,54 @@ def _schema_reason(error: jsonschema.ValidationError) -> tuple[str | None, str]:
     return column, f"schema: {where}: {error.message}"
 
 
+_SIMPLE_TOP_LEVEL = frozenset({"$schema", "$id", "$comment", "title", "description", "type", "required",
+                               "properties"})
+
+
+class RowValidator:
+    """JSON Schema validation of rows, with a cached fast path for the common schema shape.
+
+    When the schema is an object schema with only ``required`` and independent ``properties`` (no
+    ``$ref``, no cross-property keywords), a row is valid exactly when its required keys are present and
+    each value is valid under its property's subschema. Those per-(property, value) answers repeat
+    across millions of rows (dates, codes, counts), so they are cached. Anything else, and every row
+    that fails, goes through the full validator for the exact error.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        cls = jsonschema.validators.validator_for(schema)
+        self.full = cls(schema)
+        self.simple = (set(schema) <= _SIMPLE_TOP_LEVEL and schema.get("type") == "object"
+                       and "$ref" not in json.dumps(schema))
+        self.required = tuple(schema.get("required", ()))
+        self.properties = {name: cls(sub) for name, sub in schema.get("properties", {}).items()}
+        self._valid: dict[tuple[str, type, Any], bool] = {}
+
+    def _value_ok(self, name: str, value: Any) -> bool:
+        # the type is part of the key: True == 1 == 1.0 in Python, but not in JSON Schema
+        key = (name, type(value), value) if isinstance(value, (str, int, float, bool)) else None
+        if key is not None and key in self._valid:
+            return self._valid[key]
+        ok = self.properties[name].is_valid(value)
+        if key is not None and len(self._valid) < 500_000:
+            self._valid[key] = ok
+        return ok
+
+    def error(self, row: dict[str, Any]) -> jsonschema.ValidationError | None:
+        """The most relevant error for ``row``, or None when it is valid."""
+        if self.simple and all(k in row for k in self.required) and all(
+            self._value_ok(k, v) for k, v in row.items() if k in self.properties
+        ):
+            return None
+        return jsonschema.exceptions.best_match(self.full.iter_errors(row))
+
+
 class RowMapper:
     """Compiled once per feed: validates and maps rows with the feed's schema and declarations."""
 
     def __init__(self, feed: FeedSpec, schema: dict[str, Any], *, pivot_year: int | None = None) -> None:
         self.feed = feed
-        self.validator = jsonschema.validators.validator_for(schema)(schema)
+        self.validator = RowValidator(schema)
         self.pivot_year = pivot_year or date.today().year
         identity = feed.identity
         specs = [getattr(identity, name) for name in type(identity).model_fields if name != "extra_ids"]
@@ -262,9 +304,9 @@ class RowMapper:
 
     def map(self, row: dict[str, Any]) -> MappedRow:
         """Validate and map a row; raises RowRejected with the field and reason when it cannot be kept."""
-        if next(self.validator.iter_errors(row), None) is not None:
-            # best_match ranks all errors; only worth it for the few rows that fail
-            raise RowRejected(*_schema_reason(jsonschema.exceptions.best_match(self.validator.iter_errors(row))))
+        error = self.validator.error(row)
+        if error is not None:
+            raise RowRejected(*_schema_reason(error))
         record_id = row.get(self.feed.record_id)
         if record_id is None:
             raise RowRejected(self.feed.record_id, f"missing record id (column {self.feed.record_id!r})")
