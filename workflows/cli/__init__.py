@@ -52,12 +52,20 @@ def build_app() -> typer.Typer:
     return app
 
 
+def hard_exit_allowed() -> bool:
+    """``os._exit`` is for the console script only: inside a test session it would end pytest itself
+    (with a false exit status), so there we raise ``SystemExit`` like any other program."""
+    import os
+
+    return "PYTEST_CURRENT_TEST" not in os.environ and "pytest" not in sys.modules
+
+
 def _leave(code: int) -> None:
     """Exit with ``code``; once Temporal's SDK is loaded, leave with ``os._exit`` because its native
     runtime can crash the interpreter while it finalizes (sdk-python#300), turning success into a segfault."""
     import os
 
-    if "temporalio" in sys.modules:
+    if "temporalio" in sys.modules and hard_exit_allowed():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
