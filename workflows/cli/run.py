@@ -75,13 +75,12 @@ def open_cases(engine, run_id: str, *, address: str | None, home: str | None):
     from engine.storage.db import data_dir
     from workflows.activities import CaseActivities
     from workflows.cases import CaseClient
-    from workflows.cli.cases import resolve_address
-    from workflows.server import running_server, stop_dev_server
+    from workflows.server import ensure_address, running_server, stop_dev_server
     from workflows.worker import ADDRESS_ENV, TASK_QUEUE, build_worker, connect
 
     embedded = not (address or os.environ.get(ADDRESS_ENV))
     started_here = embedded and running_server(data_dir(home)) is None
-    target = resolve_address(address, home)
+    target = ensure_address(address, home)
 
     async def main():
         client = await connect(target)
