@@ -29,7 +29,7 @@ class LinkerSettings:
     match_threshold: float = 0.9
     review_low: float = 0.5
     max_block_size: int = 1000
-    u_sample_pairs: int = 1_000_000
+    u_sample_pairs: int = 400_000
     em_iterations: int = 40
     seed: int = 20240401
 
