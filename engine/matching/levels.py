@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, final
+from typing import Callable
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -56,10 +56,6 @@ class ComparisonLevel(ABC):
     @abstractmethod
     def matches(self, pairs: PairBatch) -> np.ndarray:
         """A boolean array: does each pair fall in this level (given earlier levels did not)?"""
-
-    @final
-    def describe(self) -> str:
-        return f"{self.column}: {self.label}"
 
     @property
     def is_null(self) -> bool:

@@ -147,12 +147,6 @@ class RecordTable:
             self._codes[name] = cached
         return cached[0]
 
-    def subset(self, indices: np.ndarray) -> RecordTable:
-        return RecordTable(
-            keys=[self.keys[i] for i in indices],
-            columns={name: values[indices] for name, values in self.columns.items()},
-        )
-
 
 def factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Integer codes for an object array, ``-1`` for ``None``; vocabulary in first-seen order.
