@@ -167,24 +167,27 @@ def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dic
                       sa.type_coerce(facts.c.fields, sa.Text), facts.c.batch_id, facts.c.feed)
     if wanted is not None:
         query = query.where(facts.c.fact_type.in_(sorted(wanted)))
+    # Versions of one fact id are ordered by their batch's load time: rank the batches known at `known`
+    # once (a SQL filter on batch ids would make SQLite walk the index instead of scanning).
+    known_batches = sorted((t, b) for b, t in loaded_at.items() if known is None or t <= known)
+    rank = {b: i for i, (_, b) in enumerate(known_batches)}
     latest: dict[str, tuple] = {}
+    owned = record_owner.__contains__
     for chunk in _fact_rows(conn, query, sorted(record_owner) if by_key else None):
         for row in chunk:
-            if row[2] not in record_owner:
-                continue
-            when = loaded_at[row[6]]
-            if known is not None and when > known:
+            if not owned(row[2]) or row[6] not in rank:
                 continue
             previous = latest.get(row[0])
-            if previous is None or loaded_at[previous[6]] < when:
+            if previous is None or rank[previous[6]] < rank[row[6]]:
                 latest[row[0]] = row
     by_family: dict[str, list[Fact]] = defaultdict(list)
+    decode, iso = json.loads, _iso_date
     for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in latest.values():
         family, person = record_owner[record_key]
-        values = json.loads(fields) if isinstance(fields, str) else dict(fields)
+        values = decode(fields) if isinstance(fields, str) else dict(fields)
         for name in _DATE_FIELDS.get(fact_type, ()):
             if isinstance(values.get(name), str):
-                values[name] = _iso_date(values[name])
+                values[name] = iso(values[name])
         by_family[family].append(Fact(
             fact_id=fact_id, fact_type=fact_type, date=_as_date(event_date), fields=values, person_id=person,
             source=feed, source_record_id=record_key[len(feed) + 1:], batch_id=batch_id,
