@@ -203,7 +203,7 @@ def _parse_date_text(text: str, fmt: str | None, pivot: int) -> date:
             if month is not None:
                 year = int(m[3]) if len(m[3]) == 4 else _two_digit_year(int(m[3]), pivot)
                 return date(year, month, int(m[1]))
-        if re.fullmatch(r"\d{4,5}(\.\d+)?", text):
+        if re.fullmatch(r"\d{5}(\.\d+)?", text):  # 1927 onwards; a bare year is not a serial
             return _excel_serial(float(text), text)
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a real date ({exc})") from None

@@ -108,7 +108,7 @@ def test_dates(description: str, raw: object, expected: date) -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [("31/02/2015", "not a real date"), ("next tuesday", "cannot read"), ("", "empty"),
-     ("03/2015", "cannot read"), ("99999999", "cannot read")],
+     ("03/2015", "cannot read"), ("99999999", "cannot read"), ("2015", "cannot read")],
 )
 def test_unreadable_dates_say_why(raw: str, message: str) -> None:
     """An unreadable date raises ValueError saying what was wrong."""
