@@ -106,6 +106,9 @@ def print_profile(run, elapsed: float) -> None:
     for code in sorted(set(s.needs_by_headline) | set(s.needs_unknown_by_headline)):
         heads.add_row(code, str(s.needs_by_headline[code]), str(s.needs_unknown_by_headline[code]))
     console.print(heads)
+    if not s.families:
+        console.print(f"[yellow]note:[/] no family had members on {run.as_of} in what was known at "
+                      f"{run.known_at:%Y-%m-%d %H:%M} UTC; load feeds with `hearth ingest` and build families first")
 
 
 def print_diff(report, label_a: str, label_b: str) -> None:
