@@ -52,9 +52,19 @@ class TermCalendar:
         object.__setattr__(self, "starts", tuple(sorted(self.starts)))
         if not self.starts:
             raise ValueError("a term calendar needs at least one term start")
+        # day -> term: every attendance record asks, and a borough's records share a few hundred dates
+        object.__setattr__(self, "_terms_by_day", {})
 
     def term_of(self, day: date) -> Term:
         """The term containing ``day``."""
+        found = self._terms_by_day.get(day)  # type: ignore[attr-defined]
+        if found is None:
+            if len(self._terms_by_day) > 100_000:  # type: ignore[attr-defined]
+                self._terms_by_day.clear()  # type: ignore[attr-defined]
+            found = self._terms_by_day[day] = self._find_term(day)  # type: ignore[attr-defined]
+        return found
+
+    def _find_term(self, day: date) -> Term:
         year = day.year
         index = -1
         for i, (month, dom, _name) in enumerate(self.starts):

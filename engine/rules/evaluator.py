@@ -53,6 +53,11 @@ class RuleDef:
     span: ir.Span | None = None
     citations: tuple[ir.Citation, ...] = ()
     role: str | None = None
+    #: a person-level need or outcome part asked for the family: combined from its members' results
+    per_member: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.per_member = self.subject == "person" and self.kind in ("need", "outcome_achieved", "outcome_sustained")
 
 
 class CompiledFramework:
@@ -178,13 +183,15 @@ def compile_framework(framework: ir.Framework, terms: TermCalendar = ENGLISH_TER
     return CompiledFramework(framework, terms)
 
 
-@dataclass(slots=True)
 class Collector:
-    """What one rule read while it was evaluated."""
+    """What one rule read while it was evaluated (a plain slotted class: one is made per rule run)."""
 
-    facts: list[Evidence] = field(default_factory=list)
-    params: dict[str, ParamUse] = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
+    __slots__ = ("facts", "params", "reasons")
+
+    def __init__(self) -> None:
+        self.facts: list[Evidence] = []
+        self.params: dict[str, ParamUse] = {}
+        self.reasons: list[str] = []
 
 
 #: marks a rule whose evaluation is under way, so a rule that reaches itself is reported as a cycle
@@ -233,6 +240,8 @@ class Evaluation:
         self._need_members: dict[str, dict[str, TriResult]] = {}
         self.identified_needs: dict[str, tuple[str, dict[str, str]]] = {}
         self._evidence: dict[int, Evidence] = {}
+        #: id of a compiled framework's Window -> (bounds, parameter read); windows live as long as the framework
+        self._windows: dict[int, tuple[tuple[date, date], ParamUse | None]] = {}
         self._outcomes: dict[str, OutcomeResult] | None = None
         self.identified_on: date | None = None
         self.identification: Evaluation | None = None
@@ -291,7 +300,20 @@ class Evaluation:
 
     def window_of(self, window: ir.Window) -> tuple[date, date] | None:
         """The window's inclusive dates, or None (with the reason recorded) when its anchor or length
-        is unknown."""
+        is unknown. Known windows are remembered for the evaluation (with the parameter they read)."""
+        found = self._windows.get(id(window))
+        if found is not None:
+            bounds, use = found
+            if use is not None:
+                self.collector.params[use.name] = use
+            return bounds
+        bounds = self._window_bounds(window)
+        if bounds is not None:
+            use = self.params.get(window.length.name) if isinstance(window.length, ir.ParamRef) else None
+            self._windows[id(window)] = (bounds, use)
+        return bounds
+
+    def _window_bounds(self, window: ir.Window) -> tuple[date, date] | None:
         length = window.length if isinstance(window.length, ir.Duration) else self.param(window.length.name)
         anchor = self.anchor_date(window.anchor)
         if length is UNK or anchor is UNK:
@@ -406,7 +428,7 @@ class Evaluation:
         memo[key] = _IN_PROGRESS
         try:
             rule = self.rules[name]
-            if person_id is None and rule.subject == "person" and rule.kind in ("need", "outcome_achieved", "outcome_sustained"):
+            if person_id is None and rule.per_member:
                 result = self._family_need(rule) if rule.kind == "need" else family_outcome(self, rule)
             else:
                 result = self._run(rule, person_id)
@@ -421,9 +443,10 @@ class Evaluation:
         return result
 
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
-        saved = (self.person, self.collector, self.trace_stack, self.detail)
+        saved_person, saved_collector, saved_stack, saved_detail = self.person, self.collector, self.trace_stack, self.detail
         person = self.member_by_id.get(person_id) if person_id else None
-        self.person, self.collector, self.detail = person, Collector(), None
+        collector = Collector()
+        self.person, self.collector, self.detail = person, collector, None
         children: list[TriResult] = []
         self.trace_stack = [children] if self.trace else None
         try:
@@ -432,14 +455,15 @@ class Evaluation:
                 value = NOT_MET if holds == NOT_MET else and2(holds, rule.condition(self))
             else:
                 value = rule.condition(self)
-            collector, detail = self.collector, self.detail
+            detail = self.detail
         finally:
-            self.person, self.collector, self.trace_stack, self.detail = saved
+            self.person, self.collector, self.trace_stack, self.detail = saved_person, saved_collector, saved_stack, saved_detail
+        facts, params = collector.facts, collector.params
         return TriResult(
             value, rule.name, rule.kind, rule.span, rule.citations, person_id,
-            evidence=unique_evidence(collector.facts), parameters=list(collector.params.values()),
-            unknowns=_unique(collector.reasons) if value == UNKNOWN else [],
-            children=children, detail=detail if len(children) != 1 else children[0].detail,
+            unique_evidence(facts) if facts else [], list(params.values()) if params else [],
+            _unique(collector.reasons) if value == UNKNOWN else [],
+            children, detail if len(children) != 1 else children[0].detail,
         )
 
     def need_members(self, code: str) -> dict[str, TriResult]:

@@ -32,8 +32,13 @@ UNKNOWN: TriValue = "unknown"
 TRI_VALUES: tuple[str, ...] = (MET, NOT_MET, UNKNOWN)
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def jsonable(value: Any) -> Any:
     """Turn a field or parameter value into deterministic JSON data (dates -> ISO text)."""
+    if type(value) in _PLAIN:  # the common case, before the isinstance chain
+        return value
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, ir.Duration):
@@ -50,6 +55,36 @@ def jsonable(value: Any) -> Any:
 
 def citation_dict(citation: ir.Citation) -> dict[str, Any]:
     return {"text": citation.text, "url": citation.url, "confidence": citation.confidence}
+
+
+#: JSON forms of a rule's citations and span, by object identity (they belong to the compiled framework
+#: and are shared by every result of the rule); each entry keeps its object alive so ids stay unique
+_CITATIONS_JSON: dict[int, tuple[tuple[ir.Citation, ...], list[dict[str, Any]]]] = {}
+_SPAN_TEXT: dict[int, tuple[ir.Span, str]] = {}
+#: results rebuilt from stored JSON bring their own spans and citations; past this many the caches restart
+_CACHE_LIMIT = 20_000
+
+
+def _citations_json(citations: tuple[ir.Citation, ...]) -> list[dict[str, Any]]:
+    if not citations:
+        return []
+    found = _CITATIONS_JSON.get(id(citations))
+    if found is None or found[0] is not citations:
+        if len(_CITATIONS_JSON) > _CACHE_LIMIT:
+            _CITATIONS_JSON.clear()
+        found = _CITATIONS_JSON[id(citations)] = (citations, [citation_dict(c) for c in citations])
+    return found[1]
+
+
+def _span_text(span: ir.Span | None) -> str | None:
+    if span is None:
+        return None
+    found = _SPAN_TEXT.get(id(span))
+    if found is None or found[0] is not span:
+        if len(_SPAN_TEXT) > _CACHE_LIMIT:
+            _SPAN_TEXT.clear()
+        found = _SPAN_TEXT[id(span)] = (span, str(span))
+    return found[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +144,16 @@ class ParamUse:
     citation: ir.Citation | None = None
     unit: str | None = None
     override_label: str | None = None
+    #: the JSON form, built once: parameter uses are shared by every rule and family evaluated on a date
+    _json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (shared between calls: treat it as read-only)."""
+        if self._json is None:
+            object.__setattr__(self, "_json", self._build_dict())
+        return self._json  # type: ignore[return-value]
+
+    def _build_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "value": jsonable(self.value),
@@ -180,8 +223,8 @@ class TriResult:
             "value": self.value,
             "rule": self.rule,
             "kind": self.kind,
-            "span": str(self.span) if self.span else None,
-            "citations": [citation_dict(c) for c in self.citations],
+            "span": _span_text(self.span),
+            "citations": _citations_json(self.citations),
             "person_id": self.person_id,
             "evidence": [e.to_dict() for e in (sorted(self.evidence, key=Evidence.sort_key)
                                                 if len(self.evidence) > 1 else self.evidence)],
