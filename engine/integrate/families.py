@@ -170,6 +170,13 @@ def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, 
     moved = 0
     for row in open_rows:
         if new_family_of.get(row.person_id) == row.family_id:
+            keys = sorted(records_of[row.person_id])
+            if keys != sorted(row.record_keys or ()):
+                # Same person, same family, but matching gave them more (or fewer) records: supersede the
+                # row with one listing the new records, from the same date, so snapshots see every record.
+                ended.append({"row_id": row.id, "to_date": row.from_date, "ended_build": build_id})
+                started.append({"family_id": row.family_id, "layer": layer.name, "person_id": row.person_id,
+                                "from_date": row.from_date, "started_build": build_id, "record_keys": keys})
             continue
         if row.person_id not in new_family_of:
             # The person id no longer exists (matching merged or re-identified its records): the row is

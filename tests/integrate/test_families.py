@@ -211,6 +211,13 @@ def test_families_group_matched_persons_and_merge_after_review(engine, loaded) -
     if tenancy != care_group:
         assert thompsons in {tenancy, care_group} and report.layers["household"].merged == 1
         assert merged == [(thompsons, sorted({tenancy, care_group} - {thompsons}))]
+    # the snapshot sees both of Sarah's records and so her social care episode, once
+    from engine.integrate.snapshot import load_families
+
+    (family,) = load_families(engine, date(2024, 2, 1), family_ids=[thompsons])
+    (member,) = [m for m in family.members if m.person_id == sarah]
+    assert set(member.attributes["record_keys"]) == {"housing:H001", "social_care:CS-501"}
+    assert [f.fact_id for f in family.facts if f.person_id == sarah].count("social_care:social_care_episode:E1") == 1
 
 
 def test_first_matching_run_keeps_family_ids(engine, loaded) -> None:
