@@ -349,6 +349,7 @@ def _period_gaps(ev: Evaluation, name: str, unit: str, start: date, end: date, s
             return [(start, end, f"no {name} records at all for {ev.subject_label()}")]
         start = selected[0].date
     present = {period_of(f.date, unit, terms) for f in selected}
+    coverage = ev.coverage.get(name)
     found: list[Gap] = []
     for key in ev.compiled.expected_periods(start, end, unit):
         if key in present:
@@ -357,6 +358,9 @@ def _period_gaps(ev: Evaluation, name: str, unit: str, start: date, end: date, s
         label = period_label(key, unit)
         if last > ev.as_of:
             reason = f"{name} for {label} cannot be known yet on {ev.as_of} for {ev.subject_label()}"
+        elif coverage is not None and last > coverage.end:  # the period ended after the latest extract
+            reason = (f"{name} for {label} is not in the feeds yet for {ev.subject_label()}: "
+                      f"{name} records are only known up to {coverage.end}")
         else:
             reason = f"{name} for {label} missing for {ev.subject_label()} (fact type {name})"
         found.append((first, last, reason))

@@ -208,3 +208,22 @@ def test_phase3_roles_no_longer_unknown_for_an_unlisted_teenager():
     stale = dict(fresh, education_status=Coverage("education_status", FEED_FROM, date(2023, 7, 1)))
     unsure = compiled.evaluate(family([adult, teen], [], coverage=stale), AS_OF, trace=False)
     assert unsure.roles["teen"]["dependent_child"] == "unknown"
+
+
+def test_a_term_ending_after_the_latest_extract_is_reported_as_not_yet_in_the_feeds():
+    """A periodic gap stays unknown; when the term ended after the feed's latest extract the reason says so
+    rather than calling the term missing."""
+    rate = ir.Aggregate(fn="rate", fact="attendance", field="attended_sessions", per_field="possible_sessions",
+                        window=last(3, "terms"))
+    need = ir.Need(name="X", headline="H", condition=cmp("<", rate, lit(90)))
+    compiled = compile_framework(framework(needs=(need,), outcomes=()))
+    kid = Member("kid", date_of_birth=date(2012, 5, 1))
+    rows = [make("attendance", "kid", end, term_start=start, term_end=end, possible_sessions=100, attended_sessions=95)
+            for start, end in ((date(2022, 9, 1), date(2022, 12, 20)), (date(2023, 1, 4), date(2023, 3, 31)))]
+    lagging = _coverage(FULL, "attendance")
+    lagging["attendance"] = Coverage("attendance", FEED_FROM, date(2023, 7, 1))
+    result = compiled.evaluate(family([kid], rows, coverage=lagging), AS_OF, trace=False)
+    assert result.needs["X"].members["kid"].value == "unknown"
+    assert result.needs["X"].members["kid"].unknowns == [
+        "attendance for summer term 2023 is not in the feeds yet for person kid: "
+        "attendance records are only known up to 2023-07-01"]
