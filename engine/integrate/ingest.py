@@ -2,7 +2,9 @@
 
 One file (or SQL result) is one batch, written in one transaction: the batch row, standardised
 identity rows (upserted into ``source_records``), new or changed fact versions, and quarantine entries.
-A file whose checksum this feed already loaded is skipped as "already loaded". A file that cannot be
+A file this feed already loaded (same checksum and, where the path dates it, the same extract date) is
+skipped as "already loaded": an unchanged or empty monthly extract is still a new extract that moves
+the feed's coverage on, while re-loading the same file adds nothing. A file that cannot be
 read at all is reported and the other files and feeds still load.
 """
 
@@ -106,8 +108,9 @@ def ingest(
     return IngestReport(tuple(reports))
 
 
-def _batch_id(feed: FeedSpec, checksum: str) -> str:
-    return f"{feed.name}:{checksum[:12]}"
+def _batch_id(feed: FeedSpec, checksum: str, extract_date: date | None) -> str:
+    dated = f":{extract_date.isoformat()}" if extract_date else ""
+    return f"{feed.name}:{checksum[:12]}{dated}"
 
 
 def _extract_date_from_path(feed: FeedSpec, label: str) -> date | None:
@@ -129,15 +132,16 @@ def _load_file(
     engine: sa.Engine, feed: FeedSpec, mapper: RowMapper, source: SourceFile,
     loaded_at: datetime | None, progress: Progress | None,
 ) -> FileReport:
-    batch_id = _batch_id(feed, source.checksum)
+    extract_date = _extract_date_from_path(feed, source.label)
+    batch_id = _batch_id(feed, source.checksum, extract_date)
+    same = sa.select(batches.c.batch_id, batches.c.extract_date).where(
+        batches.c.feed == feed.name, batches.c.checksum == source.checksum)
+    if extract_date is not None:
+        same = same.where(batches.c.extract_date == extract_date)
     with engine.connect() as conn:
-        existing = conn.execute(
-            sa.select(batches.c.batch_id, batches.c.extract_date)
-            .where(batches.c.feed == feed.name, batches.c.checksum == source.checksum)
-        ).first()
+        existing = conn.execute(same).first()
     if existing is not None:
         return FileReport(feed.name, source.label, "already loaded", existing.batch_id, existing.extract_date)
-    extract_date = _extract_date_from_path(feed, source.label)
     with engine.begin() as conn:
         writer = _BatchWriter(conn, feed, batch_id)
         rows_in = 0

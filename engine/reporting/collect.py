@@ -74,9 +74,9 @@ def collect_matching(conn: sa.Connection) -> MatchingQuality:
         quality.persons = conn.execute(query).scalar_one()
     review = _table("review_queue")
     if review is not None:
-        query = sa.select(sa.func.count()).select_from(review)
-        if "status" in review.c:
-            query = query.where(review.c.status == "pending")
+        # the queue is per match run: the latest run's pairs are the ones still waiting for a reviewer
+        latest = sa.select(sa.func.max(review.c.run_id)).scalar_subquery()
+        query = sa.select(sa.func.count()).select_from(review).where(review.c.run_id == latest)
         quality.review_queue = conn.execute(query).scalar_one()
     return quality
 

@@ -47,7 +47,7 @@ source_records = sa.Table(
     sa.UniqueConstraint("feed", "record_id"),
 )
 
-#: One row per loaded file (or SQL query result); unique per feed and content checksum.
+#: One row per loaded file (or SQL query result); unique per feed, content checksum and extract date.
 batches = sa.Table(
     "batches",
     metadata,
@@ -64,7 +64,8 @@ batches = sa.Table(
     # Copied from the feed declaration at load time so coverage can be rebuilt without the YAML.
     sa.Column("fact_types", sa.JSON, nullable=False),
     sa.Column("coverage_from", sa.Date),
-    sa.UniqueConstraint("feed", "checksum"),
+    # the same bytes may arrive as two extracts (an unchanged or empty monthly file): each moves coverage on
+    sa.UniqueConstraint("feed", "checksum", "extract_date"),
 )
 
 #: Rows not accepted (severity "rejected"), and accepted rows that lost a value (severity "warning").

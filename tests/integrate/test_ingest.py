@@ -127,3 +127,22 @@ def test_batches_record_extract_date_and_knowledge_time(engine, loaded) -> None:
     assert [(r.extract_date, r.loaded_at) for r in rows] == [(date(2024, 1, 31), JAN_LOADED), (date(2024, 2, 29), FEB_LOADED)]
     assert all(len(r.checksum) == 64 and r.coverage_from == date(2022, 4, 1) and r.fact_types == ["rent_account"]
                for r in rows)
+
+
+def test_an_unchanged_file_in_a_new_extract_moves_coverage_on(engine, loaded, demo, tmp_path) -> None:
+    """The same bytes sent again as next month's extract are a new batch with the new extract date (so the
+    feed's coverage reaches it), while loading that extract twice still adds nothing."""
+    import shutil
+
+    loaded((JAN, FEB))
+    feeds = demo()
+    march = feeds.base_dir / "extracts" / "2024-03-31"
+    shutil.copytree(feeds.base_dir / "extracts" / FEB, march)
+    report = ingest(engine, demo(), pivot_year=2024)
+    new = [f for f in report.files if f.status == "loaded"]
+    assert len(new) == 3 and {f.extract_date for f in new} == {date(2024, 3, 31)}
+    assert all(f.rows_in == f.accepted + f.quarantined for f in new)
+    again = ingest(engine, demo(), pivot_year=2024)
+    assert {f.status for f in again.files} == {"already loaded"}
+    dates = {d for (d,) in _rows(engine, sa.select(batches.c.extract_date).distinct())}
+    assert date(2024, 3, 31) in dates
