@@ -121,6 +121,11 @@ class FactType(_Node):
       makes the aggregate unknown (missing attendance is never 0%).
     - ``states``: records open/close a state (``date_field`` start, ``end_field`` end); the latest
       state on a date is read; no record at all means unknown.
+
+    Refined by the evaluator (engine.rules.aggregates): a ``states`` register lists only people in a
+    state, so no record covering a day the fact type's coverage includes means "in none of its states"
+    (unknown stays for days outside coverage). An aggregate with no window reads as far as records go:
+    absence proves nothing only outside coverage, or when coverage ends before the evaluation date.
     """
 
     name: str
