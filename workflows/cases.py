@@ -93,6 +93,7 @@ def resolve_timer_durations(framework: Framework, as_of: date) -> dict[str, Dura
 
 def profiled_families(engine: sa.Engine, run_id: str) -> tuple[Framework, date, list[ProfiledFamily]]:
     """The framework, evaluation date and per-family eligibility of a recorded profiling run."""
+    from engine.decisions.records import stored_result
     from engine.decisions.store import load_stored_framework
     from engine.storage.tables_decisions import decision_runs, decisions
 
@@ -101,10 +102,8 @@ def profiled_families(engine: sa.Engine, run_id: str) -> tuple[Framework, date, 
         if run is None:
             raise NotFoundError(f"no profiling run {run_id!r}; `hearth profile` prints the run id it records")
         framework = load_stored_framework(conn, run.framework_hash)
-        rows = conn.execute(sa.select(decisions.c.family_id, decisions.c.decision_id, decisions.c.result_json)
-                            .where(decisions.c.run_id == run_id).order_by(decisions.c.seq)).all()
-    families = [ProfiledFamily(r.family_id, json.loads(r.result_json)["eligible"]["value"], r.decision_id)
-                for r in rows]
+        rows = conn.execute(sa.select(decisions).where(decisions.c.run_id == run_id).order_by(decisions.c.seq)).all()
+    families = [ProfiledFamily(r.family_id, stored_result(r)["eligible"]["value"], r.decision_id) for r in rows]
     return framework, run.as_of, families
 
 
@@ -121,18 +120,6 @@ class CaseClient:
         self.engine = engine
         self.task_queue = task_queue
         self.start_concurrency = start_concurrency
-
-    async def has_workers(self) -> bool:
-        """Whether a worker polled this task queue within the last long poll (about a minute)."""
-        from temporalio.api.enums.v1 import TaskQueueType
-        from temporalio.api.taskqueue.v1 import TaskQueue
-        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-        response = await self.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-            namespace=self.client.namespace, task_queue=TaskQueue(name=self.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
-        now = _utcnow().timestamp()
-        return any(now - p.last_access_time.ToSeconds() < 70 for p in response.pollers)
 
     # ------------------------------------------------------------------------------------ creation
     async def start_cases(self, framework: Framework, families: Iterable[ProfiledFamily], *, as_of: date,

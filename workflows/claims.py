@@ -47,6 +47,7 @@ def _jsonable(row: sa.Row) -> dict[str, Any]:
 def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[dict[str, Any]]:
     """The profiling decisions behind the case: the one that opened it and the latest for its
     framework up to the claim; empty when the rules engine has recorded none."""
+    from engine.decisions.records import stored_result
     from engine.storage.tables_decisions import decisions
 
     if not sa.inspect(conn).has_table("decisions"):
@@ -62,8 +63,8 @@ def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[
                         .order_by(decisions.c.seq)).all()
     records = []
     for row in rows:
-        record = _jsonable(row)
-        record["result"] = json.loads(record.pop("result_json"))
+        record = {k: v for k, v in _jsonable(row).items() if not isinstance(v, bytes)}
+        record["result"] = stored_result(row)
         records.append(record)
     return records
 

@@ -2,8 +2,8 @@
 
 Without ``--temporal-address`` (or ``$HEARTH_TEMPORAL_ADDRESS``) every command uses the embedded dev
 server of the data directory, starting it when needed (``hearth server stop`` stops it). Case actions
-need a worker polling the task queue; when none is running, the command runs one in-process for the
-duration of the action.
+and views need a worker polling the task queue: the command runs one in-process for its duration,
+alongside any ``hearth worker``.
 """
 
 from __future__ import annotations
@@ -46,17 +46,30 @@ def ensure_address(address: str | None, home: str | None) -> str:
     return resolve(address, home)
 
 
+def claim_cap_from_env() -> int | None:
+    text = os.environ.get("HEARTH_CLAIM_CAP")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ConfigError(f"$HEARTH_CLAIM_CAP is {text!r}; give a whole number of claims per year, e.g. 450")
+    return int(text)
+
+
 def _finish(code: int = 0) -> None:
     """Leave without the Temporal SDK's occasional crash while the interpreter finalizes (sdk-python#300)."""
+    from workflows.cli import hard_exit_allowed
+
     sys.stdout.flush()
     sys.stderr.flush()
+    if not hard_exit_allowed():
+        raise SystemExit(code)
     os._exit(code)
 
 
 def _run(job: Callable[..., Awaitable[Any]], *, db: str | None, home: str | None, address: str | None,
          queue: str, needs_worker: bool = False) -> Any:
-    """Run ``job(case_client)`` against the resolved cluster; with ``needs_worker`` and no worker
-    polling the queue, run one in-process while the job runs."""
+    """Run ``job(case_client)`` against the resolved cluster; with ``needs_worker``, run a worker
+    in-process while the job runs (queries and updates need one)."""
     from engine.errors import HearthError
     from engine.storage.db import make_engine
     from workflows.activities import CaseActivities
@@ -69,8 +82,8 @@ def _run(job: Callable[..., Awaitable[Any]], *, db: str | None, home: str | None
     async def main() -> Any:
         client = await connect(target)
         cases = CaseClient(client, engine, queue)
-        if needs_worker and not await cases.has_workers():
-            async with build_worker(client, CaseActivities(engine), queue):
+        if needs_worker:  # alongside any running workers: an action never waits for one to appear
+            async with build_worker(client, CaseActivities(engine, claim_cap=claim_cap_from_env()), queue):
                 return await job(cases)
         return await job(cases)
 
@@ -113,8 +126,7 @@ def register(app: typer.Typer) -> None:
         """Run a case worker until Ctrl-C / SIGTERM."""
         from workflows.worker import worker_main
 
-        cap = claim_cap if claim_cap is not None else (int(os.environ["HEARTH_CLAIM_CAP"])
-                                                       if os.environ.get("HEARTH_CLAIM_CAP") else None)
+        cap = claim_cap if claim_cap is not None else claim_cap_from_env()
         worker_main(ensure_address(temporal_address, home), task_queue, db, cap)
 
     @server_app.command("start")
