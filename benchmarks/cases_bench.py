@@ -36,7 +36,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def bench(home: Path, count: int, framework_path: str) -> None:
+async def bench(home: Path, count: int, framework_path: str, sandboxed: bool) -> None:
     framework = dsl.load_framework(framework_path)
     initial = lcx.initial_state(framework.lifecycle).name
     clock = time.perf_counter()
@@ -46,7 +46,7 @@ async def bench(home: Path, count: int, framework_path: str) -> None:
     client = await connect(server.address)
     cases = CaseClient(client, engine, "bench-cases")
     batch = [ProfiledFamily(f"B{i:05d}", "met", None) for i in range(count)]
-    async with build_worker(client, CaseActivities(engine), "bench-cases"):
+    async with build_worker(client, CaseActivities(engine), "bench-cases", sandboxed=sandboxed):
         started = time.perf_counter()
         report = await cases.start_cases(framework, batch, as_of=date(2024, 1, 15), run_id="bench")
         created = time.perf_counter() - started
@@ -61,6 +61,7 @@ async def bench(home: Path, count: int, framework_path: str) -> None:
         again = time.perf_counter()
         rerun = await cases.start_cases(framework, batch, as_of=date(2024, 1, 15), run_id="bench-2")
         rerun_seconds = time.perf_counter() - again
+    print(f"worker sandbox: {'on' if sandboxed else 'off'}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"cases created:          {len(report.created)} in {created:.1f} s = {len(report.created) / created:.0f} cases/s")
     print(f"all waiting for attach: {waiting}/{count} after {end_to_end:.1f} s end to end "
           f"(target < 60 s: {'met' if waiting == count and end_to_end < 60 else 'NOT met'})")
@@ -71,10 +72,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--framework", default=str(Path(__file__).resolve().parents[1] / "frameworks" / "phase3"))
+    parser.add_argument("--unsandboxed", action="store_true", help="run the worker without the SDK sandbox")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="hearth-cases-bench-"))
     try:
-        asyncio.run(bench(home, args.cases, args.framework))
+        asyncio.run(bench(home, args.cases, args.framework, not args.unsandboxed))
     finally:
         stop_dev_server(home)
     sys.stdout.flush()

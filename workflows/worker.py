@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from workflows.activities import CaseActivities
 from workflows.case_workflow import CaseWorkflow
@@ -37,8 +37,13 @@ async def connect(address: str, namespace: str = NAMESPACE) -> Client:
 
 
 def build_worker(client: Client, activities: CaseActivities, task_queue: str = TASK_QUEUE,
-                 *, activity_threads: int = 16) -> Worker:
-    """A worker for the case workflow and its activities (sync activities run on a thread pool)."""
+                 *, activity_threads: int = 16, sandboxed: bool = True) -> Worker:
+    """A worker for the case workflow and its activities (sync activities run on a thread pool).
+
+    ``sandboxed=False`` skips the SDK's per-run module sandbox (a large share of each new case's first
+    workflow task); the workflow does no I/O and reads no clock either way, and replay tests guard it.
+    """
+    extra = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
     return Worker(
         client,
         task_queue=task_queue,
@@ -46,10 +51,13 @@ def build_worker(client: Client, activities: CaseActivities, task_queue: str = T
         activities=activities.all(),
         activity_executor=ThreadPoolExecutor(max_workers=activity_threads),
         max_concurrent_activities=activity_threads,
+        # many cases start at once after a profiling run: poll for their first tasks in parallel
+        max_concurrent_workflow_task_polls=16,
         # let in-flight audit/claim writes finish on SIGTERM instead of cancelling them at once
         graceful_shutdown_timeout=timedelta(seconds=10),
         # a dead worker's cached cases move to another worker after this long
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
+        **extra,
     )
 
 
