@@ -186,7 +186,7 @@ def block(
     rules: list[BlockingRule],
     *,
     max_block_size: int = 1000,
-    max_pairs_per_record: float = 8.0,
+    max_pairs_per_record: float = 4.0,
 ) -> CandidatePairs:
     """Candidate pairs of ``table`` under the union of ``rules``.
 
