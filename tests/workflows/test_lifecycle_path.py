@@ -11,7 +11,16 @@ import sqlalchemy as sa
 
 from engine.storage.tables_cases import cases as cases_table
 from engine.storage.tables_cases import claims
-from tests.workflows.helpers import attach_and_plan, audit_rows, request_and_sign_off, transitions, wait_for, wait_until
+from tests.workflows import builders
+from tests.workflows.helpers import (
+    attach_and_plan,
+    audit_rows,
+    request_and_sign_off,
+    to_sustaining,
+    transitions,
+    wait_for,
+    wait_until,
+)
 from workflows.claims import export_claims
 from workflows.models import EvidenceRequest, FactSignal
 
@@ -139,3 +148,30 @@ async def test_review_due_flag_is_raised_and_cleared_by_evidence(harness):
     view = await h.cases.view(case_id)
     assert "review_due" not in view.flags
     assert [r.name for r in audit_rows(h.engine, case_id) if r.kind.startswith("flag")] == ["review_due", "review_due"]
+
+
+FAILING_SUSTAINMENT = builders.LIFECYCLE.model_copy(update={"timers": tuple(
+    t.model_copy(update={"restart_on": (), "fail_on": ("offence",), "fail_transition": "regress"})
+    if t.name == "sustainment" else t for t in builders.LIFECYCLE.timers)})
+
+
+@pytest.mark.parametrize("lifecycle", [FAILING_SUSTAINMENT])
+async def test_fail_on_fact_takes_the_fail_transition(harness, lifecycle):
+    """With ``fail on offence`` an offence during sustainment takes ``regress`` back to tracking; the
+    rules still say the outcome is achieved, so the case re-enters sustaining with a fresh window."""
+    h = harness
+    case_id = await h.open_case("F6")
+    await to_sustaining(h, case_id, "F6")
+    first_due = {d.timer: d.due for d in await h.cases.deadlines(case_id)}["sustainment"]
+    await h.skip(days=30)
+    day = await h.today()
+    h.families.add_fact("F6", "offence", day, outcome="proven")
+    await h.cases.send_fact(case_id, FactSignal(event_id="off-9", fact_type="offence", occurred_on=day))
+    await wait_until(h.cases, case_id, lambda v: v.state == "sustaining" and any(
+        name == "regress" for name, _, _ in transitions(h.engine, case_id)), "regress and re-entry")
+    assert [t[:2] for t in transitions(h.engine, case_id)][2:] == [
+        ("outcomes_achieved", "sustaining"), ("regress", "tracking"), ("outcomes_achieved", "sustaining")]
+    failed = [r for r in audit_rows(h.engine, case_id) if r.kind == "timer_failed"]
+    assert len(failed) == 1 and "off-9" in failed[0].reason
+    new_due = {d.timer: d for d in await h.cases.deadlines(case_id)}["sustainment"]
+    assert new_due.due > first_due and new_due.restarts == 0
