@@ -74,6 +74,38 @@ def test_attendance_recovers_after_an_education_need_resolves(borough):
     assert sum(after) / len(after) > sum(during) / len(during) + 0.05
 
 
+def test_families_turn_around_as_a_whole(borough):
+    """In most families with several needs where one resolves, every need resolves, within a few months of
+    each other, so a whole family can reach every outcome (what a claim needs)."""
+    by_family = defaultdict(list)
+    for need in read_csv(borough / "truth" / "needs.csv"):
+        by_family[need["household_id"]].append(need)
+    several = [needs for needs in by_family.values() if len({n["domain"] for n in needs}) >= 2]
+    improving = [needs for needs in several if any(n["resolved"] for n in needs)]
+    whole = [needs for needs in improving if all(n["resolved"] for n in needs)]
+    assert len(whole) >= 0.6 * len(improving) > 0
+    spreads = []
+    for needs in whole:
+        days = [date.fromisoformat(n["resolved"]) for n in needs]
+        spreads.append((max(days) - min(days)).days)
+    assert sorted(spreads)[len(spreads) // 2] <= 120
+
+
+def test_clear_rent_statements_continue_after_arrears_resolve(borough):
+    """A tenant whose housing need resolved keeps getting statements, below the £500 arrears threshold, so
+    the tenancy can be seen to be sustained."""
+    resolved = {n["person_id"]: n["resolved"] for n in read_csv(borough / "truth" / "needs.csv")
+                if n["domain"] == "housing" and n["resolved"]}
+    after = defaultdict(list)
+    for fact in read_csv(borough / "truth" / "facts.csv"):
+        if fact["fact_type"] == "rent_account" and fact["person_id"] in resolved \
+                and fact["date"] > resolved[fact["person_id"]]:
+            after[fact["person_id"]].append(json.loads(fact["fields"]))
+    assert after
+    for statements in after.values():
+        assert all(s["arrears"] < 500 and not s["notice_served"] for s in statements)
+
+
 def _declared(borough) -> dict[str, dict]:
     document = yaml.safe_load((borough / "feeds.yaml").read_text())
     return {feed["name"]: feed for feed in document["feeds"]}

@@ -1,8 +1,15 @@
 """Family needs: a latent disadvantage score switches on correlated domains, each with its own events.
 
 Each household's score drives the chance of every domain (``sigmoid(BASE + SLOPE * score)``), so needs
-cluster: a small share of families carry three or more. About 45% of needs resolve some months after they
-start (the family improves), so outcomes and their sustainment appear in the data.
+cluster: a small share of families carry three or more. About half of the families with needs turn around:
+some months after their needs peak (the latest onset, when a keyworker would typically be working with
+them) every need resolves at about the same time, the way whole-family support works. In the other
+families a need occasionally resolves on its own. So about half of all needs resolve, and whole families
+reach every outcome and sustain it, which is what a Payment by Results claim needs.
+
+Resolution shows in the data the way the outcome rules read it: incidents stop, attendance recovers,
+treatment completes, arrears clear and rent statements stay clear, a debt plan starts, work replaces an
+out-of-work benefit, a health referral is engaged with and discharged improved.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from .households import Population
 
 BASE = -3.95
 SLOPE = 1.8
-IMPROVE_SHARE = 0.45
+FAMILY_TURNAROUND_SHARE = 0.5    # families whose needs all resolve some months after they peak
+LONE_RESOLUTION_SHARE = 0.12     # a need resolving on its own in a family that does not turn around
 OFFENCE_TYPES = ("theft", "criminal damage", "assault", "public order", "possession of drugs",
                  "burglary", "shoplifting", "vehicle crime", "robbery", "possession of weapon")
 
@@ -38,21 +46,36 @@ class FamilyNeeds:
         self.early_years_window: dict[int, tuple[int, int]] = {}
         self.neet_windows: dict[int, tuple[int, int]] = {}       # young person -> NEET period
         self.workless_windows: dict[int, tuple[int, int]] = {}   # adult -> out of work period
+        self.turning_points: dict[int, int] = {}                  # household -> day its needs start resolving
 
     def run(self) -> None:
         pop, draw = self.pop, self.draw
         for household in range(len(pop.hh_shape)):
             chance = 1.0 / (1.0 + math.exp(-(BASE + SLOPE * pop.hh_score[household])))
-            for domain in DOMAINS:
-                if not draw.chance(chance):
-                    continue
-                onset = draw.day(pop.start, pop.end - 150)
-                resolved = draw.day(onset + 180, onset + 540) if draw.chance(IMPROVE_SHARE) else 0
-                if resolved > pop.end - 30:
-                    resolved = 0
+            onsets = [(domain, draw.day(pop.start, pop.end - 150)) for domain in DOMAINS if draw.chance(chance)]
+            if not onsets:
+                continue
+            turns_around = draw.chance(FAMILY_TURNAROUND_SHARE)
+            turning_point = max(onset for _, onset in onsets) + draw.day(90, 360)
+            if turns_around:
+                self.turning_points[household] = turning_point
+            for domain, onset in onsets:
+                resolved = self._resolution(onset, turning_point if turns_around else None)
                 person = getattr(self, f"_{domain}")(household, onset, resolved or pop.end)
                 if person is not None:
                     self.world.needs.append(Need(household, domain, person, onset, resolved))
+
+    def _resolution(self, onset: int, turning_point: int | None) -> int:
+        """The day a need resolves (0 = not within the window): shortly after the family's turning point
+        (never sooner than four months after its own onset), or now and then on its own."""
+        draw = self.draw
+        if turning_point is not None:
+            resolved = max(turning_point + draw.day(0, 45), onset + draw.day(120, 200))
+        elif draw.chance(LONE_RESOLUTION_SHARE):
+            resolved = draw.day(onset + 180, onset + 540)
+        else:
+            return 0
+        return resolved if resolved <= self.pop.end - 30 else 0
 
     def _add(self, fact_type: str, person: int, *values: object) -> None:
         self.world.tables[fact_type].add(person, *values)
@@ -73,6 +96,8 @@ class FamilyNeeds:
                     back = max(until, placed + 30) if until < self.pop.end else 0
                     self._add("education_status", child, placed, back if back < self.pop.end else 0,
                               "alternative_provision")
+                    if 0 < back < self.pop.end:
+                        self._add("education_status", child, back, 0, "full_time_education")
                     break
         return chosen[0]
 
@@ -101,7 +126,7 @@ class FamilyNeeds:
         accepted = onset + self.draw.day(14, 45)
         if accepted < end:
             self._add("health_referral", person, accepted, service, "accepted")
-        if self.draw.chance(0.2):
+        if until >= end and self.draw.chance(0.3):   # declined support: the need does not resolve
             if accepted + 30 < end:
                 self._add("health_referral", person, accepted + 30, service, "declined")
             return
@@ -234,8 +259,12 @@ class FamilyNeeds:
                 notice = notice or arrears > 1500
                 self._add("rent_account", tenant, day, round(arrears, 2), notice)
                 day += 91
-            if until < pop.end:
-                self._add("rent_account", tenant, until, 0.0, False)
+            # once arrears clear, the quarterly statements go on showing a clear (or small) balance
+            day = until
+            while day < pop.end:
+                self._add("rent_account", tenant, day, 0.0 if day == until else round(draw.rng.uniform(0, 150), 2),
+                          False)
+                day += 91
         if pop.hh_tenure[household] != "social_rent" or draw.chance(0.3):
             day = onset + draw.day(0, 60)
             for duty in ("prevention", "relief", "main_duty", "temporary_accommodation"):

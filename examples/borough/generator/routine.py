@@ -66,6 +66,18 @@ def attendance(rng: np.random.Generator, pop: Population, world: World, needs: F
             table.add(int(pupils[i]), first, last, int(possible[i]), int(attended[i]), int(unauthorised[i]))
 
 
+def _into_work(draw: Draw, pop: Population, turning_point: int | None) -> int:
+    """The day a long-term out-of-work adult starts a job (0 = not within the window): usually soon after
+    their family turns around, otherwise now and then."""
+    if turning_point is not None and draw.chance(0.75):
+        day = turning_point + draw.day(0, 60)
+    elif draw.chance(0.15):
+        day = draw.day(pop.start + 30, pop.end)
+    else:
+        return 0
+    return day if day < pop.end - 30 else 0
+
+
 def work_and_benefits(draw: Draw, pop: Population, world: World, needs: FamilyNeeds) -> None:
     """Employment spells and benefit claims for adults of working age (and disability/carer benefits)."""
     employment, benefits = world.tables["employment"], world.tables["benefit_claim"]
@@ -100,7 +112,10 @@ def work_and_benefits(draw: Draw, pop: Population, world: World, needs: FamilyNe
                 benefits.add(person, max(began, pop.start - draw.day(0, 700)), 0, "uc_working", False)
         elif age >= 18:
             benefit = draw.weighted(("uc_searching_for_work", "esa", "income_support", "jsa"), (6, 3, 1, 1))
-            benefits.add(person, pop.start - draw.day(0, 1500), 0, benefit, True)
+            found_work = _into_work(draw, pop, needs.turning_points.get(int(pop.household[person])))
+            benefits.add(person, pop.start - draw.day(0, 1500), found_work, benefit, True)
+            if found_work:
+                employment.add(person, found_work, 0, draw.weighted((37.5, 25.0, 16.0), (3, 2, 1)))
         if draw.chance(0.05 + 0.02 * max(score, 0)):
             benefits.add(person, draw.day(pop.start - 900, pop.end - 30), 0, "pip", False)
         if draw.chance(0.02):
@@ -138,6 +153,10 @@ def early_years(draw: Draw, pop: Population, world: World, needs: FamilyNeeds) -
                 concern = window is not None and window[0] <= day <= window[1]
                 result = "below_expected" if concern or draw.chance(0.06) else "on_track"
                 checks.add(person, day, tool, result)
+        if window is not None and window[1] < pop.end:   # a review once the concern has resolved
+            review = window[1] + draw.day(14, 60)
+            if review <= pop.end and review < dob + 5 * DAY_YEAR:
+                checks.add(person, review, "asq3", "on_track")
         mother = pop.mother[person]
         if mother >= 0 and dob > pop.start:
             notified = dob - draw.day(180, 235)
@@ -177,6 +196,8 @@ def background(draw: Draw, pop: Population, world: World) -> None:
             began = draw.day(since, pop.end - 20)
             ended = began + draw.day(30, 400) if status == "missing_education" or draw.chance(0.3) else 0
             tables["education_status"].add(person, began, ended if ended and ended < pop.end else 0, status)
+            if status == "missing_education" and ended and ended < pop.end:   # traced and back on a roll
+                tables["education_status"].add(person, ended, 0, "full_time_education")
         if 12 <= age_end < 23:   # teenagers at some point in the window
             for day in draw.times(since, pop.end, 0.01):
                 if pop.age_on(person, day) < 18:
