@@ -1,0 +1,268 @@
+"""Nightly-run benchmark (issue 6): generate a borough, then ingest -> match -> families -> profile.
+
+    .venv/bin/python benchmarks/pipeline_bench.py                                  # 300,000 residents
+    .venv/bin/python benchmarks/pipeline_bench.py --residents 50000 --json /tmp/p50k.json
+    .venv/bin/python benchmarks/pipeline_bench.py --borough /tmp/b50k --mode per-month
+
+The pipeline is ``workflows.pipeline.Pipeline``, the same calls ``hearth run`` makes, on a fresh SQLite
+file (or ``--db URL``, which must hold no facts yet) with ``frameworks/phase3``. ``--mode all-at-once``
+(the default, the fair nightly figure) ingests every monthly extract and then matches, forms families and
+profiles once, as of the last extract date; ``per-month`` does all four stages after each extract, as
+``hearth run`` does when it replays a borough's history.
+
+For every stage it prints wall seconds, CPU seconds (this process and its reaped worker processes) and
+peak resident memory: the machine may be shared, and CPU time is what stays comparable between runs.
+Stage boundaries come from the progress notes Pipeline emits at the start of each stage. Targets (issue
+6): the whole pipeline under 3 minutes on 2 cores and under 6 GB. Figures are printed as measured; the
+script asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "examples"))
+
+TARGET_SECONDS = 180.0
+TARGET_MB = 6 * 1024
+STAGE_KINDS = {"ingest": "ingest", "match": "match", "form": "families", "profile": "profile"}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process plus that of its finished (reaped) child processes, e.g. profile workers."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def workers_peak_mb() -> float:
+    """The largest peak RSS of any reaped child process (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def own_peak_mb() -> float:
+    """This process's peak RSS since the last :func:`reset_own_peak` (whole life where /proc cannot reset)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_own_peak() -> None:
+    """Start a new peak-RSS window (Linux ``clear_refs`` 5 resets VmHWM), so each stage gets its own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+@dataclass
+class Step:
+    """One stage run: its label as Pipeline names it, and what it cost."""
+
+    label: str
+    kind: str
+    wall: float = 0.0
+    cpu: float = 0.0
+    own_peak_mb: float = 0.0
+    workers_peak_mb: float = 0.0
+    processed: str = ""
+
+
+class StageMeter:
+    """Receives Pipeline's progress notes; each note opens a stage and closes the one before it."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self._cpu_start = 0.0
+        self._workers_before = 0.0
+        self._open = False
+
+    def note(self, message: str) -> None:
+        self.close()
+        label = message.rstrip("…").strip()
+        self.steps.append(Step(label, STAGE_KINDS.get(label.split()[0], label)))
+        self._workers_before = workers_peak_mb()
+        reset_own_peak()
+        self._cpu_start = cpu_seconds()
+        self._open = True
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            step = self.steps[-1]
+            step.cpu = cpu_seconds() - self._cpu_start
+            step.own_peak_mb = own_peak_mb()
+            after = workers_peak_mb()
+            step.workers_peak_mb = after if after > self._workers_before else 0.0
+
+
+def generate_borough(residents: int, seed: int, months: int, out: Path) -> dict:
+    from borough.generator import generate  # examples/ is not an installed package
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    summary = generate(out, residents=residents, seed=seed, months=months)
+    return {"residents": summary.residents, "households": summary.households, "extracts": summary.extracts,
+            "feed_rows": summary.total_rows, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+            "peak_mb": own_peak_mb()}
+
+
+def table_counts(engine) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    from engine.storage.db import metadata
+
+    names = ("source_records", "quarantine", "facts", "persons", "families", "family_memberships", "decisions")
+    with engine.connect() as conn:
+        return {name: conn.execute(sa.select(sa.func.count()).select_from(metadata.tables[name])).scalar_one()
+                for name in names if name in metadata.tables}
+
+
+def describe_steps(steps: list[Step], months) -> None:
+    """Fill each step's ``processed`` from the month results Pipeline returned, in stage order."""
+    by_kind: dict[str, list[Step]] = {}
+    for step in steps:
+        by_kind.setdefault(step.kind, []).append(step)
+    for index, month in enumerate(months):
+        pick = lambda kind: by_kind.get(kind, [])[index] if index < len(by_kind.get(kind, [])) else None  # noqa: E731
+        if (step := pick("ingest")) is not None:
+            step.processed = (f"{month.files_loaded} files, {month.rows_in:,} rows in, {month.accepted:,} accepted, "
+                              f"{month.quarantined:,} quarantined")
+        if (step := pick("match")) is not None and month.persons is not None:
+            step.processed = f"{month.persons:,} people"
+        if (step := pick("families")) is not None and month.families is not None:
+            step.processed = f"{month.families:,} households"
+        if (step := pick("profile")) is not None and month.eligible is not None:
+            met, not_met, unknown = month.eligible
+            step.processed = f"{met + not_met + unknown:,} families ({met:,} eligible, {unknown:,} unknown)"
+
+
+def run_pipeline(feeds_path: Path, db_url: str, mode: str, workers: int) -> tuple[StageMeter, object, dict, float]:
+    from dsl import load_framework
+    from engine.integrate.feeds import load_feeds
+    from engine.storage.db import make_engine
+    from workflows.pipeline import Pipeline, extract_dates
+
+    framework = load_framework(ROOT / "frameworks" / "phase3")
+    engine = make_engine(db_url)
+    already = table_counts(engine).get("facts", 0)
+    if already:
+        raise SystemExit(f"--db {db_url} already holds {already:,} facts; the benchmark needs an empty database "
+                         "(drop it, or leave out --db for a fresh SQLite file)")
+    meter = StageMeter()
+    pipeline = Pipeline(engine, framework, note=meter.note, workers=workers)
+    wall = time.perf_counter()
+    if mode == "per-month":
+        pipeline.run(feeds_path)
+    else:
+        # All extracts in one ingest (the feeds' extracts/*/ globs, loaded in date order), then one
+        # match, one family build and one profile as of the newest extract.
+        month = pipeline.month(load_feeds(feeds_path), None)
+        last = max(extract_dates(feeds_path), default=None)
+        if last is not None and month.extract_date != last:
+            print(f"!! profiled as of {month.extract_date}, but the newest extract folder is {last}")
+    meter.close()
+    wall = time.perf_counter() - wall
+    # Pipeline's own timers are the stage wall times; the meter's notes give CPU and memory.
+    for step, timed in zip(meter.steps, pipeline.result.stages, strict=True):
+        step.wall = timed.seconds
+    describe_steps(meter.steps, pipeline.result.months)
+    counts = table_counts(engine)
+    engine.dispose()
+    return meter, pipeline.result, counts, wall
+
+
+def print_report(meter: StageMeter, counts: dict, wall: float, mode: str, workers: int) -> dict:
+    steps = meter.steps
+    print(f"\n{'stage':<28} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'workers MB':>10}  processed")
+    for s in steps:
+        workers_mb = f"{s.workers_peak_mb:,.0f}" if s.workers_peak_mb else "-"
+        print(f"{s.label:<28} {s.wall:8.1f} {s.cpu:8.1f} {s.own_peak_mb:8,.0f} {workers_mb:>10}  {s.processed}")
+    by_kind: dict[str, dict] = {}
+    for s in steps:
+        row = by_kind.setdefault(s.kind, {"wall": 0.0, "cpu": 0.0, "peak_mb": 0.0, "workers_peak_mb": 0.0})
+        row["wall"] += s.wall
+        row["cpu"] += s.cpu
+        row["peak_mb"] = max(row["peak_mb"], s.own_peak_mb)
+        row["workers_peak_mb"] = max(row["workers_peak_mb"], s.workers_peak_mb)
+    cpu = sum(s.cpu for s in steps)
+    if mode == "per-month":
+        print(f"\n{'by stage':<28} {'wall s':>8} {'CPU s':>8} {'peak MB':>8}")
+        for kind, row in by_kind.items():
+            print(f"{kind:<28} {row['wall']:8.1f} {row['cpu']:8.1f} {row['peak_mb']:8,.0f}")
+    main_peak = max((s.own_peak_mb for s in steps), default=0.0)
+    worker_peak = max((s.workers_peak_mb for s in steps), default=0.0)
+    # Forked workers share the parent's pages copy-on-write, so main + each worker over-counts: a bound.
+    bound_mb = main_peak + worker_peak * (workers if worker_peak else 0)
+    print(f"{'total pipeline':<28} {wall:8.1f} {cpu:8.1f} {main_peak:8,.0f}")
+    print(f"\nrows in the database: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    # Only profiling evaluates in worker processes; every other stage runs on one core.
+    parallel = by_kind.get("profile", {}).get("cpu", 0.0)
+    idle_wall = cpu - parallel + parallel / max(1, min(workers, os.cpu_count() or 1))
+    print(f"target whole pipeline < {TARGET_SECONDS:.0f} s on 2 cores: wall {wall:.1f} s "
+          f"({'met' if wall < TARGET_SECONDS else 'NOT met'}); CPU {cpu:.1f} s, so on an idle machine about "
+          f"{idle_wall:.0f} s wall at best (profiling spread over {workers} worker(s), the rest on one core)")
+    print(f"target < {TARGET_MB:,} MB: main process peak {main_peak:,.0f} MB, largest worker {worker_peak:,.0f} MB, "
+          f"bound main + {workers} workers {bound_mb:,.0f} MB ({'met' if bound_mb < TARGET_MB else 'NOT met'})")
+    return {"steps": [asdict(s) for s in steps], "by_stage": by_kind, "wall": wall, "cpu": cpu,
+            "main_peak_mb": main_peak, "workers_peak_mb": worker_peak, "memory_bound_mb": bound_mb,
+            "idle_wall_estimate": idle_wall, "counts": counts, "targets": {"seconds": TARGET_SECONDS, "mb": TARGET_MB}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=300_000, help="borough size to generate")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--months", type=int, default=6, help="monthly extracts to generate")
+    parser.add_argument("--borough", type=Path, help="reuse this generated borough folder (skips generation)")
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temporary folder)")
+    parser.add_argument("--mode", choices=("all-at-once", "per-month"), default="all-at-once")
+    parser.add_argument("--workers", type=int, default=2, help="profiling processes (Pipeline.workers)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+
+    from workflows.pipeline import find_feeds
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as scratch:
+        borough = None
+        if args.borough is None:
+            out = Path(scratch) / "borough"
+            print(f"generating a borough of about {args.residents:,} residents (seed {args.seed}, {args.months} months)…")
+            borough = generate_borough(args.residents, args.seed, args.months, out)
+            print(f"  {borough['residents']:,} residents, {borough['households']:,} households, "
+                  f"{borough['feed_rows']:,} feed rows: {borough['wall']:.1f} s wall, {borough['cpu']:.1f} s CPU, "
+                  f"{borough['peak_mb']:,.0f} MB peak (not part of the pipeline figures)")
+        feeds_path = find_feeds(args.borough or out)
+        db_url = args.db or f"sqlite:///{Path(scratch) / 'bench.db'}"
+        print(f"pipeline on {feeds_path.parent} ({args.mode}, {args.workers} profiling worker(s), "
+              f"{'given database' if args.db else 'fresh SQLite file'}); load average {load_before[0]:.1f} "
+              f"on {os.cpu_count()} cores")
+        meter, _result, counts, wall = run_pipeline(feeds_path, db_url, args.mode, args.workers)
+        db_mb = (Path(scratch) / "bench.db").stat().st_size / 1e6 if not args.db else None
+    figures = print_report(meter, counts, wall, args.mode, args.workers)
+    load_after = os.getloadavg()
+    print(f"load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+          + (f"; SQLite file {db_mb:,.0f} MB" if db_mb is not None else ""))
+    if args.json:
+        figures.update(mode=args.mode, workers=args.workers, borough=borough, feeds=str(feeds_path),
+                       sqlite_mb=db_mb, load_average=[load_before[0], load_after[0]], cores=os.cpu_count())
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+        print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
