@@ -147,7 +147,8 @@ def early_years(draw: Draw, pop: Population, world: World, needs: FamilyNeeds) -
         if dob < pop.start - 5 * DAY_YEAR:
             continue
         window = needs.early_years_window.get(person)
-        for tool, offset in (("health_visitor", 12), ("asq3", 365), ("two_year_check", 760)):
+        # the new birth visit, the 6-8 week review, the one-year review and the two-year check
+        for tool, offset in (("health_visitor", 12), ("health_visitor", 45), ("asq3", 365), ("two_year_check", 760)):
             day = int(dob + offset + draw.day(0, 40))
             if pop.start <= day <= pop.end and day >= pop.joined[person]:
                 concern = window is not None and window[0] <= day <= window[1]
@@ -162,11 +163,17 @@ def early_years(draw: Draw, pop: Population, world: World, needs: FamilyNeeds) -
             notified = dob - draw.day(180, 235)
             if notified >= pop.start:
                 pregnancies.add(mother, notified, dob + draw.day(-10, 10))
+            antenatal = dob - draw.day(60, 90)   # the health visitor's antenatal contact with the mother
+            if pop.start <= antenatal <= pop.end:
+                checks.add(mother, antenatal, "health_visitor", "on_track")
     for household in range(len(pop.hh_shape)):  # pregnancies still under way at the window's end
         women = [p for p in pop.hh_members[household] if pop.sex[p] == "F" and 18 <= pop.age_on(p, pop.end) <= 40]
         if women and draw.chance(0.04):
             notified = draw.day(pop.end - 150, pop.end - 20)
-            pregnancies.add(women[0], notified, notified + draw.day(150, 230))
+            due = notified + draw.day(150, 230)
+            pregnancies.add(women[0], notified, due)
+            if due - 75 <= pop.end:
+                checks.add(women[0], due - 75, "health_visitor", "on_track")
 
 
 def background(draw: Draw, pop: Population, world: World) -> None:
@@ -185,7 +192,7 @@ def background(draw: Draw, pop: Population, world: World) -> None:
             for day in draw.times(since, pop.end, 0.02):
                 service = draw.weighted(("talking_therapies", "physical_health", "adult_mental_health"), (5, 3, 1))
                 tables["health_referral"].add(person, day, service, "referred")
-                if draw.chance(0.6) and day + 30 < pop.end:
+                if draw.chance(0.85) and day + 30 < pop.end:   # most people referred take up the support
                     tables["health_referral"].add(person, day + 30, service, "engaged")
         elif pop.upn[person]:
             for day in draw.times(since, pop.end, 0.012):
