@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.errors import DataError
 from engine.matching import blocking, em
 from engine.matching.clustering import ClusterResult, cluster
 from engine.matching.comparisons import Comparison, default_comparisons
@@ -131,7 +132,11 @@ def link(
     comparisons = comparisons if comparisons is not None else default_comparisons(table)
     rules = rules if rules is not None else blocking.default_rules(table)
     if len(table) < 2 or not comparisons:
-        raise ValueError("matching needs at least two records and one field with values")
+        raise DataError(
+            f"matching needs at least two records and one identity field with values; got {len(table)} "
+            "record(s) and no mapped field holding any value" if not comparisons else
+            f"matching needs at least two records; got {len(table)}"
+        )
     candidates = blocking.block(table, rules, max_block_size=settings.max_block_size)
     timings["blocking"] = time.perf_counter() - clock
 
