@@ -4,17 +4,19 @@ Reads the same compiled framework IR the evaluator runs, but evaluates each rule
 family at once over the benchmark's column arrays (no FamilyInput objects, no per-family loop), so it
 is an independent second implementation whose answers the benchmark compares family by family.
 Supports what Phase 3 eligibility uses: roles, named rules, needs, member quantifiers, need counts,
-comparisons, ``any``/``none``/``count``/``rate``/``latest`` aggregates over windows in months and terms.
+comparisons, ``any``/``none``/``count``/``rate``/``latest``/``earliest`` aggregates over windows in
+months and terms, and window-less ones read as far as the feeds' coverage goes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
 
 import numpy as np
 
-from profile_bench import CODES, HISTORY_START, Borough, _ages
+from profile_bench import AS_OF, CODES, FEED, HISTORY_START, Borough, _ages
 
 # The vectorised reference: the framework's eligibility computed with NumPy over whole columns.
 #
@@ -22,10 +24,14 @@ from profile_bench import CODES, HISTORY_START, Borough, _ages
 # is max and ``not`` is 2 - x. Every other value is an interval [lo, hi] of float arrays: a known value
 # has lo == hi, a count known only within bounds has lo < hi, and an unknown value is (-inf, inf), so
 # one interval comparison decides met / not met / unknown exactly as the rules' semantics require.
+# An interval may also mark entries as "none" (``latest X.f`` when the feeds cover the period and hold
+# no such record): a comparison reading a none is not met, except ``!=`` / ``not in``, which are met.
 # Dates are ordinals and codes are indices into the field's code list.
 
 NOT, UNK3, MET3 = 0, 1, 2
 INF = np.inf
+#: where a window-less aggregate starts reading records (the evaluator's RECORDS_BEGIN)
+RECORDS_BEGIN = date(1900, 1, 1).toordinal()
 
 
 @dataclass
@@ -33,11 +39,15 @@ class Interval:
     lo: np.ndarray
     hi: np.ndarray
     codes: tuple[str, ...] | None = None
+    none: np.ndarray | bool = False  # entries with no record to read (a known "none", not unknown)
 
     @staticmethod
     def exact(values, codes=None) -> Interval:
         values = np.asarray(values, dtype=np.float64)
         return Interval(values, values, codes)
+
+    def unknown(self) -> np.ndarray:
+        return (self.lo == -INF) & (self.hi == INF) & ~np.asarray(self.none)
 
 
 def _shift_months(day: date, months: int) -> date:
@@ -80,7 +90,8 @@ class Reference:
         self.day = as_of.toordinal()
         self.ages = _ages(b.dob).astype(np.float64)
         self.memo: dict[tuple[str, str], np.ndarray] = {}
-        self.coverage = (HISTORY_START.toordinal(), self.day)
+        # every fed fact type is covered from the start of the history to the borough's extract date
+        self.coverage = {name: (HISTORY_START.toordinal(), AS_OF.toordinal()) for name in FEED}
         self.params = {}
         for p in framework.parameters:
             in_force = [v for v in p.values if v.effective_from <= as_of]
@@ -208,7 +219,12 @@ class Reference:
             if isinstance(right, tuple) and right[1] in ("months", "years"):
                 months = right[0] * (12 if right[1] == "years" else 1) * (1 if node.op == "+" else -1)
                 return Interval.exact(_shift_months(date.fromordinal(int(left.lo)), months).toordinal())
-            return Interval.exact(left.lo + right.lo if node.op == "+" else left.lo - right.lo)
+            sign = 1 if node.op == "+" else -1
+            out = Interval(left.lo + sign * (right.lo if sign > 0 else right.hi),
+                           left.hi + sign * (right.hi if sign > 0 else right.lo))
+            # a missing record is passed on to the comparison that reads it, unless the other side is unknown
+            out.none = (np.asarray(left.none) | right.none) & ~(left.unknown() | right.unknown())
+            return out
         if kind == "need_count":
             return self.need_count(node)
         if kind == "members":
@@ -230,7 +246,17 @@ class Reference:
 
     def compare(self, node, ctx) -> np.ndarray:
         a, b = self.value(node.left, ctx), self.value(node.right, ctx)
-        op = node.op
+        out = self._compare_values(a, b, node.op)
+        sides = [v for v in (a, b) if isinstance(v, Interval)]
+        none = reduce(np.logical_or, [np.asarray(v.none) for v in sides])
+        if not none.any():
+            return out
+        # nothing equals, is in, or is above or below a value, unless the other side is unknown
+        unknown = reduce(np.logical_or, [v.unknown() for v in sides])
+        return np.where(none & ~unknown, MET3 if node.op in ("!=", "not in") else NOT, out).astype(np.int8)
+
+    @staticmethod
+    def _compare_values(a, b, op: str) -> np.ndarray:
         if op in ("in", "not in", "=", "!=") and a.codes is not None:
             wanted = b if isinstance(b, tuple) else (b,)
             index = [a.codes.index(w) for w in wanted if w in a.codes]
@@ -272,8 +298,11 @@ class Reference:
         if length is not None:
             amount, unit = self.params[length.name] if length.kind == "param" else (length.amount, length.unit)
             start, end = (d.toordinal() for d in _window_before(self.as_of, amount, unit))
-        else:
-            start, end = date(1900, 1, 1).toordinal(), self.day
+            watched = start
+        else:  # as far as our records go: read every record, expect completeness only within coverage
+            start, end = RECORDS_BEGIN, self.day
+            covered = self.coverage.get(node.fact)
+            watched = covered[0] if covered is not None and covered[0] <= self.day else RECORDS_BEGIN
         observed = min(end, self.day)
         if ftype.recording == "states":
             rows = np.flatnonzero((cols.day <= observed) & ((cols.end < 0) | (cols.end >= start)))
@@ -284,6 +313,7 @@ class Reference:
         owner = cols.person[rows]
         owner = self.b.family_of[owner] if family_level else owner
         matched, uncertain = where == MET3, where == UNK3
+        holes = []
         if ftype.recording == "periodic":
             expected = self._terms_within(start, end)
             # a period is present when any record for it was selected, whatever the filter says
@@ -291,7 +321,8 @@ class Reference:
             present = np.bincount((keys // 10_000_000).astype(np.int64), minlength=subjects)
             gap = present < expected if length is not None else present == 0
         else:
-            gap = np.full(subjects, start < self.coverage[0] or end > self.coverage[1])
+            holes = self._coverage_gaps(node.fact, watched, end)
+            gap = np.full(subjects, bool(holes))
         fn = node.fn
         if fn in ("any", "none"):
             found = np.bincount(owner[matched], minlength=subjects) > 0
@@ -308,12 +339,17 @@ class Reference:
             known = ~gap & (per > 0) & ~(np.bincount(owner[uncertain], minlength=subjects) > 0)
             rate = np.where(known, top / np.where(per > 0, per, 1) * 100, 0)
             value = Interval(np.where(known, rate, -INF), np.where(known, rate, INF))
-        elif fn == "latest":
-            value = self._latest(node, ftype, cols, rows, owner, matched, uncertain, subjects, end)
+        elif fn in ("latest", "earliest"):
+            if ftype.recording == "periodic":
+                raise NotImplementedError(f"reference: {fn} of a periodic fact type")
+            value = self._extreme(node, ftype, cols, rows, owner, matched, uncertain, subjects, end, holes)
         else:
             raise NotImplementedError(f"reference: aggregate {fn}")
         if isinstance(value, Interval):
-            return value if family_level == (ctx == "family") else Interval(self.lift(value.lo, ctx), self.lift(value.hi, ctx), value.codes)
+            if family_level == (ctx == "family"):
+                return value
+            none = self.lift(value.none, ctx) if isinstance(value.none, np.ndarray) else value.none
+            return Interval(self.lift(value.lo, ctx), self.lift(value.hi, ctx), value.codes, none)
         return value if family_level == (ctx == "family") else self.lift(value, ctx)
 
     def _terms_within(self, start: int, end: int) -> int:
@@ -326,25 +362,58 @@ class Reference:
             term_start, term_end = _term_of(date.fromordinal(term_start.toordinal() - 1))
         return count
 
-    def _latest(self, node, ftype, cols, rows, owner, matched, uncertain, subjects, end) -> Interval:
+    def _coverage_gaps(self, fact: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Stretches of ``[start, end]`` where no feed vouches that every ``fact`` record is there."""
+        covered = self.coverage.get(fact)
+        if covered is None:
+            return [(start, end)]
+        holes = [(start, covered[0] - 1)] if covered[0] > start else []
+        if end > self.day and covered[1] >= self.day:
+            holes.append((self.day + 1, end))
+        elif covered[1] < end:
+            holes.append((covered[1] + 1, end))
+        return holes
+
+    def _extreme(self, node, ftype, cols, rows, owner, matched, uncertain, subjects, end, holes) -> Interval:
+        """``latest``/``earliest``; for a states type without a filter, the state on the window's last day.
+
+        No record to read is a known none when the feeds vouch for the period (for states: for that day),
+        and unknown otherwise; a gap after the latest record (before the earliest) makes it unknown."""
         codes = CODES.get(f"{node.fact}.{node.field}")
         lo, hi = np.full(subjects, -INF), np.full(subjects, INF)
-        if np.bincount(owner[uncertain], minlength=subjects).any():
-            raise NotImplementedError("reference: latest with an uncertain filter")
-        sel = rows[matched]
-        owners = owner[matched]
-        if ftype.recording == "states" and node.where is None:
-            day = min(end, self.day)
+        sel, owners = rows[matched], owner[matched]
+        day = min(end, self.day)
+        state_on_day = ftype.recording == "states" and node.where is None and node.fn == "latest"
+        if state_on_day:
             ok = (cols.day[sel] <= day) & ((cols.end[sel] < 0) | (cols.end[sel] >= day))
             sel, owners = sel[ok], owners[ok]
-        # the latest record per subject: order by (subject, date, row) and keep each subject's last
+        # order by (subject, date, row) and keep each subject's last (latest) or first (earliest) record
         order = np.lexsort((sel, cols.day[sel], owners))
         sel, owners = sel[order], owners[order]
-        last = np.r_[owners[1:] != owners[:-1], True] if len(owners) else np.zeros(0, bool)
-        values = cols.fields[node.field][sel[last]].astype(np.float64)
-        lo[owners[last]] = values
-        hi[owners[last]] = values
-        return Interval(lo, hi, codes)
+        if node.fn == "latest":
+            pick = np.r_[owners[1:] != owners[:-1], True] if len(owners) else np.zeros(0, bool)
+        else:
+            pick = np.r_[True, owners[1:] != owners[:-1]] if len(owners) else np.zeros(0, bool)
+        chosen, who = sel[pick], owners[pick]
+        found = np.zeros(subjects, bool)
+        found[who] = True
+        if state_on_day:
+            covered = self.coverage.get(node.fact)
+            none = ~found & (covered is not None and covered[0] <= day <= covered[1])
+        else:
+            none = ~found & (not holes)
+            when = cols.day[chosen]
+            blocked = np.zeros(len(chosen), bool)
+            for first, last in holes:
+                blocked |= (last > when) if node.fn == "latest" else (first < when)
+            chosen, who = chosen[~blocked], who[~blocked]
+        values = cols.fields[node.field][chosen].astype(np.float64)
+        lo[who] = values
+        hi[who] = values
+        # a record that may or may not pass the filter leaves the answer unknown (before any none)
+        unsure = np.bincount(owner[uncertain], minlength=subjects) > 0
+        lo[unsure], hi[unsure] = -INF, INF
+        return Interval(lo, hi, codes, none & ~unsure)
 
     def eligibility(self) -> np.ndarray:
         return np.asarray(self.rule("eligible", "family"), dtype=np.int8)
