@@ -1,10 +1,10 @@
 """Family needs: a latent disadvantage score switches on correlated domains, each with its own events.
 
 Each household's score drives the chance of every domain (``sigmoid(BASE + SLOPE * score)``), so needs
-cluster: a small share of families carry three or more. About half of the families with needs turn around:
+cluster: a small share of families carry three or more. About three in five families with needs turn around:
 some months after their needs peak (the latest onset, when a keyworker would typically be working with
 them) every need resolves at about the same time, the way whole-family support works. In the other
-families a need occasionally resolves on its own. So about half of all needs resolve, and whole families
+families a need occasionally resolves on its own. So over half of all needs resolve, and whole families
 reach every outcome and sustain it, which is what a Payment by Results claim needs.
 
 Resolution shows in the data the way the outcome rules read it: incidents stop, attendance recovers,
@@ -21,8 +21,8 @@ from .households import Population
 
 BASE = -3.95
 SLOPE = 1.8
-FAMILY_TURNAROUND_SHARE = 0.5    # families whose needs all resolve some months after they peak
-LONE_RESOLUTION_SHARE = 0.12     # a need resolving on its own in a family that does not turn around
+FAMILY_TURNAROUND_SHARE = 0.6    # families whose needs all resolve some months after they peak
+LONE_RESOLUTION_SHARE = 0.1      # a need resolving on its own in a family that does not turn around
 OFFENCE_TYPES = ("theft", "criminal damage", "assault", "public order", "possession of drugs",
                  "burglary", "shoplifting", "vehicle crime", "robbery", "possession of weapon")
 
@@ -56,7 +56,7 @@ class FamilyNeeds:
             if not onsets:
                 continue
             turns_around = draw.chance(FAMILY_TURNAROUND_SHARE)
-            turning_point = max(onset for _, onset in onsets) + draw.day(90, 360)
+            turning_point = max(onset for _, onset in onsets) + draw.day(60, 270)
             if turns_around:
                 self.turning_points[household] = turning_point
             for domain, onset in onsets:
