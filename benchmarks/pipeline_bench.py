@@ -207,7 +207,7 @@ def print_report(meter: StageMeter, counts: dict, wall: float, mode: str, worker
     # Forked workers share the parent's pages copy-on-write, so main + each worker over-counts: a bound.
     bound_mb = main_peak + worker_peak * (workers if worker_peak else 0)
     print(f"{'total pipeline':<28} {wall:8.1f} {cpu:8.1f} {main_peak:8,.0f}")
-    print(f"\nrows in the database: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    print("\nrows in the database: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
     # Only profiling evaluates in worker processes; every other stage runs on one core.
     parallel = by_kind.get("profile", {}).get("cpu", 0.0)
     idle_wall = cpu - parallel + parallel / max(1, min(workers, os.cpu_count() or 1))
