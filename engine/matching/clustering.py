@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 GUARD_PROBABILITY = 0.5
+CLEAR_NON_MATCH = 0.01
 
 
 @dataclass
@@ -106,12 +107,13 @@ def _guarded_merge(left, right, prob, rejected, threshold, confirmed_keys, n, re
     group = {r: r for r in members}
     groups: dict[int, set[int]] = {r: {r} for r in members}
     # evidence between groups: sum and count of probabilities of compared pairs, and rejections
-    evidence: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0, False])
+    evidence: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0, False, 1.0])
     for a, b, p, rej in zip(left.tolist(), right.tolist(), prob.tolist(), rejected.tolist()):
         entry = evidence[(a, b)]
         entry[0] += p
         entry[1] += 1
         entry[2] = entry[2] or rej
+        entry[3] = min(entry[3], p)
     order = sorted(
         range(len(left)),
         key=lambda k: (-(int(left[k]) * n + int(right[k]) in confirmed_keys), -prob[k]),
@@ -123,7 +125,7 @@ def _guarded_merge(left, right, prob, rejected, threshold, confirmed_keys, n, re
             continue
         entry = evidence[(min(a, b), max(a, b))]
         mean = entry[0] / entry[1]
-        if entry[2] or (mean < GUARD_PROBABILITY and not forced):
+        if entry[2] or ((mean < GUARD_PROBABILITY or entry[3] < CLEAR_NON_MATCH) and not forced):
             result.refused_merges.append(
                 {"link": (int(left[k]), int(right[k])), "probability": float(prob[k]),
                  "mean_probability_between_groups": mean, "rejected_pair_between_groups": bool(entry[2]),
@@ -145,6 +147,7 @@ def _guarded_merge(left, right, prob, rejected, threshold, confirmed_keys, n, re
             target[0] += moved[0]
             target[1] += moved[1]
             target[2] = target[2] or moved[2]
+            target[3] = min(target[3], moved[3])
     for root, rs in groups.items():
         for r in rs:
             result.labels[r] = root

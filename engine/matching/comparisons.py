@@ -4,6 +4,10 @@
 (NHS number, UPN, NI number, UPRN, extra ids) are compared like any other field: agreement is strong
 evidence with a large estimated weight, and disagreement is evidence against, but neither decides a
 match on its own (no blind keys).
+
+Address, postcode and UPRN all say one thing, where the person lives, so they form ONE ``location``
+comparison: counted as three independent comparisons, a shared home would add its evidence three
+times and outweigh a different given name (a household would merge into one person).
 """
 
 from __future__ import annotations
@@ -23,10 +27,21 @@ class Comparison:
     name: str
     column: str
     levels: list[lv.ComparisonLevel]
+    #: the most that the last ("different") level's m may be, whatever EM estimates (see em.py)
+    max_disagreement_m: float | None = None
 
     def __post_init__(self) -> None:
         if not self.levels or not self.levels[0].is_null:
             raise ValueError(f"comparison {self.name!r} must start with a NullLevel")
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """Every record field the levels read (a blocking rule on any of them forces agreement)."""
+        found = {self.column}
+        for level in self.levels:
+            found.add(level.column)
+            found.update(getattr(level, "columns", ()))
+        return frozenset(found)
 
     @property
     def labels(self) -> list[str]:
@@ -56,6 +71,14 @@ class Comparison:
 _OTHER_NAME = {"given_name": "family_name", "family_name": "given_name"}
 
 
+#: Ceiling on m of the given name's "different" level: the share of true matches whose given names
+#: share nothing (no typo, no near spelling, no swap; a nickname such as BILL for WILLIAM). EM cannot
+#: measure it where households blur "same person" and "same home" (see em.py), so it is fixed from
+#: what administrative data shows: about 1 in 100 at most. Family names are not capped: a surname
+#: changed at marriage is common and EM measures it well.
+DIFFERENT_GIVEN_NAME_MAX_M = 0.01
+
+
 def _name(column: str, tf: bool = True) -> Comparison:
     return Comparison(
         column,
@@ -69,6 +92,7 @@ def _name(column: str, tf: bool = True) -> Comparison:
             lv.JaroWinklerLevel(column, 0.8),
             lv.ElseLevel(column),
         ],
+        DIFFERENT_GIVEN_NAME_MAX_M if column == "given_name" else None,
     )
 
 
@@ -100,7 +124,8 @@ def _date(column: str) -> Comparison:
             lv.DateTransposedLevel(column),
             lv.DamerauLevenshteinLevel(column, 1),
             lv.DateYearLevel(column),
-            lv.ElseLevel(column),
+            lv.DateYearsApartLevel(column, 10),
+            lv.ElseLevel(column, "more than 10 years apart"),
         ],
     )
 
@@ -111,37 +136,22 @@ def postcode_sector(postcode: str) -> str | None:
     return f"{outward} {inward[0]}" if inward else None
 
 
-def postcode_district(postcode: str) -> str | None:
-    """``SW1A 1AA`` -> ``SW1A``; ``None`` when the code is not in UK form."""
-    outward, _, inward = postcode.partition(" ")
-    return outward if inward else None
+LOCATION_COLUMNS = ("address", "postcode", "uprn")
 
 
-def _postcode(column: str) -> Comparison:
+def _location(_: str = "location") -> Comparison:
+    """Where the person lives, strongest shared evidence first (see module docstring)."""
     return Comparison(
-        column,
-        column,
+        "location",
+        "address",
         [
-            lv.NullLevel(column),
-            lv.ExactLevel(column, term_frequency=True),
-            lv.DamerauLevenshteinLevel(column, 1),
-            lv.DerivedExactLevel(column, "same sector", f"{column}#sector", postcode_sector),
-            lv.DerivedExactLevel(column, "same district", f"{column}#district", postcode_district),
-            lv.ElseLevel(column),
-        ],
-    )
-
-
-def _address(column: str) -> Comparison:
-    return Comparison(
-        column,
-        column,
-        [
-            lv.NullLevel(column),
-            lv.ExactLevel(column),
-            lv.TokenSortLevel(column, 90),
-            lv.TokenSortLevel(column, 70),
-            lv.ElseLevel(column),
+            lv.AllNullLevel(LOCATION_COLUMNS),
+            lv.ExactLevel("uprn", "same UPRN"),
+            lv.ExactLevel("address", "same address"),
+            lv.TokenSortLevel("address", 90),
+            lv.ExactLevel("postcode", "same postcode"),
+            lv.DerivedExactLevel("postcode", "same postcode sector", "postcode#sector", postcode_sector),
+            lv.ElseLevel("address"),
         ],
     )
 
@@ -165,9 +175,7 @@ _BUILDERS = {
     "family_name": _name,
     "date_of_birth": _date,
     "sex": _exact_only,
-    "address": _address,
-    "postcode": _postcode,
-    "uprn": _exact_only,
+    "location": _location,
     "nhs_number": lambda c: _identifier(c, typo_level=False),
     "upn": lambda c: _identifier(c, typo_level=True),
     "ni_number": lambda c: _identifier(c, typo_level=True),
@@ -184,6 +192,6 @@ def comparison_for(column: str) -> Comparison:
 
 def default_comparisons(table: RecordTable) -> list[Comparison]:
     """Comparisons for every column of ``table`` that has at least one value."""
-    names = [c for c in _BUILDERS if table.has(c)]
+    names = [c for c in _BUILDERS if table.has(c) or (c == "location" and any(map(table.has, LOCATION_COLUMNS)))]
     names += sorted(c for c in table.columns if c.startswith("extra:") and table.has(c))
     return [comparison_for(c) for c in names]

@@ -6,6 +6,17 @@
   maximisation on the blocked candidate pairs, with u held fixed, one session per blocking rule. As in
   Splink, a session ignores the comparisons its rule blocks on (their agreement is forced by the
   rule, not evidence), and each comparison's m is the mean over the sessions that estimated it.
+* Sessions blocked on where people live (address, postcode, UPRN) train nothing. Pairs sharing a
+  home are mostly members of one household, and no remaining comparison separates "same person"
+  from "same household" better than names do, so EM settles on the household as its match class and
+  learns that a different given name is common among matches (m ~ 0.13 on a synthetic borough):
+  a different given name then barely counts against a match. Sessions blocked on names, dates of
+  birth or identifiers still train the location comparison.
+* Two constraints on the "different" (last) level's m, applied after the sessions: it is at most
+  its u (disagreeing is never evidence *for* a match; with a rare level such as "different postcode
+  sector" in a one-sector borough, a pseudo-count m over a near-zero u would otherwise say so), and
+  at most the comparison's ``max_disagreement_m`` where one is set (given name, date of birth; see
+  comparisons.py). The mass taken off goes to the agreeing levels in proportion.
 * The prior (probability that two random records match) is estimated last: EM over all candidate
   pairs with m and u fixed gives the expected number of matches, divided by all possible pairs.
 
@@ -20,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.matching.blocking import CandidatePairs
-from engine.matching.comparisons import Comparison
+from engine.matching.comparisons import LOCATION_COLUMNS, Comparison
 from engine.matching.levels import PairBatch
 from engine.matching.records import RecordTable
 
@@ -116,7 +127,11 @@ def expectation_maximisation(
     trained_by: list[list[str]] = [[] for _ in comparisons]
     sessions = []
     for index, rule in enumerate(candidates.rules):
-        active = [c for c, comp in enumerate(comparisons) if comp.column.split("#")[0] not in rule.columns]
+        if not rule.columns.isdisjoint(LOCATION_COLUMNS):
+            sessions.append({"rule": rule.name, "pairs": int(candidates.from_rule(index).size),
+                             "skipped": "blocked on location: cannot tell a person from a household"})
+            continue
+        active = [c for c, comp in enumerate(comparisons) if comp.columns.isdisjoint(rule.columns)]
         positions = candidates.from_rule(index)
         if positions.size < 10 or not active:
             continue
@@ -143,8 +158,21 @@ def expectation_maximisation(
     for c, comp in enumerate(comparisons):
         m = sums[c] / len(trained_by[c]) if trained_by[c] else initial_m(comp)
         m[0] = 1.0
-        result.append(m)
+        result.append(cap_disagreement(m, comp, u[c]))
     return EmResult(m=result, trained_by=trained_by, sessions=sessions)
+
+
+def cap_disagreement(m: np.ndarray, comparison: Comparison, u: np.ndarray) -> np.ndarray:
+    """m with its last level capped (see module docstring), still summing to 1 over non-null levels."""
+    ceiling = float(u[-1])
+    if comparison.max_disagreement_m is not None:
+        ceiling = min(ceiling, comparison.max_disagreement_m)
+    if m[-1] <= ceiling or len(m) < 3:
+        return m
+    capped = m.copy()
+    capped[1:-1] *= (1.0 - ceiling) / capped[1:-1].sum()
+    capped[-1] = max(ceiling, PROBABILITY_FLOOR)
+    return capped
 
 
 def estimate_prior(

@@ -76,6 +76,30 @@ class NullLevel(ComparisonLevel):
         return True
 
 
+class AllNullLevel(ComparisonLevel):
+    """Null for a comparison over several fields: no field is present on both sides.
+
+    ``column`` is the field shown when explaining a pair; ``columns`` are all the fields it reads.
+    """
+
+    label = "null"
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        super().__init__(columns[0])
+        self.columns = columns
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        both = np.zeros(len(pairs), dtype=bool)
+        for column in self.columns:
+            left, right = pairs.codes(column)
+            both |= (left >= 0) & (right >= 0)
+        return ~both
+
+    @property
+    def is_null(self) -> bool:
+        return True
+
+
 class ExactLevel(ComparisonLevel):
     """Identical standardised values (optionally of a derived column, e.g. postcode sector)."""
 
@@ -252,6 +276,27 @@ class DateYearLevel(_DateLevel):
     def matches(self, pairs: PairBatch) -> np.ndarray:
         left, right = self._chars(pairs)
         return (left[:, 0:4] == right[:, 0:4]).all(axis=1)
+
+
+class DateYearsApartLevel(_DateLevel):
+    """Birth years at most ``years`` apart: a date keyed badly in several places, not a generation gap.
+
+    Splitting the "different" dates this way keeps two sharply different kinds of pair apart: the
+    same person's badly keyed date (near) and a parent and child who share a name and a home (a
+    generation apart), which is the commonest false match in household data.
+    """
+
+    def __init__(self, column: str, years: int) -> None:
+        super().__init__(column)
+        self.years = years
+        self.label = f"birth years <= {years} apart"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        left, right = self._chars(pairs)
+        digits = np.array([1000, 100, 10, 1])
+        years_left = ((left[:, 0:4].astype(int) - ord("0")) * digits).sum(axis=1)
+        years_right = ((right[:, 0:4].astype(int) - ord("0")) * digits).sum(axis=1)
+        return np.abs(years_left - years_right) <= self.years
 
 
 class ElseLevel(ComparisonLevel):

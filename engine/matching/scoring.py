@@ -114,7 +114,7 @@ def waterfall(model: MatchModel, table: RecordTable, i: int, j: int) -> tuple[li
                          model.prior_weight, 0.0)]
     for c, comp in enumerate(model.comparisons):
         level = int(gamma[0, c])
-        values = table.values(comp.column)
+        values = table.values(comp.levels[level].column)  # location shows the field that decided
         rows.append(
             WaterfallRow(
                 comp.name,

@@ -24,20 +24,41 @@ CASES = [
     ("one digit keyed wrong", "date_of_birth", "2012-11-03", "2012-11-08", "Damerau-Levenshtein <= 1"),
     ("year digits transposed", "date_of_birth", "1981-07-01", "1918-07-01", "Damerau-Levenshtein <= 1"),
     ("same year only", "date_of_birth", "2012-11-03", "2012-05-21", "same year"),
-    ("different dates", "date_of_birth", "2012-11-03", "1990-05-21", "different"),
-    ("same postcode", "postcode", "SW1A 1AA", "SW1A 1AA", "exact match"),
-    ("postcode typo", "postcode", "SW1A 1AA", "SW1A 1AB", "Damerau-Levenshtein <= 1"),
-    ("same sector", "postcode", "SW1A 1AA", "SW1A 1XY", "same sector"),
-    ("same district", "postcode", "SW1A 1AA", "SW1A 2XY", "same district"),
-    ("other district", "postcode", "SW1A 1AA", "LS6 2XY", "different"),
-    ("address words reordered", "address", "FLAT 2 12 HIGH STREET", "12 HIGH STREET FLAT 2", "token-sort similarity >= 90"),
-    ("unrelated addresses", "address", "12 HIGH STREET", "PARK LODGE FARM", "different"),
+    ("a badly keyed date, same decade", "date_of_birth", "2012-11-03", "2009-05-21", "birth years <= 10 apart"),
+    ("a generation apart", "date_of_birth", "2012-11-03", "1990-05-21", "more than 10 years apart"),
     ("same NHS number", "nhs_number", "9434765919", "9434765919", "exact match"),
     ("different NHS numbers are evidence against", "nhs_number", "9434765919", "4010232137", "different"),
     ("NI number typo", "ni_number", "AB123456C", "AB123457C", "Damerau-Levenshtein <= 1"),
     ("middle initial only", "middle_names", "JAMES", "J", "same initial"),
     ("extra identifier exact", "extra:case_ref", "CR-1", "CR-1", "exact match"),
 ]
+
+
+# location reads address, postcode and UPRN together: (description, left fields, right fields, level)
+LOCATION_CASES = [
+    ("no location field on both sides", {"address": "12 HIGH STREET"}, {"postcode": "SW1A 1AA"}, "null"),
+    ("same UPRN outranks a differently keyed address", {"uprn": "100091", "address": "12 HIGH ST"},
+     {"uprn": "100091", "address": "12 HIGH STREET"}, "same UPRN"),
+    ("same address, postcode missing on one side", {"address": "12 HIGH STREET", "postcode": "SW1A 1AA"},
+     {"address": "12 HIGH STREET"}, "same address"),
+    ("address words reordered", {"address": "FLAT 2 12 HIGH STREET"}, {"address": "12 HIGH STREET FLAT 2"},
+     "token-sort similarity >= 90"),
+    ("next door: same postcode only", {"address": "12 HIGH STREET", "postcode": "SW1A 1AA"},
+     {"address": "3 CHURCH LANE", "postcode": "SW1A 1AA"}, "same postcode"),
+    ("same sector", {"postcode": "SW1A 1AA"}, {"postcode": "SW1A 1XY"}, "same postcode sector"),
+    ("other district", {"postcode": "SW1A 1AA", "uprn": "1"}, {"postcode": "LS6 2XY", "uprn": "2"}, "different"),
+]
+
+
+@pytest.mark.parametrize(("description", "left", "right", "expected"), LOCATION_CASES,
+                         ids=[c[0] for c in LOCATION_CASES])
+def test_location_level(description: str, left: dict, right: dict, expected: str) -> None:
+    """Address, postcode and UPRN are one comparison: the strongest shared evidence decides the level."""
+    table = RecordTable.from_rows([{"record_key": "t:1", **left}, {"record_key": "t:2", **right}],
+                                  standardise=False)
+    comparison = comparison_for("location")
+    level = comparison.assign(PairBatch(table, np.array([0]), np.array([1])))[0]
+    assert comparison.levels[level].label == expected
 
 
 def test_names_entered_the_wrong_way_round() -> None:
