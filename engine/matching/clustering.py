@@ -9,7 +9,11 @@
    match (probability < 0.5). Re-clustering is average linkage with constraints: links are taken
    strongest first, and two groups merge only if (a) no rejected pair spans them and (b) over every
    compared pair spanning them, the mean match probability is at least 0.5, i.e. on the evidence we
-   have, the groups are more likely one person than two. Confirmed links are merged first and always.
+   have, the groups are more likely one person than two, and (c) no compared pair spanning them is a
+   clear non-match (probability < ``CLEAR_NON_MATCH``). (c) matters in households: a parent and a
+   child who share a name both link to the parent's council tax record, which has no date of birth;
+   between {parent, council tax} and the child the mean is about 0.5, yet the parent and child differ
+   in date of birth by a generation. Confirmed links are merged first and always.
 
 Every refused merge is reported, so a split is explainable.
 """
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 GUARD_PROBABILITY = 0.5
+#: a compared pair below this is two people, whatever other pairs between their groups say
 CLEAR_NON_MATCH = 0.01
 
 

@@ -114,6 +114,18 @@ def test_chain_guard_splits_weakly_joined_chain() -> None:
     assert result.refused_merges and result.refused_merges[0]["link"] == (1, 2)
 
 
+def test_chain_guard_refuses_a_clear_non_match_despite_an_even_mean() -> None:
+    """Parent (0) and council tax record (1) link; the child (2) links to 1 but is clearly not 0.
+
+    The mean over pairs between {0, 1} and {2} is 0.5, which alone would allow the merge."""
+    left, right = np.array([0, 1, 0]), np.array([1, 2, 2])
+    prob = np.array([0.999, 0.995, 0.005])
+    result = cluster(3, left, right, prob, 0.9)
+    assert result.labels[0] == result.labels[1]
+    assert result.labels[2] != result.labels[0]
+    assert result.refused_merges[0]["mean_probability_between_groups"] >= 0.5
+
+
 def test_plain_chain_with_no_contrary_evidence_merges() -> None:
     """Without a compared pair saying otherwise, links chain transitively."""
     result = cluster(3, np.array([0, 1]), np.array([1, 2]), np.array([0.99, 0.95]), 0.9)
