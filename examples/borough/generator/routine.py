@@ -154,10 +154,6 @@ def early_years(draw: Draw, pop: Population, world: World, needs: FamilyNeeds) -
                 concern = window is not None and window[0] <= day <= window[1]
                 result = "below_expected" if concern or draw.chance(0.06) else "on_track"
                 checks.add(person, day, tool, result)
-                if result == "below_expected" and not concern:   # a one-off worry: reviewed, and on track
-                    review = day + draw.day(60, 120)
-                    if review <= pop.end:
-                        checks.add(person, review, "asq3", "on_track")
         if window is not None and window[1] < pop.end:   # a review once the concern has resolved
             review = window[1] + draw.day(14, 60)
             if review <= pop.end and review < dob + 5 * DAY_YEAR:
