@@ -74,7 +74,9 @@ class RecordTable:
         for index, row in enumerate(rows):
             keys.append(str(row[key]))
             for name, value in _flatten(row, key).items():
-                column = values.setdefault(name, [None] * index)
+                column = values.get(name)
+                if column is None:  # a column first seen at row ``index``: earlier rows lack it
+                    column = values[name] = [None] * index
                 column.append(standardise_field(name, value) if standardise else value)
             for column in values.values():
                 if len(column) < len(keys):
