@@ -108,15 +108,16 @@ def _schema_reason(error: jsonschema.ValidationError) -> tuple[str | None, str]:
 
 
 _SIMPLE_TOP_LEVEL = frozenset({"$schema", "$id", "$comment", "title", "description", "type", "required",
-                               "properties"})
+                               "properties", "additionalProperties"})
 
 
 class RowValidator:
     """JSON Schema validation of rows, with a cached fast path for the common schema shape.
 
-    When the schema is an object schema with only ``required`` and independent ``properties`` (no
-    ``$ref``, no cross-property keywords), a row is valid exactly when its required keys are present and
-    each value is valid under its property's subschema. Those per-(property, value) answers repeat
+    When the schema is an object schema with only ``required``, independent ``properties`` and a boolean
+    ``additionalProperties`` (no ``$ref``, no cross-property keywords), a row is valid exactly when its
+    required keys are present, each value is valid under its property's subschema and, when additional
+    properties are closed, every key is a declared property. Those per-(property, value) answers repeat
     across millions of rows (dates, codes, counts), so they are cached. Anything else, and every row
     that fails, goes through the full validator for the exact error.
     """
@@ -124,8 +125,10 @@ class RowValidator:
     def __init__(self, schema: dict[str, Any]) -> None:
         cls = jsonschema.validators.validator_for(schema)
         self.full = cls(schema)
+        additional = schema.get("additionalProperties", True)
         self.simple = (set(schema) <= _SIMPLE_TOP_LEVEL and schema.get("type") == "object"
-                       and "$ref" not in json.dumps(schema))
+                       and isinstance(additional, bool) and "$ref" not in json.dumps(schema))
+        self.closed = additional is False
         self.required = tuple(schema.get("required", ()))
         self.properties = {name: cls(sub) for name, sub in schema.get("properties", {}).items()}
         self._valid: dict[tuple[str, type, Any], bool] = {}
@@ -143,7 +146,7 @@ class RowValidator:
     def error(self, row: dict[str, Any]) -> jsonschema.ValidationError | None:
         """The most relevant error for ``row``, or None when it is valid."""
         if self.simple and all(k in row for k in self.required) and all(
-            self._value_ok(k, v) for k, v in row.items() if k in self.properties
+            self._value_ok(k, v) if k in self.properties else not self.closed for k, v in row.items()
         ):
             return None
         return jsonschema.exceptions.best_match(self.full.iter_errors(row))

@@ -26,11 +26,22 @@ rows = st.dictionaries(st.sampled_from(["id", "kind", "count", "flag", "other"])
 
 
 SHARED = RowValidator(SIMPLE)
+CLOSED = {**SIMPLE, "additionalProperties": False}
+SHARED_CLOSED = RowValidator(CLOSED)
 
 
 def test_simple_schema_takes_the_fast_path() -> None:
-    """An object schema with required and independent properties qualifies for caching."""
-    assert SHARED.simple
+    """An object schema with required and independent properties qualifies for caching, closed or not."""
+    assert SHARED.simple and SHARED_CLOSED.simple
+
+
+@settings(max_examples=400, deadline=None)
+@given(rows)
+def test_fast_path_agrees_with_full_validation_when_closed(row) -> None:
+    """With additionalProperties false, a row with an undeclared column is invalid on the fast path too."""
+    expected = jsonschema.Draft202012Validator(CLOSED).is_valid(row)
+    for _ in range(2):
+        assert (SHARED_CLOSED.error(row) is None) == expected
 
 
 @settings(max_examples=400, deadline=None)
@@ -43,7 +54,7 @@ def test_fast_path_agrees_with_full_validation(row) -> None:
         assert (validator.error(row) is None) == expected
 
 
-@pytest.mark.parametrize("extra", [{"additionalProperties": False}, {"minProperties": 3},
+@pytest.mark.parametrize("extra", [{"additionalProperties": {"type": "string"}}, {"minProperties": 3},
                                    {"properties": {"id": {"$ref": "#/$defs/id"}}, "$defs": {"id": {"type": "string"}}}])
 def test_other_schema_shapes_use_the_full_validator(extra) -> None:
     """Schemas with cross-property keywords or references are always validated in full."""
