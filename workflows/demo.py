@@ -5,7 +5,7 @@
 3. Open cases for eligible families on a real Temporal server. The demo uses the time-skipping test
    server (``temporal-test-server`` from PyPI) so six-month sustainment windows pass in seconds; its
    clock starts at today, which is why the borough is generated around today.
-4. For each future month (12 by default: outcomes are achieved, held for the six-month sustainment
+4. For each future month (14 by default: outcomes are achieved, held for the six-month sustainment
    period, then claimed): simulated managers attach families and keyworkers record assessments and
    plans, close support when every outcome is achieved and check in monthly while outcomes are
    sustained; time skips to the next extract, which is loaded and profiled; new eligible families get
@@ -55,7 +55,7 @@ class DemoSettings:
     residents: int = 1500
     seed: int = 7
     history_months: int = 3
-    future_months: int = 12   # enough for outcomes to be achieved, then sustained six months, then claimed
+    future_months: int = 14   # enough for outcomes to be achieved, then sustained six months, then claimed
     attach_share: float = 0.8
     claims_cap: int = 50
     la_code: str = "999"

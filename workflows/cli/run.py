@@ -183,9 +183,9 @@ def register(app: typer.Typer) -> None:
     def demo_cmd(
         residents: int = typer.Option(1200, "--residents", help="About how many residents (1,000 or more)."),
         seed: int = typer.Option(7, "--seed", help="Same seed, same borough and same simulated casework."),
-        future_months: int = typer.Option(12, "--months", min=7, max=20,
+        future_months: int = typer.Option(14, "--months", min=7, max=20,
                                           help="Months of casework to simulate: outcomes are achieved, then "
-                                               "sustained for 6 months, then claimed, so claims need about 12."),
+                                               "sustained for 6 months, then claimed, so claims need 12 or more."),
         framework: Path = FRAMEWORK_OPTION,
         home: Optional[str] = typer.Option(None, "--home", help="Where the demo writes (default <data dir>/demo)."),
     ) -> None:

@@ -1,7 +1,7 @@
 """Family needs: a latent disadvantage score switches on correlated domains, each with its own events.
 
 Each household's score drives the chance of every domain (``sigmoid(BASE + SLOPE * score)``), so needs
-cluster: a small share of families carry three or more. About three in five families with needs turn around:
+cluster: a small share of families carry three or more. About seven in ten families with needs turn around:
 some months after their needs peak (the latest onset, when a keyworker would typically be working with
 them) every need resolves at about the same time, the way whole-family support works. In the other
 families a need occasionally resolves on its own. So over half of all needs resolve, and whole families
@@ -21,7 +21,7 @@ from .households import Population
 
 BASE = -3.95
 SLOPE = 1.8
-FAMILY_TURNAROUND_SHARE = 0.6    # families whose needs all resolve some months after they peak
+FAMILY_TURNAROUND_SHARE = 0.7    # families whose needs all resolve some months after they peak
 LONE_RESOLUTION_SHARE = 0.1      # a need resolving on its own in a family that does not turn around
 OFFENCE_TYPES = ("theft", "criminal damage", "assault", "public order", "possession of drugs",
                  "burglary", "shoplifting", "vehicle crime", "robbery", "possession of weapon")
