@@ -73,20 +73,6 @@ class DemoResult:
     pipeline: object = None
 
 
-async def register_search_attributes(client) -> None:
-    """The time-skipping server has no --search-attribute flag: register the case attributes through the
-    operator service, or every workflow task fails on them."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-
-    from workflows.case_workflow import SEARCH_ATTRIBUTES
-
-    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace="default",
-        search_attributes={k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES},
-    ))
-
-
 def _binary(name: str) -> str:
     found = shutil.which(name) or str(Path(sys.executable).parent / name)
     if not Path(found).exists():
@@ -171,6 +157,7 @@ async def simulate_cases(engine: sa.Engine, framework: Framework, pipeline, feed
     from workflows.activities import CaseActivities
     from workflows.cases import CaseClient
     from workflows.pipeline import feeds_for_month
+    from workflows.server import register_search_attributes
     from workflows.worker import build_worker
 
     note("starting the time-skipping Temporal server")

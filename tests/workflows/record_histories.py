@@ -22,7 +22,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflows import builders
-from tests.workflows.conftest import CaseHarness, binary, make_harness_engine, register_search_attributes
+from tests.workflows.conftest import CaseHarness, binary, make_harness_engine
+from workflows.server import register_search_attributes
 from tests.workflows.helpers import request_and_sign_off, to_sustaining, wait_for
 from workflows.activities import CaseActivities, RulesEngineGuards
 from workflows.cases import CaseClient
