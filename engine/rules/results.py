@@ -87,8 +87,20 @@ def _span_text(span: ir.Span | None) -> str | None:
     return found[1]
 
 
+class _BuiltOnce:
+    """``to_dict`` built once and kept in the ``_json`` field: evidence and parameter uses are shared by
+    many rules and families, so their JSON form is made once (treat it as read-only)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        if self._json is None:  # type: ignore[attr-defined]
+            object.__setattr__(self, "_json", self._build_dict())  # type: ignore[attr-defined]
+        return self._json  # type: ignore[attr-defined,return-value]
+
+
 @dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(_BuiltOnce):
     """One fact a criterion read, with the trail back to the feed row it came from."""
 
     fact_id: str
@@ -106,11 +118,6 @@ class Evidence:
     def sort_key(self) -> tuple[date, str, str]:
         return (self.date, self.fact_type, self.fact_id)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data (shared between calls: treat it as read-only)."""
-        if self._json is None:
-            object.__setattr__(self, "_json", self._build_dict())
-        return self._json  # type: ignore[return-value]
 
     def _build_dict(self) -> dict[str, Any]:
         return {
@@ -135,7 +142,7 @@ def unique_evidence(evidence: list[Evidence]) -> list[Evidence]:
 
 
 @dataclass(frozen=True, slots=True)
-class ParamUse:
+class ParamUse(_BuiltOnce):
     """A parameter value a criterion used, with the date it came into force and its guidance source."""
 
     name: str
@@ -147,11 +154,6 @@ class ParamUse:
     #: the JSON form, built once: parameter uses are shared by every rule and family evaluated on a date
     _json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data (shared between calls: treat it as read-only)."""
-        if self._json is None:
-            object.__setattr__(self, "_json", self._build_dict())
-        return self._json  # type: ignore[return-value]
 
     def _build_dict(self) -> dict[str, Any]:
         return {
