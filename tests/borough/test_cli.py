@@ -66,3 +66,54 @@ def test_bad_end_date_is_a_config_error(tmp_path):
     result = CliRunner().invoke(build_app(), args)
     assert isinstance(result.exception, ConfigError)
     assert "YYYY-MM-DD" in str(result.exception)
+
+
+def _spec_folder(tmp_path, text: str):
+    folder = tmp_path / "example"
+    folder.mkdir()
+    (folder / "borough.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_example_folder_is_generated_once_and_then_reused(tmp_path):
+    """A folder with borough.yaml (like examples/borough) is generated on first use, reused while its
+    settings are unchanged, and generated afresh when they change."""
+    from workflows.cli.borough import ensure_generated
+
+    folder = _spec_folder(tmp_path, "residents: 1000\nseed: 3\nmonths: 1\n")
+    out, said = tmp_path / "home" / "borough", []
+    feeds = ensure_generated(folder, out, echo=said.append)
+    assert feeds == out / "feeds.yaml" and feeds.is_file()
+    assert said[-1].startswith("generating")
+    first = sorted(p.name for p in (out / "extracts").iterdir())
+    assert len(first) == 1
+    assert ensure_generated(folder, out, echo=said.append) == feeds
+    assert said[-1].startswith("using the borough generated earlier")
+    (folder / "borough.yaml").write_text("residents: 1000\nseed: 3\nmonths: 2\n", encoding="utf-8")
+    ensure_generated(folder, out, echo=said.append)
+    assert said[-1].startswith("generating")
+    assert len(list((out / "extracts").iterdir())) == 2
+
+
+def test_shipped_example_spec_is_valid():
+    """examples/borough/borough.yaml (what `hearth run examples/borough` generates) reads cleanly."""
+    from workflows.cli.borough import EXAMPLES_DIR, read_spec
+
+    spec = read_spec(EXAMPLES_DIR / "borough" / "borough.yaml")
+    assert 1000 <= spec["residents"] <= 1_000_000 and spec["months"] >= 1
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("residents: [1\n", "borough.yaml:2:1: not valid YAML"),
+    ("residents: 5000\ncolour: blue\n", "unknown setting(s) colour; valid: residents, seed, months, end"),
+    ("residents: lots\n", "residents must be a whole number, got 'lots'"),
+    ("end: 31/12/2024\n", "end must be a date written YYYY-MM-DD"),
+    ("- 1\n- 2\n", "expected settings"),
+])
+def test_bad_example_spec_says_where_and_what_is_valid(tmp_path, text, message):
+    """Mistakes in borough.yaml are ConfigErrors naming the file (and line:col for YAML syntax)."""
+    from workflows.cli.borough import read_spec
+
+    with pytest.raises(ConfigError) as caught:
+        read_spec(_spec_folder(tmp_path, text) / "borough.yaml")
+    assert message in str(caught.value)

@@ -43,6 +43,62 @@ def _parse_end(text: str | None) -> date | None:
         raise ConfigError(f"--end {text!r} is not a date; give YYYY-MM-DD, for example --end 2024-12-31") from None
 
 
+#: what ``hearth run`` looks for in a folder that holds the generator rather than generated feeds
+SPEC_FILE = "borough.yaml"
+_SPEC_KEYS = {"residents": int, "seed": int, "months": int, "end": date}
+_STAMP = "generated-with.json"
+
+
+def read_spec(path: Path) -> dict:
+    """The generation settings in a ``borough.yaml``, checked: residents, seed, months, end."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected settings (residents, seed, months, end), got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(_SPEC_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(_SPEC_KEYS)}")
+    spec = {"residents": 5000, "seed": 1, "months": 6, "end": date(2024, 12, 31)}
+    for key, value in raw.items():
+        kind = _SPEC_KEYS[key]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"{path}: {key} must be a whole number, got {value!r}")
+        if kind is date and not isinstance(value, date):
+            raise ConfigError(f"{path}: {key} must be a date written YYYY-MM-DD, got {value!r}")
+        spec[key] = value
+    return spec
+
+
+def ensure_generated(folder: Path, out: Path, echo=print) -> Path:
+    """The feeds.yaml of the borough ``folder/borough.yaml`` describes, generating it into ``out`` unless
+    a borough generated with the same settings is already there."""
+    import json
+
+    spec = read_spec(folder / SPEC_FILE)
+    wanted = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in spec.items()}
+    stamp = out / _STAMP
+    if (out / "feeds.yaml").is_file() and stamp.is_file():
+        try:
+            if json.loads(stamp.read_text(encoding="utf-8")) == wanted:
+                echo(f"using the borough generated earlier in {out} ({spec['residents']:,} residents, seed "
+                     f"{spec['seed']}, {spec['months']} months)")
+                return out / "feeds.yaml"
+        except ValueError:
+            pass  # an unreadable stamp: generate afresh
+    echo(f"generating the example borough ({spec['residents']:,} residents, seed {spec['seed']}, "
+         f"{spec['months']} monthly extracts) into {out} - once; later runs reuse it")
+    generator = load_generator()
+    generator.generate(out, residents=spec["residents"], seed=spec["seed"], months=spec["months"], end=spec["end"])
+    stamp.write_text(json.dumps(wanted, sort_keys=True), encoding="utf-8")
+    return out / "feeds.yaml"
+
+
 def register(app: typer.Typer) -> None:
     borough = typer.Typer(help="Synthetic borough: generate realistic source feeds with ground truth.",
                           no_args_is_help=True)

@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
-        path: Path = typer.Argument(..., help="A borough folder holding feeds.yaml (or the feeds.yaml itself)."),
+        path: Path = typer.Argument(..., help="A borough folder holding feeds.yaml (or the feeds.yaml itself), or examples/borough (generated on first use)."),
         framework: Path = FRAMEWORK_OPTION,
         until: Optional[str] = typer.Option(None, "--until", help="Load extracts up to this date (YYYY-MM-DD)."),
         db: Optional[str] = DB_OPTION,
@@ -162,9 +162,14 @@ def register(app: typer.Typer) -> None:
         open cases for eligible families on Temporal, then write the report."""
         from dsl import load_framework
         from engine.storage.db import data_dir, make_engine
+        from workflows.cli.borough import SPEC_FILE, ensure_generated
         from workflows.pipeline import find_feeds
 
-        feeds_path = find_feeds(path)
+        if (path / SPEC_FILE).is_file() and not (path / "feeds.yaml").is_file():
+            # a generator folder such as examples/borough: generate its borough first (once)
+            feeds_path = ensure_generated(path, data_dir(home) / "borough", echo=console.print)
+        else:
+            feeds_path = find_feeds(path)
         fw = load_framework(framework)
         engine = make_engine(db, home=home)
         result = run_data_pipeline(engine, fw, feeds_path, until=_parse_date(until, "--until"), workers=workers)
