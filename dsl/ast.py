@@ -34,6 +34,12 @@ def _span() -> Span:
     return field(default=NO_SPAN, compare=False, repr=False)
 
 
+def _parens() -> bool:
+    """Whether the author wrapped an expression in brackets: kept by the formatter (brackets a policy
+    lead added for clarity stay), ignored by equality and by everything after parsing."""
+    return field(default=False, compare=False, repr=False)
+
+
 # --------------------------------------------------------------------------------------------------
 # Expressions
 
@@ -44,30 +50,35 @@ class Name:
 
     name: str
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class Number:
     value: int | float
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class Percent:
     value: int | float
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class Money:
     value: int | float
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class DateLit:
     value: date
     span: Span = _span()
+    parens: bool = _parens()
 
 
 DurationUnit = Literal["days", "weeks", "months", "years", "terms"]
@@ -78,24 +89,28 @@ class DurationLit:
     amount: int | float
     unit: DurationUnit
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class BoolLit:
     value: bool
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class StringLit:
     value: str
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class ListExpr:
     items: tuple[Expr, ...]
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,7 @@ class Unary:
     op: Literal["not", "-"]
     arg: Expr
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,7 @@ class BinOp:
     left: Expr
     right: Expr
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,7 @@ class Compare:
     left: Expr
     right: Expr
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -128,6 +146,7 @@ class CallExpr:
     fn: str
     args: tuple[Expr, ...]
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,7 @@ class AnchorDate:
 
     anchor: Literal["evaluation", "attachment", "closure", "identification"]
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,7 @@ class Quantified:
     window: Window | None = None
     has: Expr | None = None
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -173,6 +194,7 @@ class MemberQuantified:
     role: Name | None = None
     has: Expr | None = None
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -182,12 +204,14 @@ class CountFacts:
     where: Expr | None = None
     window: Window | None = None
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
 class CountMembers:
     role: Name | None = None
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -197,6 +221,7 @@ class CountNeeds:
     distinct_headlines: bool = False
     headlines: tuple[Name, ...] = ()
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -213,6 +238,7 @@ class Aggregate:
     window: Window | None = None
     explicit_of: bool = True
     span: Span = _span()
+    parens: bool = _parens()
 
 
 @dataclass(frozen=True)
@@ -221,6 +247,7 @@ class AllOutcomes:
 
     stage: Literal["achieved", "sustained"]
     span: Span = _span()
+    parens: bool = _parens()
 
 
 Expr = Union[

@@ -1,4 +1,7 @@
-"""Printing expressions back to text with the fewest parentheses that keep their meaning.
+"""Printing expressions back to text: the author's brackets, plus those their meaning needs.
+
+Brackets the author wrote are kept (one pair: ``parens`` on the node), because policy leads add them
+for readers even where precedence makes them redundant; others are added only where needed.
 
 Two things decide parentheses: operator precedence (``or`` < ``and`` < ``not`` < comparison < ``+ -``
 < ``* /`` < unary minus), and the greedy tails of aggregations. ``any F where C`` and ``any R has C``
@@ -8,6 +11,8 @@ is followed by more text (``follow``) that it would otherwise swallow.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from dsl import ast as a
 
@@ -62,7 +67,7 @@ def _open_tail(e: a.Expr, follow: str | None) -> bool:
 def render(e: a.Expr, level: int = 0, follow: str | None = None) -> str:
     """``e`` as text, parenthesised if it binds looser than ``level`` or would swallow ``follow``."""
     text = _render(e, follow)
-    if _level(e) < level or _open_tail(e, follow):
+    if e.parens or _level(e) < level or _open_tail(e, follow):
         return f"({_render(e, None)})"
     return text
 
@@ -162,6 +167,10 @@ def render_broken(prefix: str, e: a.Expr, width: int) -> list[str]:
     single = prefix + render(e)
     if len(single) <= width or not (isinstance(e, a.BinOp) and e.op in ("or", "and")):
         return [single]
+    if e.parens:  # the author's brackets around the whole condition stay when it is broken too
+        lines = render_broken(prefix + "(", dataclasses.replace(e, parens=False), width)
+        lines[-1] += ")"
+        return lines
     parts = _chain(e, e.op)
     level = _BIN_LEVEL[e.op] + 1
     pad = " " * max(len(prefix) - len(e.op) - 1, 2)
@@ -170,7 +179,8 @@ def render_broken(prefix: str, e: a.Expr, width: int) -> list[str]:
         lead = prefix if index == 0 else f"{pad}{e.op} "
         text = render(part, level, "op" if index < len(parts) - 1 else None)
         if len(lead + text) > width and isinstance(part, a.BinOp) and part.op in ("or", "and"):
-            inner = render_broken(lead + "(", part, width)
+            # broken inside brackets written here, so the author's own brackets are not doubled
+            inner = render_broken(lead + "(", dataclasses.replace(part, parens=False), width)
             inner[-1] += ")"
             lines.extend(inner)
         elif index > 0 and len(f"{lines[-1]} {e.op} {text}") <= width:

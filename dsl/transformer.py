@@ -7,6 +7,8 @@ each method reads its children by position. Values that the grammar accepts but 
 
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import date
 from typing import Any
 
@@ -426,6 +428,10 @@ class AstBuilder(Transformer):
 
     def name(self, meta: Meta, c: list[Any]) -> a.Name:
         return self._name(c[0])
+
+    def paren(self, meta: Meta, c: list[Any]) -> Any:
+        # the bracketed expression itself, marked so the formatter keeps the author's brackets
+        return dataclasses.replace(c[0], parens=True)
 
     def call(self, meta: Meta, c: list[Any]) -> a.CallExpr:
         return a.CallExpr(str(c[0]), tuple(x for x in c[1:] if x is not None), self._span(meta))

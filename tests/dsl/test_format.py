@@ -109,3 +109,41 @@ def test_greedy_tails_get_parentheses(expr: a.Expr) -> None:
     text = render(expr)
     assert "(" in text
     assert parse_text(f'role r "R"\n  {text}\nend\n').declarations[0].condition == expr
+
+
+@pytest.mark.parametrize(("written", "printed"), [
+    # brackets the author added for clarity stay, though precedence would not need them
+    ("(a and b) or c", "(a and b) or c"),
+    ("a or (b and c)", "a or (b and c)"),
+    ("not (x >= 3)", "not (x >= 3)"),
+    ("(age >= 16)", "(age >= 16)"),
+    # repeated brackets collapse to one pair; spacing inside them is normalised
+    ("((a  and b)) or c", "(a and b) or c"),
+    ("(  a or b )", "(a or b)"),
+    # brackets precedence needs are still added where the author left them out
+    ("not a or b", "not a or b"),
+])
+def test_author_brackets_are_kept(written: str, printed: str) -> None:
+    """`hearth fmt` keeps a policy lead's clarifying brackets (one pair), and still adds needed ones."""
+    out = format_text(f'need X "T" under H\n  for family\n  met when {written}\nend\n')
+    assert out.splitlines()[2] == f"  met when {printed}"
+    assert format_text(out) == out
+
+
+def test_broken_bracketed_operand_is_not_double_bracketed() -> None:
+    """A long bracketed `and` inside an `or`, broken over lines, gets one pair of brackets."""
+    part = " and ".join(f"any very_long_fact_name_{i} in last 12 months" for i in range(3))
+    out = format_text(f'need X "T" under H\n  for family\n  met when ({part}) or other_rule\nend\n')
+    assert "((" not in out and "))" not in out
+    assert format_text(out) == out
+    body = " ".join(line.strip() for line in out.splitlines()[2:-1])
+    assert body.count("(") == body.count(")") == 1
+
+
+def test_bracketed_whole_condition_keeps_its_brackets_when_broken() -> None:
+    """A bracketed condition too long for one line is broken inside its (single) pair of brackets."""
+    part = " and ".join(f"any very_long_fact_name_{i} in last 12 months" for i in range(3))
+    out = format_text(f'need X "T" under H\n  for family\n  met when ({part})\nend\n')
+    lines = out.splitlines()
+    assert lines[2].startswith("  met when (any") and lines[4].endswith("months)")
+    assert format_text(out) == out
