@@ -46,6 +46,8 @@ def test_demo_exits_cleanly_and_prints_its_summary(demo) -> None:
     assert "Traceback" not in result.stderr
     assert re.search(r"cases by state: .*claimed|closed", result.stdout)
     assert re.search(r"claims: [1-9]\d*", result.stdout)
+    # no desktop in the subprocess: the report's address is printed instead of a browser being started
+    assert (demo[0] / "report.html").resolve().as_uri() in result.stdout.replace("\n", "")
 
 
 def test_report_has_every_chart(demo) -> None:

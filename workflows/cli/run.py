@@ -115,6 +115,33 @@ def write_report(engine, framework, out: Path, *, claims_cap: int | None = None,
     return write_html(data, out)
 
 
+def can_open_browser() -> bool:
+    """A graphical browser can be opened here: a desktop session, and not a test run. (On a bare
+    Linux console ``webbrowser`` would fall back to a text browser that takes over the terminal.)"""
+    import os
+    import sys
+
+    if os.environ.get("PYTEST_CURRENT_TEST"):
+        return False
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def show_report(path: Path, open_it: bool | None) -> None:
+    """Print where the report is (path and file:// address) and open it in a browser when asked or,
+    by default, when there is a desktop to open it on."""
+    url = path.resolve().as_uri()
+    console.print(f"\nreport: [bold]{path}[/]  {url}")
+    if open_it is None:
+        open_it = can_open_browser()
+    if not open_it:
+        console.print("open it in any browser (it is self-contained: no network needed)")
+        return
+    import webbrowser
+
+    if not webbrowser.open(url):
+        console.print("no browser could be started here; open the address above in any browser")
+
+
 def print_evaluation(report) -> None:
     table = Table(title=f"Pipeline against ground truth, as of {report.as_of.isoformat()}")
     table.add_column("measure")
@@ -157,6 +184,8 @@ def register(app: typer.Typer) -> None:
         cases: bool = typer.Option(True, "--cases/--no-cases", help="Open case workflows for eligible families."),
         temporal_address: Optional[str] = typer.Option(
             None, "--temporal-address", help="An existing Temporal cluster (default: the embedded dev server)."),
+        open_report: Optional[bool] = typer.Option(
+            None, "--open/--no-open", help="Open the report in a browser (default: when a desktop is available)."),
     ) -> None:
         """Run the pipeline on a borough: ingest -> match -> families -> profile for each monthly extract,
         open cases for eligible families on Temporal, then write the report."""
@@ -180,7 +209,7 @@ def register(app: typer.Typer) -> None:
                           f"{len(started.flagged)} flagged (no longer eligible before attachment), "
                           f"{len(started.closed_not_reopened)} closed and not reopened")
         out = write_report(engine, fw, report or data_dir(home) / "report.html")
-        console.print(f"report: [bold]{out}[/]")
+        show_report(out, open_report)
         if any(m.unreadable for m in result.months):
             raise typer.Exit(1)
 
@@ -193,6 +222,8 @@ def register(app: typer.Typer) -> None:
                                                "sustained for 6 months, then claimed, so claims need 12 or more."),
         framework: Path = FRAMEWORK_OPTION,
         home: Optional[str] = typer.Option(None, "--home", help="Where the demo writes (default <data dir>/demo)."),
+        open_report: Optional[bool] = typer.Option(
+            None, "--open/--no-open", help="Open the report in a browser (default: when a desktop is available)."),
     ) -> None:
         """Generate a small borough and run everything on it: feeds, matching, families, profiling, cases on
         a time-skipping Temporal server with simulated casework, claims, returns, evaluation and the report."""
@@ -218,7 +249,7 @@ def register(app: typer.Typer) -> None:
         print_evaluation(result.evaluation)
         for name, path in result.outputs.items():
             console.print(f"{name}: {path}")
-        console.print(f"\nreport: [bold]{result.report}[/] (open it in a browser)")
+        show_report(result.report, open_report)
 
     @app.command("evaluate")
     def evaluate_cmd(
