@@ -53,6 +53,17 @@ def _rows(folder: Path, name: str):
         yield from csv.DictReader(fh)
 
 
+@dataclass(frozen=True)
+class RecordTruth:
+    """What one source record is, and what it told the council: from which extract, with a date of birth
+    and a sex or not (older truth folders lack these columns: the record then counts as telling all)."""
+
+    person_id: str
+    first_extract: date | None = None
+    gives_date_of_birth: bool = True
+    gives_sex: bool = True
+
+
 @dataclass
 class Truth:
     record_person: dict[str, str]
@@ -60,17 +71,28 @@ class Truth:
     memberships: list[tuple[str, str, date | None, date | None]]
     facts: list[dict[str, str]]
 
+    #: the first day the feeds cover (the simulated history's start, from ``manifest.json``)
+    window_start: date | None = None
+    records: dict[str, RecordTruth] = field(default_factory=dict)
+
     @classmethod
     def load(cls, folder: str | Path) -> Truth:
         folder = Path(folder)
         if (folder / "truth").is_dir() and not (folder / "records.csv").exists():
             folder = folder / "truth"
+        manifest = folder / "manifest.json"
+        window = json.loads(manifest.read_text(encoding="utf-8")).get("window") if manifest.exists() else None
+        records = {r["record_key"]: RecordTruth(r["person_id"], _iso(r.get("first_extract") or ""),
+                                                r.get("gives_date_of_birth", "1") == "1", r.get("gives_sex", "1") == "1")
+                   for r in _rows(folder, "records.csv")}
         return cls(
-            record_person={r["record_key"]: r["person_id"] for r in _rows(folder, "records.csv")},
+            record_person={key: r.person_id for key, r in records.items()},
+            records=records,
             persons={r["person_id"]: r for r in _rows(folder, "persons.csv")},
             memberships=[(r["person_id"], r["household_id"], _iso(r["from_date"]), _iso(r["to_date"]))
                          for r in _rows(folder, "memberships.csv")],
             facts=list(_rows(folder, "facts.csv")),
+            window_start=_iso(window[0]) if window else None,
         )
 
     def household_on(self, as_of: date) -> dict[str, str]:
@@ -81,14 +103,39 @@ class Truth:
                 out[person] = household
         return out
 
-    def families(self, as_of: date, coverage_from: date) -> list[FamilyInput]:
-        """True households on ``as_of`` with the true facts a feed had reported by then."""
+    def known_identities(self, as_of: date) -> dict[str, tuple[bool, bool]]:
+        """person -> (date of birth known, sex known) for everyone some extract up to ``as_of`` mentioned.
+
+        The true values are used, but only where a delivered record gave one: a pensioner who is only on
+        the electoral roll and council tax has no known date of birth in any system.
+        """
+        known: dict[str, tuple[bool, bool]] = {}
+        for record in self.records.values():
+            if record.first_extract is not None and record.first_extract > as_of:
+                continue
+            dob, sex = known.get(record.person_id, (False, False))
+            known[record.person_id] = (dob or record.gives_date_of_birth, sex or record.gives_sex)
+        return known
+
+    def families(self, as_of: date, coverage_from: date | None = None) -> list[FamilyInput]:
+        """True households on ``as_of`` with the true facts as the feeds had reported them by then.
+
+        A fact counts once an extract up to ``as_of`` delivered it; a state whose end no extract up to
+        ``as_of`` delivered is still open, as it was in every system's export (the framework on the true
+        data *as known*, the same knowledge time the pipeline's decisions have). Coverage starts where the
+        feeds' does (the simulated history's start) unless ``coverage_from`` says otherwise.
+        """
+        coverage_from = coverage_from or self.window_start or date(2019, 9, 1)
         household = self.household_on(as_of)
+        known = self.known_identities(as_of)
         members: dict[str, list[Member]] = defaultdict(list)
         for person, hh in sorted(household.items()):
-            p = self.persons.get(person, {})
-            members[hh].append(Member(person_id=person, date_of_birth=_iso(p.get("date_of_birth", "")),
-                                      sex=p.get("sex") or None))
+            if person not in known:
+                continue  # no feed had mentioned them yet: the council could not know they lived there
+            p, (gives_dob, gives_sex) = self.persons.get(person, {}), known[person]
+            members[hh].append(Member(
+                person_id=person, date_of_birth=_iso(p.get("date_of_birth", "")) if gives_dob else None,
+                sex=(p.get("sex") or None) if gives_sex else None))
         facts: dict[str, list[Fact]] = defaultdict(list)
         types: set[str] = set()
         for i, row in enumerate(self.facts):
@@ -97,9 +144,14 @@ class Truth:
             hh = household.get(row["person_id"])
             if known is None or known > as_of or hh is None:
                 continue
+            fields = _typed(row["fact_type"], json.loads(row["fields"]))
+            end = _iso(row["end_date"])
+            end_known = _iso(row.get("end_known_from", ""))
+            if end is not None and "end_known_from" in row and (end_known is None or end_known > as_of):
+                end = fields["end_date"] = None  # the feeds still showed it open
             facts[hh].append(Fact(
                 fact_id=f"truth:{i}", fact_type=row["fact_type"], date=date.fromisoformat(row["date"]),
-                end_date=_iso(row["end_date"]), fields=_typed(row["fact_type"], json.loads(row["fields"])),
+                end_date=end, fields=fields,
                 person_id=row["person_id"],
                 source="truth",
             ))
@@ -149,7 +201,7 @@ def _latest_results(conn: sa.Connection) -> dict[str, dict]:
 
 
 def evaluate_against_truth(
-    engine: sa.Engine, truth: Truth, as_of: date, *, compiled=None, coverage_from: date = date(2019, 9, 1),
+    engine: sa.Engine, truth: Truth, as_of: date, *, compiled=None, coverage_from: date | None = None,
 ) -> EvaluationReport:
     """Score matching and grouping and, given a compiled framework, eligibility and needs against the truth."""
     with engine.connect() as conn:

@@ -71,3 +71,34 @@ def test_states_never_end_before_they_start(borough):
     states = [f for f in read_csv(borough / "truth" / "facts.csv") if f["end_date"]]
     assert states
     assert all(f["end_date"] >= f["date"] for f in states)
+
+
+def test_records_say_from_which_extract_and_with_which_identity_they_were_known(borough):
+    """first_extract is the first extract holding a row under the record id; gives_date_of_birth agrees with
+    whether those rows carry a date of birth."""
+    records = {r["record_key"]: r for r in read_csv(borough / "truth" / "records.csv")}
+    first_seen: dict[str, str] = {}
+    dob_given: dict[str, bool] = defaultdict(bool)
+    for spec in FEEDS:
+        dob_column = spec.identity.get("date_of_birth")
+        for row in feed_rows(borough, spec.file_name):
+            key = f"{spec.name}:{row[spec.record_id]}"
+            first_seen[key] = min(first_seen.get(key, row["_extract"]), row["_extract"])
+            dob_given[key] |= bool(dob_column and row.get(dob_column))
+    assert {k: r["first_extract"] for k, r in records.items()} == first_seen
+    assert {k: r["gives_date_of_birth"] == "1" for k, r in records.items()} == dob_given
+    assert any(not given for given in dob_given.values())   # registers carry no dates of birth
+
+
+def test_end_dates_are_known_from_the_extract_that_carried_them(borough):
+    """A state's end_known_from is the first extract whose row shows its end date (empty: no extract did)."""
+    spec = next(s for s in FEEDS if s.name == "employment")
+    facts = [f for f in read_csv(borough / "truth" / "facts.csv") if f["fact_type"] == "employment"]
+    shown: dict[str, str] = {}
+    for row in feed_rows(borough, spec.file_name):
+        if row["employment_end"]:
+            shown[row["employment_id"]] = min(shown.get(row["employment_id"], row["_extract"]), row["_extract"])
+    # fact ids number the true facts of a type in truth order
+    expected = {f"{spec.id_prefix}-{i + 1:08d}": f["end_known_from"] for i, f in enumerate(facts) if f["end_known_from"]}
+    assert expected and expected == shown
+    assert any(f["end_date"] and f["known_from"] and not f["end_known_from"] for f in facts)

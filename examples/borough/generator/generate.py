@@ -140,7 +140,7 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
     renderers: list[FeedRenderer] = []
-    known: dict[str, dict[int, int]] = {}
+    delivered: dict[str, dict[int, tuple[int, int | None]]] = {}
     summary = Summary(residents=pop.size, households=len(pop.hh_shape),
                       extracts=[date.fromordinal(d).isoformat() for d in days])
     for spec in FEEDS:
@@ -148,8 +148,7 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
         if spec.fact_type is None:
             render_register(pop, renderer)
         else:
-            first_known = known.setdefault(spec.fact_type, {})
-            renderer.render_facts(world.tables[spec.fact_type], first_known.__setitem__)
+            renderer.render_facts(world.tables[spec.fact_type], delivered.setdefault(spec.fact_type, {}).__setitem__)
         for index, rows in enumerate(renderer.rows):
             write_rows(spec, extract_folder(out, days[index]) / spec.file_name, rows)
         summary.feed_rows[spec.name] = sum(len(rows) for rows in renderer.rows)
@@ -161,8 +160,8 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
     truth = out / "truth"
     truth.mkdir()
     write_people(truth, pop)
-    write_needs_and_facts(truth, pop, world, known, days)
-    write_records(truth, pop, renderers)
+    write_needs_and_facts(truth, pop, world, delivered, days)
+    write_records(truth, pop, renderers, days)
     summary.fact_counts = {name: len(table) for name, table in world.tables.items()}
     lap("ground truth")
     summary.stage_seconds, summary.stage_cpu_seconds = timings, cpu_timings

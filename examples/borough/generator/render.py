@@ -38,6 +38,7 @@ class SourceRecord:
     present: dict[str, bool]
     surname_forms: dict[str, str]   # true surname (before and after any name change) -> as held here
     used: bool = False              # some row was exported under this id
+    first_extract: int | None = None  # index of the first extract with a row under this id
     last_key: tuple = ()            # identity cache: (household, address, surname) of the last row
     last_identity: dict[str, str] | None = None
 
@@ -182,6 +183,12 @@ class FeedRenderer:
         record.last_key, record.last_identity = key, values
         return dict(values)
 
+    def carries(self, record: SourceRecord) -> tuple[bool, bool]:
+        """Whether this record's rows give a date of birth and a sex (the ground truth's "as known" identity)."""
+        identity = self.spec.identity
+        return ("date_of_birth" in identity and record.dob_kind != "missing",
+                "sex" in identity and not record.sex_unknown)
+
     def _dob(self, record: SourceRecord) -> str:
         dob = self.pop.dob[record.person]
         if record.dob_kind == "missing":
@@ -211,14 +218,20 @@ class FeedRenderer:
                 row[column] = _BAD_DATES[spec.date_format].format(y=year if year.isdigit() else "2021")
                 self.defects.append((extract_name, number, record.record_id, "bad_date", f"{column}={row[column]}"))
         record.used = True
+        if record.first_extract is None or extract < record.first_extract:
+            record.first_extract = extract
         values = tuple(map(row.__getitem__, self.columns))
         self.rows[extract].append(values)
         if rnd.random() < spec.duplicate_row:
             self.rows[extract].append(values)
             self.defects.append((extract_name, number + 1, record.record_id, "duplicate_row", ""))
 
-    def render_facts(self, table: FactTable, known_from: Callable[[int, int], None]) -> None:
-        """Every fact of the feed's type, delivered to the extract after the system records it."""
+    def render_facts(self, table: FactTable, delivered: Callable[[int, tuple[int, int | None]], None]) -> None:
+        """Every fact of the feed's type, delivered to the extract after the system records it.
+
+        ``delivered(index, (first, end))`` tells the ground truth which extract first carried fact ``index``
+        and which first carried its end date (None: no extract did, so the feeds still show it open).
+        """
         spec, rnd = self.spec, self.rnd
         fields = CATALOGUE[spec.fact_type]
         is_state = spec.fact_type in STATE_TYPES
@@ -230,11 +243,11 @@ class FeedRenderer:
             first = self.extract_index(max(recorded, self.pop.joined[person]))
             if first is None:
                 continue
-            known_from(index, first)
             record = self.record_for(person, day)
             end = values[1] if is_state else 0
             end_extract = self.extract_index(end + rnd.randint(low, high)) if end else None
             shown_end = end if end and end_extract is not None and end_extract <= first else 0
+            delivered(index, (first, None if end_extract is None else max(first, end_extract)))
             row = self._fact_row(record, day, index, fields, values, shown_end)
             self.emit(first, row, record, date_columns)
             if end and end_extract is not None and end_extract > first:

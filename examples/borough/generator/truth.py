@@ -82,37 +82,41 @@ def write_people(folder: Path, pop: Population) -> None:
                               gaz.postcode[address], _iso(since), _iso(until)])
 
 
-def write_needs_and_facts(folder: Path, pop: Population, world: World, known: dict[str, dict[int, int]],
-                          extract_days: list[int]) -> None:
+def write_needs_and_facts(folder: Path, pop: Population, world: World,
+                          delivered: dict[str, dict[int, tuple[int, int | None]]], extract_days: list[int]) -> None:
     handle, out = _writer(folder / "needs.csv", ["household_id", "domain", "person_id", "onset", "resolved"])
     with handle:
         for need in world.needs:
             out.writerow([pop.household_id(need.household), need.domain, pop.person_id(need.person),
                           _iso(need.onset), _iso(need.resolved)])
     handle, out = _writer(folder / "facts.csv", [
-        "fact_type", "person_id", "household_id", "date", "end_date", "known_from", "fields"])
+        "fact_type", "person_id", "household_id", "date", "end_date", "known_from", "end_known_from", "fields"])
     with handle:
         for fact_type, table in world.tables.items():
             encode = _fields_encoder(CATALOGUE[fact_type])
             has_end = "end_date" in CATALOGUE[fact_type]
-            first_known = known.get(fact_type, {})
+            extracts = delivered.get(fact_type, {})
             for index, (person, values) in enumerate(zip(table.person, table.values)):
                 day = fact_day(fact_type, values)
-                extract = first_known.get(index)
+                first, end = extracts.get(index, (None, None))
                 out.writerow([fact_type, pop.person_id(person), pop.household_id(pop.household_on(person, day)),
                               _iso(day), _iso(values[1]) if has_end else "",
-                              _iso(extract_days[extract]) if extract is not None else "", encode(values)])
+                              _iso(extract_days[first]) if first is not None else "",
+                              _iso(extract_days[end]) if end is not None else "", encode(values)])
 
 
-def write_records(folder: Path, pop: Population, renderers: list[FeedRenderer]) -> None:
-    handle, out = _writer(folder / "records.csv", ["record_key", "feed", "record_id", "person_id"])
+def write_records(folder: Path, pop: Population, renderers: list[FeedRenderer], extract_days: list[int]) -> None:
+    handle, out = _writer(folder / "records.csv", ["record_key", "feed", "record_id", "person_id", "first_extract",
+                                                   "gives_date_of_birth", "gives_sex"])
     with handle:
         for renderer in renderers:
             for record in renderer.all_records:
                 if not record.used:
                     continue
                 key = f"{renderer.spec.name}:{record.record_id}"
-                out.writerow([key, renderer.spec.name, record.record_id, pop.person_id(record.person)])
+                dob, sex = renderer.carries(record)
+                out.writerow([key, renderer.spec.name, record.record_id, pop.person_id(record.person),
+                              _iso(extract_days[record.first_extract]), int(dob), int(sex)])
     handle, out = _writer(folder / "defects.csv",
                           ["feed", "extract_date", "file", "row", "record_id", "defect", "detail"])
     with handle:
