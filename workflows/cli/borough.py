@@ -113,10 +113,11 @@ def register(app: typer.Typer) -> None:
                                           "(default 2024-12-31; the history starts on 1 September five years before)."),
     ) -> None:
         """Generate a borough: about N residents, monthly extracts of ~20 source feeds, and its ground truth."""
-        from rich.console import Console
         from rich.table import Table
 
-        console = Console()
+        from workflows.cli.console import cli_console
+
+        console = cli_console()
         generator = load_generator()
         end_date = _parse_end(end)
         with console.status("generating people and households") as status:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from workflows.cli.console import cli_console
+
 #: piped output (CI logs, files) gets room for the tables instead of the 80-column fallback
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+console = cli_console(highlight=False)
 DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or .hearth/hearth.db).")
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from workflows.cli.console import cli_console
 from workflows.cli.run import DB_OPTION, FRAMEWORK_OPTION, HOME_OPTION, _parse_date
 
-console = Console()
+console = cli_console()
 
 
 def _headlines(framework: Path) -> list[str]:

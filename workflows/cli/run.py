@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from workflows.cli.console import cli_console
+
+console = cli_console()
 
 DEFAULT_FRAMEWORK = Path(__file__).resolve().parents[2] / "frameworks" / "phase3"
 DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or <home>/hearth.db).")
