@@ -16,15 +16,17 @@ import csv
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from engine.errors import DataError
+from engine.evaluation.attribution import Attribution, PipelineSide, attribute
 from engine.evaluation.metrics import PairwiseScores, agreement, exact_cluster_rate, pairwise_scores
 from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.persons import assign_persons
+from engine.integrate.snapshot import facts_by_record
 from engine.rules.inputs import Coverage, FamilyInput, Fact, Member
 from engine.storage.db import import_all_tables, metadata
 
@@ -172,7 +174,10 @@ class EvaluationReport:
     eligibility_agreement: float | None = None
     need_agreement: float | None = None
     compared_households: int = 0
+    compared_needs: int = 0
     eligibility_confusion: Counter = field(default_factory=Counter)
+    #: why the two sides disagree (engine.evaluation.attribution): cause -> households / household needs
+    attribution: Attribution | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -188,40 +193,45 @@ def _predicted_families(conn: sa.Connection, as_of: date, layer: str = "househol
     return {person: family for person, family in rows}
 
 
-def _latest_results(conn: sa.Connection) -> dict[str, dict]:
+def _latest_results(conn: sa.Connection, as_of: date) -> tuple[datetime | None, dict[str, dict]]:
+    """The knowledge time and decisions of the latest profiling run as of ``as_of``."""
     import_all_tables()
     runs, decisions = metadata.tables["decision_runs"], metadata.tables["decisions"]
-    run = conn.execute(sa.select(runs.c.run_id).order_by(runs.c.as_of.desc(), runs.c.finished_at.desc()).limit(1)).scalar()
+    run = conn.execute(sa.select(runs.c.run_id, runs.c.known_at).where(runs.c.as_of == as_of)
+                       .order_by(runs.c.finished_at.desc()).limit(1)).first()
     if run is None:
-        return {}
+        return None, {}
     from engine.decisions.records import stored_result
 
-    query = sa.select(decisions.c.family_id, decisions.c.result_zlib).where(decisions.c.run_id == run)
-    return {row.family_id: stored_result(row) for row in conn.execute(query)}
+    query = sa.select(decisions.c.family_id, decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)
+    return run.known_at, {row.family_id: stored_result(row) for row in conn.execute(query)}
 
 
 def evaluate_against_truth(
     engine: sa.Engine, truth: Truth, as_of: date, *, compiled=None, coverage_from: date | None = None,
 ) -> EvaluationReport:
-    """Score matching and grouping and, given a compiled framework, eligibility and needs against the truth."""
+    """Score matching and grouping and, given a compiled framework, eligibility and needs against the truth
+    (the profiling run as of ``as_of``), attributing each disagreement to a cause."""
+    delivered = [k for k, r in truth.records.items() if r.first_extract is None or r.first_extract <= as_of]
+    true_person = {k: truth.record_person[k] for k in delivered}
     with engine.connect() as conn:
-        records = [k for k in truth.record_person]
-        predicted_person = assign_persons(conn, records).person_of
+        predicted_person = assign_persons(conn, delivered).person_of
         person_family = _predicted_families(conn, as_of)
-        results = _latest_results(conn) if compiled is not None else {}
+        known_at, results = _latest_results(conn, as_of) if compiled is not None else (None, {})
     true_household = truth.household_on(as_of)
-    rec_true_hh = {k: true_household[p] for k, p in truth.record_person.items() if p in true_household}
+    rec_true_hh = {k: true_household[p] for k, p in true_person.items() if p in true_household}
     rec_pred_family = {k: person_family[p] for k, p in predicted_person.items() if p in person_family}
     report = EvaluationReport(
         as_of=as_of,
-        matching=pairwise_scores(predicted_person, truth.record_person),
+        matching=pairwise_scores(predicted_person, true_person),
         families=pairwise_scores(rec_pred_family, rec_true_hh),
         exact_households=exact_cluster_rate(rec_pred_family, rec_true_hh),
     )
     if compiled is None:
         return report
     if not results:
-        report.notes.append("no profiling decisions found: run `hearth profile` first")
+        report.notes.append(f"no profiling run as of {as_of.isoformat()} found: run `hearth profile --as-of "
+                            f"{as_of.isoformat()}` first, or evaluate as of a date that was profiled")
         return report
     # Map each true household to the pipeline family holding most of its records' people.
     votes: dict[str, Counter] = defaultdict(Counter)
@@ -232,6 +242,7 @@ def evaluate_against_truth(
     true_elig: dict[str, str] = {}
     predicted_needs: dict[tuple[str, str], str] = {}
     true_needs: dict[tuple[str, str], str] = {}
+    pairs = []
     for family in truth.families(as_of, coverage_from):
         if family.family_id not in votes:
             continue
@@ -239,7 +250,8 @@ def evaluate_against_truth(
         decided = results.get(pipeline_family)
         if decided is None:
             continue
-        true_result = compiled.evaluate(family, as_of)
+        true_result = compiled.evaluate(family, as_of, trace=False)
+        pairs.append((family, pipeline_family, decided, true_result))
         hh = family.family_id
         true_elig[hh] = true_result.eligible.value
         predicted_elig[hh] = decided["eligible"]["value"]
@@ -248,6 +260,10 @@ def evaluate_against_truth(
             true_needs[(hh, code)] = need.value
             predicted_needs[(hh, code)] = decided["needs"].get(code, {}).get("result", {}).get("value", "unknown")
     report.compared_households = len(true_elig)
+    report.compared_needs = len(true_needs)
     report.eligibility_agreement = agreement(predicted_elig, true_elig)
     report.need_agreement = agreement(predicted_needs, true_needs)
+    facts, coverage = facts_by_record(engine, known_at)
+    side = PipelineSide(facts, coverage, predicted_person, person_family, true_person)
+    report.attribution = attribute(compiled, as_of, pairs, side)
     return report

@@ -76,6 +76,18 @@ def load_families(
     return result
 
 
+def facts_by_record(engine: sa.Engine, known_at: datetime | None = None,
+                    ) -> tuple[dict[str, list[Fact]], dict[str, Coverage]]:
+    """Every source record's facts (latest versions known at ``known_at``) and the feeds' coverage, whoever
+    the record's person and family are: the evaluation regroups them by the true people. Each fact's
+    ``person_id`` is its record key."""
+    known = as_naive_utc(known_at) if known_at else None
+    with engine.connect() as conn:
+        loaded_at = {b: t for b, t in conn.execute(sa.select(batches.c.batch_id, batches.c.loaded_at))}
+        owner = {key: (key, key) for key in _records(conn, loaded_at, known)}
+        return _facts(conn, owner, loaded_at, known, None, by_key=False), _coverage(conn, known, None)
+
+
 def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime | None,
                  family_ids: Collection[str] | None):
     started = family_builds.alias("started")

@@ -94,3 +94,20 @@ def test_family_ids_restricts_the_snapshot(engine, loaded) -> None:
     only = load_families(engine, date(2024, 3, 15), known_at=datetime(2024, 2, 15), family_ids=[wanted.family_id])
     assert only == [wanted]
     assert load_families(engine, date(2024, 3, 15), family_ids=["F999999"]) == []
+
+
+def test_facts_by_record_holds_every_record_whatever_its_family(engine, loaded) -> None:
+    """Facts keyed by record (latest version known then), the same facts the family snapshot gives."""
+    from engine.integrate.snapshot import facts_by_record
+
+    _both_months(engine, loaded)
+    now, _ = facts_by_record(engine)
+    (liam_autumn,) = [f for f in now["school_census:P1001"] if f.fact_id == "school_census:attendance:P1001|22/12/2023"]
+    assert liam_autumn.fields["attended_sessions"] == 119 and liam_autumn.person_id == "school_census:P1001"
+    in_families = sorted(f.fact_id for fam in load_families(engine, date(2024, 3, 15)) for f in fam.facts)
+    assert sorted(f.fact_id for fs in now.values() for f in fs) == in_families
+    then, coverage = facts_by_record(engine, known_at=datetime(2024, 2, 15))
+    assert "school_census:P1007" not in then
+    (earlier,) = [f for f in then["school_census:P1001"] if f.fact_id == liam_autumn.fact_id]
+    assert earlier.fields["attended_sessions"] == 121
+    assert coverage["attendance"].end == date(2024, 1, 31)

@@ -161,8 +161,25 @@ def print_evaluation(report) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    if report.attribution is not None:
+        console.print(_cause_table(report))
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
+
+
+def _cause_table(report) -> Table:
+    """Disagreements with the truth by cause (see engine.evaluation.attribution), a row per cause."""
+    from engine.evaluation.attribution import CAUSE_HELP, CAUSES
+
+    attribution = report.attribution
+    table = Table(title="Disagreements with the truth, by cause")
+    for col in ("cause", "households (eligibility)", "household needs", "meaning"):
+        table.add_column(col, justify="right" if col.startswith("house") else "left")
+    for cause in CAUSES:
+        table.add_row(cause, f"{attribution.eligibility[cause]:,}", f"{attribution.needs[cause]:,}", CAUSE_HELP[cause])
+    table.add_row("[bold]all[/]", f"[bold]{sum(attribution.eligibility.values()):,}[/] of {report.compared_households:,}",
+                  f"[bold]{sum(attribution.needs.values()):,}[/] of {report.compared_needs:,}", "")
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,143 @@
+"""Why the pipeline's decision for a household differs from the framework on the true data.
+
+The truth side of a household (T) and the pipeline's decision for the family holding most of its
+records (P) are joined by a chain of mixed inputs, each swapping one part of T for the pipeline's:
+
+1. ``coverage``: T with the coverage the pipeline's feeds declared (what "no record" means, and since when).
+2. ``facts``: the true members with the facts the pipeline holds for their records (by the true owner of
+   each record): facts lost to quarantine, fields read differently, versions or end dates not yet loaded.
+3. people: P itself, so what is left is who the pipeline thinks the family is. It is split by what is
+   wrong with the pipeline family: ``matching`` (a member is several true people, or one true member is
+   several members), ``grouping`` (right people, wrong family: someone missing or extra) and otherwise
+   ``member details`` (right people, but their known dates of birth, sex or membership dates differ).
+
+A disagreement is put down to the first step whose answer differs from T's, so the causes add up to the
+disagreements. Needs are attributed the same way, need by need.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from engine.rules.inputs import Coverage, Fact, FamilyInput
+
+COVERAGE, FACTS, MATCHING, GROUPING, MEMBER_DETAILS = "coverage", "facts", "matching", "grouping", "member details"
+CAUSES = (MATCHING, GROUPING, MEMBER_DETAILS, FACTS, COVERAGE)
+CAUSE_HELP = {
+    MATCHING: "a member is several true people, or a true person is several members",
+    GROUPING: "right people, wrong family: a true member missing or someone else's member added",
+    MEMBER_DETAILS: "same people, but the known dates of birth, sex or membership dates differ",
+    FACTS: "the pipeline holds different facts for the true members (quarantined rows, fields, versions)",
+    COVERAGE: "the feeds' declared coverage differs from the truth's",
+}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    household: str
+    family: str
+    subject: str           # "eligibility" or a need code
+    truth: str
+    pipeline: str
+    cause: str
+
+
+@dataclass
+class Attribution:
+    eligibility: Counter = field(default_factory=Counter)  # cause -> households
+    needs: Counter = field(default_factory=Counter)        # cause -> (household, need) pairs
+    disagreements: list[Disagreement] = field(default_factory=list)
+
+
+@dataclass
+class PipelineSide:
+    """What the pipeline knew: facts per record key (its own fact ids), coverage, and who is who."""
+
+    facts_by_record: Mapping[str, list[Fact]]
+    coverage: Mapping[str, Coverage]
+    person_of_record: Mapping[str, str]     # record key -> pipeline person
+    family_of_person: Mapping[str, str]     # pipeline person -> pipeline family (household layer)
+    true_person_of_record: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        self._true_of_person: dict[str, set[str]] = defaultdict(set)
+        self._persons_of_true: dict[str, set[str]] = defaultdict(set)
+        self._persons_of_family: dict[str, set[str]] = defaultdict(set)
+        for key, person in self.person_of_record.items():
+            true = self.true_person_of_record.get(key)
+            if true is not None:
+                self._true_of_person[person].add(true)
+                self._persons_of_true[true].add(person)
+        for person, family in self.family_of_person.items():
+            self._persons_of_family[family].add(person)
+
+    def people_cause(self, family: FamilyInput, pipeline_family: str) -> str:
+        persons = self._persons_of_family.get(pipeline_family, set())
+        true_members = {m.person_id for m in family.members}
+        if any(len(self._true_of_person[p]) > 1 for p in persons) or any(
+                len(self._persons_of_true[t]) > 1 for t in true_members):
+            return MATCHING
+        held = set().union(*(self._true_of_person[p] for p in persons)) if persons else set()
+        return GROUPING if held != true_members else MEMBER_DETAILS
+
+
+def _needs(result) -> dict[str, str]:
+    return {code: need.value for code, need in result.needs.items()}
+
+
+def attribute(compiled, as_of: date, pairs: list[tuple[FamilyInput, str, dict, object]], side: PipelineSide,
+              ) -> Attribution:
+    """``pairs``: (true family, pipeline family id, the pipeline's stored result, the truth's result)."""
+    out = Attribution()
+    index = None
+    for family, pipeline_family, decided, true_result in pairs:
+        decided_needs = {code: n.get("result", {}).get("value", "unknown") for code, n in decided["needs"].items()}
+        true_needs = _needs(true_result)
+        wrong_needs = [c for c, v in true_needs.items() if decided_needs.get(c, "unknown") != v]
+        wrong_eligibility = decided["eligible"]["value"] != true_result.eligible.value
+        if not wrong_needs and not wrong_eligibility:
+            continue
+        index = index if index is not None else _records_by_person(side)
+        steps = _chain(compiled, as_of, family, side, index)
+        people = side.people_cause(family, pipeline_family)
+
+        def cause(value_of) -> str:
+            truth = value_of(true_result)
+            for name, result in steps:
+                if value_of(result) != truth:
+                    return name
+            return people
+
+        if wrong_eligibility:
+            reason = cause(lambda r: r.eligible.value)
+            out.eligibility[reason] += 1
+            out.disagreements.append(Disagreement(family.family_id, pipeline_family, "eligibility",
+                                                  true_result.eligible.value, decided["eligible"]["value"], reason))
+        for code in wrong_needs:
+            reason = cause(lambda r, c=code: r.needs[c].value if c in r.needs else "unknown")
+            out.needs[reason] += 1
+            out.disagreements.append(Disagreement(family.family_id, pipeline_family, code, true_needs[code],
+                                                  decided_needs.get(code, "unknown"), reason))
+    return out
+
+
+def _records_by_person(side: PipelineSide) -> dict[str, list[str]]:
+    by_person: dict[str, list[str]] = defaultdict(list)
+    for key in side.facts_by_record:
+        true = side.true_person_of_record.get(key)
+        if true is not None:
+            by_person[true].append(key)
+    return by_person
+
+
+def _chain(compiled, as_of: date, family: FamilyInput, side: PipelineSide, records_of: dict[str, list[str]]):
+    """The mixed inputs' results, in attribution order."""
+    covered = replace(family, coverage=dict(side.coverage))
+    facts = [replace(fact, person_id=m.person_id) for m in family.members
+             for key in records_of.get(m.person_id, ()) for fact in side.facts_by_record[key]]
+    regrouped = replace(covered, facts=tuple(sorted(facts, key=lambda f: (f.date, f.fact_type, f.fact_id))))
+    return [(COVERAGE, compiled.evaluate(covered, as_of, trace=False)),
+            (FACTS, compiled.evaluate(regrouped, as_of, trace=False))]
