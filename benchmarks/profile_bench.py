@@ -36,7 +36,7 @@ HISTORY_START = date(2019, 9, 1)
 KNOWN_AT = datetime(2023, 9, 2, 6, 0)
 YEARS = (AS_OF - HISTORY_START).days / 365.25
 
-# Code lists, in the order the generator's integer columns index them (from frameworks/phase3/facts.hearth).
+# Code lists, in the order the generator's integer columns index them (from frameworks/shared/facts.hearth).
 CODES = {
     "exclusion.kind": ("fixed_term", "permanent"),
     "education_status.status": ("full_time_education", "training", "alternative_provision", "missing_education",

@@ -290,6 +290,8 @@ class Header:
     effective_to: date | None = None
     extends: str | None = None
     extends_path: str | None = None
+    #: ``include "PATH"``: files or folders of declarations shared with other frameworks (e.g. the facts)
+    includes: tuple[StringLit, ...] = ()
     citations: tuple[Citation, ...] = ()
     span: Span = _span()
 

@@ -147,6 +147,8 @@ def load_model(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[Model | None,
         diagnostics.append(Diagnostic(
             "error", 'no `framework` header: add `framework ID "Title" ... end` to one of the files',
             a.Span(first, 1, 1, 1, 2), model.source_line(a.Span(first, 1, 1, 1, 2))))
+    if header is not None and header.includes and not _include(model, header, diagnostics):
+        return None, diagnostics  # without the shared declarations every later check would be noise
     if header is not None and header.extends_path is not None:
         base_path = (Path(model.files[header.span.file]).parent / header.extends_path).resolve()
         if base_path in _chain or base_path == root:
@@ -168,6 +170,48 @@ def load_model(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[Model | None,
                         f"is `{base.header.id}`", header.span))
     _merge(model, diagnostics)
     return model, diagnostics
+
+
+def _include(model: Model, header: a.Header, diagnostics: list[Diagnostic]) -> bool:
+    """Add the files each ``include "PATH"`` names (a file, or a folder's ``.hearth`` files) to the
+    framework's own, as if they were in its folder: shared declarations such as the fact catalogue.
+    False when an include could not be read."""
+    before = len(diagnostics)
+    here = Path(model.files[header.span.file]).parent
+    own = {p.resolve() for p in model.files.values()}
+    for included in header.includes:
+        target = (here / included.value).resolve()
+        files = framework_files(target) if target.exists() else []
+        if not files:
+            what = "no .hearth files in that folder" if target.is_dir() else "no such file or folder"
+            diagnostics.append(_diag(model, "error", f"cannot include {included.value!r}: {what} (looked in "
+                                     f"{display_path(target)}); give a .hearth file or a folder of them, "
+                                     "relative to this file", included.span))
+            continue
+        for file in files:
+            if file.resolve() in own:
+                diagnostics.append(_diag(model, "error", f"include {included.value!r} names {display_path(file)}, "
+                                         "which is already part of this framework; remove the include or move "
+                                         "the file out of the framework's folder", included.span))
+                continue
+            own.add(file.resolve())
+            display = display_path(file)
+            model.files[display] = file
+            try:
+                text = read_source(file, display)
+                model.sources[display] = text
+                module = parse_text(text, display)
+            except DslError as exc:
+                diagnostics.extend(exc.diagnostics)
+                continue
+            for decl in module.declarations:
+                if isinstance(decl, a.Header):
+                    diagnostics.append(_conflict(
+                        model, f"{display} is included, so it holds declarations only: a `framework` header here "
+                        "would make it a framework of its own", decl.span, included.span, "included here"))
+            model.modules.append(dataclasses.replace(
+                module, declarations=tuple(d for d in module.declarations if not isinstance(d, a.Header))))
+    return not any(d.is_error for d in diagnostics[before:])
 
 
 def _merge(model: Model, diagnostics: list[Diagnostic]) -> None:

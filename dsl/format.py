@@ -142,6 +142,8 @@ def _header(w: _Writer, h: a.Header) -> None:
     if h.effective_from is not None:
         to = f" to {h.effective_to.isoformat()}" if h.effective_to else ""
         w.emit(1, [f"effective {h.effective_from.isoformat()}{to}"], w.find(h.span, "effective"))
+    for included in h.includes:
+        w.emit(1, [f"include {_q(included.value)}"], included.span)
     _cites(w, h.citations)
     w.close(0, h.span)
 

@@ -109,12 +109,14 @@ class AstBuilder(Transformer):
     # -- header ------------------------------------------------------------------------------
     def framework_header(self, meta: Meta, c: list[Any]) -> a.Header:
         fields: dict[str, Any] = {}
+        includes = tuple(item for item in c[2:] if isinstance(item, a.StringLit))
         for item in c[2:]:
             if isinstance(item, tuple):
                 fields.update([item])
             elif isinstance(item, dict):
                 fields.update(item)
-        return a.Header(str(c[0]), _str(c[1]), citations=_citations(c), span=self._span(meta), **fields)
+        return a.Header(str(c[0]), _str(c[1]), citations=_citations(c), span=self._span(meta), includes=includes,
+                        **fields)
 
     def phase(self, meta: Meta, c: list[Any]) -> tuple[str, str]:
         return ("phase", _str(c[0]))
@@ -127,6 +129,9 @@ class AstBuilder(Transformer):
 
     def extends(self, meta: Meta, c: list[Any]) -> dict[str, Any]:
         return {"extends": str(c[0]), "extends_path": _str(c[1])}
+
+    def include(self, meta: Meta, c: list[Any]) -> a.StringLit:
+        return a.StringLit(_str(c[0]), self._span(meta))
 
     # -- parameters --------------------------------------------------------------------------
     def parameter(self, meta: Meta, c: list[Any]) -> a.ParameterDecl:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from engine.storage.tables_decisions import decisions
 from workflows.cli import main
 
 from tests.decisions.pipeline import JAN, PHASE3, DemoFeeds
+from tests.fixtures.frameworks import copy_framework
 
 AS_OF, KNOWN_AT = "2024-02-15", "2024-02-15T12:00:00"
 
@@ -119,7 +119,7 @@ def test_override_set_list_and_profile(capsys, url: str) -> None:
 def test_diff_between_two_frameworks(capsys, url: str, tmp_path) -> None:
     """Lowering the minimum number of needs lists the families it makes eligible, with the rule's file:line."""
     lenient = tmp_path / "lenient"
-    shutil.copytree(PHASE3, lenient)
+    copy_framework(PHASE3.name, lenient)
     parameters = lenient / "parameters.hearth"
     parameters.write_text(parameters.read_text().replace("3 from 2022-10-03", "1 from 2022-10-03", 1))
     code, out, _ = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,

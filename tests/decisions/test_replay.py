@@ -16,6 +16,7 @@ from engine.integrate.snapshot import load_families
 from engine.storage.tables_decisions import decisions
 
 from tests.decisions.pipeline import AS_OF, DECIDED_AT, FEB, JAN, DemoFeeds, phase3
+from tests.fixtures.frameworks import copy_framework
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_replay_uses_the_stored_framework_not_the_working_tree(db: sa.Engine, fe
     from tests.decisions.pipeline import PHASE3
 
     copy = tmp_path / "phase3"
-    shutil.copytree(PHASE3, copy)
+    copy_framework(PHASE3.name, copy)
     feeds.load(JAN)
     run = profile(db, load_framework(copy), AS_OF, DECIDED_AT)
     parameters = copy / "parameters.hearth"

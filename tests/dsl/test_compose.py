@@ -98,3 +98,70 @@ def test_override_keeps_the_unit(tmp_path, sketch_dir) -> None:
                       '  3 from 2023-04-01 source "x" local\nend\n')
     [error] = [d for d in check_paths([plan]) if "an override keeps the unit" in d.message]
     assert error.is_error and error.span.line == 6 and error.related[0].span.line == 10
+
+
+HEADER_WITH_INCLUDE = '''framework {id} "Framework {id}"
+  phase "3"
+  version "1"
+  include "{include}"
+end
+'''
+SHARED_FACT = '''fact offence about person
+  "An offence."
+  offence_date: date
+  dated by offence_date
+  recorded as events
+  source "Police" local
+end
+'''
+ROLE_READING_IT = '''role offender "Offender"
+  count of offence >= 1
+  source "x" local
+end
+'''
+
+
+def _framework(folder: Path, include: str, *parts: str, name: str = "a") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "framework.hearth").write_text(HEADER_WITH_INCLUDE.format(id=name, include=include) + "\n".join(parts))
+    return folder
+
+
+def test_two_frameworks_share_an_included_file(tmp_path) -> None:
+    """Declarations from an included file act as the framework's own, with spans naming the shared file."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "facts.hearth").write_text(SHARED_FACT)
+    one = _framework(tmp_path / "one", "../shared/facts.hearth", ROLE_READING_IT, name="one")
+    two = _framework(tmp_path / "two", "../shared", ROLE_READING_IT, name="two")  # a folder works too
+    for folder in (one, two):
+        assert check_paths([folder]) == []
+        fw = load_framework(folder)
+        [fact] = fw.fact_types
+        assert fact.name == "offence" and fact.span.file.endswith("shared/facts.hearth")
+
+
+def test_include_problems_are_diagnostics(tmp_path) -> None:
+    """A header in an included file, a declaration both included and local, and including the framework's
+    own file are errors naming the lines involved."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "facts.hearth").write_text(SHARED_FACT)
+    (shared / "headed.hearth").write_text('framework other "Other"\nend\n')
+    headed = _framework(tmp_path / "h", "../shared/headed.hearth", SHARED_FACT)
+    [error] = [d for d in check_paths([headed]) if d.is_error]
+    assert "holds declarations only" in error.message and error.related[0].span.line == 4
+    twice = _framework(tmp_path / "t", "../shared/facts.hearth", SHARED_FACT)
+    [error] = [d for d in check_paths([twice]) if d.is_error]
+    assert "fact `offence` is defined twice" in error.message or "defined twice" in error.message
+    own = _framework(tmp_path / "o", "framework.hearth")
+    [error] = [d for d in check_paths([own]) if d.is_error]
+    assert "already part of this framework" in error.message and error.span.line == 4
+
+
+def test_shipped_phases_share_one_fact_catalogue() -> None:
+    """Phase 2 and Phase 3 read the same facts file, so the catalogue cannot drift between them."""
+    root = Path(__file__).resolve().parents[2] / "frameworks"
+    p2, p3 = load_framework(root / "phase2"), load_framework(root / "phase3")
+    assert {f.span.file for f in p2.fact_types} == {f.span.file for f in p3.fact_types}
+    assert [f.name for f in p2.fact_types] == [f.name for f in p3.fact_types] and len(p3.fact_types) > 15

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from dsl.scenarios import ScenarioError, load_scenarios, run_file
 from engine.rules.evaluator import compile_framework
 from tests.rules.frameworks import framework
+from tests.fixtures.frameworks import copy_framework
 from workflows.cli import build_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ def test_bad_scenarios_raise_errors_with_file_line_and_field(tmp_path, change, m
 
 def _framework_copy(tmp_path: Path, scenario: str) -> Path:
     folder = tmp_path / "frameworks" / "phase3"
-    shutil.copytree(ROOT / "frameworks" / "phase3", folder, ignore=shutil.ignore_patterns("tests"))
+    copy_framework("phase3", folder, with_tests=False)
     (folder / "tests").mkdir()
     (folder / "tests" / "mine.yaml").write_text(textwrap.dedent(scenario))
     return folder
