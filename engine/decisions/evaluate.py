@@ -1,7 +1,7 @@
 """Evaluate many families with one compiled framework, in one process or several, deterministically.
 
 Families are sorted by id before evaluation and results come back in that order whatever the worker
-count, and each result is serialised to canonical JSON, so the same framework, knowledge state and
+count, and each result is serialised to a compact record's canonical JSON, so the same framework, knowledge state and
 evaluation date always give byte-identical records.
 
 Worker processes are forked: they inherit the compiled framework and the family list, so nothing big
@@ -16,14 +16,16 @@ from datetime import date
 from typing import Any, Mapping, Sequence
 
 from engine.decisions.overrides import OverrideRecord
-from engine.decisions.records import canonical_json, pack_result, unpack_result
+from engine.decisions.compact import encode
+from engine.decisions.records import pack_result, unpack_result
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
 
 
 @dataclass(frozen=True)
 class Evaluated:
-    """One family's result: canonical JSON (what is stored and hashed) plus what produced it."""
+    """One family's result: its compact record's canonical JSON (what is stored and hashed) plus what
+    produced it."""
 
     family_id: str
     person_ids: tuple[str, ...]
@@ -37,6 +39,7 @@ class Evaluated:
 
     @property
     def result_json(self) -> str:
+        """The record as stored (format 2 compact JSON)."""
         return unpack_result(self.result_zlib)
 
 
@@ -92,7 +95,7 @@ def _evaluate_range(bounds: tuple[int, int]) -> list[Evaluated]:
 def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
                overrides: Sequence[OverrideRecord], trace: bool) -> Evaluated:
     result = evaluate_one(compiled, family, as_of, overrides, trace)
-    packed, digest = pack_result(canonical_json(result.to_dict()))
+    packed, digest = pack_result(encode(result))
     return Evaluated(
         family_id=family.family_id,
         person_ids=tuple(sorted(m.person_id for m in family.members)),

@@ -116,10 +116,10 @@ def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | N
     result = result_from_dict(data)
     info = _decision_info(row)
     if not row.traced:
-        from engine.decisions.replay import reevaluate
+        from engine.decisions.replay import record_differences, reevaluate
 
         traced, plain = reevaluate(engine, row, loader, (True, False))
-        if canonical_json(plain.to_dict()) == canonical_json(data):
+        if not record_differences(row, plain):
             result = traced
             info["tree"] = "re-derived from the stored framework and knowledge state; matches the record exactly"
         else:

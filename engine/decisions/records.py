@@ -53,9 +53,9 @@ HASHED_COLUMNS = (
 )
 
 
-def pack_result(text: str) -> tuple[bytes, str]:
+def pack_result(text: str | bytes) -> tuple[bytes, str]:
     """The stored form of a result's canonical JSON: zlib bytes (fast level) and the JSON's sha256."""
-    data = text.encode()
+    data = text.encode() if isinstance(text, str) else text
     return zlib.compress(data, 1), hashlib.sha256(data).hexdigest()
 
 
@@ -64,8 +64,23 @@ def unpack_result(stored: bytes) -> str:
 
 
 def stored_result(row: sa.Row) -> dict[str, Any]:
-    """The result dict a decision row recorded."""
-    return json.loads(unpack_result(row.result_zlib))
+    """The result a decision row recorded, in the full ``FamilyResult.to_dict()`` form whatever format
+    it was stored in (compact records are expanded; see :mod:`engine.decisions.compact`)."""
+    from engine.decisions.rehydrate import full_form
+
+    return full_form(parse_stored(row.result_zlib))
+
+
+def stored_bytes(row: sa.Row) -> bytes:
+    """The canonical JSON bytes a decision row stored (and ``result_sha256`` covers)."""
+    return zlib.decompress(row.result_zlib)
+
+
+def parse_stored(stored: bytes) -> dict[str, Any]:
+    """The JSON data of a stored result, as stored (format 1 full, or format 2 compact)."""
+    from engine.decisions.compact import loads
+
+    return loads(zlib.decompress(stored))
 
 
 def record_hash(prev_hash: str, row: dict[str, Any]) -> str:

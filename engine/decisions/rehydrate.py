@@ -1,4 +1,4 @@
-"""Rebuild a :class:`FamilyResult` from its stored ``to_dict()`` JSON.
+"""Rebuild a :class:`FamilyResult` from its stored JSON (format 1 full ``to_dict()`` or format 2 compact).
 
 Explaining a recorded decision must show the decision as it was made, not a fresh evaluation, so the
 stored JSON is turned back into the evaluator's result objects and handed to ``explain``. The round trip
@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from engine.decisions import compact
+from engine.errors import IntegrityError
 from engine.rules import ir
 from engine.rules.results import (
     Evidence, FamilyResult, NeedResult, OutcomeResult, Override, ParamUse, ScoreResult, TriResult,
@@ -83,6 +85,21 @@ def _outcome(data: dict[str, Any]) -> OutcomeResult:
 def _score(data: dict[str, Any]) -> ScoreResult:
     return ScoreResult(name=data["name"], score=data["score"], score_max=data["score_max"],
                        score_complete=data["score_complete"], rag=data.get("rag"), rag_certain=data["rag_certain"])
+
+
+def full_form(stored: dict[str, Any]) -> dict[str, Any]:
+    """The ``FamilyResult.to_dict()`` form of a stored result of any format: format 1 (the full form,
+    written before compact records; it has no ``format`` key) as is, format 2 expanded."""
+    version = stored.get("format", 1)
+    if version == 1:
+        return stored
+    if version == compact.FORMAT:
+        return compact.expand(stored)
+    raise IntegrityError(
+        f"decision record for family {stored.get('family_id')!r} is in record format {version!r}; this engine "
+        f"reads formats 1 and {compact.FORMAT}. Read it with the Hearth version that wrote it (its engine_version "
+        "column) or a later one"
+    )
 
 
 def result_from_dict(data: dict[str, Any]) -> FamilyResult:

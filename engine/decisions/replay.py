@@ -2,7 +2,8 @@
 
 Replay never reads the working tree: the framework comes from ``frameworks_store`` by the hash the
 decision recorded, and the family from the loader at the decision's ``known_at``, so later loads and
-edited framework files make no difference. Any difference from the stored result is listed by path.
+edited framework files make no difference. Any difference from the stored result is listed by path
+(in the full ``to_dict()`` form, whichever record format the decision was stored in).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import sqlalchemy as sa
 from engine.decisions.evaluate import compile_for, evaluate_one
 from engine.decisions.overrides import overrides_in_force
 from engine.decisions.profile import FamilyLoader, default_loader
-from engine.decisions.records import canonical_json, decision_row, row_intact, stored_result
+from engine.decisions.compact import encode, loads
+from engine.decisions.records import canonical_json, decision_row, row_intact, stored_bytes
+from engine.decisions.rehydrate import full_form
 from engine.decisions.store import load_stored_framework
 from engine.errors import NotFoundError
 from engine.rules.inputs import FamilyInput
@@ -68,6 +71,16 @@ def json_differences(recorded: Any, replayed: Any, path: str = "$") -> list[Diff
         Difference(path, recorded, replayed)]
 
 
+def record_differences(row: sa.Row, result: Any) -> list[Difference]:
+    """Every difference between a decision's stored result and ``result`` (a re-evaluation), in the full
+    ``to_dict()`` form. A compact record the re-evaluation encodes to byte for byte is identical without
+    expanding it; otherwise, and for format 1 records, the full forms are compared path by path."""
+    stored = stored_bytes(row)
+    if encode(result) == stored:
+        return []
+    return json_differences(full_form(loads(stored)), json.loads(canonical_json(result.to_dict())))
+
+
 def load_one_family(loader: FamilyLoader, engine: sa.Engine, row: sa.Row) -> FamilyInput | None:
     """The decision's family as known at its ``known_at``; asks the loader for just that family when
     it accepts a ``family_ids`` filter (loading a whole borough to replay one decision is slow)."""
@@ -106,11 +119,9 @@ def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | 
     clock = time.perf_counter()
     row = find_decision(engine, decision_id)
     (result,) = reevaluate(engine, row, loader, (bool(row.traced),))
-    recorded = stored_result(row)
-    replayed = json.loads(canonical_json(result.to_dict()))
     report = ReplayReport(
         decision_id=row.decision_id, family_id=row.family_id, framework_hash=row.framework_hash,
-        differences=json_differences(recorded, replayed),
+        differences=record_differences(row, result),
         record_intact=row_intact(row),
     )
     report.seconds = time.perf_counter() - clock

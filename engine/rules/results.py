@@ -87,6 +87,12 @@ def _span_text(span: ir.Span | None) -> str | None:
     return found[1]
 
 
+#: the JSON forms of a rule's span and citations, for encoders of other record layouts (the returned
+#: lists are shared: treat them as read-only)
+span_text = _span_text
+citations_json = _citations_json
+
+
 class _BuiltOnce:
     """``to_dict`` built once and kept in the ``_json`` field: evidence and parameter uses are shared by
     many rules and families, so their JSON form is made once (treat it as read-only)."""

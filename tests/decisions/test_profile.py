@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.decisions.evaluate import compile_for, evaluate_families
 from engine.decisions.profile import profile
 from engine.decisions.records import stored_result, verify_chain
-from engine.decisions.rehydrate import result_from_dict
+from engine.decisions.rehydrate import full_form, result_from_dict
 from engine.rules.inputs import FamilyInput
 from engine.storage.tables_decisions import decision_runs, decisions, frameworks_store
 
@@ -72,10 +72,12 @@ def test_results_are_byte_identical_whatever_the_order_or_worker_count() -> None
 
 
 def test_stored_result_rebuilds_exactly() -> None:
-    """The stored JSON turns back into a FamilyResult whose to_dict() is the same JSON."""
+    """The stored (compact) JSON expands and turns back into a FamilyResult whose to_dict() is the same."""
     compiled = compile_for(framework("2", attendance_threshold=95, include_da=True))
     for item in evaluate_families(compiled, borough(), AS_OF):
-        data = json.loads(item.result_json)
+        stored = json.loads(item.result_json)
+        assert stored["format"] == 2 and "facts" in stored
+        data = full_form(stored)
         assert result_from_dict(data).to_dict() == data
 
 
@@ -90,6 +92,6 @@ def test_phase3_results_rebuild_exactly() -> None:
     phase3 = Path(__file__).resolve().parents[2] / "frameworks" / "phase3"
     compiled = compile_for(load_framework(phase3))
     for item in evaluate_families(compiled, [family("P1", attendance=80, offences=2, da=True), family("P2")], AS_OF):
-        data = json.loads(item.result_json)
+        data = full_form(json.loads(item.result_json))
         assert data["rules"], "phase 3 has derived rules; they must be in the record"
         assert result_from_dict(data).to_dict() == data

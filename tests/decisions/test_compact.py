@@ -1,0 +1,195 @@
+"""Compact decision records (format 2) lose nothing: they expand to exactly the full ``to_dict()`` form,
+and records written in the older full format (1) still read, verify, replay and explain the same."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from engine.decisions.compact import FORMAT, canonical_bytes, compact, encode, expand
+from engine.decisions.lookup import explain_recorded
+from engine.decisions.profile import profile
+from engine.decisions.records import (
+    canonical_json, pack_result, record_hash, stored_bytes, stored_result, verify_chain,
+)
+from engine.decisions.rehydrate import full_form, result_from_dict
+from engine.decisions.replay import replay_decision
+from engine.errors import IntegrityError
+from engine.rules import ir
+from engine.rules.results import Evidence, FamilyResult, NeedResult, OutcomeResult, Override, ParamUse, ScoreResult, TriResult
+from engine.storage.tables_decisions import GENESIS_HASH, decisions
+
+from tests.decisions.pipeline import AS_OF, DECIDED_AT, FEB, JAN, DemoFeeds, phase3
+
+from tests.rules.test_bulk_identical import ROOT, bench  # the seeded benchmark families the golden digests use
+
+#: sha256 of the stored (format 2) bytes of 40 seeded benchmark families, framework hash masked. Pins the
+#: record format: if this changes, records written before the change must still expand exactly (bump
+#: FORMAT and keep a reader for the old one rather than changing format 2 in place).
+GOLDEN_COMPACT = {
+    (False, date(2023, 9, 1)): "d9115b9d4eea6c18c1c192b45ad02b9e53aa29119d97b3a1686556b7448bb203",
+    (True, date(2023, 9, 1)): "dd22d9075445f09d09a827c6524137a3ffae242e9ebdb860924b384f8e852fdb",
+}
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    from dsl.api import load_framework
+    from engine.rules.evaluator import compile_framework
+
+    return compile_framework(load_framework(ROOT / "frameworks" / "phase3"))
+
+
+def full(result: FamilyResult) -> dict:
+    return json.loads(canonical_json(result.to_dict()))
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_phase3_records_expand_to_the_full_form_exactly(compiled, trace: bool) -> None:
+    """Every benchmark family, with and without the sub-criteria tree: expand(compact) == to_dict, and the
+    compact record is much smaller."""
+    compact_size = full_size = 0
+    for family in bench.synthetic_families(40, seed=5):
+        result = compiled.evaluate(family, date(2023, 9, 1), trace=trace)
+        stored = json.loads(encode(result))
+        assert stored["format"] == FORMAT
+        assert expand(stored) == full(result)
+        compact_size += len(encode(result))
+        full_size += len(canonical_json(result.to_dict()).encode())
+    assert compact_size * 2.5 < full_size, (compact_size, full_size)
+
+
+@pytest.mark.parametrize("trace, as_of", list(GOLDEN_COMPACT))
+def test_compact_bytes_match_the_recorded_digest(compiled, trace: bool, as_of: date) -> None:
+    sha = hashlib.sha256()
+    for family in bench.synthetic_families(40, seed=5):
+        text = encode(compiled.evaluate(family, as_of, trace=trace))
+        sha.update(text.replace(compiled.hash.encode(), b"<framework hash>"))
+        sha.update(b"\n")
+    assert sha.hexdigest() == GOLDEN_COMPACT[(trace, as_of)]
+
+
+def _evidence(fact_id: str, day: int, outcome: str = "proven") -> Evidence:
+    return Evidence(fact_id, "offence", "P1", date(2023, 1, day), "police", f"POL-{fact_id}", "b1",
+                    {"offence_date": date(2023, 1, day), "outcome": outcome})
+
+
+def _awkward_result() -> FamilyResult:
+    """The cases a table-and-reference encoding could get wrong: a member whose person, rule, kind and
+    parameters differ from its family result, a criterion whose span differs from its rule's, a fact
+    listed twice in one criterion, two objects for one fact id with different content, two parameter
+    uses of one name, overrides, and a sub-criteria tree."""
+    cite = ir.Citation(text="Guidance ch.4", url="https://example.org/g", confidence="verified")
+    other = ir.Citation(text="Local plan", url=None, confidence="local")
+    span = ir.Span(file="needs.hearth", line=3, column=1)
+    window = ParamUse("window", ir.Duration(amount=12, unit="months"), date(2022, 1, 1), cite, "months")
+    window_later = ParamUse("window", ir.Duration(amount=6, unit="months"), date(2023, 4, 1), other, "months",
+                            override_label="local")
+    a, b = _evidence("1", 5), _evidence("2", 3)
+    b_corrected = _evidence("2", 3, outcome="caution")  # same fact id, different content
+    override = Override("CRIME", "F1", "P2", "met", "police confirmed", "kw1", datetime(2023, 9, 1, 10))
+    child = TriResult("met", "any offence in last window", "agg", person_id="P1", evidence=[a], detail="count 1")
+    family_need = TriResult("met", "CRIME", "need", span=span, citations=(cite, other), evidence=[b, a, a],
+                            parameters=[window_later, window], children=[child])
+    members = {
+        "P1": TriResult("met", "CRIME", "need", span=span, citations=(cite, other), person_id="P1",
+                        evidence=[a], parameters=[window, window_later]),
+        "P2": TriResult("met", "CRIME", "need", span=ir.Span(file="local.hearth", line=9, column=2),
+                        citations=(other,), person_id="P2", evidence=[b_corrected], parameters=[],
+                        override=override, overridden_from="not_met"),
+        "P3": TriResult("unknown", "CRIME_LOCAL", "local_need", person_id=None,
+                        unknowns=["police feed missing for 2023", "police feed missing for 2023"]),
+    }
+    achieved = TriResult("not_met", "CRIME.achieved", "outcome_achieved", span=span, parameters=[window])
+    outcome = OutcomeResult("CRIME", "met", achieved, None, "not_met",
+                            members={"P1": {"achieved": TriResult("met", "CRIME.achieved", "outcome_achieved",
+                                                                  span=span, person_id="P1")}})
+    plain = TriResult("not_met", "x", "rule")
+    return FamilyResult(
+        family_id="F1", as_of=date(2023, 9, 1), framework_id="fw", framework_version="1", framework_hash="h",
+        family_definition=plain,
+        needs={"CRIME": NeedResult("CRIME", "Crime", "CRIME", "person", family_need, members=members)},
+        headlines={"CRIME": TriResult("met", "CRIME", "headline", detail="needs met: CRIME")},
+        eligible=TriResult("unknown", "eligible", "eligible", unknowns=["police feed missing for 2023"]),
+        outcomes={"CRIME": outcome}, claimable=plain,
+        scores={"v": ScoreResult("v", 3.0, 5.0, False, "amber", False)},
+        roles={"P1": {"adult": "met"}}, person_rules={"P1": {"is_offender": "met"}},
+        overrides=[override], identified_as_of=date(2023, 2, 1),
+    )
+
+
+def test_awkward_results_expand_exactly() -> None:
+    result = _awkward_result()
+    stored = json.loads(encode(result))
+    assert expand(stored) == full(result)
+    assert result_from_dict(expand(stored)).to_dict() == result.to_dict()
+    # each fact and citation once; the corrected fact is a separate entry
+    assert [(f["fact_id"], f["values"]["outcome"]) for f in stored["facts"]] == [
+        ("2", "proven"), ("2", "caution"), ("1", "proven")]
+    assert len(stored["citations"]) == 2 and len(stored["params"]) == 2
+    # a member sharing rule, kind, person and parameters with its family result stores its value and facts;
+    # one that differs says how
+    members = stored["needs"]["CRIME"]["members"]
+    assert set(members["P1"]) == {"value", "facts"}
+    assert members["P2"]["params"] == [] and members["P2"]["span"] == "local.hearth:9:2"
+    assert members["P3"]["person_id"] is None and members["P3"]["rule"] == "CRIME_LOCAL"
+
+
+def test_encoding_ignores_the_order_results_were_built_in() -> None:
+    """Tables are built in the record's sorted order, not the evaluator's insertion order."""
+    result = _awkward_result()
+    shuffled = _awkward_result()
+    shuffled.needs["CRIME"].members = dict(reversed(list(shuffled.needs["CRIME"].members.items())))
+    shuffled.needs["CRIME"].result.evidence.reverse()
+    assert encode(shuffled) == encode(result)
+
+
+def test_a_record_format_this_engine_does_not_know_is_refused() -> None:
+    stored = compact(_awkward_result())
+    stored["format"] = 99
+    with pytest.raises(IntegrityError, match="record format 99"):
+        full_form(stored)
+    legacy = full(_awkward_result())
+    assert full_form(legacy) is legacy, "format 1 (no format key) is already the full form"
+    assert canonical_bytes({"b": [1, 2.5], "a": "é"}) == b'{"a":"\xc3\xa9","b":[1,2.5]}'
+
+
+def _rewrite_as_format_1(engine: sa.Engine) -> None:
+    """Turn every stored decision into what an engine before compact records wrote: the full JSON,
+    its digest, and the hash chain recomputed over it."""
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(decisions).order_by(decisions.c.seq)).all()
+        prev = GENESIS_HASH
+        for row in rows:
+            packed, digest = pack_result(canonical_json(stored_result(row)))
+            data = dict(row._mapping, result_zlib=packed, result_sha256=digest, prev_hash=prev)
+            data["record_hash"] = prev = record_hash(prev, data)
+            conn.execute(decisions.update().where(decisions.c.seq == row.seq).values(
+                result_zlib=packed, result_sha256=digest, prev_hash=data["prev_hash"], record_hash=data["record_hash"]))
+
+
+def test_format_1_records_still_verify_replay_and_explain_the_same(db: sa.Engine, tmp_path) -> None:
+    """A database written before compact records: the chain verifies, every decision replays identically
+    after later loads, and explain prints exactly what it prints for the compact record."""
+    feeds = DemoFeeds(db, tmp_path / "feeds")
+    feeds.load(JAN)
+    run = profile(db, phase3(), AS_OF, DECIDED_AT)
+    family = run.evaluated[0].family_id
+    compact_text = explain_recorded(db, family).text
+    with db.connect() as conn:
+        compact_results = [stored_result(r) for r in conn.execute(sa.select(decisions).order_by(decisions.c.seq))]
+    _rewrite_as_format_1(db)
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(decisions).order_by(decisions.c.seq)).all()
+        assert verify_chain(conn).intact
+    assert all("format" not in json.loads(stored_bytes(r)) for r in rows)
+    assert [stored_result(r) for r in rows] == compact_results
+    feeds.load(FEB)
+    assert all(replay_decision(db, d).identical for d in run.decision_ids)
+    explained = explain_recorded(db, family)
+    assert "matches the record exactly" in explained.heading()
+    assert explained.text == compact_text
