@@ -17,10 +17,12 @@ disagreements. Needs are attributed the same way, need by need.
 
 from __future__ import annotations
 
+import csv
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
 from engine.rules.inputs import Coverage, Fact, FamilyInput
 
@@ -141,3 +143,16 @@ def _chain(compiled, as_of: date, family: FamilyInput, side: PipelineSide, recor
     regrouped = replace(covered, facts=tuple(sorted(facts, key=lambda f: (f.date, f.fact_type, f.fact_id))))
     return [(COVERAGE, compiled.evaluate(covered, as_of, trace=False)),
             (FACTS, compiled.evaluate(regrouped, as_of, trace=False))]
+
+
+def write_disagreements(path: str | Path, attribution: Attribution) -> Path:
+    """One CSV row per disagreement: true household, pipeline family, what (eligibility or a need code), the
+    two answers and the cause, so a data officer can open each case."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(["true_household", "pipeline_family", "subject", "truth", "pipeline", "cause"])
+        for d in sorted(attribution.disagreements, key=lambda d: (d.cause, d.household, d.subject)):
+            out.writerow([d.household, d.family, d.subject, d.truth, d.pipeline, d.cause])
+    return path

@@ -84,3 +84,15 @@ def test_agreement_is_not_attributed(compiled) -> None:
     decided = _pipeline_family(compiled, [("p1", ADULT), ("p2", CHILD)], [_offence("r1", "p1")])
     result = attribute(compiled, AS_OF, [(_truth(True), "F1", decided, compiled.evaluate(_truth(True), AS_OF))], side)
     assert result.disagreements == [] and not result.eligibility and not result.needs
+
+
+def test_disagreements_are_written_one_row_each(compiled, tmp_path) -> None:
+    from engine.evaluation.attribution import write_disagreements
+
+    side = PipelineSide({"r1": [], "r2": []}, FULL, {"r1": "p1", "r2": "p2"}, {"p1": "F1", "p2": "F1"},
+                        {"r1": "TP1", "r2": "TP2"})
+    decided = _pipeline_family(compiled, [("p1", ADULT), ("p2", CHILD)], [])
+    result = attribute(compiled, AS_OF, [(_truth(True), "F1", decided, compiled.evaluate(_truth(True), AS_OF))], side)
+    lines = write_disagreements(tmp_path / "out" / "d.csv", result).read_text().splitlines()
+    assert lines[0] == "true_household,pipeline_family,subject,truth,pipeline,cause"
+    assert "TH1,F1,CRIME_OFFENDING,met,not_met,facts" in lines and len(lines) == 1 + len(result.disagreements)

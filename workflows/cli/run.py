@@ -277,6 +277,8 @@ def register(app: typer.Typer) -> None:
         db: Optional[str] = DB_OPTION,
         home: Optional[str] = HOME_OPTION,
         report: Optional[Path] = typer.Option(None, "--report", help="Also write the HTML report with these figures."),
+        details: Optional[Path] = typer.Option(None, "--details", help="Write every disagreement with its cause "
+                                               "(one CSV row per household and subject)."),
     ) -> None:
         """Compare the pipeline's people, families, eligibility and needs with the ground truth."""
         from dsl import load_framework
@@ -289,6 +291,10 @@ def register(app: typer.Typer) -> None:
         day = _parse_date(as_of, "--as-of") or _latest_as_of(engine)
         result = evaluate_against_truth(engine, Truth.load(truth), day, compiled=compile_framework(fw))
         print_evaluation(result)
+        if details and result.attribution is not None:
+            from engine.evaluation.attribution import write_disagreements
+
+            console.print(f"disagreements: {write_disagreements(details, result.attribution)}")
         if report:
             console.print(f"report: {write_report(engine, fw, report, evaluation=result)}")
 
