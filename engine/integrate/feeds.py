@@ -166,6 +166,23 @@ class CoverageSpec(Strict):
     from_: date = Field(alias="from")
 
 
+class PopulationSpec(Strict):
+    """Who a source can hold, by age on the extract date: an electoral roll or council tax list holds
+    adults (``min_age: 18``), a school census children. The matcher uses it as evidence: a record
+    from an adults-only register cannot be the person whose date of birth makes them 10."""
+
+    min_age: int | None = Field(default=None, ge=0, le=130)
+    max_age: int | None = Field(default=None, ge=0, le=130)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PopulationSpec:
+        if self.min_age is None and self.max_age is None:
+            raise ValueError("population needs min_age, max_age or both (ages in whole years on the extract date)")
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValueError(f"population min_age {self.min_age} is above max_age {self.max_age}")
+        return self
+
+
 class FeedSpec(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     system: str = ""
@@ -177,6 +194,7 @@ class FeedSpec(Strict):
     facts: tuple[FactSpec, ...] = ()
     relationships: tuple[RelationshipSpec, ...] = ()
     coverage: CoverageSpec | None = None
+    population: PopulationSpec | None = None
 
     @property
     def fact_types(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.matching import levels as lv
 from engine.matching.records import RecordTable
+from engine.matching.standardise import name_skeleton
 
 
 @dataclass
@@ -87,8 +88,10 @@ def _name(column: str, tf: bool = True) -> Comparison:
             lv.NullLevel(column),
             lv.ExactLevel(column, term_frequency=tf),
             lv.DamerauLevenshteinLevel(column, 1),
+            lv.DerivedExactLevel(column, "same spelling skeleton", f"{column}#skeleton", name_skeleton),
             lv.JaroWinklerLevel(column, 0.9),
             lv.SwappedColumnsLevel(column, _OTHER_NAME[column]),
+            lv.NamePartsLevel(column),
             lv.JaroWinklerLevel(column, 0.8),
             lv.ElseLevel(column),
         ],
@@ -146,10 +149,10 @@ def _location(_: str = "location") -> Comparison:
         "address",
         [
             lv.AllNullLevel(LOCATION_COLUMNS),
-            lv.ExactLevel("uprn", "same UPRN"),
-            lv.ExactLevel("address", "same address"),
-            lv.TokenSortLevel("address", 90),
-            lv.ExactLevel("postcode", "same postcode"),
+            lv.DwellingLevel(),
+            lv.DwellingUnknownLevel(),
+            lv.SimilarAddressLevel("address", 90),
+            lv.ExactLevel("postcode", "same postcode, another home"),
             lv.DerivedExactLevel("postcode", "same postcode sector", "postcode#sector", postcode_sector),
             lv.ElseLevel("address"),
         ],
@@ -194,4 +197,9 @@ def default_comparisons(table: RecordTable) -> list[Comparison]:
     """Comparisons for every column of ``table`` that has at least one value."""
     names = [c for c in _BUILDERS if table.has(c) or (c == "location" and any(map(table.has, LOCATION_COLUMNS)))]
     names += sorted(c for c in table.columns if c.startswith("extra:") and table.has(c))
-    return [comparison_for(c) for c in names]
+    found = [comparison_for(c) for c in names]
+    from engine.matching import population  # imports this module
+
+    if table.has(population.BORN_AFTER) or table.has(population.BORN_BY):
+        found.append(population.age_range_comparison())
+    return found

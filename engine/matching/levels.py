@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from engine.matching.records import RecordTable
+from engine.matching.standardise import address_numbers
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,112 @@ class DateYearsApartLevel(_DateLevel):
         years_left = ((left[:, 0:4].astype(int) - ord("0")) * digits).sum(axis=1)
         years_right = ((right[:, 0:4].astype(int) - ord("0")) * digits).sum(axis=1)
         return np.abs(years_left - years_right) <= self.years
+
+
+def _agree(pairs: PairBatch, column: str) -> np.ndarray:
+    left, right = pairs.codes(column)
+    return (left == right) & (left >= 0)
+
+
+def _both(pairs: PairBatch, column: str) -> np.ndarray:
+    left, right = pairs.codes(column)
+    return (left >= 0) & (right >= 0)
+
+
+def _derived_agree(pairs: PairBatch, column: str, name: str, transform) -> np.ndarray:
+    pairs.table.derived(name, column, transform)
+    return _agree(pairs, name)
+
+
+def _words_contained(pairs: PairBatch, column: str) -> np.ndarray:
+    """Per pair: every word of one value is a word of the other (scored once per distinct pair)."""
+    left_codes, right_codes = pairs.codes(column)
+    result = np.zeros(len(pairs), dtype=bool)
+    present = np.flatnonzero((left_codes >= 0) & (right_codes >= 0))
+    if present.size:
+        vocabulary = pairs.table.codes(column)[1]
+        size = len(vocabulary)
+        distinct, inverse = np.unique(left_codes[present] * size + right_codes[present], return_inverse=True)
+        contained = np.array([_one_within_other(vocabulary[c // size], vocabulary[c % size])
+                              for c in distinct.tolist()], dtype=bool)
+        result[present] = contained[inverse]
+    return result
+
+
+def _one_within_other(a: str, b: str) -> bool:
+    words_a, words_b = set(a.split(" ")), set(b.split(" "))
+    return words_a <= words_b or words_b <= words_a
+
+
+class _HomeLevel(ComparisonLevel):
+    """A location level reading address, postcode and UPRN together."""
+
+    def __init__(self, address: str = "address", postcode: str = "postcode", uprn: str = "uprn") -> None:
+        super().__init__(address)
+        self.address, self.postcode, self.uprn = address, postcode, uprn
+
+
+class DwellingLevel(_HomeLevel):
+    """The same home, however each feed wrote it: the same UPRN, the same address, or the same
+    postcode, the same house and flat numbers and one address's words within the other's (a
+    postcode holds ~15 homes and the numbers pick one, as in UK addressing, so "FLAT 11 BIRCH
+    LODGE" and "FLAT 11 BIRCH LODGE BIRCH ROAD" agree, but "11 ELM ROAD" and "11 MILL ROAD" do not).
+
+    One level rather than one per field: UPRNs and full addresses are present in different feeds,
+    and a level per field would weigh "same home" by which feeds happened to carry a UPRN.
+    """
+
+    label = "same dwelling"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        result = _agree(pairs, self.uprn) | _agree(pairs, self.address)
+        numbers = _derived_agree(pairs, self.address, f"{self.address}#numbers", address_numbers)
+        maybe = np.flatnonzero(~result & numbers & _agree(pairs, self.postcode))
+        if maybe.size:
+            # the numbers alone are not enough: a postcode can span streets (11 ELM ROAD, 11 MILL ROAD)
+            result[maybe] = _words_contained(pairs.take(maybe), self.address)
+        return result
+
+
+class DwellingUnknownLevel(_HomeLevel):
+    """A shared postcode where one side names no home (a feed keeping only postcodes): the same
+    ~15 homes, which is evidence for a match, unlike a shared postcode between two named homes."""
+
+    label = "same postcode, home not on both"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        comparable = _both(pairs, self.address) | _both(pairs, self.uprn)
+        return _agree(pairs, self.postcode) & ~comparable
+
+
+class SimilarAddressLevel(TokenSortLevel):
+    """Address words nearly the same (typos, words reordered) and no house number contradicting:
+    a neighbour at number 13 is not a typo of number 12."""
+
+    def __init__(self, column: str, threshold: float) -> None:
+        super().__init__(column, threshold)
+        self.label = f"similar address (token-sort >= {threshold:g}, same numbers)"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        name = f"{self.column}#numbers"
+        numbers_agree = _derived_agree(pairs, self.column, name, address_numbers)
+        numbers_missing = ~_both(pairs, name)
+        return super().matches(pairs) & (numbers_agree | numbers_missing)
+
+
+class NamePartsLevel(ComparisonLevel):
+    """Every word of one name is a word of the other: a double-barrelled surname against one of
+    its halves (TAYLOR JOHNSON / JOHNSON), or a second given name dropped (ANNE MARIE / ANNE)."""
+
+    label = "one name part of the other"
+
+    def matches(self, pairs: PairBatch) -> np.ndarray:
+        spaced = pairs.table.derived(f"{self.column}#words", self.column, lambda v: v if " " in v else None)
+        candidates = np.flatnonzero((spaced[pairs.left] != None) | (spaced[pairs.right] != None))  # noqa: E711
+        result = np.zeros(len(pairs), dtype=bool)
+        if candidates.size:
+            result[candidates] = _words_contained(pairs.take(candidates), self.column)
+        return result
 
 
 class ElseLevel(ComparisonLevel):

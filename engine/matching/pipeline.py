@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from engine.errors import DataError
 from engine.matching import store
 from engine.matching.identities import assign_ids
 from engine.matching.linker import LinkerSettings, LinkResult, link
+from engine.matching.population import AgeBand, add_birth_ranges, feed_populations  # noqa: F401 (API)
 from engine.matching.records import IDENTITY_FIELDS, RecordTable
 from engine.storage import tables_matching as t
 
@@ -42,21 +44,42 @@ class MatchRunSummary:
         return asdict(self)
 
 
-def load_records(conn: sa.Connection) -> RecordTable:
-    """Every source record as a matching table (standardising again is harmless: it is idempotent)."""
-    from engine.storage.tables_ingest import source_records
+def load_records(conn: sa.Connection, populations: Mapping[str, AgeBand] | None = None) -> RecordTable:
+    """Every source record as a matching table (standardising again is harmless: it is idempotent).
+
+    ``populations`` (feed name -> age band, from feeds.yaml via :func:`feed_populations`) give the
+    records of those feeds the birth dates their feed allows, on the extracts that held them.
+    """
+    from engine.storage.tables_ingest import batches, source_records
 
     columns = [source_records.c.record_key, *(source_records.c[f] for f in IDENTITY_FIELDS),
                source_records.c.extra_ids]
-    rows = conn.execute(sa.select(*columns).order_by(source_records.c.record_key)).mappings().all()
+    rows = [dict(r) for r in conn.execute(sa.select(*columns).order_by(source_records.c.record_key)).mappings()]
+    if populations:
+        first, last = batches.alias("first"), batches.alias("last")
+        seen_rows = conn.execute(
+            sa.select(source_records.c.record_key, source_records.c.feed, first.c.extract_date, last.c.extract_date)
+            .join(first, first.c.batch_id == source_records.c.first_seen_batch)
+            .join(last, last.c.batch_id == source_records.c.batch_id)
+            .where(source_records.c.feed.in_(list(populations)))).all()
+        feed_of = {key: feed for key, feed, _, _ in seen_rows}
+        seen = {key: (first_day, last_day) for key, _, first_day, last_day in seen_rows}
+        for row in rows:
+            row["feed"] = feed_of.get(row["record_key"], "")
+        add_birth_ranges(rows, populations, seen)
+        for row in rows:
+            del row["feed"]
     return RecordTable.from_rows(rows)
 
 
-def run_matching(engine: sa.Engine, settings: LinkerSettings = LinkerSettings()) -> MatchRunSummary:
-    """Match all source records and store the run (see module docstring)."""
+def run_matching(
+    engine: sa.Engine, settings: LinkerSettings = LinkerSettings(), populations: Mapping[str, AgeBand] | None = None,
+) -> MatchRunSummary:
+    """Match all source records and store the run (see module docstring); ``populations`` are the
+    feeds' declared age ranges (``feed_populations(load_feeds(path).feeds)``), used as evidence."""
     clock = time.perf_counter()
     with engine.begin() as conn:
-        table = load_records(conn)
+        table = load_records(conn, populations)
         if len(table) < 2:
             raise DataError(f"matching needs at least two source records; the database holds {len(table)}. "
                             "Load feeds first with `hearth ingest FEEDS.yaml`.")

@@ -41,6 +41,9 @@ _CLEANERS = {
     "nhs_number": lambda v: (lambda s: s if std.nhs_number_is_valid(s) else None)(std.clean_identifier(v)),
     "upn": std.clean_identifier,
     "ni_number": std.clean_identifier,
+    # the birth dates a record's feed allows (engine.matching.population)
+    "born_after": std.clean_date,
+    "born_by": std.clean_date,
 }
 
 
@@ -123,6 +126,14 @@ class RecordTable:
             mapped = _object_array([transform(v) for v in vocabulary] + [None])
             self.columns[name] = mapped[codes]  # code -1 picks the trailing None
         return self.columns[name]
+
+    def cached(self, name: str, build) -> np.ndarray:
+        """A per-record array computed once by ``build(self)`` (e.g. the dates a record's age range allows)."""
+        cached = self._codes.get(name)
+        if cached is None:
+            cached = (build(self), [])
+            self._codes[name] = cached
+        return cached[0]
 
     def first_letters(self, column: str) -> np.ndarray:
         """Per record, the code point of the value's first character (0 for null)."""

@@ -121,3 +121,44 @@ def clean_sex(value: object) -> str | None:
         return None
     first = text[0]
     return first if first in {"F", "M", "X"} else None
+
+
+_VOWEL_RUNS = re.compile(r"[AEIOUY]+")
+_DOUBLED = re.compile(r"(.)\1+")
+_SPELLING = (("PH", "F"), ("CK", "K"), ("Q", "K"), ("Z", "S"), ("W", "V"))
+
+
+def name_skeleton(name: str) -> str | None:
+    """A spelling-blind key for names written down from speech or transliterated from another script.
+
+    Vowels (and Y) in a run become one ``A`` (the vowels are what transliteration varies most: O/U,
+    EE/I, OU/U), doubled letters are written once, and a few English spellings of one sound are
+    unified (PH/F, CK/K, Q/K, Z/S, W/V). The first letter is kept as written, so the key never
+    joins names that start differently. Used as a comparison level below exact and one-typo matches,
+    it catches MOHAMMED / MUHAMMAD / MOHAMED, YOUSSEF / YUSUF / YOUSEF and MAHMOOD / MAHMUD.
+
+    >>> [name_skeleton(n) for n in ("MOHAMMED", "MUHAMMAD", "MOHAMED")]
+    ['MAHAMAD', 'MAHAMAD', 'MAHAMAD']
+    >>> name_skeleton("YOUSSEF") == name_skeleton("YUSUF"), name_skeleton("AMIR") == name_skeleton("AMIRA")
+    (True, False)
+    """
+    first, rest = name[:1], name[1:]
+    for written, sound in _SPELLING:
+        rest = rest.replace(written, sound)
+    rest = _VOWEL_RUNS.sub("A", _DOUBLED.sub(r"\1", rest))
+    key = _DOUBLED.sub(r"\1", first + rest)
+    return key.replace(" ", "") or None
+
+
+def address_numbers(address: str) -> str | None:
+    """The house and flat numbers of an address, in order of value: with a postcode they identify a
+    dwelling (UK addressing), whatever the feed did to the street words.
+
+    >>> address_numbers("FLAT 11 BIRCH LODGE BIRCH ROAD"), address_numbers("12 HIGH STREET FLAT 2")
+    ('11', '2 12')
+    >>> address_numbers("ROSE COTTAGE") is None
+    True
+    """
+    numbers = sorted((t for t in address.split(" ") if any(ch.isdigit() for ch in t)),
+                     key=lambda t: (len(t), t))
+    return " ".join(numbers) or None

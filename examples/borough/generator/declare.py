@@ -13,6 +13,19 @@ from .feed_specs import FEEDS, FeedSpec
 
 EXTRACT_DATE_PATTERN = r"(\d{4}-\d{2}-\d{2})"
 _SOURCE_TYPES = {"csv": "csv", "jsonl": "jsonl", "excel": "excel"}
+#: Who each system can hold, by age on the extract date, as its owners would declare it: council tax
+#: bills adults, the electoral register adds 16- and 17-year-old attainers, schools teach 2- to
+#: 19-year-olds, children's social care works with under-18s, NEET tracking follows 16- to 24-year-olds.
+POPULATIONS: dict[str, dict[str, int]] = {
+    "council_tax": {"min_age": 18},
+    "electoral_roll": {"min_age": 16},
+    "employment": {"min_age": 16},
+    "dwp_benefits": {"min_age": 16},
+    "school_attendance": {"min_age": 2, "max_age": 19},
+    "school_exclusions": {"min_age": 2, "max_age": 19},
+    "childrens_social_care": {"max_age": 17},
+    "youth_neet": {"min_age": 16, "max_age": 24},
+}
 
 
 def _identity(spec: FeedSpec) -> dict[str, object]:
@@ -63,6 +76,8 @@ def feed_declaration(spec: FeedSpec, coverage_from: date) -> dict[str, object]:
         entry["relationships"] = [{"kind": "household", "column": spec.household_column}]
     if spec.fact_type is not None:
         entry["coverage"] = {"from": coverage_from.isoformat()}
+    if spec.name in POPULATIONS:
+        entry["population"] = dict(POPULATIONS[spec.name])
     return entry
 
 
