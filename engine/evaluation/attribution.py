@@ -3,10 +3,13 @@
 The truth side of a household (T) and the pipeline's decision for the family holding most of its
 records (P) are joined by a chain of mixed inputs, each swapping one part of T for the pipeline's:
 
-1. ``coverage``: T with the coverage the pipeline's feeds declared (what "no record" means, and since when).
-2. ``facts``: the true members with the facts the pipeline holds for their records (by the true owner of
-   each record): facts lost to quarantine, fields read differently, versions or end dates not yet loaded.
-3. people: P itself, so what is left is who the pipeline thinks the family is. It is split by what is
+1. ``source defects``: T without the facts the source systems only ever sent in broken rows (a date that
+   does not exist), which ingest rightly quarantines: no pipeline could have used them.
+2. ``coverage``: that, with the coverage the pipeline's feeds declared (what "no record" means, and since
+   when).
+3. ``facts``: the true members with the facts the pipeline holds for their records (by the true owner of
+   each record): fields read differently, versions or end dates not loaded, facts lost in ingest.
+4. people: P itself, so what is left is who the pipeline thinks the family is. It is split by what is
    wrong with the pipeline family: ``matching`` (a member is several true people, or one true member is
    several members), ``grouping`` (right people, wrong family: someone missing or extra) and otherwise
    ``member details`` (right people, but their known dates of birth, sex or membership dates differ).
@@ -26,13 +29,15 @@ from pathlib import Path
 
 from engine.rules.inputs import Coverage, Fact, FamilyInput
 
-COVERAGE, FACTS, MATCHING, GROUPING, MEMBER_DETAILS = "coverage", "facts", "matching", "grouping", "member details"
-CAUSES = (MATCHING, GROUPING, MEMBER_DETAILS, FACTS, COVERAGE)
+SOURCE_DEFECTS, COVERAGE, FACTS = "source defects", "coverage", "facts"
+MATCHING, GROUPING, MEMBER_DETAILS = "matching", "grouping", "member details"
+CAUSES = (MATCHING, GROUPING, MEMBER_DETAILS, FACTS, COVERAGE, SOURCE_DEFECTS)
 CAUSE_HELP = {
+    SOURCE_DEFECTS: "facts the source systems only sent in broken rows, rightly quarantined (no pipeline could use them)",
     MATCHING: "a member is several true people, or a true person is several members",
     GROUPING: "right people, wrong family: a true member missing or someone else's member added",
     MEMBER_DETAILS: "same people, but the known dates of birth, sex or membership dates differ",
-    FACTS: "the pipeline holds different facts for the true members (quarantined rows, fields, versions)",
+    FACTS: "the pipeline holds different facts for the true members (fields, versions, end dates)",
     COVERAGE: "the feeds' declared coverage differs from the truth's",
 }
 
@@ -45,6 +50,17 @@ class Disagreement:
     truth: str
     pipeline: str
     cause: str
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One true household and the pipeline family it is compared with."""
+
+    truth: FamilyInput        # the true household as the feeds delivered it
+    readable: FamilyInput     # the same without the facts only delivered in broken rows
+    pipeline_family: str
+    decided: dict             # the pipeline's stored result for that family
+    true_result: object       # the framework's result on ``truth``
 
 
 @dataclass
@@ -90,21 +106,20 @@ def _needs(result) -> dict[str, str]:
     return {code: need.value for code, need in result.needs.items()}
 
 
-def attribute(compiled, as_of: date, pairs: list[tuple[FamilyInput, str, dict, object]], side: PipelineSide,
-              ) -> Attribution:
-    """``pairs``: (true family, pipeline family id, the pipeline's stored result, the truth's result)."""
+def attribute(compiled, as_of: date, compared: list[Compared], side: PipelineSide) -> Attribution:
+    """Every disagreement between the pipeline's and the truth's answers, with its cause."""
     out = Attribution()
-    index = None
-    for family, pipeline_family, decided, true_result in pairs:
+    records_of = _records_by_person(side)
+    for pair in compared:
+        family, decided, true_result = pair.truth, pair.decided, pair.true_result
         decided_needs = {code: n.get("result", {}).get("value", "unknown") for code, n in decided["needs"].items()}
         true_needs = _needs(true_result)
         wrong_needs = [c for c, v in true_needs.items() if decided_needs.get(c, "unknown") != v]
         wrong_eligibility = decided["eligible"]["value"] != true_result.eligible.value
         if not wrong_needs and not wrong_eligibility:
             continue
-        index = index if index is not None else _records_by_person(side)
-        steps = _chain(compiled, as_of, family, side, index)
-        people = side.people_cause(family, pipeline_family)
+        steps = _chain(compiled, as_of, pair, side, records_of)
+        people = side.people_cause(family, pair.pipeline_family)
 
         def cause(value_of) -> str:
             truth = value_of(true_result)
@@ -116,12 +131,12 @@ def attribute(compiled, as_of: date, pairs: list[tuple[FamilyInput, str, dict, o
         if wrong_eligibility:
             reason = cause(lambda r: r.eligible.value)
             out.eligibility[reason] += 1
-            out.disagreements.append(Disagreement(family.family_id, pipeline_family, "eligibility",
+            out.disagreements.append(Disagreement(family.family_id, pair.pipeline_family, "eligibility",
                                                   true_result.eligible.value, decided["eligible"]["value"], reason))
         for code in wrong_needs:
             reason = cause(lambda r, c=code: r.needs[c].value if c in r.needs else "unknown")
             out.needs[reason] += 1
-            out.disagreements.append(Disagreement(family.family_id, pipeline_family, code, true_needs[code],
+            out.disagreements.append(Disagreement(family.family_id, pair.pipeline_family, code, true_needs[code],
                                                   decided_needs.get(code, "unknown"), reason))
     return out
 
@@ -135,13 +150,16 @@ def _records_by_person(side: PipelineSide) -> dict[str, list[str]]:
     return by_person
 
 
-def _chain(compiled, as_of: date, family: FamilyInput, side: PipelineSide, records_of: dict[str, list[str]]):
+def _chain(compiled, as_of: date, pair: Compared, side: PipelineSide, records_of: dict[str, list[str]]):
     """The mixed inputs' results, in attribution order."""
-    covered = replace(family, coverage=dict(side.coverage))
-    facts = [replace(fact, person_id=m.person_id) for m in family.members
+    readable = pair.readable
+    without_defects = (pair.true_result if readable.facts == pair.truth.facts
+                       else compiled.evaluate(readable, as_of, trace=False))
+    covered = replace(readable, coverage=dict(side.coverage))
+    facts = [replace(fact, person_id=m.person_id) for m in pair.truth.members
              for key in records_of.get(m.person_id, ()) for fact in side.facts_by_record[key]]
     regrouped = replace(covered, facts=tuple(sorted(facts, key=lambda f: (f.date, f.fact_type, f.fact_id))))
-    return [(COVERAGE, compiled.evaluate(covered, as_of, trace=False)),
+    return [(SOURCE_DEFECTS, without_defects), (COVERAGE, compiled.evaluate(covered, as_of, trace=False)),
             (FACTS, compiled.evaluate(regrouped, as_of, trace=False))]
 
 

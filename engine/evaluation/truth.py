@@ -22,11 +22,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from engine.errors import DataError
-from engine.evaluation.attribution import Attribution, PipelineSide, attribute
+from engine.evaluation.attribution import Attribution, Compared, PipelineSide, attribute
 from engine.evaluation.metrics import PairwiseScores, agreement, exact_cluster_rate, pairwise_scores
 from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.persons import assign_persons
-from engine.integrate.snapshot import facts_by_record
+from engine.integrate.snapshot import facts_by_record, family_of_person
 from engine.rules.inputs import Coverage, FamilyInput, Fact, Member
 from engine.storage.db import import_all_tables, metadata
 
@@ -119,14 +119,20 @@ class Truth:
             known[record.person_id] = (dob or record.gives_date_of_birth, sex or record.gives_sex)
         return known
 
-    def families(self, as_of: date, coverage_from: date | None = None) -> list[FamilyInput]:
+    def families(self, as_of: date, coverage_from: date | None = None, *, readable_only: bool = False,
+                 ) -> list[FamilyInput]:
         """True households on ``as_of`` with the true facts as the feeds had reported them by then.
 
         A fact counts once an extract up to ``as_of`` delivered it; a state whose end no extract up to
         ``as_of`` delivered is still open, as it was in every system's export (the framework on the true
         data *as known*, the same knowledge time the pipeline's decisions have). Coverage starts where the
         feeds' does (the simulated history's start) unless ``coverage_from`` says otherwise.
+
+        A fact delivered only in rows the source system broke (a date that does not exist) still counts:
+        it is true and was sent. ``readable_only`` leaves such facts out, which is how the evaluation tells
+        the disagreements those broken rows cause (unavoidable for any pipeline) from the rest.
         """
+        column = "readable_from" if readable_only and self.facts and "readable_from" in self.facts[0] else "known_from"
         coverage_from = coverage_from or self.window_start or date(2019, 9, 1)
         household = self.household_on(as_of)
         known = self.known_identities(as_of)
@@ -142,7 +148,7 @@ class Truth:
         types: set[str] = set()
         for i, row in enumerate(self.facts):
             types.add(row["fact_type"])
-            known = _iso(row["known_from"])
+            known = _iso(row[column])
             hh = household.get(row["person_id"])
             if known is None or known > as_of or hh is None:
                 continue
@@ -181,18 +187,6 @@ class EvaluationReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _predicted_families(conn: sa.Connection, as_of: date, layer: str = "household") -> dict[str, str]:
-    import_all_tables()
-    m = metadata.tables["family_memberships"]
-    rows = conn.execute(
-        sa.select(m.c.person_id, m.c.family_id).where(
-            m.c.layer == layer, m.c.from_date <= as_of, sa.or_(m.c.to_date.is_(None), m.c.to_date > as_of),
-            m.c.ended_build.is_(None),
-        )
-    )
-    return {person: family for person, family in rows}
-
-
 def _latest_results(conn: sa.Connection, as_of: date) -> tuple[datetime | None, dict[str, dict]]:
     """The knowledge time and decisions of the latest profiling run as of ``as_of``."""
     import_all_tables()
@@ -215,9 +209,10 @@ def evaluate_against_truth(
     delivered = [k for k, r in truth.records.items() if r.first_extract is None or r.first_extract <= as_of]
     true_person = {k: truth.record_person[k] for k in delivered}
     with engine.connect() as conn:
-        predicted_person = assign_persons(conn, delivered).person_of
-        person_family = _predicted_families(conn, as_of)
+        # the people and families the profiling run saw (its knowledge time), or the current ones
         known_at, results = _latest_results(conn, as_of) if compiled is not None else (None, {})
+        predicted_person = assign_persons(conn, delivered, known_at=known_at).person_of
+        person_family = family_of_person(conn, as_of, known_at)
     true_household = truth.household_on(as_of)
     rec_true_hh = {k: true_household[p] for k, p in true_person.items() if p in true_household}
     rec_pred_family = {k: person_family[p] for k, p in predicted_person.items() if p in person_family}
@@ -242,7 +237,8 @@ def evaluate_against_truth(
     true_elig: dict[str, str] = {}
     predicted_needs: dict[tuple[str, str], str] = {}
     true_needs: dict[tuple[str, str], str] = {}
-    pairs = []
+    compared: list[Compared] = []
+    readable = {f.family_id: f for f in truth.families(as_of, coverage_from, readable_only=True)}
     for family in truth.families(as_of, coverage_from):
         if family.family_id not in votes:
             continue
@@ -251,7 +247,7 @@ def evaluate_against_truth(
         if decided is None:
             continue
         true_result = compiled.evaluate(family, as_of, trace=False)
-        pairs.append((family, pipeline_family, decided, true_result))
+        compared.append(Compared(family, readable[family.family_id], pipeline_family, decided, true_result))
         hh = family.family_id
         true_elig[hh] = true_result.eligible.value
         predicted_elig[hh] = decided["eligible"]["value"]
@@ -265,5 +261,5 @@ def evaluate_against_truth(
     report.need_agreement = agreement(predicted_needs, true_needs)
     facts, coverage = facts_by_record(engine, known_at)
     side = PipelineSide(facts, coverage, predicted_person, person_family, true_person)
-    report.attribution = attribute(compiled, as_of, pairs, side)
+    report.attribution = attribute(compiled, as_of, compared, side)
     return report

@@ -88,6 +88,14 @@ def facts_by_record(engine: sa.Engine, known_at: datetime | None = None,
         return _facts(conn, owner, loaded_at, known, None, by_key=False), _coverage(conn, known, None)
 
 
+def family_of_person(conn: sa.Connection, as_of: date, known_at: datetime | None = None,
+                     layer: str = "household") -> dict[str, str]:
+    """person -> the family of ``layer`` they were in on ``as_of``, as the builds known at ``known_at`` said."""
+    known = as_naive_utc(known_at) if known_at else None
+    return {person: family for family, rows in _memberships(conn, layer, as_of, known, None).items()
+            for person, *_ in rows}
+
+
 def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime | None,
                  family_ids: Collection[str] | None):
     started = family_builds.alias("started")

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from dsl import load_framework
-from engine.evaluation.attribution import COVERAGE, FACTS, GROUPING, MATCHING, PipelineSide, attribute
+from engine.evaluation.attribution import (
+    COVERAGE, FACTS, GROUPING, MATCHING, SOURCE_DEFECTS, Compared, PipelineSide, attribute,
+)
 from engine.rules.evaluator import compile_framework
 from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
 
@@ -41,8 +43,13 @@ def _pipeline_family(compiled, members: list[tuple[str, date]], facts: list[Fact
     return compiled.evaluate(family, AS_OF, trace=False).to_dict()
 
 
-def _cause(compiled, truth: FamilyInput, decided: dict, side: PipelineSide) -> list[tuple[str, str, str, str]]:
-    result = attribute(compiled, AS_OF, [(truth, "F1", decided, compiled.evaluate(truth, AS_OF))], side)
+def _compared(compiled, truth: FamilyInput, decided: dict, readable: FamilyInput | None = None) -> list[Compared]:
+    return [Compared(truth, readable or truth, "F1", decided, compiled.evaluate(truth, AS_OF))]
+
+
+def _cause(compiled, truth: FamilyInput, decided: dict, side: PipelineSide,
+           readable: FamilyInput | None = None) -> list[tuple[str, str, str, str]]:
+    result = attribute(compiled, AS_OF, _compared(compiled, truth, decided, readable), side)
     assert sum(result.needs.values()) == len([d for d in result.disagreements if d.subject != "eligibility"])
     return [(d.subject, d.truth, d.pipeline, d.cause) for d in result.disagreements if d.subject == NEED]
 
@@ -52,6 +59,15 @@ def test_a_fact_the_pipeline_lacks_is_a_fact_difference(compiled) -> None:
                         {"r1": "TP1", "r2": "TP2"})
     decided = _pipeline_family(compiled, [("p1", ADULT), ("p2", CHILD)], [])
     assert _cause(compiled, _truth(offence=True), decided, side) == [(NEED, "met", "not_met", FACTS)]
+
+
+def test_a_fact_only_sent_in_a_broken_row_is_a_source_defect(compiled) -> None:
+    """The truth knows the offence, but the police system only sent it in a row ingest had to quarantine."""
+    side = PipelineSide({"r1": [], "r2": []}, FULL, {"r1": "p1", "r2": "p2"}, {"p1": "F1", "p2": "F1"},
+                        {"r1": "TP1", "r2": "TP2"})
+    decided = _pipeline_family(compiled, [("p1", ADULT), ("p2", CHILD)], [])
+    assert _cause(compiled, _truth(offence=True), decided, side, readable=_truth(offence=False)) == [
+        (NEED, "met", "not_met", SOURCE_DEFECTS)]
 
 
 def test_narrower_coverage_is_a_coverage_difference(compiled) -> None:
@@ -82,7 +98,7 @@ def test_agreement_is_not_attributed(compiled) -> None:
     side = PipelineSide({"r1": [_offence("r1", "r1")], "r2": []}, FULL, {"r1": "p1", "r2": "p2"},
                         {"p1": "F1", "p2": "F1"}, {"r1": "TP1", "r2": "TP2"})
     decided = _pipeline_family(compiled, [("p1", ADULT), ("p2", CHILD)], [_offence("r1", "p1")])
-    result = attribute(compiled, AS_OF, [(_truth(True), "F1", decided, compiled.evaluate(_truth(True), AS_OF))], side)
+    result = attribute(compiled, AS_OF, _compared(compiled, _truth(True), decided), side)
     assert result.disagreements == [] and not result.eligibility and not result.needs
 
 
@@ -92,7 +108,7 @@ def test_disagreements_are_written_one_row_each(compiled, tmp_path) -> None:
     side = PipelineSide({"r1": [], "r2": []}, FULL, {"r1": "p1", "r2": "p2"}, {"p1": "F1", "p2": "F1"},
                         {"r1": "TP1", "r2": "TP2"})
     decided = _pipeline_family(compiled, [("p1", ADULT), ("p2", CHILD)], [])
-    result = attribute(compiled, AS_OF, [(_truth(True), "F1", decided, compiled.evaluate(_truth(True), AS_OF))], side)
+    result = attribute(compiled, AS_OF, _compared(compiled, _truth(True), decided), side)
     lines = write_disagreements(tmp_path / "out" / "d.csv", result).read_text().splitlines()
     assert lines[0] == "true_household,pipeline_family,subject,truth,pipeline,cause"
     assert "TH1,F1,CRIME_OFFENDING,met,not_met,facts" in lines and len(lines) == 1 + len(result.disagreements)

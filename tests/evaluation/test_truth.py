@@ -27,10 +27,10 @@ TP1,TH1,2019-09-01,
 TP2,TH1,2019-09-01,
 TP3,TH1,2019-09-01,
 """
-FACTS = """fact_type,person_id,household_id,date,end_date,known_from,end_known_from,fields
-employment,TP1,TH1,2023-06-01,2024-02-10,2024-03-01,2024-05-01,"{""end_date"": ""2024-02-10"", ""hours_per_week"": 20.0, ""start_date"": ""2023-06-01""}"
-employment,TP2,TH1,2022-01-01,2024-03-20,2024-01-01,,"{""end_date"": ""2024-03-20"", ""hours_per_week"": 37.5, ""start_date"": ""2022-01-01""}"
-offence,TP3,TH1,2024-04-20,,2024-06-01,,"{""offence_date"": ""2024-04-20"", ""offence_type"": ""theft"", ""outcome"": ""charge""}"
+FACTS = """fact_type,person_id,household_id,date,end_date,known_from,end_known_from,readable_from,fields
+employment,TP1,TH1,2023-06-01,2024-02-10,2024-03-01,2024-05-01,2024-03-01,"{""end_date"": ""2024-02-10"", ""hours_per_week"": 20.0, ""start_date"": ""2023-06-01""}"
+employment,TP2,TH1,2022-01-01,2024-03-20,2024-01-01,,2024-01-01,"{""end_date"": ""2024-03-20"", ""hours_per_week"": 37.5, ""start_date"": ""2022-01-01""}"
+offence,TP3,TH1,2024-04-20,,2024-06-01,,,"{""offence_date"": ""2024-04-20"", ""offence_type"": ""theft"", ""outcome"": ""charge""}"
 """
 
 
@@ -87,3 +87,12 @@ def test_coverage_starts_where_the_feeds_history_starts(truth_dir: Path) -> None
 def test_a_folder_without_truth_files_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="records.csv"):
         Truth.load(tmp_path)
+
+
+def test_readable_only_leaves_out_facts_sent_only_in_broken_rows(truth_dir: Path) -> None:
+    """The offence was delivered, but only in a row with a broken date: true, yet unusable by any pipeline."""
+    truth = Truth.load(truth_dir)
+    assert {f.fact_type for f in _family(truth, date(2024, 6, 1)).facts} == {"employment", "offence"}
+    readable = truth.families(date(2024, 6, 1), readable_only=True)[0]
+    assert {f.fact_type for f in readable.facts} == {"employment"}
+    assert readable.members == _family(truth, date(2024, 6, 1)).members

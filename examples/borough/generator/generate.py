@@ -140,7 +140,7 @@ def generate(out: Path, residents: int, seed: int, months: int = 6,
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
     renderers: list[FeedRenderer] = []
-    delivered: dict[str, dict[int, tuple[int, int | None]]] = {}
+    delivered: dict[str, dict[int, tuple[int, int | None, int | None]]] = {}
     summary = Summary(residents=pop.size, households=len(pop.hh_shape),
                       extracts=[date.fromordinal(d).isoformat() for d in days])
     for spec in FEEDS:

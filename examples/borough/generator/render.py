@@ -199,9 +199,11 @@ class FeedRenderer:
                 return born.replace(day=born.month, month=born.day).strftime(self.spec.dob_format)
         return self.dobs(dob)
 
-    def emit(self, extract: int, row: dict[str, str], record: SourceRecord, date_columns: list[str]) -> None:
-        """Queue a row for an extract, maybe breaking or duplicating it (and noting that it did)."""
+    def emit(self, extract: int, row: dict[str, str], record: SourceRecord, date_columns: list[str]) -> bool:
+        """Queue a row for an extract, maybe breaking or duplicating it (and noting that it did); True if a
+        date was broken (ingest quarantines the row)."""
         spec, rnd = self.spec, self.rnd
+        broken = False
         extract_name = date.fromordinal(self.extract_days[extract]).isoformat()
         number = len(self.rows[extract]) + 1 + self.header_rows
         if rnd.random() < spec.malformed:
@@ -217,6 +219,7 @@ class FeedRenderer:
                 year = row[column][-4:] if spec.date_format.endswith("%Y") else row[column][:4]
                 row[column] = _BAD_DATES[spec.date_format].format(y=year if year.isdigit() else "2021")
                 self.defects.append((extract_name, number, record.record_id, "bad_date", f"{column}={row[column]}"))
+                broken = True
         record.used = True
         if record.first_extract is None or extract < record.first_extract:
             record.first_extract = extract
@@ -225,12 +228,15 @@ class FeedRenderer:
         if rnd.random() < spec.duplicate_row:
             self.rows[extract].append(values)
             self.defects.append((extract_name, number + 1, record.record_id, "duplicate_row", ""))
+        return broken
 
-    def render_facts(self, table: FactTable, delivered: Callable[[int, tuple[int, int | None]], None]) -> None:
+    def render_facts(self, table: FactTable, delivered: Callable[[int, tuple[int, int | None, int | None]], None],
+                     ) -> None:
         """Every fact of the feed's type, delivered to the extract after the system records it.
 
-        ``delivered(index, (first, end))`` tells the ground truth which extract first carried fact ``index``
-        and which first carried its end date (None: no extract did, so the feeds still show it open).
+        ``delivered(index, (first, end, readable))`` tells the ground truth which extract first carried fact
+        ``index``, which first carried its end date (None: no extract did, so the feeds still show it open)
+        and which first carried it in a row ingest can read (None: only broken rows did).
         """
         spec, rnd = self.spec, self.rnd
         fields = CATALOGUE[spec.fact_type]
@@ -247,12 +253,13 @@ class FeedRenderer:
             end = values[1] if is_state else 0
             end_extract = self.extract_index(end + rnd.randint(low, high)) if end else None
             shown_end = end if end and end_extract is not None and end_extract <= first else 0
-            delivered(index, (first, None if end_extract is None else max(first, end_extract)))
             row = self._fact_row(record, day, index, fields, values, shown_end)
-            self.emit(first, row, record, date_columns)
+            readable = None if self.emit(first, row, record, date_columns) else first
             if end and end_extract is not None and end_extract > first:
                 update = self._fact_row(record, end, index, fields, values, end)
-                self.emit(end_extract, update, record, [])
+                self.emit(end_extract, update, record, [])  # an update's dates are never broken
+                readable = first if readable is not None else end_extract
+            delivered(index, (first, None if end_extract is None else max(first, end_extract), readable))
 
     def _fact_row(self, record: SourceRecord, day: int, index: int, fields: tuple[str, ...], values: tuple,
                   shown_end: int) -> dict[str, str]:

@@ -83,14 +83,16 @@ def write_people(folder: Path, pop: Population) -> None:
 
 
 def write_needs_and_facts(folder: Path, pop: Population, world: World,
-                          delivered: dict[str, dict[int, tuple[int, int | None]]], extract_days: list[int]) -> None:
+                          delivered: dict[str, dict[int, tuple[int, int | None, int | None]]],
+                          extract_days: list[int]) -> None:
     handle, out = _writer(folder / "needs.csv", ["household_id", "domain", "person_id", "onset", "resolved"])
     with handle:
         for need in world.needs:
             out.writerow([pop.household_id(need.household), need.domain, pop.person_id(need.person),
                           _iso(need.onset), _iso(need.resolved)])
     handle, out = _writer(folder / "facts.csv", [
-        "fact_type", "person_id", "household_id", "date", "end_date", "known_from", "end_known_from", "fields"])
+        "fact_type", "person_id", "household_id", "date", "end_date", "known_from", "end_known_from", "readable_from",
+        "fields"])
     with handle:
         for fact_type, table in world.tables.items():
             encode = _fields_encoder(CATALOGUE[fact_type])
@@ -98,11 +100,11 @@ def write_needs_and_facts(folder: Path, pop: Population, world: World,
             extracts = delivered.get(fact_type, {})
             for index, (person, values) in enumerate(zip(table.person, table.values)):
                 day = fact_day(fact_type, values)
-                first, end = extracts.get(index, (None, None))
+                first, end, readable = extracts.get(index, (None, None, None))
                 out.writerow([fact_type, pop.person_id(person), pop.household_id(pop.household_on(person, day)),
                               _iso(day), _iso(values[1]) if has_end else "",
-                              _iso(extract_days[first]) if first is not None else "",
-                              _iso(extract_days[end]) if end is not None else "", encode(values)])
+                              *(_iso(extract_days[e]) if e is not None else "" for e in (first, end, readable)),
+                              encode(values)])
 
 
 def write_records(folder: Path, pop: Population, renderers: list[FeedRenderer], extract_days: list[int]) -> None:
