@@ -19,6 +19,7 @@ from engine.errors import DataError
 from engine.matching import blocking, em
 from engine.matching.clustering import ClusterResult, cluster
 from engine.matching.comparisons import Comparison, default_comparisons
+from engine.matching.namesakes import join_namesakes
 from engine.matching.records import RecordTable
 from engine.matching.scoring import MatchModel, match_weights, probability
 
@@ -69,6 +70,7 @@ class LinkResult:
     timings: dict[str, float]
     em_sessions: list[dict]
     expected_matches: float
+    namesake_joins: list[dict] = field(default_factory=list)
 
     @property
     def labels(self) -> np.ndarray:
@@ -92,6 +94,7 @@ class LinkResult:
             "em_sessions": self.em_sessions,
             "expected_matches": self.expected_matches,
             "refused_merges": len(self.clusters.refused_merges),
+            "namesake_joins": self.namesake_joins,
             "timings_seconds": self.timings,
         }
 
@@ -162,8 +165,20 @@ def link(
     pairs = _with_decided_pairs(pairs, confirmed | rejected, table, model)
     clusters = cluster(len(table), pairs.left, pairs.right, pairs.probability, settings.match_threshold,
                        confirmed=confirmed, rejected=rejected)
+    joins = join_namesakes(table, pairs.left, pairs.right, pairs.probability,
+                           _full_name_agrees(comparisons, pairs.gamma), clusters.labels, rejected)
     timings["clustering"] = time.perf_counter() - clock
-    return LinkResult(table, model, pairs, clusters, candidates.report, settings, timings, sessions, expected)
+    return LinkResult(table, model, pairs, clusters, candidates.report, settings, timings, sessions, expected,
+                      joins)
+
+
+def _full_name_agrees(comparisons: list[Comparison], gamma: np.ndarray) -> np.ndarray:
+    """Per pair: given and family name both at their exact level."""
+    agrees = np.zeros(len(gamma), dtype=bool)
+    names = {comp.name: c for c, comp in enumerate(comparisons)}
+    if "given_name" in names and "family_name" in names:
+        agrees = (gamma[:, names["given_name"]] == 1) & (gamma[:, names["family_name"]] == 1)
+    return agrees
 
 
 def _index_pairs(pairs: set[tuple[str, str]], index: dict[str, int]) -> set[tuple[int, int]]:

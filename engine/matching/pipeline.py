@@ -20,6 +20,7 @@ from engine.errors import DataError
 from engine.matching import store
 from engine.matching.identities import assign_ids
 from engine.matching.linker import LinkerSettings, LinkResult, link
+from engine.matching.namesakes import FIRST_EXTRACT
 from engine.matching.population import AgeBand, add_birth_ranges, feed_populations  # noqa: F401 (API)
 from engine.matching.records import IDENTITY_FIELDS, RecordTable
 from engine.storage import tables_matching as t
@@ -47,28 +48,26 @@ class MatchRunSummary:
 def load_records(conn: sa.Connection, populations: Mapping[str, AgeBand] | None = None) -> RecordTable:
     """Every source record as a matching table (standardising again is harmless: it is idempotent).
 
-    ``populations`` (feed name -> age band, from feeds.yaml via :func:`feed_populations`) give the
-    records of those feeds the birth dates their feed allows, on the extracts that held them.
+    Each record also gets its source and first extract date (``first_extract``, used to join
+    namesakes, :mod:`engine.matching.namesakes`) and, where ``populations`` (feed name -> age band,
+    from feeds.yaml via :func:`feed_populations`) declare one, the birth dates its feed allows.
     """
     from engine.storage.tables_ingest import batches, source_records
 
+    first, last = batches.alias("first"), batches.alias("last")
     columns = [source_records.c.record_key, *(source_records.c[f] for f in IDENTITY_FIELDS),
-               source_records.c.extra_ids]
-    rows = [dict(r) for r in conn.execute(sa.select(*columns).order_by(source_records.c.record_key)).mappings()]
-    if populations:
-        first, last = batches.alias("first"), batches.alias("last")
-        seen_rows = conn.execute(
-            sa.select(source_records.c.record_key, source_records.c.feed, first.c.extract_date, last.c.extract_date)
-            .join(first, first.c.batch_id == source_records.c.first_seen_batch)
-            .join(last, last.c.batch_id == source_records.c.batch_id)
-            .where(source_records.c.feed.in_(list(populations)))).all()
-        feed_of = {key: feed for key, feed, _, _ in seen_rows}
-        seen = {key: (first_day, last_day) for key, _, first_day, last_day in seen_rows}
-        for row in rows:
-            row["feed"] = feed_of.get(row["record_key"], "")
-        add_birth_ranges(rows, populations, seen)
-        for row in rows:
-            del row["feed"]
+               source_records.c.extra_ids, source_records.c.feed,
+               first.c.extract_date.label("first_seen"), last.c.extract_date.label("last_seen")]
+    query = (sa.select(*columns)
+             .outerjoin(first, first.c.batch_id == source_records.c.first_seen_batch)
+             .outerjoin(last, last.c.batch_id == source_records.c.batch_id)
+             .order_by(source_records.c.record_key))
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    seen = {r["record_key"]: (r["first_seen"], r["last_seen"] or r["first_seen"]) for r in rows if r["first_seen"]}
+    add_birth_ranges(rows, populations or {}, seen)
+    for row in rows:
+        first_seen, last_seen = row.pop("first_seen"), row.pop("last_seen")
+        row[FIRST_EXTRACT] = f"{row.pop('feed')} {first_seen.isoformat()}" if first_seen else None
     return RecordTable.from_rows(rows)
 
 

@@ -44,6 +44,8 @@ _CLEANERS = {
     # the birth dates a record's feed allows (engine.matching.population)
     "born_after": std.clean_date,
     "born_by": std.clean_date,
+    # "<source> <first extract date>", compared only for equality (engine.matching.namesakes)
+    "first_extract": lambda v: None if v is None else str(v),
 }
 
 

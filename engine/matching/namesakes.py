@@ -1,0 +1,90 @@
+"""Namesakes with one candidate each: persons the pairwise model could not join on its own.
+
+A register record (electoral roll, council tax) carries a name and a home but no date of birth. When
+its person moves, the register shows the new home while an employment or benefits record still has
+the old postcode: the two agree on the full name and nothing else, and pairwise that is genuinely
+ambiguous (in a borough, most such pairs are namesakes), so they stay below the match threshold.
+
+Looking at whole persons settles many of them. Two persons are joined when:
+
+1. they agree exactly on given and family name in some compared pair that is not a clear non-match,
+   and each is the other's only such namesake (with two candidates, which one is unknowable);
+2. no compared pair between them is a clear non-match (probability < ``CLEAR_NON_MATCH``: dates of
+   birth a generation apart, a child's date of birth against an adults-only register, different
+   identifiers) and no reviewer rejected one;
+3. where both have dates of birth, they share one;
+4. no source holds both of them from the same first extract. One person listed twice by a source
+   from the same extract, at two homes, is less likely than two namesakes; a second record that a
+   source starts to hold later is what a move looks like. This needs each record's source and first
+   extract (the ``first_extract`` column, from ``batches``); without it the step does not run.
+
+Each join is recorded with the pair that proposed it, so ``hearth explain-match`` and the run's
+params show why two records below the threshold share a person.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from engine.matching.clustering import CLEAR_NON_MATCH
+from engine.matching.records import RecordTable
+
+#: per record: "<source> <first extract date>" (see rule 4)
+FIRST_EXTRACT = "first_extract"
+
+
+def join_namesakes(
+    table: RecordTable,
+    left: np.ndarray,
+    right: np.ndarray,
+    prob: np.ndarray,
+    full_name_agrees: np.ndarray,
+    labels: np.ndarray,
+    rejected: set[tuple[int, int]] = frozenset(),
+) -> list[dict]:
+    """Join persons by the rules above; ``labels`` is updated in place. Returns the joins made."""
+    if not table.has(FIRST_EXTRACT):
+        return []
+    label_left, label_right = labels[left], labels[right]
+    across = label_left != label_right
+    vetoed = {_key(a, b) for a, b in zip(label_left[across & (prob < CLEAR_NON_MATCH)].tolist(),
+                                         label_right[across & (prob < CLEAR_NON_MATCH)].tolist())}
+    vetoed |= {_key(labels[a], labels[b]) for a, b in rejected}
+    proposing = np.flatnonzero(across & full_name_agrees & (prob >= CLEAR_NON_MATCH))
+    candidates: dict[int, set[int]] = defaultdict(set)
+    proposal: dict[tuple[int, int], int] = {}
+    for k in proposing.tolist():
+        a, b = int(label_left[k]), int(label_right[k])
+        candidates[a].add(b)
+        candidates[b].add(a)
+        key = _key(a, b)
+        if key not in proposal or prob[k] > prob[proposal[key]]:
+            proposal[key] = k
+    if not proposal:
+        return []
+    members: dict[int, list[int]] = defaultdict(list)
+    involved = np.isin(labels, np.fromiter(candidates, dtype=labels.dtype))
+    for record in np.flatnonzero(involved).tolist():
+        members[int(labels[record])].append(record)
+    dates, extracts = table.values("date_of_birth"), table.codes(FIRST_EXTRACT)[0]
+    joins = []
+    for (a, b), k in sorted(proposal.items()):
+        if len(candidates[a]) != 1 or len(candidates[b]) != 1 or (a, b) in vetoed:
+            continue
+        births_a = {dates[r] for r in members[a]} - {None}
+        births_b = {dates[r] for r in members[b]} - {None}
+        if births_a and births_b and not births_a & births_b:
+            continue
+        if ({int(extracts[r]) for r in members[a]} - {-1}) & ({int(extracts[r]) for r in members[b]} - {-1}):
+            continue
+        for record in members[b]:
+            labels[record] = a
+        joins.append({"records": (table.keys[int(left[k])], table.keys[int(right[k])]),
+                      "probability": float(prob[k]), "persons_joined": (len(members[a]), len(members[b]))})
+    return joins
+
+
+def _key(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
