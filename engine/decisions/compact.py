@@ -7,15 +7,19 @@ records ran to ~200 KB of JSON per family, and writing them cost more than evalu
 
 Format 2 keeps exactly the same information, each piece once:
 
-- ``facts``: the family's evidence table, in (date, fact type, fact id) order; each entry is the fact
-  as format 1 wrote it (feed, source record id, load batch, values, dates);
-- ``params``: the parameter uses, in (name, effective date) order, each with its value, unit, date in
-  force and citation;
+- ``facts``: the family's evidence table; each entry is the fact as format 1 wrote it (feed, source
+  record id, load batch, values, dates);
+- ``params``: the parameter uses, each with its value, unit, date in force and citation;
+- ``citations``: the guidance citations of the rules and parameters used;
 - ``sources``: a rule's span and citations, by rule name;
 - every criterion keeps its value, rule, kind and - only when present - ``person_id``, ``facts`` and
   ``params`` (indexes into the tables, in the order format 1 lists them), ``unknowns``, ``children``,
   ``detail``, ``override`` and ``overridden_from``. A criterion whose span or citations differ from its
-  rule's entry in ``sources`` carries its own ``span`` and ``citations``.
+  rule's entry in ``sources`` carries its own ``span`` and ``citations``. A member's criterion leaves out
+  the rule, kind, person id (its key) and parameters it shares with the family-level criterion.
+
+Tables are in order of first reference, walking the criteria in the record's sorted order, so a result
+always encodes to the same bytes.
 
 :func:`expand` turns a format 2 record back into the format 1 dict, exactly: ``expand(compact(r)) ==
 r.to_dict()`` for every result (tested on the Phase 3 benchmark families, traced and not), so explain,
@@ -28,7 +32,7 @@ The stored text is canonical JSON (sorted keys, no spaces) written by orjson; th
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 from engine.rules.results import (
     Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, span_text,
@@ -41,7 +45,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib spe
 
 FORMAT = 2
 
-_NO_SOURCE: tuple[str | None, list[Any]] = (None, [])
+_NO_SOURCE: tuple[str | None, list[Any]] = (None, [])  # no span, no citations
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -58,148 +62,97 @@ def loads(text: bytes | str) -> Any:
     return orjson.loads(text) if orjson is not None else json.loads(text)
 
 
-def top_results(result: FamilyResult) -> Iterator[TriResult]:
-    """Every top-level criterion, in the record's sorted order (so tables come out the same whatever
-    order the evaluator built its dicts in)."""
-    yield result.family_definition
-    for _, tri in sorted(result.rules.items()):
-        yield tri
-    for _, need in sorted(result.needs.items()):
-        yield need.result
-        for _, tri in sorted(need.members.items()):
-            yield tri
-    for _, tri in sorted(result.headlines.items()):
-        yield tri
-    yield result.eligible
-    for _, outcome in sorted(result.outcomes.items()):
-        yield outcome.achieved
-        if outcome.sustained is not None:
-            yield outcome.sustained
-        for _, parts in sorted(outcome.members.items()):
-            for _, tri in sorted(parts.items()):
-                yield tri
-    yield result.claimable
-
-
 class _Encoder:
-    """The tables of one record, then each criterion in terms of them."""
+    """Builds one record in a single walk: a fact, parameter use, citation or rule source gets its table
+    entry the first time a criterion refers to it (the walk follows the record's sorted order, so the
+    tables come out the same whatever order the evaluator built its dicts in)."""
 
-    def __init__(self, result: FamilyResult) -> None:
-        facts: dict[tuple[str, str], list[Evidence]] = {}
-        params: dict[int, ParamUse] = {}
-        #: rule -> (span, citations, their JSON forms) of the first criterion of the rule that has any
-        self.sources: dict[str, tuple[Any, Any, str | None, list[Any]]] = {}
-        cited: list[Any] = []
-        stack = list(top_results(result))
-        stack.reverse()
-        while stack:  # depth first, in record order
-            tri = stack.pop()
-            for evidence in tri.evidence:
-                same = facts.setdefault((evidence.fact_type, evidence.fact_id), [evidence])
-                if all(evidence is not e for e in same):
-                    same.append(evidence)
-            for param in tri.parameters:
-                params[id(param)] = param
-            recorded = self.sources.get(tri.rule)
-            if recorded is None:
-                if tri.span is not None or tri.citations:
-                    self.sources[tri.rule] = (tri.span, tri.citations, span_text(tri.span),
-                                              citations_json(tri.citations))
-                    cited.extend(tri.citations)
-            elif tri.citations and tri.citations is not recorded[1]:
-                cited.extend(tri.citations)
-            if tri.children:
-                stack.extend(reversed(tri.children))
-        self.facts, self.fact_index = self._fact_table(facts)
-        cited.extend(p.citation for p in params.values() if p.citation is not None)
-        self.citations, self.citation_index = self._citation_table(cited)
-        self.params, self.param_index = self._param_table(params, self.citation_index)
+    def __init__(self) -> None:
+        self.facts: list[dict[str, Any]] = []
+        self.params: list[dict[str, Any]] = []
+        self.citations: list[dict[str, Any]] = []
+        #: by object identity (facts, parameter uses and citations are shared objects), then by content
+        self.fact_by_id: dict[int, int] = {}
+        self.facts_by_key: dict[tuple[str, str], list[int]] = {}
+        self.param_by_content: dict[bytes, int] = {}
+        self.citation_by_key: dict[tuple[Any, ...], int] = {}
+        self.param_refs_by_ids: dict[tuple[int, ...], list[int]] = {}
+        #: rule -> (span, citations, span text, citations JSON, citation indexes) of its first criterion;
+        #: a rule whose first criterion has neither is recorded empty (and left out of the table)
+        self.sources: dict[str, tuple[Any, Any, str | None, list[Any], list[int]]] = {}
+        #: objects indexed by id() are kept alive until the record is built, so ids are not reused
+        self.keep: list[Any] = []
 
-    @staticmethod
-    def _fact_table(found: dict[tuple[str, str], list[Evidence]]) -> tuple[list[dict[str, Any]], dict[int, int]]:
-        """One entry per distinct fact; two objects with the same id and content share it."""
-        entries: list[tuple[tuple[Any, ...], dict[str, Any], list[Evidence]]] = []
-        for same in found.values():
-            distinct: list[tuple[dict[str, Any], list[Evidence]]] = []
-            for evidence in same:
-                data = evidence.to_dict()
-                match = next((d for d in distinct if d[0] == data), None)
-                if match is None:
-                    distinct.append((data, [evidence]))
-                else:
-                    match[1].append(evidence)
-            for rank, (data, objects) in enumerate(distinct):
-                entries.append(((*objects[0].sort_key(), rank), data, objects))
-        entries.sort(key=lambda entry: entry[0])
-        index = {id(e): position for position, (_, _, objects) in enumerate(entries) for e in objects}
-        return [data for _, data, _ in entries], index
+    def fact(self, evidence: Evidence) -> int:
+        found = self.fact_by_id.get(id(evidence))
+        if found is not None:
+            return found
+        data = evidence.to_dict()
+        same = self.facts_by_key.setdefault((evidence.fact_type, evidence.fact_id), [])
+        found = next((i for i in same if self.facts[i] == data), None)
+        if found is None:  # a new fact, or one id with different content: both are kept
+            found = len(self.facts)
+            self.facts.append(data)
+            same.append(found)
+        self.fact_by_id[id(evidence)] = found
+        self.keep.append(evidence)
+        return found
 
-    @staticmethod
-    def _citation_table(cited: list[Any]) -> tuple[list[dict[str, Any]], dict[tuple[Any, ...], int]]:
-        """Each distinct citation once, in the order of its canonical JSON."""
-        unique = {_citation_key(c): citation_dict(c) for c in cited}
-        ordered = sorted(unique.items(), key=lambda item: canonical_bytes(item[1]))
-        return [data for _, data in ordered], {key: position for position, (key, _) in enumerate(ordered)}
+    def param(self, param: ParamUse) -> int:
+        data = param.to_dict()
+        key = canonical_bytes(data)
+        found = self.param_by_content.get(key)
+        if found is None:
+            found = self.param_by_content[key] = len(self.params)
+            self.params.append(data if param.citation is None else {**data, "citation": self.citation(param.citation)})
+        self.keep.append(param)
+        return found
+
+    def citation(self, citation: Any) -> int:
+        key = (citation.text, citation.url, citation.confidence)
+        found = self.citation_by_key.get(key)
+        if found is None:
+            found = self.citation_by_key[key] = len(self.citations)
+            self.citations.append(citation_dict(citation))
+        return found
 
     def citation_refs(self, citations: tuple[Any, ...]) -> list[int]:
-        return [self.citation_index[_citation_key(c)] for c in citations]
+        return [self.citation(c) for c in citations]
 
-    @staticmethod
-    def _param_table(found: dict[int, ParamUse], citation_index: dict[tuple[Any, ...], int],
-                     ) -> tuple[list[dict[str, Any]], dict[int, int]]:
-        """One entry per distinct parameter use (by content: equal uses from different objects merge),
-        its citation by index into the citation table."""
-        by_content: dict[bytes, tuple[tuple[str, Any], dict[str, Any], list[ParamUse]]] = {}
-        for param in found.values():
-            data = param.to_dict()
-            key = canonical_bytes(data)
-            entry = by_content.get(key)
-            if entry is None:
-                if param.citation is not None:
-                    data = {**data, "citation": citation_index[_citation_key(param.citation)]}
-                by_content[key] = ((param.name, param.effective_from, key), data, [param])
-            else:
-                entry[2].append(param)
-        entries = sorted(by_content.values(), key=lambda entry: entry[0])
-        index = {id(p): position for position, (_, _, objects) in enumerate(entries) for p in objects}
-        return [data for _, data, _ in entries], index
+    def source_table(self) -> dict[str, dict[str, Any]]:
+        return {rule: {"span": span, "citations": refs}
+                for rule, (_, _, span, cites, refs) in self.sources.items() if span is not None or cites}
 
     def tri(self, tri: TriResult, parent: dict[str, Any] | None = None, person: str | None = None) -> dict[str, Any]:
         """``parent`` (a family-level criterion's encoding) and ``person`` (the member's id) are given for
         a member's criterion, which then leaves out the rule, kind, parameters and person id it shares
         with them."""
-        data: dict[str, Any] = {"value": tri.value}
+        rule = tri.rule
         if parent is None:
-            data["rule"], data["kind"] = tri.rule, tri.kind
+            data: dict[str, Any] = {"value": tri.value, "rule": rule, "kind": tri.kind}
             if tri.person_id is not None:
                 data["person_id"] = tri.person_id
         else:
-            if tri.rule != parent["rule"]:
-                data["rule"] = tri.rule
+            data = {"value": tri.value}
+            if rule != parent["rule"]:
+                data["rule"] = rule
             if tri.kind != parent["kind"]:
                 data["kind"] = tri.kind
             if tri.person_id != person:
                 data["person_id"] = tri.person_id
-        evidence = tri.evidence
-        if evidence:
-            if len(evidence) > 1:
-                evidence = sorted(evidence, key=Evidence.sort_key)
-            fact_index = self.fact_index
-            data["facts"] = [fact_index[id(e)] for e in evidence]
-        parameters = tri.parameters
-        if parameters:
-            if len(parameters) > 1:
-                parameters = sorted(parameters, key=_param_key)
-            param_index = self.param_index
-            data["params"] = [param_index[id(p)] for p in parameters]
-        if parent is not None and data.get("params", []) == parent.get("params", []):
-            data.pop("params", None)
-        elif parent is not None and "params" not in data:
-            data["params"] = []
-        recorded = self.sources.get(tri.rule)
+        if tri.evidence:
+            data["facts"] = self.fact_refs(tri.evidence)
+        params = self.param_refs(tri.parameters) if tri.parameters else None
+        if parent is None:
+            if params:
+                data["params"] = params
+        elif params != parent.get("params"):
+            data["params"] = params or []
+        recorded = self.sources.get(rule)
         if recorded is None:
-            if tri.span is not None or tri.citations:
-                data["span"], data["citations"] = span_text(tri.span), self.citation_refs(tri.citations)
+            self.sources[rule] = (tri.span, tri.citations, span_text(tri.span), citations_json(tri.citations),
+                                  self.citation_refs(tri.citations))
+            self.keep.append(tri)
         elif not (tri.span is recorded[0] and tri.citations is recorded[1]):  # shared objects: the usual case
             span, cites = span_text(tri.span), citations_json(tri.citations)
             if span != recorded[2] or cites != recorded[3]:
@@ -216,6 +169,25 @@ class _Encoder:
             data["overridden_from"] = tri.overridden_from
         return data
 
+    def fact_refs(self, evidence: list[Evidence]) -> list[int]:
+        """Indexes of a criterion's facts, in format 1's (date, fact type, fact id) order."""
+        fact_by_id = self.fact_by_id
+        if len(evidence) == 1:
+            found = fact_by_id.get(id(evidence[0]))
+            return [found if found is not None else self.fact(evidence[0])]
+        return [fact_by_id[id(e)] if id(e) in fact_by_id else self.fact(e)
+                for e in sorted(evidence, key=Evidence.sort_key)]
+
+    def param_refs(self, parameters: list[ParamUse]) -> list[int]:
+        """Indexes of a criterion's parameter uses, in format 1's (name, date in force) order; criteria
+        mostly use the same few lists of shared uses, so the answer is kept by the uses' identities."""
+        ids = tuple(map(id, parameters))
+        found = self.param_refs_by_ids.get(ids)
+        if found is None:
+            ordered = sorted(parameters, key=_param_key) if len(parameters) > 1 else parameters
+            found = self.param_refs_by_ids[ids] = [self.param(p) for p in ordered]
+        return found
+
     def outcome(self, outcome: OutcomeResult) -> dict[str, Any]:
         achieved = self.tri(outcome.achieved)
         parents = {"achieved": achieved, "sustained": self.tri(outcome.sustained) if outcome.sustained else None}
@@ -224,18 +196,14 @@ class _Encoder:
             "applicable": outcome.applicable,
             **parents,
             "value": outcome.value,
-            "members": {pid: {k: self.tri(r, parents.get(k), pid) for k, r in parts.items()}
-                        for pid, parts in outcome.members.items()},
+            "members": {pid: {k: self.tri(r, parents.get(k), pid) for k, r in sorted(parts.items())}
+                        for pid, parts in sorted(outcome.members.items())},
         }
 
 
 def _need_results(tri: Any, need: Any) -> dict[str, Any]:
     result = tri(need.result)
-    return {"result": result, "members": {pid: tri(r, result, pid) for pid, r in need.members.items()}}
-
-
-def _citation_key(citation: Any) -> tuple[Any, ...]:
-    return (citation.text, citation.url, citation.confidence)
+    return {"result": result, "members": {pid: tri(r, result, pid) for pid, r in sorted(need.members.items())}}
 
 
 def _param_key(param: ParamUse) -> tuple[str, Any]:
@@ -244,32 +212,39 @@ def _param_key(param: ParamUse) -> tuple[str, Any]:
 
 def compact(result: FamilyResult) -> dict[str, Any]:
     """The format 2 record of ``result`` (plain JSON data; keys are sorted when it is encoded)."""
-    encode = _Encoder(result)
-    tri = encode.tri
+    encoder = _Encoder()
+    tri = encoder.tri
+    # Criteria first, in sorted order: they fill the tables, which must not depend on dict insertion order.
+    family_definition = tri(result.family_definition)
+    rules = {name: tri(r) for name, r in sorted(result.rules.items())}
+    needs = {
+        code: {"code": n.code, "name": n.name, "headline": n.headline, "subject": n.subject, "local": n.local,
+               **_need_results(tri, n)}
+        for code, n in sorted(result.needs.items())
+    }
+    headlines = {code: tri(h) for code, h in sorted(result.headlines.items())}
+    eligible = tri(result.eligible)
+    outcomes = {code: encoder.outcome(o) for code, o in sorted(result.outcomes.items())}
+    claimable = tri(result.claimable)
     return {
         "format": FORMAT,
         "family_id": result.family_id,
         "as_of": result.as_of.isoformat(),
         "identified_as_of": result.identified_as_of.isoformat() if result.identified_as_of else None,
         "framework": {"id": result.framework_id, "version": result.framework_version, "hash": result.framework_hash},
-        "facts": encode.facts,
-        "params": encode.params,
-        "citations": encode.citations,
-        "sources": {rule: {"span": span, "citations": encode.citation_refs(cites)}
-                    for rule, (_, cites, span, _) in encode.sources.items()},
-        "family_definition": tri(result.family_definition),
+        "facts": encoder.facts,
+        "params": encoder.params,
+        "citations": encoder.citations,
+        "sources": encoder.source_table(),
+        "family_definition": family_definition,
         "roles": result.roles,
-        "rules": {name: tri(r) for name, r in result.rules.items()},
+        "rules": rules,
         "person_rules": result.person_rules,
-        "needs": {
-            code: {"code": n.code, "name": n.name, "headline": n.headline, "subject": n.subject, "local": n.local,
-                   **_need_results(tri, n)}
-            for code, n in result.needs.items()
-        },
-        "headlines": {code: tri(h) for code, h in result.headlines.items()},
-        "eligible": tri(result.eligible),
-        "outcomes": {code: encode.outcome(o) for code, o in result.outcomes.items()},
-        "claimable": tri(result.claimable),
+        "needs": needs,
+        "headlines": headlines,
+        "eligible": eligible,
+        "outcomes": outcomes,
+        "claimable": claimable,
         "scores": {name: s.to_dict() for name, s in result.scores.items()},
         "unknowns": result.unknowns,
         "overrides": [o.to_dict() for o in sorted(result.overrides, key=lambda o: (o.rule, o.person_id or "", o.at))],
