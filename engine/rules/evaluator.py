@@ -9,6 +9,10 @@ One :class:`Evaluation` holds the state for one family and date: facts indexed b
 memoised rule results, and a stack of collectors gathering the facts, parameters and unknown reasons
 each rule read.
 
+Bulk evaluation (no trace, overrides or what-if values) shares person-level results between members
+of one shape - same age, no facts of the types the rule reads - across families
+(:mod:`engine.rules.sharing`); the shared results are exactly what full evaluation gives.
+
 Order never matters: members and facts are sorted on the way in, and results serialise sorted, so the
 same inputs give byte-identical results.
 
@@ -35,6 +39,7 @@ from engine.rules.results import (
 )
 from engine.rules.outcomes import all_outcomes, family_outcome, identified_need, outcome_results
 from engine.rules.scoring import headline_results, score_results
+from engine.rules.sharing import Footprint, SharedResults, case_key, footprints
 from engine.rules.values import UNK, bounded
 
 Compiled = Callable[["Evaluation"], Any]
@@ -53,6 +58,8 @@ class RuleDef:
     span: ir.Span | None = None
     citations: tuple[ir.Citation, ...] = ()
     role: str | None = None
+    #: what the rule reads of a member, when its per-member results may be shared (engine.rules.sharing)
+    footprint: Footprint | None = None
     #: a person-level need or outcome part asked for the family: combined from its members' results
     per_member: bool = field(init=False)
 
@@ -63,7 +70,7 @@ class RuleDef:
 class CompiledFramework:
     """A framework compiled for evaluation; thread-safe to share, cheap to evaluate many times."""
 
-    def __init__(self, framework: ir.Framework, terms: TermCalendar = ENGLISH_TERMS) -> None:
+    def __init__(self, framework: ir.Framework, terms: TermCalendar = ENGLISH_TERMS, share: bool = True) -> None:
         self.framework = framework
         self.terms = terms
         self.hash = framework.content_hash()
@@ -73,6 +80,11 @@ class CompiledFramework:
         #: rules compiled without trace hooks (bulk evaluation) and with them (explanations)
         self.rules: dict[str, RuleDef] = self._compile(traced=False)
         self.traced_rules: dict[str, RuleDef] = self._compile(traced=True)
+        for name, footprint in footprints(framework).items():
+            self.rules[name].footprint = footprint
+        #: person-level results shared between members of one shape (bulk evaluation only; ``share=False``
+        #: evaluates every member in full, which tests compare against)
+        self.shared = SharedResults() if share else None
         self._params: dict[date, dict[str, ParamUse | None]] = {}
         self._periods: dict[tuple[date, date, str], list[Any]] = {}
         self._windows: dict[tuple[date, int, str, str], tuple[date, date]] = {}
@@ -179,8 +191,9 @@ class CompiledFramework:
         return params
 
 
-def compile_framework(framework: ir.Framework, terms: TermCalendar = ENGLISH_TERMS) -> CompiledFramework:
-    return CompiledFramework(framework, terms)
+def compile_framework(framework: ir.Framework, terms: TermCalendar = ENGLISH_TERMS,
+                      share: bool = True) -> CompiledFramework:
+    return CompiledFramework(framework, terms, share)
 
 
 class Collector:
@@ -245,7 +258,21 @@ class Evaluation:
         self._outcomes: dict[str, OutcomeResult] | None = None
         self.identified_on: date | None = None
         self.identification: Evaluation | None = None
+        #: fact types each member has any fact of
+        self._person_types: dict[str, set[str]] = {}
         self._index_facts(family.facts)
+        self.shared, self.coverage_id = self._sharing(compiled, params)
+
+    def _sharing(self, compiled: CompiledFramework, params: dict[str, ParamUse | None] | None,
+                 ) -> tuple[SharedResults | None, int | None]:
+        """Results may be shared when nothing but the rules and facts decide them: no trace, no override,
+        no what-if parameters, and a coverage mapping that can be keyed."""
+        if compiled.shared is None or self.trace or self.overrides or (params is not None and params is not compiled.params_on(self.as_of)):
+            return None, None
+        try:
+            return compiled.shared, compiled.shared.coverage_id(self.coverage)
+        except TypeError:  # coverage values that cannot be hashed: evaluate every member in full
+            return None, None
 
     def _index_facts(self, facts: Iterable[Fact]) -> None:
         active = {m.person_id for m in self.members}
@@ -255,6 +282,7 @@ class Evaluation:
                 if fact.person_id not in active:
                     continue
                 by_scope.setdefault((fact.person_id, fact.fact_type), []).append(fact)
+                self._person_types.setdefault(fact.person_id, set()).add(fact.fact_type)
             by_scope.setdefault((None, fact.fact_type), []).append(fact)
         self._facts = {key: ([f.date for f in facts], facts) for key, facts in by_scope.items()}
 
@@ -443,8 +471,31 @@ class Evaluation:
         return result
 
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
-        saved_person, saved_collector, saved_stack, saved_detail = self.person, self.collector, self.trace_stack, self.detail
         person = self.member_by_id.get(person_id) if person_id else None
+        footprint = rule.footprint
+        if (self.shared is None or person is None or footprint is None
+                or not footprint.fact_types.isdisjoint(self._person_types.get(person_id, ()))):
+            return self._evaluate(rule, person, person_id)
+        refs = []
+        for ref in footprint.refs:  # the referenced person rules' results are part of the key
+            used = self.rule_result(ref, person_id)
+            if used.evidence or used.value == UNKNOWN:
+                return self._evaluate(rule, person, person_id)
+            refs.append((used.value, *map(id, used.parameters)))
+        key = (rule.name, self.as_of, self.coverage_id, case_key(footprint, self.family.case),
+               footprint.member_key(person, self.as_of), *refs)
+        hit = self.shared.get(key)
+        if hit is not None:
+            return TriResult(hit[0], rule.name, rule.kind, rule.span, rule.citations, person_id, [], list(hit[1]))
+        result = self._evaluate(rule, person, person_id)
+        # only what is the same for every member of this shape is shared (no evidence, reasons or trace)
+        if (result.value != UNKNOWN and not result.evidence and not result.unknowns and not result.children
+                and result.detail is None):
+            self.shared.put(key, result.value, result.parameters)
+        return result
+
+    def _evaluate(self, rule: RuleDef, person: Member | None, person_id: str | None) -> TriResult:
+        saved_person, saved_collector, saved_stack, saved_detail = self.person, self.collector, self.trace_stack, self.detail
         collector = Collector()
         self.person, self.collector, self.detail = person, collector, None
         children: list[TriResult] = []

@@ -1,0 +1,210 @@
+"""Person-level results shared between families: computed once per "shape" of member, not per member.
+
+In a borough most members have no facts of the types a given rule reads: an adult has no attendance,
+most people no offences. For such a member, a person-level rule's result depends only on things many
+members share - the rule, the evaluation date (and so the parameters in force), the feeds' coverage,
+the case dates when the rule reads them, and the person's age, date of birth or sex when it reads
+those - plus the person id it is recorded under. Bulk evaluation computes such a result once per
+shape and stamps it with each member's id, which is exact:
+
+- :func:`footprints` reads each rule's IR and lists what it can read: fact types, member attributes,
+  case dates, and the person rules it refers to (its role, for a need). A rule that can read anything
+  else about the family - other members, a family-scope aggregate, a family-level rule, family
+  attributes, need counts, outcomes, person attributes other than age, date of birth and sex, an
+  expression kind this module does not know - has no footprint and is never shared.
+- The referenced person rules are evaluated for the member first (results are memoised, so this changes
+  nothing) and their values and parameter uses join the key; a referenced result that cites evidence or
+  is unknown stops sharing for the member.
+- A result is only shared when the member has no fact of any type in the footprint, so it cites no
+  evidence; when it is not unknown, so it carries no reasons (which name the person); and when it has
+  no trace, detail or override (only bulk evaluation without overrides or what-if values shares).
+
+:class:`SharedResults` holds the shared part (value and parameter uses) under a key spelling out every
+input listed above; it belongs to one compiled framework, whose parameters are fixed per date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Hashable, Iterable, Mapping
+
+from engine.rules import ir
+from engine.rules.calendar import age_on
+from engine.rules.functions import FUNCTIONS
+from engine.rules.inputs import CaseDates, Coverage, Member
+from engine.rules.results import ParamUse
+
+#: person attributes a shared result may depend on (anything else makes a rule unshareable)
+_SHAREABLE_ATTRIBUTES = {"age": "age", "date_of_birth": "dob", "sex": "sex"}
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    """Everything about a member and the family that a person-level rule can read."""
+
+    fact_types: frozenset[str]
+    #: reads the date of birth itself (or age on a date other than the evaluation date)
+    dob: bool
+    #: reads the age on the evaluation date (implied by ``dob``)
+    age: bool
+    sex: bool
+    #: reads a case anchor date (identified, attached, closed)
+    case: bool
+    #: the person rules it refers to (its role, for a need): their results for the member are part of the key
+    refs: tuple[str, ...] = ()
+
+    def member_key(self, member: Member, as_of: date) -> tuple[Any, ...]:
+        """The member's part of a shared result's key."""
+        born = member.date_of_birth
+        if self.dob:
+            life: Any = born
+        elif self.age:
+            life = age_on(born, as_of) if born is not None else None
+        else:
+            life = None
+        return (life, member.sex if self.sex else None)
+
+
+class _Unshareable(Exception):
+    """Raised while reading a rule's IR on meeting something outside a member's own shape."""
+
+
+class _Reader:
+    """Collects one rule's footprint: what its own condition reads, and the person rules it refers to."""
+
+    def __init__(self, rules: Mapping[str, tuple[str, str, ir.Expr, str | None]]) -> None:
+        #: name -> (kind, subject, condition, role) of every person-level rule the evaluator compiles
+        self.rules = rules
+        self.fact_types: set[str] = set()
+        self.flags: set[str] = set()
+        self.refs: dict[str, None] = {}
+
+    def read(self, name: str) -> None:
+        kind, _, condition, role = self.rules[name]
+        if kind == "need" and role is not None:
+            self.rule(role)
+        self.expr(condition)
+
+    def rule(self, name: str) -> None:
+        if name not in self.rules:  # a family-level rule
+            raise _Unshareable(name)
+        self.refs[name] = None
+
+    def expr(self, node: Any) -> None:
+        kind = getattr(node, "kind", None)
+        if kind in ("lit", "param", "field"):
+            return
+        if kind == "person_attr":
+            flag = _SHAREABLE_ATTRIBUTES.get(node.name)
+            if flag is None:
+                raise _Unshareable(f"person attribute {node.name}")
+            self.flags.add(flag)
+        elif kind == "as_of":
+            if node.anchor != "as_of":
+                self.flags.add("case")
+        elif kind == "not":
+            self.expr(node.arg)
+        elif kind in ("and", "or"):
+            self.each(node.args)
+        elif kind in ("cmp", "arith"):
+            self.each((node.left, node.right))
+        elif kind == "list":
+            self.each(node.items)
+        elif kind == "call":
+            function = FUNCTIONS.get(node.fn)
+            if function is None or (function.needs_context and node.fn != "age_on"):
+                raise _Unshareable(f"function {node.fn}")
+            if node.fn == "age_on":
+                self.flags.add("dob")
+            self.each(node.args)
+        elif kind == "agg":
+            if node.scope != "person":
+                raise _Unshareable("family-scope aggregate")
+            self.fact_types.add(node.fact)
+            if node.window is not None and node.window.anchor != "as_of":
+                self.flags.add("case")
+            self.each((node.where, node.test))
+        elif kind == "has_role":
+            self.rule(node.role)
+        elif kind == "rule":
+            self.rule(node.name)
+        else:  # members, need counts, family attributes, kinds added later: not the member's own shape
+            raise _Unshareable(f"expression kind {kind}")
+
+    def each(self, nodes: Iterable[Any]) -> None:
+        for node in nodes:
+            if node is not None:
+                self.expr(node)
+
+
+def person_rules(framework: ir.Framework) -> dict[str, tuple[str, str, ir.Expr, str | None]]:
+    """Every rule the evaluator may run for one person: name -> (kind, subject, condition, role)."""
+    found: dict[str, tuple[str, str, ir.Expr, str | None]] = {}
+    for role in framework.roles:
+        found[role.name] = ("role", "person", role.condition, None)
+    derived = list(framework.rules) + (list(framework.claim.alternatives) if framework.claim else [])
+    for rule in derived:
+        if rule.subject == "person":
+            found[rule.name] = ("rule", "person", rule.condition, None)
+    for need in framework.needs:
+        if need.subject == "person":
+            found[need.name] = ("need", "person", need.condition, need.role)
+    for outcome in framework.outcomes:
+        if outcome.subject == "person":
+            found[f"{outcome.need}.achieved"] = ("outcome_achieved", "person", outcome.achieved, None)
+            if outcome.sustained is not None:
+                found[f"{outcome.need}.sustained"] = ("outcome_sustained", "person", outcome.sustained, None)
+    return found
+
+
+def footprints(framework: ir.Framework) -> dict[str, Footprint]:
+    """The footprint of every person-level rule whose result can be shared (the others are left out)."""
+    rules = person_rules(framework)
+    found: dict[str, Footprint] = {}
+    for name in rules:
+        reader = _Reader(rules)
+        try:
+            reader.read(name)
+        except _Unshareable:
+            continue
+        flags = reader.flags
+        found[name] = Footprint(frozenset(reader.fact_types), "dob" in flags, "age" in flags or "dob" in flags,
+                                "sex" in flags, "case" in flags, tuple(reader.refs))
+    return found
+
+
+class SharedResults:
+    """Shared (value, parameter uses) of person-level results, by key; bounded, safe to share between
+    threads (entries are immutable and a lost race only recomputes)."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.entries: dict[Hashable, tuple[str, tuple[ParamUse, ...]]] = {}
+        self._coverage: tuple[Mapping[str, Coverage], int] | None = None
+        self._coverage_ids: dict[tuple[tuple[str, Coverage], ...], int] = {}
+
+    def get(self, key: Hashable) -> tuple[str, tuple[ParamUse, ...]] | None:
+        return self.entries.get(key)
+
+    def put(self, key: Hashable, value: str, parameters: Iterable[ParamUse]) -> None:
+        if len(self.entries) >= self.limit:
+            self.entries.clear()
+        self.entries[key] = (value, tuple(parameters))
+
+    def coverage_id(self, coverage: Mapping[str, Coverage]) -> int:
+        """A small number standing for the coverage's content (families of one run share one mapping)."""
+        last = self._coverage
+        if last is not None and last[0] is coverage:
+            return last[1]
+        content = tuple(sorted(coverage.items()))
+        number = self._coverage_ids.setdefault(content, len(self._coverage_ids))
+        self._coverage = (coverage, number)
+        return number
+
+
+def case_key(footprint: Footprint, case: CaseDates) -> tuple[date | None, ...] | None:
+    return (case.identified, case.attached, case.closed) if footprint.case else None
+
+
+__all__ = ["Footprint", "SharedResults", "footprints", "person_rules", "case_key"]
