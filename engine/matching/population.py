@@ -9,9 +9,10 @@ record first seen on 2027-01-01 belongs to someone born on or before 2009-01-01.
 Each record gets the range of birth dates its feed allows, ``(born_after, born_by]``: ``min_age``
 applies on the first extract that held the record (people only get older, so later extracts add
 nothing), ``max_age`` on the last. The ``age range`` comparison then asks whether the two records of
-a pair can be one person: each side's interval (its date of birth, or its feed's range, or both)
-must overlap the other's. "Outside" gets a large negative weight (its m is capped like other
-disagreements that real data almost never shows), so the chain guard keeps such pairs apart too.
+a pair can be one person: each side's date of birth (or, without one, its feed's range) must fit
+the other side's feed's range. Two dates of birth against each other are left to the date
+comparison. "Outside" is a block in effect (its m is capped near zero,
+see ``OUTSIDE_AGE_RANGE_MAX_M``), so the chain guard keeps such pairs apart too.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from engine.matching.levels import ComparisonLevel, ElseLevel, PairBatch
 from engine.matching.records import RecordTable
 
 BORN_AFTER, BORN_BY = "born_after", "born_by"
-#: Ceiling on m of "outside the source's age range": a record in the wrong register, or a date of
-#: birth keyed a generation wrong; about 1 in 1,000 in administrative data. EM cannot see so rare a
-#: level in a small extract, where one pseudo-match per level (em.py) alone would give m ~ 0.01.
-OUTSIDE_AGE_RANGE_MAX_M = 0.001
+#: Ceiling on m of "outside the source's age range", making it a block in effect (about -18 bits):
+#: the evidence it overrides, a shared name and home, is exactly what a parent and child have in
+#: common, so counting it as independent evidence against a modest penalty (m ~ 0.001, about -9
+#: bits) still merged them. The cost is the rare record in the wrong register, or a child's date of
+#: birth keyed a generation wrong, which then stays a separate person.
+OUTSIDE_AGE_RANGE_MAX_M = 1e-6
 _NO_LOWER, _NO_UPPER = np.iinfo(np.int64).min // 2, np.iinfo(np.int64).max // 2
 
 
@@ -93,14 +96,16 @@ def _ordinals(table: RecordTable, column: str, missing: int) -> np.ndarray:
 
 
 def _intervals(table: RecordTable) -> np.ndarray:
-    """Per record ``[lo, hi, has_band, informative]``: birth date ordinal d is possible iff lo < d <= hi."""
-    dob_lo = _ordinals(table, "date_of_birth", _NO_LOWER + 1) - 1
-    dob_hi = _ordinals(table, "date_of_birth", _NO_UPPER)
-    lo = np.maximum(dob_lo, _ordinals(table, BORN_AFTER, _NO_LOWER))
-    hi = np.minimum(dob_hi, _ordinals(table, BORN_BY, _NO_UPPER))
-    has_band = (table.codes(BORN_AFTER)[0] >= 0) | (table.codes(BORN_BY)[0] >= 0)
-    informative = (lo > _NO_LOWER) | (hi < _NO_UPPER)
-    return np.stack([lo, hi, has_band.astype(np.int64), informative.astype(np.int64)], axis=1)
+    """Per record ``[band_lo, band_hi, own_lo, own_hi]``: birth date ordinal d fits the feed's band iff
+    band_lo < d <= band_hi; the record's own birth date is in (own_lo, own_hi]: its date of birth
+    where it has one, else its band (unbounded sides are sentinels)."""
+    band_lo = _ordinals(table, BORN_AFTER, _NO_LOWER)
+    band_hi = _ordinals(table, BORN_BY, _NO_UPPER)
+    has_dob = table.codes("date_of_birth")[0] >= 0
+    dob = _ordinals(table, "date_of_birth", 0)
+    own_lo = np.where(has_dob, dob - 1, band_lo)
+    own_hi = np.where(has_dob, dob, band_hi)
+    return np.stack([band_lo, band_hi, own_lo, own_hi], axis=1)
 
 
 def _pair_intervals(pairs: PairBatch):
@@ -108,8 +113,22 @@ def _pair_intervals(pairs: PairBatch):
     return intervals[pairs.left], intervals[pairs.right]
 
 
+def _has_band(side: np.ndarray) -> np.ndarray:
+    return (side[:, 0] > _NO_LOWER) | (side[:, 1] < _NO_UPPER)
+
+
+def _informative(side: np.ndarray) -> np.ndarray:
+    return (side[:, 2] > _NO_LOWER) | (side[:, 3] < _NO_UPPER)
+
+
+def _fits(band_side: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The other record's own birth dates overlap this record's band (true where there is no band)."""
+    return np.maximum(band_side[:, 0], other[:, 2]) < np.minimum(band_side[:, 1], other[:, 3])
+
+
 class AgeRangeNullLevel(ComparisonLevel):
-    """No age range on either side, or nothing on the other side to hold it against."""
+    """Neither side's feed declares an age range, or the other side says nothing about its age.
+    Two dates of birth are the date comparison's business, not this one's."""
 
     label = "null"
 
@@ -119,7 +138,7 @@ class AgeRangeNullLevel(ComparisonLevel):
 
     def matches(self, pairs: PairBatch) -> np.ndarray:
         left, right = _pair_intervals(pairs)
-        checkable = ((left[:, 2] == 1) | (right[:, 2] == 1)) & (left[:, 3] == 1) & (right[:, 3] == 1)
+        checkable = (_has_band(left) & _informative(right)) | (_has_band(right) & _informative(left))
         return ~checkable
 
     @property
@@ -128,7 +147,7 @@ class AgeRangeNullLevel(ComparisonLevel):
 
 
 class AgeRangeOverlapLevel(ComparisonLevel):
-    """Both records' possible birth dates overlap: they can be one person."""
+    """Each record's date of birth (or, without one, its feed's range) fits the other's feed's range."""
 
     label = "within the source's age range"
 
@@ -137,7 +156,7 @@ class AgeRangeOverlapLevel(ComparisonLevel):
 
     def matches(self, pairs: PairBatch) -> np.ndarray:
         left, right = _pair_intervals(pairs)
-        return np.maximum(left[:, 0], right[:, 0]) < np.minimum(left[:, 1], right[:, 1])
+        return _fits(left, right) & _fits(right, left)
 
 
 def age_range_comparison() -> Comparison:

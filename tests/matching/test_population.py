@@ -44,6 +44,8 @@ ADULT_REGISTER = {"given_name": "RICHARD", "born_by": "2009-01-01"}  # first see
     ("no date of birth and no range on the other side", ADULT_REGISTER, {"given_name": "RICHARD"}, "null"),
     ("dates of birth on both sides are the date comparison's business", {"date_of_birth": "2017-05-18"},
      {"date_of_birth": "1985-02-06"}, "null"),
+    ("two dates of birth that differ, both within their feeds' ranges", {"date_of_birth": "1989-10-04",
+     "born_by": "2010-08-01"}, {"date_of_birth": "1989-04-10", "born_by": "2010-08-01"}, "within the source's age range"),
     ("a child's record whose own range and date of birth hold", {"born_after": "2008-01-01",
      "date_of_birth": "2012-03-04"}, {"date_of_birth": "2012-03-04"}, "within the source's age range"),
 ])
