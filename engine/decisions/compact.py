@@ -62,6 +62,22 @@ def loads(text: bytes | str) -> Any:
     return orjson.loads(text) if orjson is not None else json.loads(text)
 
 
+#: canonical JSON of parameter uses by identity: the evaluator shares one ParamUse between every family
+#: evaluated on a date, so each is encoded once per run, not once per record (entries keep their object
+#: alive, so an id is never reused while cached)
+_PARAM_CONTENT: dict[int, tuple[ParamUse, bytes]] = {}
+_PARAM_CACHE_LIMIT = 10_000
+
+
+def _param_content(param: ParamUse) -> bytes:
+    found = _PARAM_CONTENT.get(id(param))
+    if found is None or found[0] is not param:
+        if len(_PARAM_CONTENT) >= _PARAM_CACHE_LIMIT:
+            _PARAM_CONTENT.clear()
+        found = _PARAM_CONTENT[id(param)] = (param, canonical_bytes(param.to_dict()))
+    return found[1]
+
+
 class _Encoder:
     """Builds one record in a single walk: a fact, parameter use, citation or rule source gets its table
     entry the first time a criterion refers to it (the walk follows the record's sorted order, so the
@@ -74,6 +90,7 @@ class _Encoder:
         #: by object identity (facts, parameter uses and citations are shared objects), then by content
         self.fact_by_id: dict[int, int] = {}
         self.facts_by_key: dict[tuple[str, str], list[int]] = {}
+        self.param_by_id: dict[int, int] = {}
         self.param_by_content: dict[bytes, int] = {}
         self.citation_by_key: dict[tuple[Any, ...], int] = {}
         self.param_refs_by_ids: dict[tuple[int, ...], list[int]] = {}
@@ -99,12 +116,16 @@ class _Encoder:
         return found
 
     def param(self, param: ParamUse) -> int:
-        data = param.to_dict()
-        key = canonical_bytes(data)
+        found = self.param_by_id.get(id(param))
+        if found is not None:
+            return found
+        key = _param_content(param)
         found = self.param_by_content.get(key)
         if found is None:
             found = self.param_by_content[key] = len(self.params)
+            data = param.to_dict()
             self.params.append(data if param.citation is None else {**data, "citation": self.citation(param.citation)})
+        self.param_by_id[id(param)] = found
         self.keep.append(param)
         return found
 
