@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 
 from engine.integrate import identifiers
-from engine.integrate.catalogue import FACT_TYPES, FieldSpec
+from engine.integrate.catalogue import FACT_TYPES, FactTypeSpec, FieldSpec
 from engine.integrate.feeds import ColumnSpec, FactSpec, FeedSpec
 from engine.integrate.standardise import (
     canonical_given_name,
@@ -111,6 +111,13 @@ _SIMPLE_TOP_LEVEL = frozenset({"$schema", "$id", "$comment", "title", "descripti
                                "properties", "additionalProperties"})
 
 
+#: property subschemas whose verdict depends only on the value's JSON type (annotations aside)
+_TYPE_ONLY_KEYWORDS = frozenset({"type", "title", "description", "$comment"})
+#: Python types whose JSON type never depends on the value (unlike int and float: 1.0 is an "integer")
+_TYPE_DECIDES = (str, type(None), bool)
+_VALUE_CACHE_LIMIT = 500_000
+
+
 class RowValidator:
     """JSON Schema validation of rows, with a cached fast path for the common schema shape.
 
@@ -118,7 +125,9 @@ class RowValidator:
     ``additionalProperties`` (no ``$ref``, no cross-property keywords), a row is valid exactly when its
     required keys are present, each value is valid under its property's subschema and, when additional
     properties are closed, every key is a declared property. Those per-(property, value) answers repeat
-    across millions of rows (dates, codes, counts), so they are cached. Anything else, and every row
+    across millions of rows (dates, codes, counts), so they are cached; a property whose subschema only
+    states a type is answered per Python type for strings, nulls and booleans (names and addresses are
+    nearly all distinct, so caching them by value would only fill memory). Anything else, and every row
     that fails, goes through the full validator for the exact error.
     """
 
@@ -130,24 +139,60 @@ class RowValidator:
                        and isinstance(additional, bool) and "$ref" not in json.dumps(schema))
         self.closed = additional is False
         self.required = tuple(schema.get("required", ()))
-        self.properties = {name: cls(sub) for name, sub in schema.get("properties", {}).items()}
+        properties = schema.get("properties", {})
+        self.properties = {name: cls(sub) for name, sub in properties.items()}
+        # per property: answers by value (str values of any subschema), or by type for type-only ones
+        self._by_value: dict[str, dict[str, bool]] = {name: {} for name in properties}
+        self._by_type: dict[str, dict[type, bool] | None] = {
+            name: {} if isinstance(sub, dict) and set(sub) <= _TYPE_ONLY_KEYWORDS else None
+            for name, sub in properties.items()
+        }
         self._valid: dict[tuple[str, type, Any], bool] = {}
+        self._cached = 0
 
     def _value_ok(self, name: str, value: Any) -> bool:
+        by_type = self._by_type[name]
+        kind = type(value)
+        if by_type is not None and kind in _TYPE_DECIDES:
+            ok = by_type.get(kind)
+            if ok is None:
+                ok = by_type[kind] = self.properties[name].is_valid(value)
+            return ok
+        if kind is str:
+            by_value = self._by_value[name]
+            ok = by_value.get(value)
+            if ok is None:
+                ok = self.properties[name].is_valid(value)
+                if self._cached < _VALUE_CACHE_LIMIT:
+                    self._cached += 1
+                    by_value[value] = ok
+            return ok
         # the type is part of the key: True == 1 == 1.0 in Python, but not in JSON Schema
-        key = (name, type(value), value) if isinstance(value, (str, int, float, bool)) else None
+        key = (name, kind, value) if isinstance(value, (int, float, bool)) else None
         if key is not None and key in self._valid:
             return self._valid[key]
         ok = self.properties[name].is_valid(value)
-        if key is not None and len(self._valid) < 500_000:
+        if key is not None and self._cached < _VALUE_CACHE_LIMIT:
+            self._cached += 1
             self._valid[key] = ok
         return ok
 
+    def _fast_ok(self, row: dict[str, Any]) -> bool:
+        for name in self.required:
+            if name not in row:
+                return False
+        properties, closed, value_ok = self.properties, self.closed, self._value_ok
+        for name, value in row.items():
+            if name in properties:
+                if not value_ok(name, value):
+                    return False
+            elif closed:
+                return False
+        return True
+
     def error(self, row: dict[str, Any]) -> jsonschema.ValidationError | None:
         """The most relevant error for ``row``, or None when it is valid."""
-        if self.simple and all(k in row for k in self.required) and all(
-            self._value_ok(k, v) if k in self.properties else not self.closed for k, v in row.items()
-        ):
+        if self.simple and self._fast_ok(row):
             return None
         return jsonschema.exceptions.best_match(self.full.iter_errors(row))
 
@@ -167,6 +212,15 @@ class RowMapper:
         ))
         # Feeds repeat a person's identity on every row of their facts; map each distinct one once.
         self._identity_cache: dict[tuple, tuple[dict[str, Any], list[tuple[str, str]]]] = {}
+        # Per declared fact, worked out once instead of per row: its catalogue type, the columns that
+        # state it, and each field's catalogue spec.
+        self._facts = tuple(
+            (fact, FACT_TYPES[fact.type], tuple(c for s in fact.fields.values() if s.column for c in s.column),
+             tuple((name, FACT_TYPES[fact.type].fields[name], s) for name, s in fact.fields.items()))
+            for fact in feed.facts
+        )
+        column = feed.extract_date.column
+        self._extract_date_spec = ColumnSpec(column=(column,)) if column is not None else None
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -286,11 +340,14 @@ class RowMapper:
         except ValueError as exc:
             raise RowRejected(column, f"{fact_type}.{name} (column {column!r}): {value!r} is {exc}") from None
 
-    def _fact(self, fact: FactSpec, row: dict[str, Any]) -> MappedFact | None:
-        spec = FACT_TYPES[fact.type]
-        if all(self._raw(s, row) is None for s in fact.fields.values() if s.column):
+    def _fact(self, fact: FactSpec, spec: FactTypeSpec, columns: tuple[str, ...],
+              fields: tuple[tuple[str, FieldSpec, ColumnSpec], ...], row: dict[str, Any]) -> MappedFact | None:
+        for column in columns:
+            if row.get(column) is not None:
+                break
+        else:
             return None  # this row does not state this fact (e.g. a person row in an events feed)
-        values = {name: self._field(spec.fields[name], s, row, fact.type, name) for name, s in fact.fields.items()}
+        values = {name: self._field(kind, s, row, fact.type, name) for name, kind, s in fields}
         event = values.get(spec.dated_by)
         if event is None:
             raise RowRejected(_column_name(fact.fields[spec.dated_by], spec.dated_by),
@@ -315,7 +372,7 @@ class RowMapper:
             raise RowRejected(self.feed.record_id, f"missing record id (column {self.feed.record_id!r})")
         record_id = str(record_id).strip()
         mapped = MappedRow(f"{self.feed.name}:{record_id}", record_id, {})
-        key = tuple(row.get(c) for c in self._identity_columns)
+        key = tuple(map(row.get, self._identity_columns))
         cached = self._identity_cache.get(key)
         if cached is None:
             if len(self._identity_cache) >= IDENTITY_CACHE_SIZE:
@@ -325,8 +382,10 @@ class RowMapper:
         else:
             mapped.identity, warnings = cached
             mapped.warnings.extend(warnings)
-        mapped.facts = [f for f in (self._fact(spec, row) for spec in self.feed.facts) if f is not None]
-        extract = self.feed.extract_date
-        if extract.column is not None:
-            mapped.extract_date = self._date(ColumnSpec(column=(extract.column,)), row, "extract_date")
+        for plan in self._facts:
+            fact = self._fact(*plan, row)
+            if fact is not None:
+                mapped.facts.append(fact)
+        if self._extract_date_spec is not None:
+            mapped.extract_date = self._date(self._extract_date_spec, row, "extract_date")
         return mapped

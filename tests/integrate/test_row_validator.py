@@ -70,3 +70,32 @@ def test_cache_tells_true_from_one() -> None:
     validator = RowValidator(SIMPLE)
     assert validator.error({"id": "P01", "kind": "a", "flag": 1}) is None
     assert validator.error({"id": "P01", "kind": "a", "flag": True}) is not None
+
+
+TYPE_ONLY = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": ["string", "null"], "description": "answered per Python type"},
+        "count": {"type": "integer"},
+        "amount": {"type": ["number", "null"]},
+        "flag": {"type": "boolean"},
+        "code": {"type": "string", "minLength": 2},
+    },
+}
+SHARED_TYPE_ONLY = RowValidator(TYPE_ONLY)
+typed_values = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([1.0, 0.5, 2.0]),
+                         st.text(max_size=3))
+typed_rows = st.dictionaries(st.sampled_from(["name", "count", "amount", "flag", "code", "other"]), typed_values,
+                             max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(typed_rows)
+def test_type_only_properties_agree_with_full_validation(row) -> None:
+    """Type-only subschemas are answered per Python type for strings, nulls and booleans; numbers by value
+    (1.0 is an integer in JSON Schema, 0.5 is not), so the verdict never differs from the full validator."""
+    expected = jsonschema.Draft202012Validator(TYPE_ONLY).is_valid(row)
+    for _ in range(2):
+        assert (SHARED_TYPE_ONLY.error(row) is None) == expected
