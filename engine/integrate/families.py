@@ -93,11 +93,12 @@ def build_families(engine: sa.Engine, config: GroupingConfig, *, now: datetime |
 
 def _places(rows, assignments: PersonAssignments, extract_of: dict[str, date]):
     records, dates = [], defaultdict(_PersonDates)
+    newest = max(extract_of.values())  # once, not per record: there are hundreds of thousands
     for row in rows:
         person = assignments.person_of[row.record_key]
         records.append(RecordPlace(row.record_key, person, row.address, row.postcode, row.uprn,
                                    row.household_ref, tuple(row.parent_record_keys or ())))
-        dates[person].since.append(extract_of.get(row.address_since_batch, max(extract_of.values())))
+        dates[person].since.append(extract_of.get(row.address_since_batch, newest))
     return records, dates
 
 

@@ -7,10 +7,12 @@ options (parent-child across addresses). A new kind of evidence is one more rule
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -38,8 +40,13 @@ class RecordPlace:
 
     @property
     def numbers(self) -> tuple[str, ...]:
-        # "FLAT 2 9 CEDAR COURT" and "FLAT 3 9 CEDAR COURT" score high on text but are different homes
-        return tuple(re.findall(r"\d+", self.address or ""))
+        return house_numbers(self.address)
+
+
+@lru_cache(maxsize=200_000)
+def house_numbers(address: str | None) -> tuple[str, ...]:
+    """"FLAT 2 9 CEDAR COURT" and "FLAT 3 9 CEDAR COURT" score high on text but are different homes."""
+    return tuple(re.findall(r"\d+", address or ""))
 
 
 def same_place(a: RecordPlace, b: RecordPlace, threshold: float) -> bool:
@@ -80,21 +87,39 @@ class AddressRule(Strict):
             if len(persons) <= self.max_people_per_place:
                 yield from _chain(persons)
         crowded = {key for key, persons in by_address.items() if len(persons) > self.max_people_per_place}
-        for block in by_postcode.values():
-            for i, j in self._similar_pairs(block):
-                a, b = block[i], block[j]
-                if (a.postcode, a.address) in crowded or (b.postcode, b.address) in crowded:
-                    continue
-                if (not self.use_uprn or a.uprn is None or b.uprn is None) and a.numbers == b.numbers:
-                    yield a.person_id, b.person_id
+        for postcode, block in by_postcode.items():
+            yield from self._block_links([r for r in block if (postcode, r.address) not in crowded])
 
-    def _similar_pairs(self, block: list[RecordPlace]) -> Iterator[tuple[int, int]]:
-        if len(block) < 2:
+    def _block_links(self, block: list[RecordPlace]) -> Iterator[Link]:
+        """Links within one postcode: same house numbers, similar address, not both with a UPRN.
+
+        Links join persons, so records agreeing on address, person and whether they carry a UPRN are one
+        entry, and only addresses with the same house numbers are compared: a postcode holds hundreds of
+        records but a few dozen addresses, and comparing every pair of records grew with the square.
+        """
+        entries: dict[str, set[tuple[str, bool]]] = defaultdict(set)
+        for record in block:
+            entries[record.address].add((record.person_id, self.use_uprn and record.uprn is not None))
+        by_numbers: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for address in sorted(entries):
+            by_numbers[house_numbers(address)].append(address)
+        for addresses in by_numbers.values():
+            for i, j in self._similar_pairs(addresses):
+                here, there = sorted(entries[addresses[i]]), sorted(entries[addresses[j]])
+                pairs = itertools.combinations(here, 2) if i == j else itertools.product(here, there)
+                for (a, a_uprn), (b, b_uprn) in pairs:
+                    if a != b and not (a_uprn and b_uprn):
+                        yield a, b
+
+    def _similar_pairs(self, addresses: list[str]) -> Iterator[tuple[int, int]]:
+        """Index pairs i <= j of similar addresses (an address is similar to itself)."""
+        if len(addresses) == 1:  # most house numbers have one address in their postcode
+            if fuzz.token_sort_ratio(addresses[0], addresses[0], score_cutoff=self.fuzzy_threshold) > 0:
+                yield 0, 0
             return
-        addresses = [r.address for r in block]
         scores = process.cdist(addresses, addresses, scorer=fuzz.token_sort_ratio,
                                score_cutoff=self.fuzzy_threshold)
-        for i, j in np.argwhere(np.triu(scores, 1) > 0):
+        for i, j in np.argwhere(np.triu(scores) > 0):
             yield int(i), int(j)
 
 
