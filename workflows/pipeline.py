@@ -137,22 +137,35 @@ class Pipeline:
             yield self.month(feeds_for_month(feeds, day), day)
 
     def month(self, feeds: Feeds, day: date | None) -> MonthResult:
+        label = day.isoformat() if day else "all extracts"
+        return self._load_and_profile([feeds], label, day)
+
+    def first_load(self, feeds_path: Path, dates: list[date]) -> MonthResult:
+        """A council's first full load: the given extracts ingested oldest first as one stage, then one
+        match, one family build and one profile as of the newest of them (not one per month)."""
+        feeds = load_feeds(feeds_path)
+        label = f"{len(dates)} extracts to {dates[-1].isoformat()}" if dates else "all extracts"
+        pinned = [feeds_for_month(feeds, day) for day in dates] or [feeds]
+        return self._load_and_profile(pinned, label, dates[-1] if dates else None)
+
+    def _load_and_profile(self, extracts: list[Feeds], label: str, day: date | None) -> MonthResult:
         from engine.integrate.ingest import ingest
 
-        label = day.isoformat() if day else "all extracts"
+        files = []
         with self._timed(f"ingest {label}"):
-            report = ingest(self.engine, feeds)
-        loaded = [f for f in report.files if f.status == "loaded"]
+            for feeds in extracts:
+                files.extend(ingest(self.engine, feeds, workers=self.workers).files)
+        loaded = [f for f in files if f.status == "loaded"]
         if day is None:
-            day = max((f.extract_date for f in report.files if f.extract_date), default=None) or date.today()
+            day = max((f.extract_date for f in files if f.extract_date), default=None) or date.today()
         persons = self.match()
         families = self.families()
         run_id, eligible = self.profile(day)
         month = MonthResult(
             extract_date=day, files_loaded=len(loaded), rows_in=sum(f.rows_in for f in loaded),
             accepted=sum(f.accepted for f in loaded), quarantined=sum(f.quarantined for f in loaded),
-            unreadable=[f"{f.feed}: {f.error}" for f in report.unreadable], persons=persons, families=families,
-            profile_run_id=run_id, eligible=eligible,
+            unreadable=[f"{f.feed}: {f.error}" for f in files if f.status == "unreadable"], persons=persons,
+            families=families, profile_run_id=run_id, eligible=eligible,
         )
         self.result.months.append(month)
         return month

@@ -10,6 +10,9 @@ read at all is reported and the other files and feeds still load.
 
 from __future__ import annotations
 
+import glob
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -84,28 +87,176 @@ def ingest(
     loaded_at: datetime | None = None,
     progress: Progress | None = None,
     pivot_year: int | None = None,
+    workers: int = 1,
 ) -> IngestReport:
     """Load every file of every declared feed (or the feeds named in ``only``).
 
     ``loaded_at`` fixes the knowledge time of the batches (tests and back-loads); default is now.
+    ``workers`` > 1 reads and maps feeds in that many forked processes while this process writes what
+    they prepared (one database writer; each feed's files still load oldest first); the stored result
+    is the same as with one.
     """
-    reports: list[FileReport] = []
-    for feed in feeds.feeds:
-        if only is not None and feed.name not in only:
-            continue
+    selected = [feed for feed in feeds.feeds if only is None or feed.name in only]
+    prepared = _prepare_in_workers if workers > 1 and len(selected) > 1 and _can_fork() else _prepare_here
+    reports: dict[str, list[FileReport]] = {}
+    for feed_name, files in prepared(engine, feeds, selected, pivot_year, workers):
+        reports[feed_name] = [_write(engine, file, loaded_at, progress) for file in files]
+    return IngestReport(tuple(r for feed in selected for r in reports.get(feed.name, ())))
+
+
+# --- preparing: read, validate, map and de-duplicate one feed's files (no writes) ---------------------
+
+
+@dataclass
+class _Prepared:
+    """One source file read and mapped, ready to write in one transaction (or a report saying why not)."""
+
+    feed: FeedSpec
+    label: str
+    report: FileReport | None = None  # set when there is nothing to write (already loaded, unreadable)
+    checksum: str = ""
+    batch_id: str = ""
+    extract_date: date | None = None
+    rows_in: int = 0
+    writer: _BatchWriter | None = None
+
+
+def _prepare_feed(engine: sa.Engine, feeds: Feeds, feed: FeedSpec, pivot_year: int | None) -> list[_Prepared]:
+    try:
+        sources = open_sources(feed, feeds.base_dir)
+    except DataError as exc:
+        label = feed.source.path or feed.source.url or ""
+        return [_Prepared(feed, label, FileReport(feed.name, label, "unreadable", error=exc.render()))]
+    mapper = RowMapper(feed, feeds.schemas[feed.name], pivot_year=pivot_year)
+    with engine.connect() as conn:
+        loaded = {(c, d): b for b, c, d in conn.execute(
+            sa.select(batches.c.batch_id, batches.c.checksum, batches.c.extract_date)
+            .where(batches.c.feed == feed.name))}
+    versions = _StoredVersions(engine, feed.name)
+    prepared = []
+    for source in sources:
         try:
-            sources = open_sources(feed, feeds.base_dir)
-        except DataError as exc:
-            reports.append(FileReport(feed.name, feed.source.path or feed.source.url or "", "unreadable",
-                                      error=exc.render()))
-            continue
-        mapper = RowMapper(feed, feeds.schemas[feed.name], pivot_year=pivot_year)
-        for source in sources:
-            try:
-                reports.append(_load_file(engine, feed, mapper, source, loaded_at, progress))
-            except HearthError as exc:
-                reports.append(FileReport(feed.name, source.label, "unreadable", error=exc.render()))
-    return IngestReport(tuple(reports))
+            prepared.append(_prepare_file(feed, mapper, source, loaded, versions))
+        except HearthError as exc:
+            prepared.append(_Prepared(feed, source.label,
+                                      FileReport(feed.name, source.label, "unreadable", error=exc.render())))
+    for file in prepared:
+        if file.writer is not None:
+            file.writer.ready_to_write()
+    return prepared
+
+
+def _prepare_file(feed: FeedSpec, mapper: RowMapper, source: SourceFile,
+                  loaded: dict[tuple[str, date | None], str], versions: _StoredVersions) -> _Prepared:
+    """Map one file; ``loaded`` and ``versions`` are updated as if it were already written, so the
+    feed's next file (written after this one) is compared with it."""
+    extract_date = _extract_date_from_path(feed, source.label)
+    for (checksum, day), batch_id in loaded.items():
+        if checksum == source.checksum and (extract_date is None or day == extract_date):
+            return _Prepared(feed, source.label, FileReport(feed.name, source.label, "already loaded", batch_id, day))
+    batch_id = _batch_id(feed, source.checksum, extract_date)
+    writer = _BatchWriter(feed, batch_id)
+    rows_in = 0
+    for raw in source.read_rows():
+        rows_in += 1
+        writer.take(raw, mapper)
+    extract_date = extract_date or writer.max_extract_date
+    if extract_date is None:
+        raise DataError(f"{source.label}: no extract date: column {feed.extract_date.column!r} is empty "
+                        "in every row")
+    loaded[(source.checksum, extract_date)] = batch_id
+    # only new or changed facts are written: a fact re-stated unchanged keeps its earlier version
+    latest = versions.latest_hashes([fact[_FACT_ID] for fact in writer.pending_facts])
+    writer.pending_facts = [f for f in writer.pending_facts if latest.get(f[_FACT_ID]) != f[_CONTENT_HASH]]
+    versions.remember(writer.pending_facts)
+    return _Prepared(feed, source.label, None, source.checksum, batch_id, extract_date, rows_in, writer)
+
+
+#: up to this many ids per file, stored versions are looked up by id; more, and the feed's are all read
+KEYED_LOOKUP_LIMIT = 20_000
+_IN_LIST = 500
+
+
+class _StoredVersions:
+    """Content hashes of the latest stored version of one feed's facts, plus those of files prepared in
+    this run but not yet written. A monthly extract looks its few thousand fact ids up by index; a first
+    load (or a big file) reads the feed's facts once, which is cheaper than a million lookups."""
+
+    def __init__(self, engine: sa.Engine, feed: str) -> None:
+        self.engine, self.feed = engine, feed
+        self.prepared: dict[str, str] = {}
+        self.everything: dict[str, str] | None = None
+
+    def latest_hashes(self, fact_ids: list[str]) -> dict[str, str]:
+        if self.everything is None and len(fact_ids) > KEYED_LOOKUP_LIMIT:
+            self.everything = self._read(None)
+        if self.everything is not None:
+            stored = self.everything
+        else:
+            stored = self._read([i for i in dict.fromkeys(fact_ids) if i not in self.prepared])
+        return {i: self.prepared[i] if i in self.prepared else stored[i]
+                for i in fact_ids if i in self.prepared or i in stored}
+
+    def remember(self, pending_facts: list[tuple]) -> None:
+        for fact in pending_facts:
+            self.prepared[fact[_FACT_ID]] = fact[_CONTENT_HASH]
+
+    def _read(self, fact_ids: list[str] | None) -> dict[str, str]:
+        latest: dict[str, tuple[datetime, str]] = {}
+        query = (sa.select(facts.c.fact_id, facts.c.content_hash, batches.c.loaded_at)
+                 .join(batches, batches.c.batch_id == facts.c.batch_id).where(facts.c.feed == self.feed))
+        queries = [query] if fact_ids is None else [
+            query.where(facts.c.fact_id.in_(fact_ids[start:start + _IN_LIST]))
+            for start in range(0, len(fact_ids), _IN_LIST)]
+        with self.engine.connect() as conn:
+            for part in queries:
+                for fact_id, content_hash, known in conn.execute(part):
+                    if fact_id not in latest or latest[fact_id][0] < known:
+                        latest[fact_id] = (known, content_hash)
+        return {k: v[1] for k, v in latest.items()}
+
+
+def _prepare_here(engine, feeds, selected, pivot_year, _workers):
+    for feed in selected:
+        yield feed.name, _prepare_feed(engine, feeds, feed, pivot_year)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+#: what forked workers read (set just before the pool forks, so nothing is pickled to them)
+_SHARED: dict[str, Any] = {}
+
+
+def _prepare_shared(index: int) -> tuple[str, list[_Prepared]]:
+    feed = _SHARED["selected"][index]
+    return feed.name, _prepare_feed(_SHARED["engine"], _SHARED["feeds"], feed, _SHARED["pivot_year"])
+
+
+def _forget_parent_connections() -> None:
+    # A forked child must not use the parent's pooled connections (SQLAlchemy's documented fork recipe).
+    _SHARED["engine"].dispose(close=False)
+
+
+def _prepare_in_workers(engine, feeds, selected, pivot_year, workers):
+    """Feeds prepared in forked processes, biggest first; yielded as they finish, for this process to write."""
+    _SHARED.update(engine=engine, feeds=feeds, selected=selected, pivot_year=pivot_year)
+    try:
+        order = sorted(range(len(selected)), key=lambda i: -_feed_bytes(selected[i], feeds.base_dir))
+        # Leaving the block stops and reaps the (by then idle) workers, so their CPU time counts as ours.
+        with multiprocessing.get_context("fork").Pool(min(workers, len(selected)),
+                                                      initializer=_forget_parent_connections) as pool:
+            yield from pool.imap_unordered(_prepare_shared, order)
+    finally:
+        _SHARED.clear()
+
+
+def _feed_bytes(feed: FeedSpec, base_dir) -> int:
+    """How much a feed has to read now (file sizes), to start the largest first; 0 for queries."""
+    if feed.source.type == "sql" or not feed.source.path:
+        return 0
+    return sum(os.path.getsize(p) for p in glob.glob(str(base_dir / feed.source.path)) if os.path.isfile(p))
 
 
 def _batch_id(feed: FeedSpec, checksum: str, extract_date: date | None) -> str:
@@ -128,72 +279,53 @@ def _extract_date_from_path(feed: FeedSpec, label: str) -> date | None:
         raise DataError(f"{label}: extract date {match.group(1)!r} from the path is not a date: {exc}") from None
 
 
-def _load_file(
-    engine: sa.Engine, feed: FeedSpec, mapper: RowMapper, source: SourceFile,
-    loaded_at: datetime | None, progress: Progress | None,
-) -> FileReport:
-    extract_date = _extract_date_from_path(feed, source.label)
-    batch_id = _batch_id(feed, source.checksum, extract_date)
-    same = sa.select(batches.c.batch_id, batches.c.extract_date).where(
-        batches.c.feed == feed.name, batches.c.checksum == source.checksum)
-    if extract_date is not None:
-        same = same.where(batches.c.extract_date == extract_date)
-    with engine.connect() as conn:
-        existing = conn.execute(same).first()
-    if existing is not None:
-        return FileReport(feed.name, source.label, "already loaded", existing.batch_id, existing.extract_date)
+# --- writing: one transaction per file ----------------------------------------------------------------
+
+
+def _write(engine: sa.Engine, file: _Prepared, loaded_at: datetime | None, progress: Progress | None) -> FileReport:
+    if file.report is not None:
+        return file.report
+    feed, writer = file.feed, file.writer
     with engine.begin() as conn:
-        writer = _BatchWriter(conn, feed, batch_id)
-        rows_in = 0
-        for raw in source.read_rows():
-            rows_in += 1
-            writer.take(raw, mapper)
-            if progress and rows_in % 5000 == 0:
-                progress(feed.name, source.label, rows_in)
-        writer.finish()
-        extract_date = extract_date or writer.max_extract_date
-        if extract_date is None:
-            raise DataError(f"{source.label}: no extract date: column {feed.extract_date.column!r} is empty "
-                            "in every row")
+        writer.write(conn)
         conn.execute(batches.insert().values(
-            batch_id=batch_id, feed=feed.name, source_path=source.label, checksum=source.checksum,
-            extract_date=extract_date, loaded_at=as_naive_utc(loaded_at) if loaded_at else utc_now(),
-            rows_in=rows_in, accepted=writer.accepted, quarantined=writer.rejected, warnings=writer.warnings,
+            batch_id=file.batch_id, feed=feed.name, source_path=file.label, checksum=file.checksum,
+            extract_date=file.extract_date, loaded_at=as_naive_utc(loaded_at) if loaded_at else utc_now(),
+            rows_in=file.rows_in, accepted=writer.accepted, quarantined=writer.rejected, warnings=writer.warnings,
             fact_types=list(feed.fact_types), coverage_from=feed.coverage.from_ if feed.coverage else None,
         ))
     if progress:
-        progress(feed.name, source.label, rows_in)
-    return FileReport(feed.name, source.label, "loaded", batch_id, extract_date, rows_in,
+        progress(feed.name, file.label, file.rows_in)
+    return FileReport(feed.name, file.label, "loaded", file.batch_id, file.extract_date, file.rows_in,
                       writer.accepted, writer.rejected, writer.warnings)
 
 
-class _BatchWriter:
-    """Accumulates one batch's rows and writes them in bulk (executemany in chunks)."""
+#: positions in a pending fact tuple (tuples, not dicts: a big feed holds a million until written)
+_FACT_FIELDS = ("fact_id", "fact_type", "record_key", "event_date", "end_date", "fields", "content_hash")
+_FACT_ID, _CONTENT_HASH = _FACT_FIELDS.index("fact_id"), _FACT_FIELDS.index("content_hash")
 
-    def __init__(self, conn: sa.Connection, feed: FeedSpec, batch_id: str) -> None:
-        self.conn, self.feed, self.batch_id = conn, feed, batch_id
+
+class _BatchWriter:
+    """Accumulates one batch's rows, then writes them in bulk (executemany in chunks)."""
+
+    def __init__(self, feed: FeedSpec, batch_id: str) -> None:
+        self.feed, self.batch_id = feed, batch_id
         self.accepted = self.rejected = self.warnings = 0
         self.max_extract_date: date | None = None
         self.records: dict[str, dict[str, Any]] = {}
-        self.pending_facts: list[dict[str, Any]] = []
+        self.pending_facts: list[tuple] = []
         self.pending_quarantine: list[dict[str, Any]] = []
         self.seen_fact_rows: dict[str, int] = {}
-        # the latest stored version of each of this feed's facts: only new or changed ones are written
-        latest: dict[str, tuple[datetime, str]] = {}
-        query = (sa.select(facts.c.fact_id, facts.c.content_hash, batches.c.loaded_at)
-                 .join(batches, batches.c.batch_id == facts.c.batch_id).where(facts.c.feed == feed.name))
-        for fact_id, content_hash, known in conn.execute(query):
-            if fact_id not in latest or latest[fact_id][0] < known:
-                latest[fact_id] = (known, content_hash)
-        self.latest_hash = {k: v[1] for k, v in latest.items()}
+
+    def ready_to_write(self) -> None:
+        """Drop what only mapping needed (a worker sends the rest back to be written)."""
+        self.seen_fact_rows = {}
 
     def _quarantine(self, raw: RawRow, field: str | None, reason: str, severity: str) -> None:
         self.pending_quarantine.append({
             "batch_id": self.batch_id, "feed": self.feed.name, "row_number": raw.number, "raw": raw.data,
             "field": field, "reason": f"row {raw.number}: {reason}", "severity": severity,
         })
-        if len(self.pending_quarantine) >= CHUNK:
-            self._flush_quarantine()
 
     def take(self, raw: RawRow, mapper: RowMapper) -> None:
         if raw.problem is not None:
@@ -220,16 +352,8 @@ class _BatchWriter:
                 self._quarantine(raw, None, f"fact {fact.fact_id} already stated at row {first_row}; "
                                  "this repeat is ignored", "warning")
                 continue
-            content_hash = fact.content_hash(mapped.record_key)
-            if self.latest_hash.get(fact.fact_id) == content_hash:
-                continue  # re-stated unchanged: the earlier version already records it
-            self.pending_facts.append({
-                "fact_id": fact.fact_id, "feed": self.feed.name, "fact_type": fact.fact_type,
-                "record_key": mapped.record_key, "event_date": fact.event_date, "end_date": fact.end_date,
-                "fields": fact.fields, "content_hash": content_hash, "batch_id": self.batch_id,
-            })
-            if len(self.pending_facts) >= CHUNK:
-                self._flush_facts()
+            self.pending_facts.append((fact.fact_id, fact.fact_type, mapped.record_key, fact.event_date,
+                                       fact.end_date, fact.fields, fact.content_hash(mapped.record_key)))
 
     def _merge_identity(self, mapped: MappedRow) -> None:
         """Several rows can describe one record (one row per fact): later non-empty values win."""
@@ -241,27 +365,27 @@ class _BatchWriter:
             if value is not None:
                 current[name] = value
 
-    def _flush_facts(self) -> None:
-        if self.pending_facts:
-            self.conn.execute(facts.insert(), self.pending_facts)
-            self.pending_facts = []
+    def write(self, conn: sa.Connection) -> None:
+        common = {"feed": self.feed.name, "batch_id": self.batch_id}
+        for start in range(0, len(self.pending_facts), CHUNK):
+            conn.execute(facts.insert(), [{**dict(zip(_FACT_FIELDS, fact)), **common}
+                                          for fact in self.pending_facts[start:start + CHUNK]])
+        for start in range(0, len(self.pending_quarantine), CHUNK):
+            conn.execute(quarantine.insert(), self.pending_quarantine[start:start + CHUNK])
+        self._write_records(conn)
 
-    def _flush_quarantine(self) -> None:
-        if self.pending_quarantine:
-            self.conn.execute(quarantine.insert(), self.pending_quarantine)
-            self.pending_quarantine = []
-
-    def finish(self) -> None:
-        self._flush_facts()
-        self._flush_quarantine()
-        self._write_records()
-
-    def _write_records(self) -> None:
+    def _write_records(self, conn: sa.Connection) -> None:
         existing: dict[str, tuple[Any, ...]] = {}
         place = [source_records.c[c] for c in _PLACE_COLUMNS]
         query = sa.select(source_records.c.record_key, *place).where(source_records.c.feed == self.feed.name)
-        for key, *values in self.conn.execute(query):
-            existing[key] = tuple(values)
+        keys = list(self.records)
+        # a monthly extract's records are looked up by key; a big file reads the feed's records once
+        queries = [query] if len(keys) > KEYED_LOOKUP_LIMIT else [
+            query.where(source_records.c.record_key.in_(keys[start:start + _IN_LIST]))
+            for start in range(0, len(keys), _IN_LIST)]
+        for part in queries:
+            for key, *values in conn.execute(part):
+                existing[key] = tuple(values)
         inserts, updates = [], []
         for key, record in self.records.items():
             values = {c: record.get(c) for c in IDENTITY_COLUMNS}
@@ -275,11 +399,11 @@ class _BatchWriter:
             moved = new_place != old_place
             updates.append({**{f"v_{c}": v for c, v in values.items()}, "k": key, "moved": moved})
         for start in range(0, len(inserts), CHUNK):
-            self.conn.execute(source_records.insert(), inserts[start:start + CHUNK])
+            conn.execute(source_records.insert(), inserts[start:start + CHUNK])
         for moved in (True, False):
             rows = [{k: v for k, v in u.items() if k != "moved"} for u in updates if u["moved"] is moved]
             for start in range(0, len(rows), CHUNK):
-                self.conn.execute(self._update_statement(moved), rows[start:start + CHUNK])
+                conn.execute(self._update_statement(moved), rows[start:start + CHUNK])
 
     def _update_statement(self, moved: bool) -> sa.Update:
         sets: dict[str, Any] = {
@@ -292,4 +416,3 @@ class _BatchWriter:
         return (source_records.update()
                 .where(source_records.c.record_key == sa.bindparam("k"))
                 .values(**sets))
-
