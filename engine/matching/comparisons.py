@@ -188,6 +188,10 @@ _BUILDERS = {
 def comparison_for(column: str) -> Comparison:
     """The standard comparison of a canonical field, or an identifier comparison for ``extra:*``."""
     builder = _BUILDERS.get(column)
+    if column == "age range":
+        from engine.matching.population import age_range_comparison  # imports this module
+
+        return age_range_comparison()
     if builder is None:
         return _identifier(column, typo_level=True)
     return builder(column)

@@ -15,6 +15,7 @@ from engine.errors import NotFoundError
 from engine.matching import store
 from engine.matching.comparisons import comparison_for
 from engine.matching.pipeline import load_records
+from engine.matching.population import AgeBand
 from engine.matching.scoring import MatchModel, WaterfallRow, probability, waterfall
 
 
@@ -45,14 +46,16 @@ def model_from_params(params: dict) -> MatchModel:
         comparisons.append(comparison)
         m.append(np.array(entry["m"], dtype=float))
         u.append(np.array(entry["u"], dtype=float))
-    return MatchModel(comparisons, m, u, float(model["prior"]))
+    household = {int(level): np.array(u, dtype=float) for level, u in model.get("household_u", {}).items()}
+    return MatchModel(comparisons, m, u, float(model["prior"]), household_u=household)
 
 
 def explain(conn: sa.Connection, record_a: str, record_b: str) -> Explanation:
     run = store.latest_run(conn)
     if run is None:
         raise NotFoundError("no match run has finished yet; run `hearth match-run` first")
-    table = load_records(conn)
+    populations = {feed: AgeBand(*band) for feed, band in run.params.get("populations", {}).items()}
+    table = load_records(conn, populations)
     index = {key: i for i, key in enumerate(table.keys)}
     missing = [key for key in (record_a, record_b) if key not in index]
     if missing:

@@ -19,6 +19,7 @@ from engine.errors import DataError
 from engine.matching import blocking, em
 from engine.matching.clustering import ClusterResult, cluster
 from engine.matching.comparisons import Comparison, default_comparisons
+from engine.matching.households import household_u
 from engine.matching.namesakes import join_namesakes
 from engine.matching.records import RecordTable
 from engine.matching.scoring import MatchModel, match_weights, probability
@@ -117,7 +118,7 @@ def train(
     u = em.estimate_u(em.comparison_levels(table, comparisons, u_left, u_right), comparisons)
     fitted = em.expectation_maximisation(gamma, candidates, comparisons, u, iterations=settings.em_iterations)
     prior, expected = em.estimate_prior(gamma, comparisons, fitted.m, u, total_pairs)
-    model = MatchModel(comparisons, fitted.m, u, prior, fitted.trained_by)
+    model = MatchModel(comparisons, fitted.m, u, prior, fitted.trained_by, household_u(table, comparisons, rng))
     return model, fitted.sessions, expected
 
 

@@ -105,8 +105,10 @@ def run_matching(
             merges=sum(e["kind"] == "merge" for e in assignment.events),
             splits=sum(e["kind"] == "split" for e in assignment.events),
             review_pairs=reviews, seconds=round(time.perf_counter() - clock, 3))
+        params = {**result.params(), "populations": {feed: [band.min_age, band.max_age]
+                                                     for feed, band in sorted((populations or {}).items())}}
         conn.execute(sa.update(t.match_runs).where(t.match_runs.c.run_id == run_id).values(
-            finished_at=store.utcnow(), params=_json_ready(result.params()), counts=summary.to_dict()))
+            finished_at=store.utcnow(), params=_json_ready(params), counts=summary.to_dict()))
     return summary
 
 

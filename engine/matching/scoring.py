@@ -22,6 +22,8 @@ class MatchModel:
     u: list[np.ndarray]
     prior: float
     trained_by: list[list[str]] = field(default_factory=list)
+    #: the family name's u given each agreeing location level (engine.matching.households)
+    household_u: dict[int, np.ndarray] = field(default_factory=dict)
 
     def weights(self, c: int) -> np.ndarray:
         """log2(m/u) per level of comparison c (0 for the null level)."""
@@ -48,7 +50,15 @@ class MatchModel:
                 }
                 for c, comp in enumerate(self.comparisons)
             ],
+            "household_u": {str(level): [round(float(x), 10) for x in u] for level, u in self.household_u.items()},
         }
+
+    def household_columns(self) -> tuple[int, int] | None:
+        """(family name, location) comparison indices when the household correction applies."""
+        names = {comp.name: c for c, comp in enumerate(self.comparisons)}
+        if not self.household_u or "family_name" not in names or "location" not in names:
+            return None
+        return names["family_name"], names["location"]
 
 
 def term_frequencies(table: RecordTable, column: str) -> np.ndarray:
@@ -77,13 +87,28 @@ def tf_adjustments(model: MatchModel, table: RecordTable, gamma: np.ndarray, lef
     return adjustments
 
 
+def pair_weights(model: MatchModel, table: RecordTable, gamma: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """``w[k, c]``: comparison c's weight for pair k, term frequencies and household correction included.
+
+    For pairs at a location level with a household u (engine.matching.households), the family name
+    weighs log2(m / u given that level) and takes no term-frequency adjustment.
+    """
+    weights = np.stack([model.weights(c)[gamma[:, c]] for c in range(len(model.comparisons))], axis=1)
+    weights = weights + tf_adjustments(model, table, gamma, left)
+    columns = model.household_columns()
+    if columns is not None:
+        family, location = columns
+        m = model.m[family]
+        for level, u in model.household_u.items():
+            at = np.flatnonzero((gamma[:, location] == level) & (gamma[:, family] > 0))
+            g = gamma[at, family]
+            weights[at, family] = np.log2(m[g]) - np.log2(np.maximum(u[g], 1e-9))
+    return weights
+
+
 def match_weights(model: MatchModel, table: RecordTable, gamma: np.ndarray, left: np.ndarray) -> np.ndarray:
     """Total match weight per pair."""
-    total = np.full(len(gamma), model.prior_weight)
-    for c in range(len(model.comparisons)):
-        total += model.weights(c)[gamma[:, c]]
-    total += tf_adjustments(model, table, gamma, left).sum(axis=1)
-    return total
+    return model.prior_weight + pair_weights(model, table, gamma, left).sum(axis=1)
 
 
 def probability(weight: np.ndarray | float) -> np.ndarray | float:
@@ -110,21 +135,29 @@ def waterfall(model: MatchModel, table: RecordTable, i: int, j: int) -> tuple[li
     left, right = np.array([i]), np.array([j])
     gamma = comparison_levels(table, model.comparisons, left, right)
     adjustments = tf_adjustments(model, table, gamma, left)
+    weights = pair_weights(model, table, gamma, left)
+    household = model.household_columns()
     rows = [WaterfallRow("prior", "two random records match", None, None, None, None,
                          model.prior_weight, 0.0)]
     for c, comp in enumerate(model.comparisons):
         level = int(gamma[0, c])
         values = table.values(comp.levels[level].column)  # location shows the field that decided
+        u = None if level == 0 else float(model.u[c][level])
+        label, tf = comp.levels[level].label, float(adjustments[0, c])
+        shared = None if household is None else model.household_u.get(int(gamma[0, household[1]]))
+        if shared is not None and c == household[0] and level > 0:
+            u, tf = float(shared[level]), 0.0
+            label += " (u among people sharing this location)"
         rows.append(
             WaterfallRow(
                 comp.name,
-                comp.levels[level].label,
+                label,
                 values[i],
                 values[j],
                 None if level == 0 else float(model.m[c][level]),
-                None if level == 0 else float(model.u[c][level]),
-                float(model.weights(c)[level]),
-                float(adjustments[0, c]),
+                u,
+                float(weights[0, c]) - tf,
+                tf,
             )
         )
     total = sum(row.weight + row.tf_adjustment for row in rows)

@@ -33,8 +33,8 @@ def _typo(rng: np.random.Generator, value: str) -> str:
 
 def household_records(households: int, seed: int) -> tuple[list[dict], list[int]]:
     """Rows and their true person per row: each household has a council tax record for one adult,
-    an electoral roll record for every adult (no date of birth on either) and a school or health
-    record with a date of birth for some members, a few with a typo in the given name."""
+    an electoral roll record for every adult (no date of birth on either) and up to two records with
+    a date of birth (school, GP, police) for some members, a few with a typo in the given name."""
     rng = np.random.default_rng(seed)
     rows: list[dict] = []
     person_of: list[int] = []
@@ -57,10 +57,11 @@ def household_records(households: int, seed: int) -> tuple[list[dict], list[int]
                 records.append({"given_name": given, "family_name": family, **place})  # electoral roll
                 if member == 0:
                     records.append({"given_name": given, "family_name": family, **place})  # council tax
-            if rng.random() < 0.7:
-                seen_as = _typo(rng, given) if rng.random() < 0.15 else given
-                records.append({"given_name": seen_as, "family_name": family, "date_of_birth": dob,
-                                "address": place["address"], "postcode": place["postcode"]})
+            for _ in range(2):  # school or GP, health visitor or police: each holds some members
+                if rng.random() < 0.6:
+                    seen_as = _typo(rng, given) if rng.random() < 0.15 else given
+                    records.append({"given_name": seen_as, "family_name": family, "date_of_birth": dob,
+                                    "address": place["address"], "postcode": place["postcode"]})
             for record in records:
                 rows.append({"record_key": f"r:{len(rows)}", **record})
                 person_of.append(person)
@@ -119,6 +120,17 @@ PAIR_CASES = [
     ("same person, given name keyed with a typo", {"given_name": "LUKASZ", **HOME},
      {"given_name": "LUKSAZ", **HOME}, True),
 ]
+
+
+def test_household_correction_estimates_surname_agreement_at_home(households) -> None:
+    """Among different people sharing a home, surnames agree far more often than in the population."""
+    _, _, result = households
+    model = result.model
+    names = [c.name for c in model.comparisons]
+    family, location = names.index("family_name"), names.index("location")
+    dwelling = model.comparisons[location].labels.index("same dwelling")
+    exact = model.comparisons[family].labels.index("exact match")
+    assert model.household_u[dwelling][exact] > 0.5 > 20 * model.u[family][exact]
 
 
 @pytest.mark.parametrize(("description", "left", "right", "same"), PAIR_CASES, ids=[c[0] for c in PAIR_CASES])

@@ -15,6 +15,7 @@ from engine.errors import ConfigError
 from engine.integrate.feeds import load_feeds
 from engine.matching import store
 from engine.matching.comparisons import default_comparisons
+from engine.matching.explain import explain
 from engine.matching.levels import PairBatch
 from engine.matching.pipeline import load_records, run_matching
 from engine.matching.population import AgeBand, age_range_comparison, feed_populations
@@ -134,4 +135,8 @@ def test_run_matching_reads_first_extract_dates(sqlite_url: str) -> None:
     run_matching(engine, populations={"electoral_roll": AgeBand(min_age=18)})
     with engine.connect() as conn:
         person = store.current_assignments(conn)
+        why = explain(conn, "electoral_roll:ER1", "school:SC1")
     assert person["electoral_roll:ER1"] != person["school:SC1"]
+    # explain-match reads the run's declarations back: the waterfall shows the age range's verdict
+    assert [(row.level, row.weight < -15) for row in why.rows if row.comparison == "age range"] == [
+        ("outside the source's age range", True)]
