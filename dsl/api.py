@@ -13,6 +13,7 @@ from dsl.errors import Diagnostic, DslCheckError, DslSyntaxError
 from engine.rules import ir
 
 _HEADER = re.compile(r"^\s*framework\s", re.MULTILINE)
+_INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"', re.MULTILINE)
 
 
 def check_framework(path: str | Path) -> CheckResult | list[Diagnostic]:
@@ -58,12 +59,16 @@ def framework_roots(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _expand(paths: Iterable[str | Path]) -> list[Path]:
-    """A folder with no .hearth files of its own stands for the framework folders below it."""
+    """A folder with no .hearth files of its own stands for the framework folders below it, except
+    what those frameworks ``include`` (such as ``frameworks/shared``): that is checked as part of them."""
     expanded: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir() and not framework_files(path):
-            below = sorted({p.parent for p in path.rglob("*.hearth")})
+            files = list(path.rglob("*.hearth"))
+            included = {(f.parent / target).resolve() for f in files if _declares_header(f)
+                        for target in _INCLUDE.findall(f.read_text(encoding="utf-8", errors="replace"))}
+            below = sorted({p.parent for p in files if not _only_included(p.parent, included)})
             expanded.extend(below or [path])
         else:
             expanded.append(path)
@@ -75,6 +80,11 @@ def _declares_header(path: Path) -> bool:
         return bool(_HEADER.search(path.read_text(encoding="utf-8", errors="replace")[:200_000]))
     except OSError:
         return True
+
+
+def _only_included(folder: Path, included: set[Path]) -> bool:
+    """Whether ``folder`` (or every file in it) is something another framework includes."""
+    return folder.resolve() in included or all(f.resolve() in included for f in framework_files(folder))
 
 
 def check_paths(paths: Iterable[str | Path]) -> list[Diagnostic]:

@@ -145,7 +145,8 @@ def load_model(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[Model | None,
     if header is None and modules and not any(d.is_error for d in diagnostics):
         first = modules[0].file
         diagnostics.append(Diagnostic(
-            "error", 'no `framework` header: add `framework ID "Title" ... end` to one of the files',
+            "error", 'no `framework` header: add `framework ID "Title" ... end` to one of the files (a folder of '
+            "shared declarations is not a framework: check the frameworks that `include` it)",
             a.Span(first, 1, 1, 1, 2), model.source_line(a.Span(first, 1, 1, 1, 2))))
     if header is not None and header.includes and not _include(model, header, diagnostics):
         return None, diagnostics  # without the shared declarations every later check would be noise

@@ -165,3 +165,21 @@ def test_shipped_phases_share_one_fact_catalogue() -> None:
     p2, p3 = load_framework(root / "phase2"), load_framework(root / "phase3")
     assert {f.span.file for f in p2.fact_types} == {f.span.file for f in p3.fact_types}
     assert [f.name for f in p2.fact_types] == [f.name for f in p3.fact_types] and len(p3.fact_types) > 15
+
+
+def test_checking_a_folder_of_frameworks_checks_shared_files_through_their_includers(tmp_path) -> None:
+    """`hearth check frameworks` covers the shared folder through the frameworks including it (no false
+    'no header' error), while a headerless folder nobody includes is still reported."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "facts.hearth").write_text(SHARED_FACT)
+    _framework(tmp_path / "one", "../shared/facts.hearth", ROLE_READING_IT, name="one")
+    assert check_paths([tmp_path]) == []
+    (tmp_path / "stray").mkdir()
+    (tmp_path / "stray" / "x.hearth").write_text(ROLE_READING_IT)
+    errors = [d for d in check_paths([tmp_path]) if d.is_error]
+    assert any("no `framework` header" in d.message and "stray" in d.span.file for d in errors)
+    assert not any("shared" in d.span.file for d in errors)
+    (tmp_path / "stray" / "x.hearth").unlink()
+    (shared / "unused.hearth").write_text(SHARED_FACT.replace("offence", "arrest"))  # included by nobody
+    assert any("shared" in d.span.file for d in check_paths([tmp_path]) if d.is_error)
