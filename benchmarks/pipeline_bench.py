@@ -92,6 +92,7 @@ class StageMeter:
         self.steps: list[Step] = []
         self._cpu_start = 0.0
         self._workers_before = 0.0
+        self._wall_start = 0.0
         self._open = False
 
     def note(self, message: str) -> None:
@@ -100,6 +101,7 @@ class StageMeter:
         self.steps.append(Step(label, STAGE_KINDS.get(label.split()[0], label)))
         self._workers_before = workers_peak_mb()
         reset_own_peak()
+        self._wall_start = time.perf_counter()
         self._cpu_start = cpu_seconds()
         self._open = True
 
@@ -111,6 +113,9 @@ class StageMeter:
             step.own_peak_mb = own_peak_mb()
             after = workers_peak_mb()
             step.workers_peak_mb = after if after > self._workers_before else 0.0
+            # printed as each stage ends, so a long run shows its figures before it finishes
+            print(f"  {step.label}: {time.perf_counter() - self._wall_start:.1f} s wall, {step.cpu:.1f} s CPU, "
+                  f"{step.own_peak_mb:,.0f} MB peak (at {time.strftime('%H:%M:%S')})", flush=True)
 
 
 def generate_borough(residents: int, seed: int, months: int, out: Path) -> dict:

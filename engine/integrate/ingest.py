@@ -11,6 +11,7 @@ read at all is reported and the other files and feeds still load.
 from __future__ import annotations
 
 import glob
+import json
 import multiprocessing
 import os
 import re
@@ -300,6 +301,52 @@ def _write(engine: sa.Engine, file: _Prepared, loaded_at: datetime | None, progr
                       writer.accepted, writer.rejected, writer.warnings)
 
 
+_QUARANTINE_FIELDS = ("batch_id", "feed", "row_number", "raw", "field", "reason", "severity")
+
+
+def _sqlite_storage_form(column: sa.Column) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy's SQLite types store for a Python value (ISO dates, JSON text), or None if as is."""
+    if isinstance(column.type, sa.JSON):
+        none_as_null = getattr(column.type, "none_as_null", False)
+        return lambda v: None if v is None and none_as_null else json.dumps(v)
+    if isinstance(column.type, sa.DateTime):
+        return None  # not bulk-inserted here; SQLAlchemy's own format is kept by the core path
+    if isinstance(column.type, sa.Date):
+        return lambda v: v.isoformat() if v is not None else None
+    return None
+
+
+def _converted(row: tuple, convert: list[tuple[int, Callable[[Any], Any]]]) -> tuple:
+    values = list(row)
+    for i, form in convert:
+        values[i] = form(values[i])
+    return tuple(values)  # the driver's executemany takes tuples
+
+
+def insert_many(conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) in chunks.
+
+    On SQLite the rows go to the driver's executemany already in storage form: SQLAlchemy's per-row
+    parameter processing cost more than SQLite's own inserting (measured: 5.6 s of 13 s ingesting 128,000
+    rows). Other databases take the Core insert, with the types' own processing.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        convert = [(i, f) for i, c in enumerate(columns) if (f := _sqlite_storage_form(table.c[c])) is not None]
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))})")
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            if convert:
+                chunk = [_converted(row, convert) for row in chunk]
+            conn.exec_driver_sql(sql, chunk)
+        return
+    statement = table.insert()
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(statement, [dict(zip(columns, row)) for row in rows[start:start + CHUNK]])
+
+
 #: positions in a pending fact tuple (tuples, not dicts: a big feed holds a million until written)
 _FACT_FIELDS = ("fact_id", "fact_type", "record_key", "event_date", "end_date", "fields", "content_hash")
 _FACT_ID, _CONTENT_HASH = _FACT_FIELDS.index("fact_id"), _FACT_FIELDS.index("content_hash")
@@ -366,12 +413,10 @@ class _BatchWriter:
                 current[name] = value
 
     def write(self, conn: sa.Connection) -> None:
-        common = {"feed": self.feed.name, "batch_id": self.batch_id}
-        for start in range(0, len(self.pending_facts), CHUNK):
-            conn.execute(facts.insert(), [{**dict(zip(_FACT_FIELDS, fact)), **common}
-                                          for fact in self.pending_facts[start:start + CHUNK]])
-        for start in range(0, len(self.pending_quarantine), CHUNK):
-            conn.execute(quarantine.insert(), self.pending_quarantine[start:start + CHUNK])
+        common = (self.feed.name, self.batch_id)
+        insert_many(conn, facts, (*_FACT_FIELDS, "feed", "batch_id"), [(*f, *common) for f in self.pending_facts])
+        insert_many(conn, quarantine, _QUARANTINE_FIELDS,
+                    [tuple(q[c] for c in _QUARANTINE_FIELDS) for q in self.pending_quarantine])
         self._write_records(conn)
 
     def _write_records(self, conn: sa.Connection) -> None:
@@ -390,16 +435,15 @@ class _BatchWriter:
         for key, record in self.records.items():
             values = {c: record.get(c) for c in IDENTITY_COLUMNS}
             if key not in existing:
-                inserts.append({**values, "record_key": key, "feed": self.feed.name, "record_id": record["record_id"],
-                                "batch_id": self.batch_id, "first_seen_batch": self.batch_id,
-                                "address_since_batch": self.batch_id})
+                inserts.append((*values.values(), key, self.feed.name, record["record_id"],
+                                self.batch_id, self.batch_id, self.batch_id))
                 continue
             old_place = existing[key]
             new_place = tuple(v if v is not None else o for v, o in zip((values[c] for c in _PLACE_COLUMNS), old_place))
             moved = new_place != old_place
             updates.append({**{f"v_{c}": v for c, v in values.items()}, "k": key, "moved": moved})
-        for start in range(0, len(inserts), CHUNK):
-            conn.execute(source_records.insert(), inserts[start:start + CHUNK])
+        insert_many(conn, source_records, (*IDENTITY_COLUMNS, "record_key", "feed", "record_id", "batch_id",
+                                           "first_seen_batch", "address_since_batch"), inserts)
         for moved in (True, False):
             rows = [{k: v for k, v in u.items() if k != "moved"} for u in updates if u["moved"] is moved]
             for start in range(0, len(rows), CHUNK):
