@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from engine.errors import NotFoundError
 from engine.matching import store
 from engine.matching.comparisons import comparison_for
-from engine.matching.pipeline import load_records
-from engine.matching.population import AgeBand
+from engine.matching.pipeline import load_records, stored_populations
 from engine.matching.scoring import MatchModel, WaterfallRow, probability, waterfall
 
 
@@ -54,8 +53,7 @@ def explain(conn: sa.Connection, record_a: str, record_b: str) -> Explanation:
     run = store.latest_run(conn)
     if run is None:
         raise NotFoundError("no match run has finished yet; run `hearth match-run` first")
-    populations = {feed: AgeBand(*band) for feed, band in run.params.get("populations", {}).items()}
-    table = load_records(conn, populations)
+    table = load_records(conn, stored_populations(conn))
     index = {key: i for i, key in enumerate(table.keys)}
     missing = [key for key in (record_a, record_b) if key not in index]
     if missing:

@@ -74,10 +74,17 @@ def load_records(conn: sa.Connection, populations: Mapping[str, AgeBand] | None 
 def run_matching(
     engine: sa.Engine, settings: LinkerSettings = LinkerSettings(), populations: Mapping[str, AgeBand] | None = None,
 ) -> MatchRunSummary:
-    """Match all source records and store the run (see module docstring); ``populations`` are the
-    feeds' declared age ranges (``feed_populations(load_feeds(path).feeds)``), used as evidence."""
+    """Match all source records and store the run (see module docstring).
+
+    ``populations`` are the feeds' declared age ranges (``feed_populations(load_feeds(path).feeds)``),
+    used as evidence. They are stored with the run, and ``None`` means "as the previous run had
+    them", so a later run that has no feeds file at hand (``hearth families build``) keeps them;
+    ``{}`` drops them.
+    """
     clock = time.perf_counter()
     with engine.begin() as conn:
+        if populations is None:
+            populations = stored_populations(conn)
         table = load_records(conn, populations)
         if len(table) < 2:
             raise DataError(f"matching needs at least two source records; the database holds {len(table)}. "
@@ -110,6 +117,13 @@ def run_matching(
         conn.execute(sa.update(t.match_runs).where(t.match_runs.c.run_id == run_id).values(
             finished_at=store.utcnow(), params=_json_ready(params), counts=summary.to_dict()))
     return summary
+
+
+def stored_populations(conn: sa.Connection) -> dict[str, AgeBand]:
+    """The age ranges the latest finished match run used (empty before any run declared them)."""
+    run = store.latest_run(conn)
+    stored = (run.params or {}).get("populations", {}) if run is not None else {}
+    return {feed: AgeBand(*band) for feed, band in stored.items()}
 
 
 def _clusters(result: LinkResult) -> list[list[str]]:

@@ -17,7 +17,7 @@ from engine.matching import store
 from engine.matching.comparisons import default_comparisons
 from engine.matching.explain import explain
 from engine.matching.levels import PairBatch
-from engine.matching.pipeline import load_records, run_matching
+from engine.matching.pipeline import load_records, run_matching, stored_populations
 from engine.matching.population import AgeBand, age_range_comparison, feed_populations
 from engine.matching.records import RecordTable
 from engine.storage.db import make_engine
@@ -140,3 +140,9 @@ def test_run_matching_reads_first_extract_dates(sqlite_url: str) -> None:
     # explain-match reads the run's declarations back: the waterfall shows the age range's verdict
     assert [(row.level, row.weight < -15) for row in why.rows if row.comparison == "age range"] == [
         ("outside the source's age range", True)]
+    run_matching(engine)  # no feeds file at hand: the declarations of the previous run still hold
+    with engine.connect() as conn:
+        assert stored_populations(conn) == {"electoral_roll": AgeBand(min_age=18)}
+    run_matching(engine, populations={})
+    with engine.connect() as conn:
+        assert stored_populations(conn) == {}
