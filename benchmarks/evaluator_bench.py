@@ -1,13 +1,14 @@
 """Benchmark: the rules evaluator alone, on seeded synthetic Phase 3 families.
 
-    .venv/bin/python benchmarks/evaluator_bench.py [--families 4000] [--seed 11] [--workers 1] [--cprofile]
+    .venv/bin/python benchmarks/evaluator_bench.py [--families 4000] [--seed 11] [--workers 1] [--cprofile] [--no-share]
 
 Builds ``--families`` FamilyInputs (4 members, about 70 facts each, a Phase 3 mix: termly attendance,
 monthly rent statements, benefit/employment/education states, incidents, referrals; a third with a
 case identified months earlier so outcomes are judged), compiles ``frameworks/phase3`` and times, per
 family, ``evaluate(trace=False)`` and ``to_dict()`` + canonical JSON, as bulk profiling does. Prints
 CPU ms/family and families/s for each step, and the projection for 40,000 families (3M facts) on
-``--workers`` processes. ``--cprofile`` prints the top functions by own time.
+``--workers`` processes. ``--cprofile`` prints the top functions by own time; ``--no-share`` evaluates
+every member in full (no person-level results shared between members of one shape), for comparison.
 
 :func:`synthetic_families` is also what ``tests/rules/test_bulk_identical.py`` uses to check that
 optimisations leave every result byte-identical.
@@ -192,11 +193,11 @@ def synthetic_families(count: int, seed: int = 11, start: int = 0) -> list[Famil
     return families
 
 
-def _compile():
+def _compile(share: bool = True):
     from dsl.api import load_framework
     from engine.rules.evaluator import compile_framework
 
-    return compile_framework(load_framework(ROOT / "frameworks" / "phase3"))
+    return compile_framework(load_framework(ROOT / "frameworks" / "phase3"), share=share)
 
 
 def _time_chunk(args: tuple[int, int, int]) -> tuple[float, float, int]:
@@ -218,6 +219,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes for the projection run (0 = skip it)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes; the fastest is reported")
     parser.add_argument("--cprofile", action="store_true", help="print the top functions by own time")
+    parser.add_argument("--no-share", action="store_true",
+                        help="evaluate every member in full (no results shared between members of one shape)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -227,7 +230,7 @@ def main() -> None:
     print(f"{len(families):,} families, {facts:,} facts ({facts / len(families):.1f} per family, 4 members); "
           f"built in {built:.1f}s (not timed below)")
     t0 = time.perf_counter()
-    compiled = _compile()
+    compiled = _compile(share=not args.no_share)
     print(f"compile frameworks/phase3: {(time.perf_counter() - t0) * 1000:.0f} ms (load + compile, once)")
 
     profiler = cProfile.Profile() if args.cprofile else None

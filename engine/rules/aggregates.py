@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date
-from typing import TYPE_CHECKING, Any, Callable
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from engine.rules import ir
 from engine.rules.calendar import ONE_DAY, period_end, period_label, period_start, period_of
@@ -367,4 +368,24 @@ def _period_gaps(ev: Evaluation, name: str, unit: str, start: date, end: date, s
     return found
 
 
-__all__ = ["compile_aggregate", "field_value", "state_end", "records_known_from", "RECORDS_BEGIN"]
+def fact_order(fact: Fact) -> tuple:
+    """A total order on facts, so duplicates of one id sort the same whatever order they arrived in."""
+    return (fact.date, fact.fact_id, fact.fact_type, fact.person_id or "", fact.batch_id, fact.source_record_id,
+            fact.source)
+
+
+_BY_DATE_AND_ID = attrgetter("date", "fact_id")
+
+
+def facts_in_order(facts: Iterable[Fact]) -> list[Fact]:
+    """Facts in :func:`fact_order`. Sorting on (date, fact id) alone gives that order unless two facts share
+    both (a duplicate delivered twice), which is rare: only then is the full key needed."""
+    ordered = sorted(facts, key=_BY_DATE_AND_ID)
+    for before, after in zip(ordered, ordered[1:]):
+        if before.fact_id == after.fact_id and before.date == after.date:
+            return sorted(ordered, key=fact_order)
+    return ordered
+
+
+__all__ = ["compile_aggregate", "field_value", "state_end", "records_known_from", "RECORDS_BEGIN", "fact_order",
+           "facts_in_order"]

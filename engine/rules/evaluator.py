@@ -29,17 +29,17 @@ from typing import Any, Callable, Iterable, Mapping
 
 from engine.errors import EvaluationError
 from engine.rules import ir
-from engine.rules.aggregates import field_value
+from engine.rules.aggregates import facts_in_order, field_value
+from engine.rules.assemble import family_result
 from engine.rules.calendar import ENGLISH_TERMS, TermCalendar, age_on, periods_ending_within, window_after, window_before
 from engine.rules.expressions import CompileContext, compile_bool
 from engine.rules.inputs import Fact, FamilyInput, Member
 from engine.rules.results import (
-    MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, NeedResult, OutcomeResult, Override, ParamUse,
+    MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, OutcomeResult, Override, ParamUse,
     TriResult, unique_evidence,
 )
-from engine.rules.outcomes import all_outcomes, family_outcome, identified_need, outcome_results
-from engine.rules.scoring import headline_results, score_results
-from engine.rules.sharing import Footprint, SharedResults, case_key, footprints
+from engine.rules.outcomes import all_outcomes, family_outcome, outcome_results
+from engine.rules.sharing import Footprint, SharedResults, footprints
 from engine.rules.values import UNK, bounded
 
 Compiled = Callable[["Evaluation"], Any]
@@ -88,6 +88,9 @@ class CompiledFramework:
         self._params: dict[date, dict[str, ParamUse | None]] = {}
         self._periods: dict[tuple[date, date, str], list[Any]] = {}
         self._windows: dict[tuple[date, int, str, str], tuple[date, date]] = {}
+        #: as_of -> {id(window): (bounds, parameter read)} for windows anchored on the evaluation date, under
+        #: the parameters in force then (the same for every family evaluated on that date)
+        self._as_of_windows: dict[date, dict[int, tuple[tuple[date, date], ParamUse | None]]] = {}
 
     # Compilation ----------------------------------------------------------------------------------
     def _compile(self, traced: bool) -> dict[str, RuleDef]:
@@ -260,8 +263,14 @@ class Evaluation:
         self.identification: Evaluation | None = None
         #: fact types each member has any fact of
         self._person_types: dict[str, set[str]] = {}
+        #: (person id, footprint variant) -> the number of the member's part of shared results' keys
+        self._member_keys: dict[tuple[str, int], int] = {}
         self._index_facts(family.facts)
         self.shared, self.coverage_id = self._sharing(compiled, params)
+        #: windows anchored on the evaluation date are shared by the families evaluated under the same parameters
+        self._date_windows = compiled._as_of_windows.setdefault(as_of, {}) if self.params is compiled.params_on(as_of) else None
+        if self._date_windows:
+            self._windows.update(self._date_windows)
 
     def _sharing(self, compiled: CompiledFramework, params: dict[str, ParamUse | None] | None,
                  ) -> tuple[SharedResults | None, int | None]:
@@ -277,7 +286,7 @@ class Evaluation:
     def _index_facts(self, facts: Iterable[Fact]) -> None:
         active = {m.person_id for m in self.members}
         by_scope: dict[tuple[str | None, str], list[Fact]] = {}
-        for fact in sorted(facts, key=_fact_order):
+        for fact in facts_in_order(facts):
             if fact.person_id is not None:
                 if fact.person_id not in active:
                     continue
@@ -339,6 +348,8 @@ class Evaluation:
         if bounds is not None:
             use = self.params.get(window.length.name) if isinstance(window.length, ir.ParamRef) else None
             self._windows[id(window)] = (bounds, use)
+            if window.anchor == "as_of" and self._date_windows is not None:
+                self._date_windows[id(window)] = (bounds, use)
         return bounds
 
     def _window_bounds(self, window: ir.Window) -> tuple[date, date] | None:
@@ -463,7 +474,7 @@ class Evaluation:
         except BaseException:
             del memo[key]
             raise
-        override = self.overrides.get(key)
+        override = self.overrides.get(key) if self.overrides else None
         if override is not None:
             result.overridden_from, result.value, result.override = result.value, override.value, override
             self.applied[key] = override
@@ -476,17 +487,25 @@ class Evaluation:
         if (self.shared is None or person is None or footprint is None
                 or not footprint.fact_types.isdisjoint(self._person_types.get(person_id, ()))):
             return self._evaluate(rule, person, person_id)
-        refs = []
-        for ref in footprint.refs:  # the referenced person rules' results are part of the key
-            used = self.rule_result(ref, person_id)
-            if used.evidence or used.value == UNKNOWN:
-                return self._evaluate(rule, person, person_id)
-            refs.append((used.value, *map(id, used.parameters)))
-        key = (rule.name, self.as_of, self.coverage_id, case_key(footprint, self.family.case),
-               footprint.member_key(person, self.as_of), *refs)
-        hit = self.shared.get(key)
+        shape = self._member_keys.get((person_id, footprint.variant))
+        if shape is None:
+            shape = self._member_keys[(person_id, footprint.variant)] = self.shared.shape_id(
+                (self.as_of, self.coverage_id, *footprint.member_key(person, self.as_of, self.family.case)))
+        if footprint.refs:
+            parts: list[Any] = [rule.name, shape]
+            for ref in footprint.refs:  # the referenced person rules' results are part of the key
+                used = self.rule_result(ref, person_id)
+                if used.evidence or used.value == UNKNOWN:
+                    return self._evaluate(rule, person, person_id)
+                parts.append(used.value)
+                parts.extend(map(id, used.parameters))
+            key: tuple[Any, ...] = tuple(parts)
+        else:
+            key = (rule.name, shape)
+        hit = self.shared.entries.get(key)
         if hit is not None:
-            return TriResult(hit[0], rule.name, rule.kind, rule.span, rule.citations, person_id, [], list(hit[1]))
+            return TriResult(hit[0], rule.name, rule.kind, rule.span, rule.citations, person_id, [], list(hit[1]),
+                             [], [])
         result = self._evaluate(rule, person, person_id)
         # only what is the same for every member of this shape is shared (no evidence, reasons or trace)
         if (result.value != UNKNOWN and not result.evidence and not result.unknowns and not result.children
@@ -524,10 +543,14 @@ class Evaluation:
             return found
         rule = self.rules[code]
         found = self._need_members[code] = {}
+        role, memo = rule.role, self.memo
         for member in self.members:
-            if rule.role is not None and self.rule_result(rule.role, member.person_id).value == NOT_MET:
-                continue
-            found[member.person_id] = self.rule_result(code, member.person_id)
+            pid = member.person_id
+            if role is not None:
+                held = memo.get((role, pid))
+                if (held if held is not None and held is not _IN_PROGRESS else self.rule_result(role, pid)).value == NOT_MET:
+                    continue
+            found[pid] = self.rule_result(code, pid)
         return found
 
     def _family_need(self, rule: RuleDef) -> TriResult:
@@ -539,11 +562,11 @@ class Evaluation:
 
     def combined(self, rule: RuleDef, value: str, parts: list[TriResult], detail: str | None) -> TriResult:
         relevant = [p for p in parts if p.value == value] or parts
-        evidence = unique_evidence([e for p in relevant for e in p.evidence])
+        evidence = [e for p in relevant for e in p.evidence]
         params = {p.name: p for part in relevant for p in part.parameters}
         reasons = _unique([r for p in parts if p.value == UNKNOWN for r in p.unknowns]) if value == UNKNOWN else []
-        return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None, evidence,
-                         list(params.values()), reasons, [], detail)
+        return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
+                         unique_evidence(evidence) if evidence else [], list(params.values()), reasons, [], detail)
 
     # Outcomes (engine.rules.outcomes) -------------------------------------------------------------
     def outcome_results(self) -> dict[str, OutcomeResult]:
@@ -552,47 +575,8 @@ class Evaluation:
         return self._outcomes
 
     # The whole family --------------------------------------------------------------------------------
-    def _top(self, name: str, missing: str) -> TriResult:
-        if name in self.rules:
-            return self.rule_result(name, None)
-        return TriResult(UNKNOWN, name, name, unknowns=[missing])
-
     def family_result(self) -> FamilyResult:
-        compiled = self.compiled
-        header = compiled.framework.header
-        family_definition = self._top("family_definition", "the framework has no family definition")
-        needs = {}
-        for need in compiled.needs:
-            result = self.rule_result(need.name, None)
-            members = self.need_members(need.name) if need.subject == "person" else {}
-            needs[need.name] = NeedResult(need.name, need.description or need.name, need.headline, need.subject,
-                                          result, members, need.local)
-        headlines = headline_results(compiled.framework, needs)
-        eligible = self._top("eligible", "the framework has no eligibility rule")
-        outcomes = self.outcome_results()
-        claimable = self._top("claimable", "the framework has no claim rule")
-        roles = {m.person_id: {r.name: self.rule_result(r.name, m.person_id).value for r in compiled.framework.roles}
-                 for m in self.members}
-        helpers = [r for r in self.rules.values() if r.kind == "rule"]
-        rules = {r.name: self.rule_result(r.name, None) for r in helpers if r.subject == "family"}
-        person_rules = {m.person_id: {r.name: self.rule_result(r.name, m.person_id).value
-                                      for r in helpers if r.subject == "person"} for m in self.members}
-        return FamilyResult(
-            family_id=self.family.family_id, as_of=self.as_of, framework_id=header.id,
-            framework_version=header.version, framework_hash=compiled.hash,
-            family_definition=family_definition, needs=needs, headlines=headlines, eligible=eligible,
-            outcomes=outcomes, claimable=claimable,
-            scores=score_results(compiled.framework, needs, headlines), roles=roles, rules=rules,
-            person_rules={pid: r for pid, r in person_rules.items() if r},
-            overrides=sorted(self.applied.values(), key=lambda o: (o.rule, o.person_id or "")),
-            identified_as_of=self.identified_on,
-        )
-
-
-def _fact_order(fact: Fact) -> tuple:
-    """A total order on facts, so duplicates of one id sort the same whatever order they arrived in."""
-    return (fact.date, fact.fact_id, fact.fact_type, fact.person_id or "", fact.batch_id, fact.source_record_id,
-            fact.source)
+        return family_result(self)
 
 
 def and2(a: str, b: str) -> str:

@@ -68,8 +68,8 @@ def family_outcome(ev: Evaluation, rule: RuleDef) -> TriResult:
 def _not_identified(rule: RuleDef | None, code: str) -> TriResult | None:
     if rule is None:
         return None
-    return TriResult(NOT_MET, rule.name, rule.kind, rule.span, rule.citations,
-                     detail=f"need {code} was not identified for this family")
+    return TriResult(NOT_MET, rule.name, rule.kind, rule.span, rule.citations, None, [], [], [], [],
+                     f"need {code} was not identified for this family")
 
 
 def outcome_results(ev: Evaluation) -> dict[str, OutcomeResult]:

@@ -13,10 +13,12 @@ from engine.rules.results import MET, NOT_MET, UNKNOWN, NeedResult, ScoreResult,
 def headline_results(framework: ir.Framework, needs: dict[str, NeedResult]) -> dict[str, TriResult]:
     """Each headline: met if any need under it is met; unknown if none is met and any is unknown."""
     declared = {h.code: h for h in framework.headlines}
-    codes = sorted(set(declared) | {n.headline for n in needs.values()})
+    by_headline: dict[str, list[NeedResult]] = {code: [] for code in declared}
+    for need in needs.values():
+        by_headline.setdefault(need.headline, []).append(need)
     results = {}
-    for code in codes:
-        under = [n for n in needs.values() if n.headline == code]
+    for code in sorted(by_headline):
+        under = by_headline[code]
         values = [n.value for n in under]
         value = MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
         met = [n.code for n in under if n.value == MET]
@@ -25,8 +27,8 @@ def headline_results(framework: ir.Framework, needs: dict[str, NeedResult]) -> d
         detail = (f"needs met: {', '.join(met)}" if met else "no need met") + (
             f"; unknown: {', '.join(unknown)}" if unknown else "")
         reasons = [f"need {n.code}: {r}" for n in under if n.value == UNKNOWN for r in n.result.unknowns]
-        results[code] = TriResult(value, code, "headline", headline.span if headline else None,
-                                  unknowns=reasons if value == UNKNOWN else [], detail=detail)
+        results[code] = TriResult(value, code, "headline", headline.span if headline else None, (), None, [], [],
+                                  reasons if value == UNKNOWN else [], [], detail)
     return results
 
 

@@ -25,8 +25,9 @@ input listed above; it belongs to one compiled framework, whose parameters are f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from itertools import count
 from typing import Any, Hashable, Iterable, Mapping
 
 from engine.rules import ir
@@ -54,8 +55,15 @@ class Footprint:
     #: the person rules it refers to (its role, for a need): their results for the member are part of the key
     refs: tuple[str, ...] = ()
 
-    def member_key(self, member: Member, as_of: date) -> tuple[Any, ...]:
-        """The member's part of a shared result's key."""
+    #: which member inputs the key holds: footprints with the same variant share a member's key part
+    variant: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        variant = (2 if self.dob else 1 if self.age else 0) | (4 if self.sex else 0) | (8 if self.case else 0)
+        object.__setattr__(self, "variant", variant)
+
+    def member_key(self, member: Member, as_of: date, case: CaseDates) -> tuple[Any, ...]:
+        """The member's (and case's) part of a shared result's key."""
         born = member.date_of_birth
         if self.dob:
             life: Any = born
@@ -63,7 +71,8 @@ class Footprint:
             life = age_on(born, as_of) if born is not None else None
         else:
             life = None
-        return (life, member.sex if self.sex else None)
+        dates = (case.identified, case.attached, case.closed) if self.case else None
+        return (life, member.sex if self.sex else None, dates)
 
 
 class _Unshareable(Exception):
@@ -183,6 +192,9 @@ class SharedResults:
         self.entries: dict[Hashable, tuple[str, tuple[ParamUse, ...]]] = {}
         self._coverage: tuple[Mapping[str, Coverage], int] | None = None
         self._coverage_ids: dict[tuple[tuple[str, Coverage], ...], int] = {}
+        self._shape_ids: dict[tuple[Any, ...], int] = {}
+        #: numbers handed out by ``next`` (atomic), so two threads never give two shapes one number
+        self._numbers = count()
 
     def get(self, key: Hashable) -> tuple[str, tuple[ParamUse, ...]] | None:
         return self.entries.get(key)
@@ -198,13 +210,18 @@ class SharedResults:
         if last is not None and last[0] is coverage:
             return last[1]
         content = tuple(sorted(coverage.items()))
-        number = self._coverage_ids.setdefault(content, len(self._coverage_ids))
+        number = self._coverage_ids.get(content)
+        if number is None:
+            number = self._coverage_ids.setdefault(content, next(self._numbers))
         self._coverage = (coverage, number)
         return number
 
+    def shape_id(self, shape: tuple[Any, ...]) -> int:
+        """A small number standing for a member's key part (cheaper to hash than the tuple, for every rule)."""
+        number = self._shape_ids.get(shape)
+        if number is None:
+            number = self._shape_ids.setdefault(shape, next(self._numbers))
+        return number
 
-def case_key(footprint: Footprint, case: CaseDates) -> tuple[date | None, ...] | None:
-    return (case.identified, case.attached, case.closed) if footprint.case else None
 
-
-__all__ = ["Footprint", "SharedResults", "footprints", "person_rules", "case_key"]
+__all__ = ["Footprint", "SharedResults", "footprints", "person_rules"]
