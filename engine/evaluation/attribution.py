@@ -10,8 +10,9 @@ records (P) are joined by a chain of mixed inputs, each swapping one part of T f
 3. ``facts``: the true members with the facts the pipeline holds for their records (by the true owner of
    each record): fields read differently, versions or end dates not loaded, facts lost in ingest.
 4. people: P itself, so what is left is who the pipeline thinks the family is. It is split by what is
-   wrong with the pipeline family: ``matching`` (a member is several true people, or one true member is
-   several members), ``grouping`` (right people, wrong family: someone missing or extra) and otherwise
+   wrong with the pipeline family: ``matching: merged`` (a member is several true people: a precision
+   error), ``matching: split`` (a true member is several people: a recall error), ``grouping`` (right
+   people, wrong family: someone missing or extra) and otherwise
    ``member details`` (right people, but their known dates of birth, sex or membership dates differ).
 
 A disagreement is put down to the first step whose answer differs from T's, so the causes add up to the
@@ -30,11 +31,12 @@ from pathlib import Path
 from engine.rules.inputs import Coverage, Fact, FamilyInput
 
 SOURCE_DEFECTS, COVERAGE, FACTS = "source defects", "coverage", "facts"
-MATCHING, GROUPING, MEMBER_DETAILS = "matching", "grouping", "member details"
-CAUSES = (MATCHING, GROUPING, MEMBER_DETAILS, FACTS, COVERAGE, SOURCE_DEFECTS)
+MERGED, SPLIT, GROUPING, MEMBER_DETAILS = "matching: merged", "matching: split", "grouping", "member details"
+CAUSES = (MERGED, SPLIT, GROUPING, MEMBER_DETAILS, FACTS, COVERAGE, SOURCE_DEFECTS)
 CAUSE_HELP = {
     SOURCE_DEFECTS: "facts the source systems only sent in broken rows, rightly quarantined (no pipeline could use them)",
-    MATCHING: "a member is several true people, or a true person is several members",
+    MERGED: "a member of the pipeline family is several true people",
+    SPLIT: "a true member is several people in the pipeline",
     GROUPING: "right people, wrong family: a true member missing or someone else's member added",
     MEMBER_DETAILS: "same people, but the known dates of birth, sex or membership dates differ",
     FACTS: "the pipeline holds different facts for the true members (fields, versions, end dates)",
@@ -95,9 +97,10 @@ class PipelineSide:
     def people_cause(self, family: FamilyInput, pipeline_family: str) -> str:
         persons = self._persons_of_family.get(pipeline_family, set())
         true_members = {m.person_id for m in family.members}
-        if any(len(self._true_of_person[p]) > 1 for p in persons) or any(
-                len(self._persons_of_true[t]) > 1 for t in true_members):
-            return MATCHING
+        if any(len(self._true_of_person[p]) > 1 for p in persons):
+            return MERGED
+        if any(len(self._persons_of_true[t]) > 1 for t in true_members):
+            return SPLIT
         held = set().union(*(self._true_of_person[p] for p in persons)) if persons else set()
         return GROUPING if held != true_members else MEMBER_DETAILS
 

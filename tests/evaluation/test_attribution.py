@@ -10,7 +10,7 @@ import pytest
 
 from dsl import load_framework
 from engine.evaluation.attribution import (
-    COVERAGE, FACTS, GROUPING, MATCHING, SOURCE_DEFECTS, Compared, PipelineSide, attribute,
+    COVERAGE, FACTS, GROUPING, MERGED, SOURCE_DEFECTS, SPLIT, Compared, PipelineSide, attribute,
 )
 from engine.rules.evaluator import compile_framework
 from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
@@ -84,7 +84,15 @@ def test_a_person_split_in_two_is_a_matching_error(compiled) -> None:
                         {"r1": "p1", "r1b": "p9", "r2": "p2"}, {"p1": "F1", "p2": "F1", "p9": "F9"},
                         {"r1": "TP1", "r1b": "TP1", "r2": "TP2"})
     decided = _pipeline_family(compiled, [("p1", ADULT), ("p2", CHILD)], [])
-    assert _cause(compiled, _truth(offence=True), decided, side) == [(NEED, "met", "not_met", MATCHING)]
+    assert _cause(compiled, _truth(offence=True), decided, side) == [(NEED, "met", "not_met", SPLIT)]
+
+
+def test_two_people_made_one_is_a_merge(compiled) -> None:
+    """The child's school record was matched to the parent: one member is two true people."""
+    side = PipelineSide({"r1": [_offence("r1", "r1")], "r2": []}, FULL, {"r1": "p1", "r2": "p1"}, {"p1": "F1"},
+                        {"r1": "TP1", "r2": "TP2"})
+    decided = _pipeline_family(compiled, [("p1", ADULT)], [])
+    assert _cause(compiled, _truth(offence=True), decided, side) == [(NEED, "met", "not_met", MERGED)]
 
 
 def test_a_member_in_the_wrong_family_is_a_grouping_error(compiled) -> None:
