@@ -62,20 +62,35 @@ def loads(text: bytes | str) -> Any:
     return orjson.loads(text) if orjson is not None else json.loads(text)
 
 
-#: canonical JSON of parameter uses by identity: the evaluator shares one ParamUse between every family
-#: evaluated on a date, so each is encoded once per run, not once per record (entries keep their object
-#: alive, so an id is never reused while cached)
-_PARAM_CONTENT: dict[int, tuple[ParamUse, bytes]] = {}
-_PARAM_CACHE_LIMIT = 10_000
+class _ByIdentity:
+    """Values computed from the evaluator's shared, immutable objects (parameter uses, spans, citation
+    tuples: one per framework rule or per parameter and date, shared by every family), kept by the
+    objects' identity from record to record. Each entry keeps its objects alive, so an id is never reused
+    while it is cached; past ``limit`` entries (a long-lived process replaying many frameworks) it restarts."""
+
+    def __init__(self, compute: Any, limit: int = 10_000) -> None:
+        self.compute, self.limit = compute, limit
+        self.cache: dict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = {}
+
+    def __call__(self, *objects: Any) -> Any:
+        key = tuple(map(id, objects))
+        found = self.cache.get(key)
+        if found is None or found[0] != objects:  # same objects (or, were an id reused, equal ones)
+            if len(self.cache) >= self.limit:
+                self.cache.clear()
+            found = self.cache[key] = (objects, self.compute(*objects))
+        return found[1]
 
 
-def _param_content(param: ParamUse) -> bytes:
-    found = _PARAM_CONTENT.get(id(param))
-    if found is None or found[0] is not param:
-        if len(_PARAM_CONTENT) >= _PARAM_CACHE_LIMIT:
-            _PARAM_CONTENT.clear()
-        found = _PARAM_CONTENT[id(param)] = (param, canonical_bytes(param.to_dict()))
-    return found[1]
+def _source_forms(span: Any, citations: tuple[Any, ...]) -> tuple[str | None, list[Any], tuple[Any, ...]]:
+    """A rule's span text, its citations' JSON, and each citation's (identity key, JSON)."""
+    cites = citations_json(citations)
+    return span_text(span), cites, tuple(((c.text, c.url, c.confidence), d) for c, d in zip(citations, cites))
+
+
+_param_content = _ByIdentity(lambda param: canonical_bytes(param.to_dict()))
+_params_in_order = _ByIdentity(lambda *params: sorted(params, key=_param_key))
+_sources = _ByIdentity(_source_forms)
 
 
 class _Encoder:
@@ -130,15 +145,17 @@ class _Encoder:
         return found
 
     def citation(self, citation: Any) -> int:
-        key = (citation.text, citation.url, citation.confidence)
+        return self.citation_ref((citation.text, citation.url, citation.confidence), citation_dict(citation))
+
+    def citation_ref(self, key: tuple[Any, ...], data: dict[str, Any]) -> int:
         found = self.citation_by_key.get(key)
         if found is None:
             found = self.citation_by_key[key] = len(self.citations)
-            self.citations.append(citation_dict(citation))
+            self.citations.append(data)
         return found
 
     def citation_refs(self, citations: tuple[Any, ...]) -> list[int]:
-        return [self.citation(c) for c in citations]
+        return [self.citation_ref(key, data) for key, data in _sources(None, citations)[2]]
 
     def source_table(self) -> dict[str, dict[str, Any]]:
         return {rule: {"span": span, "citations": refs}
@@ -171,8 +188,9 @@ class _Encoder:
             data["params"] = params or []
         recorded = self.sources.get(rule)
         if recorded is None:
-            self.sources[rule] = (tri.span, tri.citations, span_text(tri.span), citations_json(tri.citations),
-                                  self.citation_refs(tri.citations))
+            span, cites, keyed = _sources(tri.span, tri.citations)
+            self.sources[rule] = (tri.span, tri.citations, span, cites,
+                                  [self.citation_ref(key, data) for key, data in keyed])
             self.keep.append(tri)
         elif not (tri.span is recorded[0] and tri.citations is recorded[1]):  # shared objects: the usual case
             span, cites = span_text(tri.span), citations_json(tri.citations)
@@ -205,7 +223,7 @@ class _Encoder:
         ids = tuple(map(id, parameters))
         found = self.param_refs_by_ids.get(ids)
         if found is None:
-            ordered = sorted(parameters, key=_param_key) if len(parameters) > 1 else parameters
+            ordered = _params_in_order(*parameters) if len(parameters) > 1 else parameters
             found = self.param_refs_by_ids[ids] = [self.param(p) for p in ordered]
         return found
 
