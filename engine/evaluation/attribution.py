@@ -34,7 +34,7 @@ SOURCE_DEFECTS, COVERAGE, FACTS = "source defects", "coverage", "facts"
 MERGED, SPLIT, GROUPING, MEMBER_DETAILS = "matching: merged", "matching: split", "grouping", "member details"
 CAUSES = (MERGED, SPLIT, GROUPING, MEMBER_DETAILS, FACTS, COVERAGE, SOURCE_DEFECTS)
 CAUSE_HELP = {
-    SOURCE_DEFECTS: "facts the source systems only sent in broken rows, rightly quarantined (no pipeline could use them)",
+    SOURCE_DEFECTS: "facts the sources only sent in broken rows, rightly quarantined (no pipeline could use them)",
     MERGED: "a member of the pipeline family is several true people",
     SPLIT: "a true member is several people in the pipeline",
     GROUPING: "right people, wrong family: a true member missing or someone else's member added",

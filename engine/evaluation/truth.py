@@ -85,7 +85,8 @@ class Truth:
         manifest = folder / "manifest.json"
         window = json.loads(manifest.read_text(encoding="utf-8")).get("window") if manifest.exists() else None
         records = {r["record_key"]: RecordTruth(r["person_id"], _iso(r.get("first_extract") or ""),
-                                                r.get("gives_date_of_birth", "1") == "1", r.get("gives_sex", "1") == "1")
+                                                r.get("gives_date_of_birth", "1") == "1",
+                                                r.get("gives_sex", "1") == "1")
                    for r in _rows(folder, "records.csv")}
         return cls(
             record_person={key: r.person_id for key, r in records.items()},
@@ -165,8 +166,8 @@ class Truth:
             ))
         coverage = {t: Coverage(fact_type=t, start=coverage_from, end=as_of, sources=("truth",)) for t in types}
         return [
-            FamilyInput(family_id=hh, members=tuple(ms), facts=tuple(sorted(facts[hh], key=lambda f: (f.date, f.fact_id))),
-                        coverage=coverage)
+            FamilyInput(family_id=hh, members=tuple(ms), coverage=coverage,
+                        facts=tuple(sorted(facts[hh], key=lambda f: (f.date, f.fact_id))))
             for hh, ms in sorted(members.items())
         ]
 

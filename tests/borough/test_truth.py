@@ -99,7 +99,8 @@ def test_end_dates_are_known_from_the_extract_that_carried_them(borough):
         if row["employment_end"]:
             shown[row["employment_id"]] = min(shown.get(row["employment_id"], row["_extract"]), row["_extract"])
     # fact ids number the true facts of a type in truth order
-    expected = {f"{spec.id_prefix}-{i + 1:08d}": f["end_known_from"] for i, f in enumerate(facts) if f["end_known_from"]}
+    expected = {f"{spec.id_prefix}-{i + 1:08d}": f["end_known_from"]
+                for i, f in enumerate(facts) if f["end_known_from"]}
     assert expected and expected == shown
     assert any(f["end_date"] and f["known_from"] and not f["end_known_from"] for f in facts)
 
@@ -108,9 +109,10 @@ def test_facts_sent_only_in_broken_rows_have_no_readable_extract(borough):
     """readable_from is known_from, except for facts whose first row had a broken date: then the extract of a
     later (end date) row, or empty."""
     facts = read_csv(borough / "truth" / "facts.csv")
-    broken = {(d["feed"], d["extract_date"]) for d in read_csv(borough / "truth" / "defects.csv") if d["defect"] == "bad_date"}
+    bad_dates = [d for d in read_csv(borough / "truth" / "defects.csv") if d["defect"] == "bad_date"]
+    broken = {(d["feed"], d["extract_date"]) for d in bad_dates}
     unreadable = [f for f in facts if f["known_from"] and f["readable_from"] != f["known_from"]]
-    assert unreadable and len(unreadable) <= sum(1 for d in read_csv(borough / "truth" / "defects.csv") if d["defect"] == "bad_date")
+    assert unreadable and len(unreadable) <= len(bad_dates)
     feed_of = {spec.fact_type: spec.name for spec in FEEDS if spec.fact_type}
     assert all((feed_of[f["fact_type"]], f["known_from"]) in broken for f in unreadable)
     assert all(f["readable_from"] in ("", f["end_known_from"]) for f in unreadable)

@@ -177,8 +177,9 @@ def _cause_table(report) -> Table:
         table.add_column(col, justify="right" if col.startswith("house") else "left")
     for cause in CAUSES:
         table.add_row(cause, f"{attribution.eligibility[cause]:,}", f"{attribution.needs[cause]:,}", CAUSE_HELP[cause])
-    table.add_row("[bold]all[/]", f"[bold]{sum(attribution.eligibility.values()):,}[/] of {report.compared_households:,}",
-                  f"[bold]{sum(attribution.needs.values()):,}[/] of {report.compared_needs:,}", "")
+    households, needs = sum(attribution.eligibility.values()), sum(attribution.needs.values())
+    table.add_row("[bold]all[/]", f"[bold]{households:,}[/] of {report.compared_households:,}",
+                  f"[bold]{needs:,}[/] of {report.compared_needs:,}", "")
     return table
 
 
