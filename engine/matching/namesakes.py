@@ -8,7 +8,8 @@ ambiguous (in a borough, most such pairs are namesakes), so they stay below the 
 Looking at whole persons settles many of them. Two persons are joined when:
 
 1. they agree exactly on given and family name in some compared pair that is not a clear non-match,
-   and each is the other's only such namesake (with two candidates, which one is unknowable);
+   and each is the other's only namesake that rules 2-4 allow (with two possible candidates, which
+   one is unknowable; a namesake those rules exclude cannot be the person, so it is no rival);
 2. no compared pair between them is a clear non-match (probability < ``CLEAR_NON_MATCH``: dates of
    birth a generation apart, a child's date of birth against an adults-only register, different
    identifiers) and no reviewer rejected one;
@@ -53,31 +54,30 @@ def join_namesakes(
                                          label_right[across & (prob < CLEAR_NON_MATCH)].tolist())}
     vetoed |= {_key(labels[a], labels[b]) for a, b in rejected}
     proposing = np.flatnonzero(across & full_name_agrees & (prob >= CLEAR_NON_MATCH))
-    candidates: dict[int, set[int]] = defaultdict(set)
     proposal: dict[tuple[int, int], int] = {}
     for k in proposing.tolist():
-        a, b = int(label_left[k]), int(label_right[k])
-        candidates[a].add(b)
-        candidates[b].add(a)
-        key = _key(a, b)
-        if key not in proposal or prob[k] > prob[proposal[key]]:
+        key = _key(int(label_left[k]), int(label_right[k]))
+        if key not in vetoed and (key not in proposal or prob[k] > prob[proposal[key]]):
             proposal[key] = k
     if not proposal:
         return []
+    persons = np.fromiter({p for key in proposal for p in key}, dtype=labels.dtype)
     members: dict[int, list[int]] = defaultdict(list)
-    involved = np.isin(labels, np.fromiter(candidates, dtype=labels.dtype))
-    for record in np.flatnonzero(involved).tolist():
+    for record in np.flatnonzero(np.isin(labels, persons)).tolist():
         members[int(labels[record])].append(record)
-    dates, extracts = table.values("date_of_birth"), table.codes(FIRST_EXTRACT)[0]
+    births = {p: {table.values("date_of_birth")[r] for r in rs} - {None} for p, rs in members.items()}
+    codes = table.codes(FIRST_EXTRACT)[0]
+    extracts = {p: {int(codes[r]) for r in rs} - {-1} for p, rs in members.items()}
+    # rules 2-4 first: a namesake who cannot be the person does not make the choice ambiguous
+    possible = {(a, b): k for (a, b), k in proposal.items()
+                if not (births[a] and births[b] and not births[a] & births[b]) and not extracts[a] & extracts[b]}
+    candidates: dict[int, int] = defaultdict(int)
+    for a, b in possible:
+        candidates[a] += 1
+        candidates[b] += 1
     joins = []
-    for (a, b), k in sorted(proposal.items()):
-        if len(candidates[a]) != 1 or len(candidates[b]) != 1 or (a, b) in vetoed:
-            continue
-        births_a = {dates[r] for r in members[a]} - {None}
-        births_b = {dates[r] for r in members[b]} - {None}
-        if births_a and births_b and not births_a & births_b:
-            continue
-        if ({int(extracts[r]) for r in members[a]} - {-1}) & ({int(extracts[r]) for r in members[b]} - {-1}):
+    for (a, b), k in sorted(possible.items()):
+        if candidates[a] != 1 or candidates[b] != 1:
             continue
         for record in members[b]:
             labels[record] = a

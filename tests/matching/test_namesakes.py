@@ -54,6 +54,15 @@ def test_two_candidates_are_ambiguous() -> None:
     assert labels == [0, 1, 2]
 
 
+def test_a_namesake_who_cannot_be_the_person_is_no_rival() -> None:
+    """A second namesake whose date of birth differs from the employment record's is not a rival for
+    it, and the register record cannot be them (a clear non-match): one possible candidate each."""
+    rival = dict(EMPLOYMENT, record_key="dwp:D1", date_of_birth="1999-03-04", postcode="HW1 0AA",
+                 **{FIRST_EXTRACT: "dwp 2026-08-01"})
+    labels, joins = _join([EMPLOYMENT, REGISTER, rival], [(0, 1, 0.3), (0, 2, 0.3), (1, 2, 0.001)], [0, 1, 2])
+    assert labels == [0, 0, 2] and len(joins) == 1
+
+
 def test_contradictions_keep_namesakes_apart() -> None:
     child = dict(EMPLOYMENT, record_key="school:S1", date_of_birth="2016-01-01", **{FIRST_EXTRACT: "school 2026-08-01"})
     # a clear non-match between the two persons (e.g. the register's adults-only age range)
