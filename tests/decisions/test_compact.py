@@ -193,3 +193,56 @@ def test_format_1_records_still_verify_replay_and_explain_the_same(db: sa.Engine
     explained = explain_recorded(db, family)
     assert "matches the record exactly" in explained.heading()
     assert explained.text == compact_text
+
+
+# Any result, not just the ones Phase 3 happens to produce ------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CITES = [ir.Citation(text="Guidance ch.4", url="https://example.org/g", confidence="verified"),
+          ir.Citation(text="Local plan", url=None, confidence="local")]
+_SPANS = [None, ir.Span(file="a.hearth", line=1, column=1), ir.Span(file="b.hearth", line=7, column=3)]
+_FACTS = [_evidence("1", 5), _evidence("2", 3), _evidence("2", 3, outcome="caution"), _evidence("3", 9)]
+_PARAMS = [ParamUse("window", ir.Duration(amount=12, unit="months"), date(2022, 1, 1), _CITES[0], "months"),
+           ParamUse("window", ir.Duration(amount=6, unit="months"), date(2023, 4, 1), None, "months", "local"),
+           ParamUse("threshold", 90.5, date(2022, 1, 1), _CITES[1], "percent")]
+_VALUES = st.sampled_from(["met", "not_met", "unknown"])
+
+
+def _tris(depth: int = 0) -> st.SearchStrategy[TriResult]:
+    children = st.lists(st.deferred(lambda: _tris(depth + 1)), max_size=2) if depth < 1 else st.just([])
+    return st.builds(
+        TriResult, value=_VALUES, rule=st.sampled_from(["A", "B", "A.achieved"]),
+        kind=st.sampled_from(["need", "rule", "agg"]), span=st.sampled_from(_SPANS),
+        citations=st.sampled_from([(), (_CITES[0],), tuple(_CITES)]),
+        person_id=st.sampled_from([None, "P1", "P2"]),
+        evidence=st.lists(st.sampled_from(_FACTS), max_size=3), parameters=st.lists(st.sampled_from(_PARAMS), max_size=3),
+        unknowns=st.lists(st.sampled_from(["feed missing", "term missing"]), max_size=2), children=children,
+        detail=st.sampled_from([None, "count 2"]), overridden_from=st.sampled_from([None, "not_met"]),
+        override=st.sampled_from([None, Override("A", "F1", "P1", "met", "confirmed", "kw1", datetime(2023, 9, 1))]),
+    )
+
+
+@st.composite
+def _results(draw) -> FamilyResult:
+    people = st.dictionaries(st.sampled_from(["P1", "P2", "P3"]), _tris(1), max_size=3)
+    needs = {code: NeedResult(code, f"need {code}", "H", "person", draw(_tris()), members=draw(people))
+             for code in draw(st.sets(st.sampled_from(["A", "B"])))}
+    outcomes = {code: OutcomeResult(code, draw(_VALUES), draw(_tris()), draw(st.one_of(st.none(), _tris())), draw(_VALUES),
+                                    members={pid: draw(st.dictionaries(st.sampled_from(["achieved", "sustained"]), _tris(1)))
+                                             for pid in draw(st.sets(st.sampled_from(["P1", "P2"])))})
+                for code in draw(st.sets(st.sampled_from(["A", "B"])))}
+    return FamilyResult(
+        family_id="F1", as_of=date(2023, 9, 1), framework_id="fw", framework_version="1", framework_hash="h",
+        family_definition=draw(_tris()), needs=needs, headlines={"H": draw(_tris())}, eligible=draw(_tris()),
+        outcomes=outcomes, claimable=draw(_tris()), scores={}, rules=draw(st.dictionaries(st.sampled_from(["r1", "r2"]), _tris())),
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(_results())
+def test_any_result_expands_exactly(result: FamilyResult) -> None:
+    """Whatever mix of shared and differing facts, parameters, spans, citations, people and overrides a
+    result has, its compact record expands to exactly its full form."""
+    assert expand(json.loads(encode(result))) == full(result)
