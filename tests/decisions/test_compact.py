@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.decisions.compact import FORMAT, canonical_bytes, compact, encode, expand
 from engine.decisions.lookup import explain_recorded
@@ -24,7 +26,6 @@ from engine.rules.results import Evidence, FamilyResult, NeedResult, OutcomeResu
 from engine.storage.tables_decisions import GENESIS_HASH, decisions
 
 from tests.decisions.pipeline import AS_OF, DECIDED_AT, FEB, JAN, DemoFeeds, phase3
-
 from tests.rules.test_bulk_identical import ROOT, bench  # the seeded benchmark families the golden digests use
 
 #: sha256 of the stored (format 2) bytes of 40 seeded benchmark families, framework hash masked. Pins the
@@ -196,9 +197,6 @@ def test_format_1_records_still_verify_replay_and_explain_the_same(db: sa.Engine
 
 
 # Any result, not just the ones Phase 3 happens to produce ------------------------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _CITES = [ir.Citation(text="Guidance ch.4", url="https://example.org/g", confidence="verified"),
           ir.Citation(text="Local plan", url=None, confidence="local")]
