@@ -157,12 +157,13 @@ async def simulate_cases(engine: sa.Engine, framework: Framework, pipeline, feed
     from workflows.activities import CaseActivities
     from workflows.cases import CaseClient
     from workflows.pipeline import feeds_for_month
-    from workflows.server import register_search_attributes
+    from workflows.server import quiet_runtime, register_search_attributes
     from workflows.worker import build_worker
 
     note("starting the time-skipping Temporal server")
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_binary("temporal-test-server"), data_converter=pydantic_data_converter)
+        test_server_existing_path=_binary("temporal-test-server"), data_converter=pydantic_data_converter,
+        runtime=quiet_runtime())
     try:
         await register_search_attributes(env.client)
         task_queue = f"hearth-demo-{uuid.uuid4()}"

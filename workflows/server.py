@@ -161,3 +161,22 @@ async def register_search_attributes(client, namespace: str = "default") -> None
         namespace=namespace,
         search_attributes={k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES},
     ))
+
+
+
+_RUNTIME = None
+
+
+def quiet_runtime():
+    """A Temporal runtime for the demo's time-skipping server: core logs only errors. Its warnings say
+    nothing to a Hearth user (the test server lacks a capability of newer full servers: heartbeat
+    details on activity failure, which Hearth's activities do not use); workflow task failures are
+    still logged by the Python SDK. Logs are not forwarded to Python logging, because a core thread
+    calling into Python while the interpreter exits is the known exit crash (sdk-python#300)."""
+    global _RUNTIME
+    if _RUNTIME is None:
+        from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+        _RUNTIME = Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
+            filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+    return _RUNTIME

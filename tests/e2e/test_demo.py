@@ -44,6 +44,7 @@ def test_demo_exits_cleanly_and_prints_its_summary(demo) -> None:
     _, result = demo
     assert result.returncode == 0, f"hearth demo failed:\n{result.stdout}\n{result.stderr}"
     assert "Traceback" not in result.stderr
+    assert "temporalio_sdk_core" not in result.stdout + result.stderr  # no Temporal core log noise
     assert re.search(r"cases by state: .*claimed|closed", result.stdout)
     assert re.search(r"claims: [1-9]\d*", result.stdout)
     # no desktop in the subprocess: the report's address is printed instead of a browser being started
