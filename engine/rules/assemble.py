@@ -32,12 +32,12 @@ def family_result(ev: Evaluation) -> FamilyResult:
     eligible = _top(ev, "eligible", "the framework has no eligibility rule")
     outcomes = ev.outcome_results()
     claimable = _top(ev, "claimable", "the framework has no claim rule")
-    roles = {m.person_id: {r.name: ev.rule_result(r.name, m.person_id).value for r in compiled.framework.roles}
+    rule_result = ev.rule_result
+    roles = {m.person_id: {name: rule_result(name, m.person_id).value for name in compiled.role_names}
              for m in ev.members}
-    helpers = [r for r in ev.rules.values() if r.kind == "rule"]
-    rules = {r.name: ev.rule_result(r.name, None) for r in helpers if r.subject == "family"}
-    person_rules = {m.person_id: {r.name: ev.rule_result(r.name, m.person_id).value
-                                  for r in helpers if r.subject == "person"} for m in ev.members}
+    rules = {name: rule_result(name, None) for name in compiled.family_helpers}
+    person_rules = {m.person_id: {name: rule_result(name, m.person_id).value for name in compiled.person_helpers}
+                    for m in ev.members}
     return FamilyResult(
         family_id=ev.family.family_id, as_of=ev.as_of, framework_id=header.id,
         framework_version=header.version, framework_hash=compiled.hash,

@@ -39,7 +39,7 @@ from engine.rules.results import (
     TriResult, unique_evidence,
 )
 from engine.rules.outcomes import all_outcomes, family_outcome, outcome_results
-from engine.rules.sharing import Footprint, SharedResults, footprints
+from engine.rules.sharing import Footprint, SharedResults, footprints, read_ranges, selects_any
 from engine.rules.values import UNK, bounded
 
 Compiled = Callable[["Evaluation"], Any]
@@ -82,6 +82,12 @@ class CompiledFramework:
         self.traced_rules: dict[str, RuleDef] = self._compile(traced=True)
         for name, footprint in footprints(framework).items():
             self.rules[name].footprint = footprint
+        #: names in the order a family's result lists them
+        self.role_names = [r.name for r in framework.roles]
+        helpers = [r for r in self.rules.values() if r.kind == "rule"]
+        self.family_helpers = [r.name for r in helpers if r.subject == "family"]
+        self.person_helpers = [r.name for r in helpers if r.subject == "person"]
+        self.outcome_codes = sorted(self.outcomes)
         #: person-level results shared between members of one shape (bulk evaluation only; ``share=False``
         #: evaluates every member in full, which tests compare against)
         self.shared = SharedResults() if share else None
@@ -265,6 +271,8 @@ class Evaluation:
         self._person_types: dict[str, set[str]] = {}
         #: (person id, footprint variant) -> the number of the member's part of shared results' keys
         self._member_keys: dict[tuple[str, int], int] = {}
+        #: id(footprint) -> fact type -> date ranges its aggregates read on this date (engine.rules.sharing)
+        self._read_ranges: dict[int, dict[str, tuple[tuple[date, date], ...] | None]] = {}
         self._index_facts(family.facts)
         self.shared, self.coverage_id = self._sharing(compiled, params)
         #: windows anchored on the evaluation date are shared by the families evaluated under the same parameters
@@ -484,8 +492,10 @@ class Evaluation:
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
         person = self.member_by_id.get(person_id) if person_id else None
         footprint = rule.footprint
-        if (self.shared is None or person is None or footprint is None
-                or not footprint.fact_types.isdisjoint(self._person_types.get(person_id, ()))):
+        if self.shared is None or person is None or footprint is None:
+            return self._evaluate(rule, person, person_id)
+        held = self._person_types.get(person_id)
+        if held and not footprint.fact_types.isdisjoint(held) and self._selects_facts(footprint, person_id, held):
             return self._evaluate(rule, person, person_id)
         shape = self._member_keys.get((person_id, footprint.variant))
         if shape is None:
@@ -512,6 +522,23 @@ class Evaluation:
                 and result.detail is None):
             self.shared.put(key, result.value, result.parameters)
         return result
+
+    def _selects_facts(self, footprint: Footprint, person_id: str, held: set[str]) -> bool:
+        """Whether the rule's aggregates would select any of the member's facts (if not, the member is read
+        exactly as one with no facts of those types)."""
+        ranges = self._read_ranges.get(id(footprint))
+        if ranges is None:
+            ranges = self._read_ranges[id(footprint)] = read_ranges(footprint, self.as_of, self.params,
+                                                                     self.compiled.window)
+        fact_types = self.compiled.fact_types
+        for name in footprint.fact_types & held:
+            spans = ranges.get(name)
+            if spans is None:
+                return True
+            dates, facts = self._facts[(person_id, name)]
+            if selects_any(facts, dates, spans, fact_types[name].recording, fact_types[name]):
+                return True
+        return False
 
     def _evaluate(self, rule: RuleDef, person: Member | None, person_id: str | None) -> TriResult:
         saved_person, saved_collector, saved_stack, saved_detail = self.person, self.collector, self.trace_stack, self.detail

@@ -77,7 +77,7 @@ def outcome_results(ev: Evaluation) -> dict[str, OutcomeResult]:
 
     results: dict[str, OutcomeResult] = {}
     rules = ev.rules
-    for code in sorted(ev.compiled.outcomes):
+    for code in ev.compiled.outcome_codes:
         if code not in rules:  # an outcome for a need the framework does not define
             continue
         applicable, member_values = identified_need(ev, code)

@@ -25,15 +25,17 @@ input listed above; it belongs to one compiled framework, whose parameters are f
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import count
-from typing import Any, Hashable, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from engine.rules import ir
+from engine.rules.aggregates import RECORDS_BEGIN, state_end
 from engine.rules.calendar import age_on
 from engine.rules.functions import FUNCTIONS
-from engine.rules.inputs import CaseDates, Coverage, Member
+from engine.rules.inputs import CaseDates, Coverage, Fact, Member
 from engine.rules.results import ParamUse
 
 #: person attributes a shared result may depend on (anything else makes a rule unshareable)
@@ -54,6 +56,8 @@ class Footprint:
     case: bool
     #: the person rules it refers to (its role, for a need): their results for the member are part of the key
     refs: tuple[str, ...] = ()
+    #: fact type -> the windows its aggregates read (None: as far as records go)
+    windows: tuple[tuple[str, tuple[ir.Window | None, ...]], ...] = ()
 
     #: which member inputs the key holds: footprints with the same variant share a member's key part
     variant: int = field(init=False)
@@ -88,6 +92,7 @@ class _Reader:
         self.fact_types: set[str] = set()
         self.flags: set[str] = set()
         self.refs: dict[str, None] = {}
+        self.windows: dict[str, dict[ir.Window | None, None]] = {}
 
     def read(self, name: str) -> None:
         kind, _, condition, role = self.rules[name]
@@ -131,6 +136,7 @@ class _Reader:
             if node.scope != "person":
                 raise _Unshareable("family-scope aggregate")
             self.fact_types.add(node.fact)
+            self.windows.setdefault(node.fact, {})[node.window] = None
             if node.window is not None and node.window.anchor != "as_of":
                 self.flags.add("case")
             self.each((node.where, node.test))
@@ -178,8 +184,9 @@ def footprints(framework: ir.Framework) -> dict[str, Footprint]:
         except _Unshareable:
             continue
         flags = reader.flags
+        windows = tuple((fact, tuple(seen)) for fact, seen in sorted(reader.windows.items()))
         found[name] = Footprint(frozenset(reader.fact_types), "dob" in flags, "age" in flags or "dob" in flags,
-                                "sex" in flags, "case" in flags, tuple(reader.refs))
+                                "sex" in flags, "case" in flags, tuple(reader.refs), windows)
     return found
 
 
@@ -224,4 +231,46 @@ class SharedResults:
         return number
 
 
-__all__ = ["Footprint", "SharedResults", "footprints", "person_rules"]
+def read_ranges(footprint: Footprint, as_of: date, params: Mapping[str, ParamUse | None],
+                window_dates: Callable[[date, int, str, str], tuple[date, date]],
+                ) -> dict[str, tuple[tuple[date, date], ...] | None]:
+    """Per fact type, the date ranges its aggregates select facts from as of ``as_of`` (as
+    :func:`engine.rules.aggregates.compile_aggregate` selects them: events and periodic records dated in
+    the range, states that start by its end and have not ended before its start); None for a type with
+    a window anchored on a case date or of unknown length. A member with facts of a type, none of them in
+    these ranges, is read exactly as one with none: every aggregate selects nothing."""
+    found: dict[str, tuple[tuple[date, date], ...] | None] = {}
+    for fact_type, windows in footprint.windows:
+        ranges: list[tuple[date, date]] | None = []
+        for window in windows:
+            if window is None:
+                ranges.append((RECORDS_BEGIN, as_of))
+                continue
+            length: Any = window.length
+            if isinstance(length, ir.ParamRef):
+                use = params.get(length.name)
+                length = use.value if use is not None else None
+            if window.anchor != "as_of" or not isinstance(length, ir.Duration):
+                ranges = None
+                break
+            start, end = window_dates(as_of, length.amount, length.unit, window.direction)
+            ranges.append((start, min(end, as_of)))
+        found[fact_type] = tuple(ranges) if ranges is not None else None
+    return found
+
+
+def selects_any(facts: list[Fact], dates: list[date], ranges: tuple[tuple[date, date], ...], recording: str,
+                fact_type: ir.FactType) -> bool:
+    """Whether an aggregate reading ``ranges`` would select any of ``facts`` (sorted by date)."""
+    for start, end in ranges:
+        if start > end:
+            continue
+        if recording == "states":
+            if any((e := state_end(f, fact_type)) is None or e >= start for f in facts[: bisect_right(dates, end)]):
+                return True
+        elif bisect_left(dates, start) < bisect_right(dates, end):
+            return True
+    return False
+
+
+__all__ = ["Footprint", "SharedResults", "footprints", "person_rules", "read_ranges", "selects_any"]

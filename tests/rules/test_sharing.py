@@ -48,11 +48,14 @@ EXTRA_RULES = (
 #: a need's per-member results are recorded in full (a person rule's only by value): its parameters come
 #: from the rule it refers to, whose parameters differ between members with the same value
 YOUNG_NEED = ir.Need(name="YOUNG", headline="CRIME", condition=ir.RuleRef(name="refers_to_young"))
+#: a states register read over a window: a state that ended before the window starts is not read
+RECENT_EDUCATION = ir.Need(name="RECENT_EDUCATION", headline="EDUCATION", condition=ir.Aggregate(
+    fn="any", fact="education_status", window=last(6, "months")))
 
 
 @pytest.fixture(scope="module")
 def extended() -> ir.Framework:
-    return framework(rules=EXTRA_RULES, needs=NEEDS + (YOUNG_NEED,))
+    return framework(rules=EXTRA_RULES, needs=NEEDS + (YOUNG_NEED, RECENT_EDUCATION))
 
 
 def test_rules_that_read_beyond_the_member_are_never_shared(extended):
@@ -96,6 +99,20 @@ def _families(framework_ir: ir.Framework) -> list:
         if index % 4 == 1:
             facts.append(make("education_status", members[3].person_id, date(2020, 9, 1), status="training",
                               start_date=date(2020, 9, 1)))
+        # facts just outside and just inside what the rules read (12 months of offences as of 2023-09-01
+        # start 2022-09-02; six months of states start 2023-03-02), and facts dated after the evaluation
+        for k, day in enumerate((date(2022, 9, 1), date(2022, 9, 2), date(2023, 9, 2), date(2021, 1, 1))):
+            if index % 4 == k:
+                facts.append(make("offence", members[(index + k) % 7].person_id, day, offence_date=day,
+                                  outcome="proven"))
+        for k, (start, end) in enumerate(((date(2022, 1, 1), date(2023, 3, 1)), (date(2022, 1, 1), date(2023, 3, 2)),
+                                          (date(2023, 9, 5), None), (date(2020, 1, 1), None))):
+            if index % 4 == k:
+                facts.append(make("education_status", members[(index + k + 1) % 7].person_id, start, end,
+                                  status="full_time_education", start_date=start))
+        if index % 3 == 2:  # a state long over: still read by aggregates without a window
+            facts.append(make("education_status", members[index % 7].person_id, date(1998, 9, 1), date(1999, 7, 1),
+                              status="training", start_date=date(1998, 9, 1)))
         attached = (None, date(2022, 2, 1), date(2023, 2, 1))[index % 3]
         case = CaseDates(date(2022, 1, 1), attached, None)
         families.append(family(members, facts, case=case, family_id=f"F{index}"))
@@ -113,6 +130,21 @@ def test_shared_results_equal_full_evaluation_on_small_families(extended, as_of)
     # whatever order families come in (and so whichever member computes a shape first)
     again = compile_framework(extended)
     assert [again.evaluate(f, as_of, trace=False).to_json() for f in reversed(families)] == expected[::-1]
+
+
+def test_facts_outside_every_window_a_rule_reads_are_read_as_no_facts(extended):
+    compiled = compile_framework(extended)
+    make = FactMaker()
+    old = make("offence", "mum", date(2022, 9, 1), offence_date=date(2022, 9, 1), outcome="proven")
+    first_day = make("offence", "mum", date(2022, 9, 2), offence_date=date(2022, 9, 2), outcome="proven")
+    compiled.evaluate(family([MUM, CHILD], [], family_id="F0"), AS_OF, trace=False)
+    entries = len(compiled.shared.entries)
+    outside = compiled.evaluate(family([MUM, CHILD], [old], family_id="F1"), AS_OF, trace=False)
+    assert len(compiled.shared.entries) == entries  # served from the shared results, nothing new
+    assert outside.needs["CRIME_OFFENDING"].members["mum"].value == "not_met"
+    inside = compiled.evaluate(family([MUM, CHILD], [first_day], family_id="F2"), AS_OF, trace=False)
+    mum = inside.needs["CRIME_OFFENDING"].members["mum"]
+    assert mum.value == "met" and [e.fact_id for e in mum.evidence] == [first_day.fact_id]
 
 
 def test_a_member_with_facts_of_the_rule_is_not_given_a_shared_result(extended):
