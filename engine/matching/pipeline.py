@@ -21,7 +21,7 @@ from engine.matching import store
 from engine.matching.identities import assign_ids
 from engine.matching.linker import LinkerSettings, LinkResult, link
 from engine.matching.namesakes import FIRST_EXTRACT
-from engine.matching.population import AgeBand, add_birth_ranges, feed_populations  # noqa: F401 (API)
+from engine.matching.population import AgeBand, add_birth_ranges
 from engine.matching.records import IDENTITY_FIELDS, RecordTable
 from engine.storage import tables_matching as t
 
@@ -50,7 +50,7 @@ def load_records(conn: sa.Connection, populations: Mapping[str, AgeBand] | None 
 
     Each record also gets its source and first extract date (``first_extract``, used to join
     namesakes, :mod:`engine.matching.namesakes`) and, where ``populations`` (feed name -> age band,
-    from feeds.yaml via :func:`feed_populations`) declare one, the birth dates its feed allows.
+    from feeds.yaml via ``engine.matching.population.feed_populations``) declare one, the birth dates its feed allows.
     """
     from engine.storage.tables_ingest import batches, source_records
 
