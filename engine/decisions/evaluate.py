@@ -49,11 +49,25 @@ _COMPILED: dict[str, Any] = {}
 _COMPILED_KEEP = 4
 
 
+#: content hashes by framework object (frozen models): hashing serialises the whole framework, ~5 ms for
+#: Phase 3, and explain or replay asks for the same stored framework's compiled form more than once
+_HASHED: dict[int, tuple[Framework, str]] = {}
+
+
+def _content_hash(framework: Framework) -> str:
+    found = _HASHED.get(id(framework))
+    if found is None or found[0] is not framework:
+        if len(_HASHED) >= _COMPILED_KEEP:
+            _HASHED.clear()
+        found = _HASHED[id(framework)] = (framework, framework.content_hash())
+    return found[1]
+
+
 def compile_for(framework: Framework) -> Any:
     """The evaluator's compiled form of ``framework``, cached by content hash."""
     from engine.rules.evaluator import compile_framework
 
-    key = framework.content_hash()
+    key = _content_hash(framework)
     compiled = _COMPILED.get(key)
     if compiled is None:
         if len(_COMPILED) >= _COMPILED_KEEP:

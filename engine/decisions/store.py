@@ -7,6 +7,8 @@ rather than silently replayed.
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 
 from engine.decisions.records import utc_now
@@ -33,6 +35,13 @@ def store_framework(conn: sa.Connection, framework: Framework) -> str:
     return digest
 
 
+#: frameworks parsed from the store, by hash: explaining or replaying a decision loads its framework
+#: twice or more (about 7 ms each for Phase 3); a hit is still re-read and re-hashed, so an altered row is
+#: never served from here
+_LOADED: dict[str, Framework] = {}
+_LOADED_KEEP = 4
+
+
 def load_stored_framework(conn: sa.Connection, framework_hash: str) -> Framework:
     """The framework stored under ``framework_hash`` (a full hash, or a unique prefix of 6+ characters)."""
     query = sa.select(frameworks_store.c.framework_hash, frameworks_store.c.ir_json)
@@ -53,6 +62,13 @@ def load_stored_framework(conn: sa.Connection, framework_hash: str) -> Framework
         raise NotFoundError(f"framework hash prefix {framework_hash!r} matches {len(rows)} frameworks; "
                             "give more characters")
     key, text = rows[0]
+    if hashlib.sha256(text.encode()).hexdigest() == key:  # the text is exactly what was stored under key
+        found = _LOADED.get(key)
+        if found is None:
+            if len(_LOADED) >= _LOADED_KEEP:
+                _LOADED.pop(next(iter(_LOADED)))
+            found = _LOADED[key] = Framework.model_validate_json(text)
+        return found
     framework = Framework.model_validate_json(text)
     if framework.content_hash() != key:
         raise IntegrityError(
