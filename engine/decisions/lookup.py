@@ -113,7 +113,7 @@ def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | N
         applied = set(json.loads(row.override_ids))
         records = [o for o in list_overrides(conn, family_id) if o.override_id in applied]
     data = stored_result(row)
-    result = result_from_dict(data)
+    result = None
     info = _decision_info(row)
     if not row.traced:
         from engine.decisions.replay import record_differences, reevaluate
@@ -125,6 +125,8 @@ def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | N
         else:
             info["tree"] = (f"WARNING: re-evaluation no longer reproduces {row.decision_id} (see `hearth replay "
                             f"{row.decision_id}`); showing the recorded rule results without sub-criteria")
+    if result is None:  # the record itself (traced, or not reproduced): rebuilt from what was stored
+        result = result_from_dict(data)
     return Explained(family_id, result, data, _explain_text(result, framework), framework, info, records)
 
 
