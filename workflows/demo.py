@@ -94,11 +94,11 @@ class Simulation:
             return [(r.case_id, r.family_id, r.state) for r in conn.execute(
                 sa.select(cases.c.case_id, cases.c.family_id, cases.c.state).order_by(cases.c.case_id))]
 
-    async def _try(self, label: str, action) -> bool:
+    async def _try(self, label: str, action, refused: str | None = None) -> bool:
         try:
             await action
         except HearthError:
-            self.result.actions[f"{label} refused"] += 1
+            self.result.actions[refused or f"{label} refused"] += 1
             return False
         self.result.actions[label] += 1
         return True
@@ -128,8 +128,10 @@ class Simulation:
                     evidence_id=f"{case_id}:visit:{today.isoformat()}", actor=keyworker, role="keyworker",
                     kind="home_visit", description="Monthly home visit", observed_on=today)))
                 if "close_support" in actions:
-                    await self._try("close support (outcomes achieved)", self.cases.act(case_id, ActionRequest(
-                        transition="close_support", actor=keyworker, role="keyworker")))
+                    # asked monthly; the workflow refuses until its guard (every outcome achieved) is met
+                    await self._try("support closed: all outcomes achieved", self.cases.act(case_id, ActionRequest(
+                        transition="close_support", actor=keyworker, role="keyworker")),
+                        refused="close support asked: outcomes not all achieved yet (refused)")
             elif view.state == "sustaining":
                 # A monthly check-in after the extract is loaded: the workflow re-checks its guards then, with
                 # the feeds covering up to today (its own weekly re-checks fall between extracts, where
