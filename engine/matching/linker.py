@@ -166,20 +166,34 @@ def link(
     pairs = _with_decided_pairs(pairs, confirmed | rejected, table, model)
     clusters = cluster(len(table), pairs.left, pairs.right, pairs.probability, settings.match_threshold,
                        confirmed=confirmed, rejected=rejected)
-    joins = join_namesakes(table, pairs.left, pairs.right, pairs.probability,
-                           _full_name_agrees(comparisons, pairs.gamma), clusters.labels, rejected)
+    full_name, surname_changed_at_home = _join_proposals(comparisons, pairs.gamma)
+    joins = join_namesakes(table, pairs.left, pairs.right, pairs.probability, full_name, clusters.labels, rejected)
+    joins += join_namesakes(table, pairs.left, pairs.right, pairs.probability, surname_changed_at_home,
+                            clusters.labels, rejected, kind="surname changed at home")
     timings["clustering"] = time.perf_counter() - clock
     return LinkResult(table, model, pairs, clusters, candidates.report, settings, timings, sessions, expected,
                       joins)
 
 
-def _full_name_agrees(comparisons: list[Comparison], gamma: np.ndarray) -> np.ndarray:
-    """Per pair: given and family name both at their exact level."""
-    agrees = np.zeros(len(gamma), dtype=bool)
+#: location levels that mean one home: a surname change is proposed only there
+SHARED_HOME_LEVELS = ("same dwelling", "same postcode, home not on both")
+
+
+def _join_proposals(comparisons: list[Comparison], gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: (given and family name both exact; given name exact, family name different, one home)."""
     names = {comp.name: c for c, comp in enumerate(comparisons)}
-    if "given_name" in names and "family_name" in names:
-        agrees = (gamma[:, names["given_name"]] == 1) & (gamma[:, names["family_name"]] == 1)
-    return agrees
+    none = np.zeros(len(gamma), dtype=bool)
+    if "given_name" not in names or "family_name" not in names:
+        return none, none
+    given, family = gamma[:, names["given_name"]], gamma[:, names["family_name"]]
+    full_name = (given == 1) & (family == 1)
+    if "location" not in names:
+        return full_name, none
+    location = comparisons[names["location"]]
+    home = [location.labels.index(label) for label in SHARED_HOME_LEVELS if label in location.labels]
+    different = len(comparisons[names["family_name"]].levels) - 1
+    changed = (given == 1) & (family == different) & np.isin(gamma[:, names["location"]], home)
+    return full_name, changed
 
 
 def _index_pairs(pairs: set[tuple[str, str]], index: dict[str, int]) -> set[tuple[int, int]]:

@@ -19,6 +19,11 @@ Looking at whole persons settles many of them. Two persons are joined when:
    source starts to hold later is what a move looks like. This needs each record's source and first
    extract (the ``first_extract`` column, from ``batches``); without it the step does not run.
 
+The same rules then join **a surname changed at home**: a register record in a woman's old surname
+and an employment record in her new one share the given name and the home, nothing else. Proposed
+by pairs whose given names agree exactly, whose family names differ, and which share a dwelling (or a
+postcode where one side names no home), they are joined under rules 1-4 as above.
+
 Each join is recorded with the pair that proposed it, so ``hearth explain-match`` and the run's
 params show why two records below the threshold share a person.
 """
@@ -41,11 +46,14 @@ def join_namesakes(
     left: np.ndarray,
     right: np.ndarray,
     prob: np.ndarray,
-    full_name_agrees: np.ndarray,
+    proposes: np.ndarray,
     labels: np.ndarray,
     rejected: set[tuple[int, int]] = frozenset(),
+    kind: str = "namesake",
 ) -> list[dict]:
-    """Join persons by the rules above; ``labels`` is updated in place. Returns the joins made."""
+    """Join persons by the rules above, proposed by the pairs where ``proposes`` is true (the full
+    name agrees; or, for a surname changed at home, the given name agrees at a shared home);
+    ``labels`` is updated in place. Returns the joins made."""
     if not table.has(FIRST_EXTRACT):
         return []
     label_left, label_right = labels[left], labels[right]
@@ -53,7 +61,7 @@ def join_namesakes(
     vetoed = {_key(a, b) for a, b in zip(label_left[across & (prob < CLEAR_NON_MATCH)].tolist(),
                                          label_right[across & (prob < CLEAR_NON_MATCH)].tolist())}
     vetoed |= {_key(labels[a], labels[b]) for a, b in rejected}
-    proposing = np.flatnonzero(across & full_name_agrees & (prob >= CLEAR_NON_MATCH))
+    proposing = np.flatnonzero(across & proposes & (prob >= CLEAR_NON_MATCH))
     proposal: dict[tuple[int, int], int] = {}
     for k in proposing.tolist():
         key = _key(int(label_left[k]), int(label_right[k]))
@@ -81,7 +89,7 @@ def join_namesakes(
             continue
         for record in members[b]:
             labels[record] = a
-        joins.append({"records": (table.keys[int(left[k])], table.keys[int(right[k])]),
+        joins.append({"kind": kind, "records": (table.keys[int(left[k])], table.keys[int(right[k])]),
                       "probability": float(prob[k]), "persons_joined": (len(members[a]), len(members[b]))})
     return joins
 

@@ -32,7 +32,7 @@ def _join(rows: list[dict], scored: list[tuple[int, int, float]], labels: list[i
 def test_the_only_namesake_is_joined() -> None:
     labels, joins = _join([EMPLOYMENT, REGISTER], [(0, 1, 0.3)], [0, 1])
     assert labels == [0, 0]
-    assert joins == [{"records": ("employment:E1", "electoral_roll:ER2"), "probability": 0.3,
+    assert joins == [{"kind": "namesake", "records": ("employment:E1", "electoral_roll:ER2"), "probability": 0.3,
                       "persons_joined": (1, 1)}]
 
 
@@ -80,3 +80,30 @@ def test_without_first_extracts_nothing_is_joined() -> None:
     rows = [{k: v for k, v in row.items() if k != FIRST_EXTRACT} for row in (EMPLOYMENT, REGISTER)]
     labels, joins = _join(rows, [(0, 1, 0.3)], [0, 1])
     assert labels == [0, 1] and joins == []
+
+
+def test_a_surname_changed_at_home_is_proposed_only_at_one_home() -> None:
+    """Given name exact and family name different propose a join at a shared home, not elsewhere."""
+    from engine.matching.comparisons import default_comparisons
+    from engine.matching.em import comparison_levels
+    from engine.matching.linker import _join_proposals
+
+    old_name = {"record_key": "council_tax:C1", "given_name": "JULIE", "family_name": "WILLIAMS",
+                "address": "29 CANAL ROAD", "postcode": "HW1 0DQ", "uprn": "100091000721"}
+    new_name = {"record_key": "employment:E1", "given_name": "JULIE", "family_name": "EDWARDS",
+                "date_of_birth": "1977-01-26", "postcode": "HW1 0DQ"}
+    elsewhere = dict(new_name, record_key="employment:E2", postcode="HW1 0AA")
+    namesake = dict(old_name, record_key="electoral_roll:R1", postcode="HW1 0AA", uprn=None, address="1 ASH ROAD")
+    table = RecordTable.from_rows([old_name, new_name, elsewhere, namesake])
+    comparisons = default_comparisons(table)
+    gamma = comparison_levels(table, comparisons, np.array([0, 0, 0]), np.array([1, 2, 3]))
+    full_name, surname_changed = _join_proposals(comparisons, gamma)
+    assert surname_changed.tolist() == [True, False, False]
+    assert full_name.tolist() == [False, False, True]
+    # and the join itself follows rules 1-4 like a namesake's
+    dated = RecordTable.from_rows([old_name | {FIRST_EXTRACT: "council_tax 2026-08-01"},
+                                   new_name | {FIRST_EXTRACT: "employment 2026-08-01"}])
+    labels = np.array([0, 1])
+    joins = join_namesakes(dated, np.array([0]), np.array([1]), np.array([0.4]), np.array([True]), labels,
+                           kind="surname changed at home")
+    assert labels.tolist() == [0, 0] and joins[0]["kind"] == "surname changed at home"
