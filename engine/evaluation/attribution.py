@@ -10,8 +10,8 @@ records (P) are joined by a chain of mixed inputs, each swapping one part of T f
 3. ``facts``: the true members with the facts the pipeline holds for their records (by the true owner of
    each record): fields read differently, versions or end dates not loaded, facts lost in ingest.
 4. people: P itself, so what is left is who the pipeline thinks the family is. It is split by what is
-   wrong with the pipeline family: ``matching: merged`` (a member is several true people: a precision
-   error), ``matching: split`` (a true member is several people: a recall error), ``grouping`` (right
+   wrong with the pipeline family: ``matching: merged`` (a member, or the person a true member's records
+   went to, is several true people: a precision error), ``matching: split`` (a true member is several people: a recall error), ``grouping`` (right
    people, wrong family: someone missing or extra) and otherwise
    ``member details`` (right people, but their known dates of birth, sex or membership dates differ).
 
@@ -35,7 +35,7 @@ MERGED, SPLIT, GROUPING, MEMBER_DETAILS = "matching: merged", "matching: split",
 CAUSES = (MERGED, SPLIT, GROUPING, MEMBER_DETAILS, FACTS, COVERAGE, SOURCE_DEFECTS)
 CAUSE_HELP = {
     SOURCE_DEFECTS: "facts the sources only sent in broken rows, rightly quarantined (no pipeline could use them)",
-    MERGED: "a member of the pipeline family is several true people",
+    MERGED: "a member (here, or a true member's person elsewhere) is several true people",
     SPLIT: "a true member is several people in the pipeline",
     GROUPING: "right people, wrong family: a true member missing or someone else's member added",
     MEMBER_DETAILS: "same people, but the known dates of birth, sex or membership dates differ",
@@ -97,7 +97,9 @@ class PipelineSide:
     def people_cause(self, family: FamilyInput, pipeline_family: str) -> str:
         persons = self._persons_of_family.get(pipeline_family, set())
         true_members = {m.person_id for m in family.members}
-        if any(len(self._true_of_person[p]) > 1 for p in persons):
+        # a member's records matched to someone else (who may live elsewhere) is a merge too
+        involved = persons.union(*(self._persons_of_true[t] for t in true_members))
+        if any(len(self._true_of_person[p]) > 1 for p in involved):
             return MERGED
         if any(len(self._persons_of_true[t]) > 1 for t in true_members):
             return SPLIT

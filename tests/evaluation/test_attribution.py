@@ -95,6 +95,16 @@ def test_two_people_made_one_is_a_merge(compiled) -> None:
     assert _cause(compiled, _truth(offence=True), decided, side) == [(NEED, "met", "not_met", MERGED)]
 
 
+def test_a_member_merged_with_someone_in_another_family_is_a_merge(compiled) -> None:
+    """The parent's records were matched to a neighbour (TP9) grouped elsewhere: the family lost a member
+    because of a merge, not because of the grouping rules."""
+    side = PipelineSide({"r1": [_offence("r1", "r1")], "r2": [], "r9": []}, FULL,
+                        {"r1": "p1", "r2": "p2", "r9": "p1"}, {"p1": "F7", "p2": "F1"},
+                        {"r1": "TP1", "r2": "TP2", "r9": "TP9"})
+    decided = _pipeline_family(compiled, [("p2", CHILD)], [])
+    assert _cause(compiled, _truth(offence=True), decided, side) == [(NEED, "met", "not_met", MERGED)]
+
+
 def test_a_member_in_the_wrong_family_is_a_grouping_error(compiled) -> None:
     side = PipelineSide({"r1": [_offence("r1", "r1")], "r2": []}, FULL, {"r1": "p1", "r2": "p2"},
                         {"p1": "F7", "p2": "F1"}, {"r1": "TP1", "r2": "TP2"})
