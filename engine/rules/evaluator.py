@@ -39,7 +39,7 @@ from engine.rules.results import (
     TriResult, unique_evidence,
 )
 from engine.rules.outcomes import all_outcomes, family_outcome, outcome_results
-from engine.rules.sharing import Footprint, SharedResults, footprints, read_ranges, selects_any
+from engine.rules.sharing import Footprint, SharedResults, footprints, shared_result
 from engine.rules.values import UNK, bounded
 
 Compiled = Callable[["Evaluation"], Any]
@@ -97,6 +97,8 @@ class CompiledFramework:
         #: as_of -> {id(window): (bounds, parameter read)} for windows anchored on the evaluation date, under
         #: the parameters in force then (the same for every family evaluated on that date)
         self._as_of_windows: dict[date, dict[int, tuple[tuple[date, date], ParamUse | None]]] = {}
+        #: as_of -> id(footprint) -> fact type -> date ranges its aggregates read (engine.rules.sharing)
+        self._read_ranges: dict[date, dict[int, dict[str, tuple[tuple[date, date], ...] | None]]] = {}
 
     # Compilation ----------------------------------------------------------------------------------
     def _compile(self, traced: bool) -> dict[str, RuleDef]:
@@ -268,15 +270,17 @@ class Evaluation:
         self.identified_on: date | None = None
         self.identification: Evaluation | None = None
         #: fact types each member has any fact of
-        self._person_types: dict[str, set[str]] = {}
+        self.person_types: dict[str, set[str]] = {}
         #: (person id, footprint variant) -> the number of the member's part of shared results' keys
-        self._member_keys: dict[tuple[str, int], int] = {}
-        #: id(footprint) -> fact type -> date ranges its aggregates read on this date (engine.rules.sharing)
-        self._read_ranges: dict[int, dict[str, tuple[tuple[date, date], ...] | None]] = {}
+        self.member_keys: dict[tuple[str, int], int] = {}
         self._index_facts(family.facts)
         self.shared, self.coverage_id = self._sharing(compiled, params)
+        #: id(footprint) -> fact type -> date ranges its aggregates read on this date, under the parameters in
+        #: force then (sharing implies them), so the same for every family evaluated on the date
+        self.ranges_read = compiled._read_ranges.setdefault(as_of, {}) if self.shared is not None else {}
         #: windows anchored on the evaluation date are shared by the families evaluated under the same parameters
-        self._date_windows = compiled._as_of_windows.setdefault(as_of, {}) if self.params is compiled.params_on(as_of) else None
+        in_force = self.params is compiled.params_on(as_of)
+        self._date_windows = compiled._as_of_windows.setdefault(as_of, {}) if in_force else None
         if self._date_windows:
             self._windows.update(self._date_windows)
 
@@ -284,7 +288,8 @@ class Evaluation:
                  ) -> tuple[SharedResults | None, int | None]:
         """Results may be shared when nothing but the rules and facts decide them: no trace, no override,
         no what-if parameters, and a coverage mapping that can be keyed."""
-        if compiled.shared is None or self.trace or self.overrides or (params is not None and params is not compiled.params_on(self.as_of)):
+        what_if = params is not None and params is not compiled.params_on(self.as_of)
+        if compiled.shared is None or self.trace or self.overrides or what_if:
             return None, None
         try:
             return compiled.shared, compiled.shared.coverage_id(self.coverage)
@@ -299,14 +304,20 @@ class Evaluation:
                 if fact.person_id not in active:
                     continue
                 by_scope.setdefault((fact.person_id, fact.fact_type), []).append(fact)
-                self._person_types.setdefault(fact.person_id, set()).add(fact.fact_type)
             by_scope.setdefault((None, fact.fact_type), []).append(fact)
         self._facts = {key: ([f.date for f in facts], facts) for key, facts in by_scope.items()}
+        for owner, fact_type in by_scope:
+            if owner is not None:
+                self.person_types.setdefault(owner, set()).add(fact_type)
 
     # Services for compiled expressions --------------------------------------------------------------
     def facts_for(self, fact_type: str, family_scope: bool) -> tuple[list[date], list[Fact]]:
         owner = None if family_scope or self.person is None else self.person.person_id
         return self._facts.get((owner, fact_type), ([], []))
+
+    def facts_of(self, person_id: str | None, fact_type: str) -> tuple[list[date], list[Fact]]:
+        """A member's facts of a type (the family's, for None), by date, with their dates."""
+        return self._facts.get((person_id, fact_type), ([], []))
 
     def subject_label(self) -> str:
         return f"person {self.person.person_id}" if self.person else f"family {self.family.family_id}"
@@ -491,56 +502,11 @@ class Evaluation:
 
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
         person = self.member_by_id.get(person_id) if person_id else None
-        footprint = rule.footprint
-        if self.shared is None or person is None or footprint is None:
-            return self._evaluate(rule, person, person_id)
-        held = self._person_types.get(person_id)
-        if held and not footprint.fact_types.isdisjoint(held) and self._selects_facts(footprint, person_id, held):
-            return self._evaluate(rule, person, person_id)
-        shape = self._member_keys.get((person_id, footprint.variant))
-        if shape is None:
-            shape = self._member_keys[(person_id, footprint.variant)] = self.shared.shape_id(
-                (self.as_of, self.coverage_id, *footprint.member_key(person, self.as_of, self.family.case)))
-        if footprint.refs:
-            parts: list[Any] = [rule.name, shape]
-            for ref in footprint.refs:  # the referenced person rules' results are part of the key
-                used = self.rule_result(ref, person_id)
-                if used.evidence or used.value == UNKNOWN:
-                    return self._evaluate(rule, person, person_id)
-                parts.append(used.value)
-                parts.extend(map(id, used.parameters))
-            key: tuple[Any, ...] = tuple(parts)
-        else:
-            key = (rule.name, shape)
-        hit = self.shared.entries.get(key)
-        if hit is not None:
-            return TriResult(hit[0], rule.name, rule.kind, rule.span, rule.citations, person_id, [], list(hit[1]),
-                             [], [])
-        result = self._evaluate(rule, person, person_id)
-        # only what is the same for every member of this shape is shared (no evidence, reasons or trace)
-        if (result.value != UNKNOWN and not result.evidence and not result.unknowns and not result.children
-                and result.detail is None):
-            self.shared.put(key, result.value, result.parameters)
-        return result
+        if self.shared is None or person is None or rule.footprint is None:
+            return self.evaluate_rule(rule, person, person_id)
+        return shared_result(self, rule, person, person_id)
 
-    def _selects_facts(self, footprint: Footprint, person_id: str, held: set[str]) -> bool:
-        """Whether the rule's aggregates would select any of the member's facts (if not, the member is read
-        exactly as one with no facts of those types)."""
-        ranges = self._read_ranges.get(id(footprint))
-        if ranges is None:
-            ranges = self._read_ranges[id(footprint)] = read_ranges(footprint, self.as_of, self.params,
-                                                                     self.compiled.window)
-        fact_types = self.compiled.fact_types
-        for name in footprint.fact_types & held:
-            spans = ranges.get(name)
-            if spans is None:
-                return True
-            dates, facts = self._facts[(person_id, name)]
-            if selects_any(facts, dates, spans, fact_types[name].recording, fact_types[name]):
-                return True
-        return False
-
-    def _evaluate(self, rule: RuleDef, person: Member | None, person_id: str | None) -> TriResult:
+    def evaluate_rule(self, rule: RuleDef, person: Member | None, person_id: str | None) -> TriResult:
         saved_person, saved_collector, saved_stack, saved_detail = self.person, self.collector, self.trace_stack, self.detail
         collector = Collector()
         self.person, self.collector, self.detail = person, collector, None

@@ -253,9 +253,10 @@ def _compare(node: ir.Compare, cc: CompileContext) -> Compiled:
             ev.detail = f"{_show(a)} {op} {_show(b)}" + (f"; {detail}" if detail else "")
         if a is UNK or b is UNK or (isinstance(b, tuple) and UNK in b):
             return UNKNOWN
-        if isinstance(a, NoRecord) or isinstance(b, NoRecord):
+        kinds = (type(a), type(b))  # NoRecord and Range have no subclasses: exact type tests suffice
+        if NoRecord in kinds:
             return NOT_MET if positive else MET  # nothing equals, is in, or is above/below a value
-        if isinstance(a, Range) or isinstance(b, Range):
+        if Range in kinds:
             return compare_ranges(op, a, b)
         try:
             return MET if test(a, b) else NOT_MET

@@ -15,7 +15,9 @@ shape and stamps it with each member's id, which is exact:
 - The referenced person rules are evaluated for the member first (results are memoised, so this changes
   nothing) and their values and parameter uses join the key; a referenced result that cites evidence or
   is unknown stops sharing for the member.
-- A result is only shared when the member has no fact of any type in the footprint, so it cites no
+- A result is only shared when the rule's aggregates select none of the member's facts - the member has
+  no fact of the footprint's types, or none inside the windows the rule reads (:func:`read_ranges`; an
+  aggregate that selects nothing reads the same whatever lies outside its window) - so it cites no
   evidence; when it is not unknown, so it carries no reasons (which name the person); and when it has
   no trace, detail or override (only bulk evaluation without overrides or what-if values shares).
 
@@ -29,14 +31,17 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import count
-from typing import Any, Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping
 
 from engine.rules import ir
 from engine.rules.aggregates import RECORDS_BEGIN, state_end
 from engine.rules.calendar import age_on
 from engine.rules.functions import FUNCTIONS
 from engine.rules.inputs import CaseDates, Coverage, Fact, Member
-from engine.rules.results import ParamUse
+from engine.rules.results import UNKNOWN, ParamUse, TriResult
+
+if TYPE_CHECKING:
+    from engine.rules.evaluator import Evaluation, RuleDef
 
 #: person attributes a shared result may depend on (anything else makes a rule unshareable)
 _SHAREABLE_ATTRIBUTES = {"age": "age", "date_of_birth": "dob", "sex": "sex"}
@@ -273,4 +278,54 @@ def selects_any(facts: list[Fact], dates: list[date], ranges: tuple[tuple[date, 
     return False
 
 
-__all__ = ["Footprint", "SharedResults", "footprints", "person_rules", "read_ranges", "selects_any"]
+def shared_result(ev: Evaluation, rule: RuleDef, person: Member, person_id: str) -> TriResult:
+    """``rule``'s result for a member: the shared one for the member's shape when there is one, else
+    evaluated in full (and shared when it holds nothing particular to the member)."""
+    footprint = rule.footprint
+    held = ev.person_types.get(person_id)
+    if held and not footprint.fact_types.isdisjoint(held) and _selects_facts(ev, footprint, person_id, held):
+        return ev.evaluate_rule(rule, person, person_id)
+    shape = ev.member_keys.get((person_id, footprint.variant))
+    if shape is None:
+        shape = ev.member_keys[(person_id, footprint.variant)] = ev.shared.shape_id(
+            (ev.as_of, ev.coverage_id, *footprint.member_key(person, ev.as_of, ev.family.case)))
+    if footprint.refs:
+        parts: list[Any] = [rule.name, shape]
+        for ref in footprint.refs:  # the referenced person rules' results are part of the key
+            used = ev.rule_result(ref, person_id)
+            if used.evidence or used.value == UNKNOWN:
+                return ev.evaluate_rule(rule, person, person_id)
+            parts.append(used.value)
+            parts.extend(map(id, used.parameters))
+        key: tuple[Any, ...] = tuple(parts)
+    else:
+        key = (rule.name, shape)
+    hit = ev.shared.entries.get(key)
+    if hit is not None:
+        return TriResult(hit[0], rule.name, rule.kind, rule.span, rule.citations, person_id, [], list(hit[1]), [], [])
+    result = ev.evaluate_rule(rule, person, person_id)
+    # only what is the same for every member of this shape is shared (no evidence, reasons or trace)
+    if (result.value != UNKNOWN and not result.evidence and not result.unknowns and not result.children
+            and result.detail is None):
+        ev.shared.put(key, result.value, result.parameters)
+    return result
+
+
+def _selects_facts(ev: Evaluation, footprint: Footprint, person_id: str, held: set[str]) -> bool:
+    """Whether the rule's aggregates would select any of the member's facts (if not, the member is read
+    exactly as one with no facts of those types)."""
+    ranges = ev.ranges_read.get(id(footprint))
+    if ranges is None:
+        ranges = ev.ranges_read[id(footprint)] = read_ranges(footprint, ev.as_of, ev.params, ev.compiled.window)
+    fact_types = ev.compiled.fact_types
+    for name in footprint.fact_types & held:
+        spans = ranges.get(name)
+        if spans is None:
+            return True
+        dates, facts = ev.facts_of(person_id, name)
+        if selects_any(facts, dates, spans, fact_types[name].recording, fact_types[name]):
+            return True
+    return False
+
+
+__all__ = ["Footprint", "SharedResults", "footprints", "person_rules", "read_ranges", "selects_any", "shared_result"]

@@ -28,7 +28,8 @@ def _person_rule(name: str, condition: ir.Expr) -> ir.DerivedRule:
     return ir.DerivedRule(name=name, subject="person", condition=condition)
 
 
-FAMILY_RULE = ir.DerivedRule(name="large_family", subject="family", condition=cmp(">=", ir.FamilyAttr(name="size"), lit(5)))
+FAMILY_RULE = ir.DerivedRule(name="large_family", subject="family",
+                             condition=cmp(">=", ir.FamilyAttr(name="size"), lit(5)))
 EXTRA_RULES = (
     FAMILY_RULE,
     _person_rule("in_large_family", ir.RuleRef(name="large_family")),
@@ -36,9 +37,10 @@ EXTRA_RULES = (
     _person_rule("family_offended", ir.Aggregate(fn="any", fact="offence", scope="family", window=last(1, "years"))),
     _person_rule("any_adult_here", ir.Members(quant="any", role="adult")),
     _person_rule("born_in_spring", cmp("<", ir.Call(fn="age_on", args=(lit(date(2023, 4, 1)),)), AGE)),
-    _person_rule("female_adult", ir.And(args=(ir.HasRole(role="adult"), cmp("=", ir.PersonAttr(name="sex"), lit("F", "code"))))),
-    _person_rule("offended_since_attached", ir.Aggregate(fn="any", fact="offence",
-                                                         window=last(2, "years", anchor="attached", direction="after"))),
+    _person_rule("female_adult", ir.And(args=(ir.HasRole(role="adult"),
+                                              cmp("=", ir.PersonAttr(name="sex"), lit("F", "code"))))),
+    _person_rule("offended_since_attached", ir.Aggregate(
+        fn="any", fact="offence", window=last(2, "years", anchor="attached", direction="after"))),
     _person_rule("custom_attribute", cmp("=", ir.PersonAttr(name="ethnicity"), lit("x", "code"))),
     _person_rule("attached_this_year", cmp(">=", ir.AsOf(anchor="attached"), lit(date(2023, 1, 1)))),
     # met for under-tens without reading a parameter, for older members up to the threshold reading one
@@ -81,13 +83,13 @@ def test_footprints_list_fact_types_referenced_rules_and_member_attributes(exten
 
 def _members(index: int) -> list[Member]:
     # ages spread around every threshold (16, 18), birthdays on and around the evaluation date
-    born = [date(2016, 1, 1), date(2007, 9, 1), date(2007, 9, 2), date(2005, 9, 1), date(2005, 9, 2), date(2012, 5, 1 + index % 20),
-            date(1980 + index % 7, 3, 3)]
+    born = [date(2016, 1, 1), date(2007, 9, 1), date(2007, 9, 2), date(2005, 9, 1), date(2005, 9, 2),
+            date(2012, 5, 1 + index % 20), date(1980 + index % 7, 3, 3)]
     return [Member(f"P{index}-{k}", date_of_birth=day, sex="FM"[k % 2]) for k, day in enumerate(born)] + [
         Member(f"P{index}-nodob")]
 
 
-def _families(framework_ir: ir.Framework) -> list:
+def _families() -> list:
     make = FactMaker()
     families = []
     for index in range(12):
@@ -121,7 +123,7 @@ def _families(framework_ir: ir.Framework) -> list:
 
 @pytest.mark.parametrize("as_of", [AS_OF, date(2023, 9, 2), date(2022, 6, 30)])
 def test_shared_results_equal_full_evaluation_on_small_families(extended, as_of):
-    families = _families(extended)
+    families = _families()
     full = compile_framework(extended, share=False)
     shared = compile_framework(extended)
     expected = [full.evaluate(f, as_of, trace=False).to_json() for f in families]
