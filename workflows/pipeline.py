@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -158,7 +158,7 @@ class Pipeline:
         loaded = [f for f in files if f.status == "loaded"]
         if day is None:
             day = max((f.extract_date for f in files if f.extract_date), default=None) or date.today()
-        persons = self.match()
+        persons = self.match(extracts)
         families = self.families()
         run_id, eligible = self.profile(day)
         month = MonthResult(
@@ -170,11 +170,14 @@ class Pipeline:
         self.result.months.append(month)
         return month
 
-    def match(self) -> int | None:
+    def match(self, extracts: Sequence[Feeds] = ()) -> int | None:
         from engine.matching.pipeline import run_matching
+        from engine.matching.population import feed_populations
 
+        # the feeds' declared age ranges are matching evidence; None keeps what the previous run had
+        populations = feed_populations(f for feeds in extracts for f in feeds.feeds) or None
         with self._timed("match people"):
-            summary = run_matching(self.engine)
+            summary = run_matching(self.engine, populations=populations)
         return getattr(summary, "persons", None)
 
     def families(self) -> int | None:

@@ -64,6 +64,17 @@ def test_run_reconciles_every_feed_and_profiles_each_month(run_home: Path) -> No
     assert runs[-1][2] == cases[0]
 
 
+def test_matching_used_the_feeds_declared_populations(run_home: Path) -> None:
+    """`hearth run` hands the feeds' declared age ranges (adults-only registers, school rolls) to the matcher."""
+    import json
+
+    with _db(run_home) as db:
+        params = json.loads(db.execute("select params from match_runs order by started_at desc limit 1").fetchone()[0])
+    bands = params["populations"]
+    assert bands and all(len(band) == 2 for band in bands.values())
+    assert any(low is not None and low >= 16 for low, _ in bands.values())  # an adults-only register
+
+
 def test_rerun_adds_nothing_and_keeps_ids(run_home: Path, tmp_path: Path) -> None:
     """Running again on the same extracts loads nothing new, opens no second case and keeps person ids."""
     with _db(run_home) as db:
