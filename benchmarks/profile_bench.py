@@ -329,6 +329,7 @@ def record_figures(engine, compiled, families, trace: bool, sample: int = 500) -
     import sqlalchemy as sa
 
     from engine.decisions.compact import encode
+    from engine.decisions.framework_text import framework_text
     from engine.decisions.records import pack_result
     from engine.storage.tables_decisions import decisions
 
@@ -341,7 +342,7 @@ def record_figures(engine, compiled, families, trace: bool, sample: int = 500) -
     results = [compiled.evaluate(f, AS_OF, trace=trace) for f in part]
     evaluated = cpu_seconds()
     for result in results:
-        pack_result(encode(result))
+        pack_result(encode(result, framework_text(compiled.framework)))
     written = cpu_seconds()
     per = 1000 / max(len(part), 1)
     return (f"  decision records: {text / 1000:,.1f} KB JSON, {packed / 1000:,.1f} KB stored (zlib) per family; CPU per "

@@ -103,7 +103,7 @@ def profiled_families(engine: sa.Engine, run_id: str) -> tuple[Framework, date, 
             raise NotFoundError(f"no profiling run {run_id!r}; `hearth profile` prints the run id it records")
         framework = load_stored_framework(conn, run.framework_hash)
         rows = conn.execute(sa.select(decisions).where(decisions.c.run_id == run_id).order_by(decisions.c.seq)).all()
-    families = [ProfiledFamily(r.family_id, stored_result(r)["eligible"]["value"], r.decision_id) for r in rows]
+    families = [ProfiledFamily(r.family_id, stored_result(r, framework)["eligible"]["value"], r.decision_id) for r in rows]
     return framework, run.as_of, families
 
 

@@ -64,7 +64,7 @@ def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[
     records = []
     for row in rows:
         record = {k: v for k, v in _jsonable(row).items() if not isinstance(v, bytes)}
-        record["result"] = stored_result(row)
+        record["result"] = stored_result(row, conn)
         records.append(record)
     return records
 

@@ -1,4 +1,4 @@
-"""Compact decision records (format 2): every fact, parameter use and rule source stored once per record.
+"""Compact decision records (formats 2 and 3): every fact, parameter use and rule source stored once per record.
 
 The full form of a result (``FamilyResult.to_dict()``, format 1) repeats a fact under every criterion
 that read it, a parameter's value, dates and guidance citation under every criterion that used it, and
@@ -25,6 +25,17 @@ always encodes to the same bytes.
 r.to_dict()`` for every result (tested on the Phase 3 benchmark families, traced and not), so explain,
 replay, claims, returns and reporting read one shape whatever format a decision was stored in.
 
+Format 3 (what a profile run writes) also leaves out what the record's framework already holds, since
+every decision names its framework by content hash and the framework is stored under that hash
+(:mod:`engine.decisions.framework_text`): a citation the framework has is referred to by its position in
+the framework's citation table (positions past that table's end index the record's own ``citations``,
+which hold only citations the framework lacks), and ``sources`` lists only the rules whose source differs
+from the framework's (``{"span": null, "citations": []}`` where the framework has a source and the
+result has none); a need whose code, name, headline, subject and local flag are the framework's keeps
+only its results. Facts, parameter values and dates, unknowns, overrides and every result stay in the
+record. Expanding it needs the framework's table: :func:`expand` takes it, and readers pass a connection
+(``stored_result(row, conn)``) or the framework.
+
 The stored text is canonical JSON (sorted keys, no spaces) written by orjson; the decision's
 ``result_sha256`` and the hash chain cover those bytes just as they covered format 1's.
 """
@@ -34,6 +45,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.decisions.framework_text import FrameworkText
+from engine.errors import IntegrityError
 from engine.rules.results import (
     Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, span_text,
 )
@@ -43,7 +56,10 @@ try:  # orjson writes the same canonical JSON about ten times faster (it spells 
 except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib spelling still reads back
     orjson = None
 
-FORMAT = 2
+#: what a profile run writes: records leave out the framework's citations and rule sources
+FORMAT = 3
+#: a record holding everything itself, written when no framework is at hand (a result built by hand)
+SELF_CONTAINED_FORMAT = 2
 
 _NO_SOURCE: tuple[str | None, list[Any]] = (None, [])  # no span, no citations
 
@@ -98,7 +114,8 @@ class _Encoder:
     entry the first time a criterion refers to it (the walk follows the record's sorted order, so the
     tables come out the same whatever order the evaluator built its dicts in)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: FrameworkText | None = None) -> None:
+        self.shared = shared
         self.facts: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
         self.citations: list[dict[str, Any]] = []
@@ -107,7 +124,9 @@ class _Encoder:
         self.facts_by_key: dict[tuple[str, str], list[int]] = {}
         self.param_by_id: dict[int, int] = {}
         self.param_by_content: dict[bytes, int] = {}
-        self.citation_by_key: dict[tuple[Any, ...], int] = {}
+        #: citation key -> position: the framework's citations first, then the record's own
+        self.citation_by_key: dict[tuple[Any, ...], int] = dict(shared.citation_index) if shared else {}
+        self.citation_base = len(shared.citations) if shared else 0
         self.param_refs_by_ids: dict[tuple[int, ...], list[int]] = {}
         #: rule -> (span, citations, span text, citations JSON, citation indexes) of its first criterion;
         #: a rule whose first criterion has neither is recorded empty (and left out of the table)
@@ -150,7 +169,7 @@ class _Encoder:
     def citation_ref(self, key: tuple[Any, ...], data: dict[str, Any]) -> int:
         found = self.citation_by_key.get(key)
         if found is None:
-            found = self.citation_by_key[key] = len(self.citations)
+            found = self.citation_by_key[key] = self.citation_base + len(self.citations)
             self.citations.append(data)
         return found
 
@@ -158,8 +177,15 @@ class _Encoder:
         return [self.citation_ref(key, data) for key, data in _sources(None, citations)[2]]
 
     def source_table(self) -> dict[str, dict[str, Any]]:
+        """Each rule's source as its first criterion gave it; format 3 leaves out those equal to the
+        framework's (and format 2 the empty ones)."""
+        if self.shared is None:
+            return {rule: {"span": span, "citations": refs}
+                    for rule, (_, _, span, cites, refs) in self.sources.items() if span is not None or cites}
+        framework_sources = self.shared.sources
         return {rule: {"span": span, "citations": refs}
-                for rule, (_, _, span, cites, refs) in self.sources.items() if span is not None or cites}
+                for rule, (_, _, span, _, refs) in self.sources.items()
+                if (span, refs) != framework_sources.get(rule, _NO_SOURCE)}
 
     def tri(self, tri: TriResult, parent: dict[str, Any] | None = None, person: str | None = None) -> dict[str, Any]:
         """``parent`` (a family-level criterion's encoding) and ``person`` (the member's id) are given for
@@ -245,28 +271,36 @@ def _need_results(tri: Any, need: Any) -> dict[str, Any]:
     return {"result": result, "members": {pid: tri(r, result, pid) for pid, r in sorted(need.members.items())}}
 
 
+_NEED_HEADER = ("code", "name", "headline", "subject", "local")
+
+
 def _param_key(param: ParamUse) -> tuple[str, Any]:
     return (param.name, param.effective_from)
 
 
-def compact(result: FamilyResult) -> dict[str, Any]:
-    """The format 2 record of ``result`` (plain JSON data; keys are sorted when it is encoded)."""
-    encoder = _Encoder()
+def compact(result: FamilyResult, shared: FrameworkText | None = None) -> dict[str, Any]:
+    """The record of ``result`` (plain JSON data; keys are sorted when it is encoded): format 3 given its
+    framework's table ``shared``, format 2 without."""
+    if shared is not None and shared.framework_hash != result.framework_hash:
+        raise ValueError(f"result of framework {result.framework_hash[:12]}... cannot be recorded against "
+                         f"framework {shared.framework_hash[:12]}...'s citations and sources")
+    encoder = _Encoder(shared)
     tri = encoder.tri
     # Criteria first, in sorted order: they fill the tables, which must not depend on dict insertion order.
     family_definition = tri(result.family_definition)
     rules = {name: tri(r) for name, r in sorted(result.rules.items())}
-    needs = {
-        code: {"code": n.code, "name": n.name, "headline": n.headline, "subject": n.subject, "local": n.local,
-               **_need_results(tri, n)}
-        for code, n in sorted(result.needs.items())
-    }
+    framework_needs = shared.needs if shared is not None else {}
+    needs: dict[str, Any] = {}
+    for code, n in sorted(result.needs.items()):
+        header = {"code": n.code, "name": n.name, "headline": n.headline, "subject": n.subject, "local": n.local}
+        # format 3: a need described as its framework describes it keeps only its results
+        needs[code] = {**(header if header != framework_needs.get(code) else {}), **_need_results(tri, n)}
     headlines = {code: tri(h) for code, h in sorted(result.headlines.items())}
     eligible = tri(result.eligible)
     outcomes = {code: encoder.outcome(o) for code, o in sorted(result.outcomes.items())}
     claimable = tri(result.claimable)
     return {
-        "format": FORMAT,
+        "format": SELF_CONTAINED_FORMAT if shared is None else FORMAT,
         "family_id": result.family_id,
         "as_of": result.as_of.isoformat(),
         "identified_as_of": result.identified_as_of.isoformat() if result.identified_as_of else None,
@@ -290,21 +324,25 @@ def compact(result: FamilyResult) -> dict[str, Any]:
     }
 
 
-def encode(result: FamilyResult) -> bytes:
-    """The bytes stored (before compression) and hashed for ``result``: canonical JSON of :func:`compact`."""
-    return canonical_bytes(compact(result))
+def encode(result: FamilyResult, shared: FrameworkText | None = None) -> bytes:
+    """The bytes stored (before compression) and hashed for ``result``: canonical JSON of :func:`compact`
+    (format 3 given the framework's table, which a profile run always has; format 2 without)."""
+    return canonical_bytes(compact(result, shared))
 
 
 # Reading ---------------------------------------------------------------------------------------------
 
 
 class _Expander:
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], shared: FrameworkText | None) -> None:
         self.facts = data["facts"]
-        self.citations = citations = data["citations"]
+        self.citations = citations = data["citations"] if shared is None else shared.citations + data["citations"]
         self.params = [p if p["citation"] is None else {**p, "citation": citations[p["citation"]]}
                        for p in data["params"]]
-        self.sources = {rule: (s["span"], [citations[i] for i in s["citations"]]) for rule, s in data["sources"].items()}
+        self.needs = {} if shared is None else shared.needs
+        self.sources = {} if shared is None else dict(shared.source_json)
+        self.sources.update(
+            (rule, (s["span"], [citations[i] for i in s["citations"]])) for rule, s in data["sources"].items())
 
     def tri(self, data: dict[str, Any], parent: dict[str, Any] | None = None, person: str | None = None,
             ) -> dict[str, Any]:
@@ -357,10 +395,20 @@ def _expanded_need_results(tri: Any, need: dict[str, Any]) -> dict[str, Any]:
     return {"result": result, "members": {pid: tri(r, result, pid) for pid, r in need["members"].items()}}
 
 
-def expand(data: dict[str, Any]) -> dict[str, Any]:
-    """The format 1 (``FamilyResult.to_dict()``) form of a format 2 record. Facts and parameter uses
-    shared by several criteria are the same dict objects: treat the result as read-only."""
-    expander = _Expander(data)
+def expand(data: dict[str, Any], shared: FrameworkText | None = None) -> dict[str, Any]:
+    """The format 1 (``FamilyResult.to_dict()``) form of a format 2 record, or of a format 3 record given
+    its framework's table ``shared``. Facts, parameter uses and citations shared by several criteria are
+    the same dict objects: treat the result as read-only."""
+    if data["format"] == FORMAT:
+        if shared is None:
+            raise ValueError("a format 3 decision record needs its framework's citations and sources to expand")
+        if shared.framework_hash != data["framework"]["hash"]:
+            raise IntegrityError(
+                f"decision record for family {data['family_id']!r} was written under framework "
+                f"{data['framework']['hash'][:12]}..., not {shared.framework_hash[:12]}...")
+    else:
+        shared = None  # format 2 holds everything itself
+    expander = _Expander(data, shared)
     tri = expander.tri
     return {
         "family_id": data["family_id"],
@@ -372,7 +420,7 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
         "rules": {name: tri(r) for name, r in data["rules"].items()},
         "person_rules": data["person_rules"],
         "needs": {
-            code: {**{k: n[k] for k in ("code", "name", "headline", "subject", "local")},
+            code: {**({k: n[k] for k in _NEED_HEADER} if "code" in n else expander.needs[code]),
                    **_expanded_need_results(tri, n)}
             for code, n in data["needs"].items()
         },

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from engine.decisions.overrides import OverrideRecord
 from engine.decisions.compact import encode
+from engine.decisions.framework_text import framework_text
 from engine.decisions.records import pack_result, unpack_result
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
@@ -39,7 +40,7 @@ class Evaluated:
 
     @property
     def result_json(self) -> str:
-        """The record as stored (format 2 compact JSON)."""
+        """The record as stored (format 3 compact JSON)."""
         return unpack_result(self.result_zlib)
 
 
@@ -109,7 +110,7 @@ def _evaluate_range(bounds: tuple[int, int]) -> list[Evaluated]:
 def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
                overrides: Sequence[OverrideRecord], trace: bool) -> Evaluated:
     result = evaluate_one(compiled, family, as_of, overrides, trace)
-    packed, digest = pack_result(encode(result))
+    packed, digest = pack_result(encode(result, framework_text(compiled.framework)))
     return Evaluated(
         family_id=family.family_id,
         person_ids=tuple(sorted(m.person_id for m in family.members)),

@@ -4,7 +4,8 @@ The chain runs over every decision ever written, in ``seq`` order. A record's ha
 record's hash and the canonical JSON of everything stored about the decision (result and evidence
 included), so changing, inserting or deleting a row breaks the link at (or just after) that row.
 Deleting the newest rows of a run leaves the chain intact, so :func:`verify_chain` also checks that
-every run still holds as many decisions as it recorded.
+every run still holds as many decisions as it recorded, and that every framework a decision names is
+still stored unaltered (format 3 records take their citations and rule sources from it).
 """
 
 from __future__ import annotations
@@ -63,12 +64,15 @@ def unpack_result(stored: bytes) -> str:
     return zlib.decompress(stored).decode()
 
 
-def stored_result(row: sa.Row) -> dict[str, Any]:
+def stored_result(row: sa.Row, frameworks: Any = None) -> dict[str, Any]:
     """The result a decision row recorded, in the full ``FamilyResult.to_dict()`` form whatever format
-    it was stored in (compact records are expanded; see :mod:`engine.decisions.compact`)."""
+    it was stored in (compact records are expanded; see :mod:`engine.decisions.compact`). Format 3 records
+    (what profile runs write) need ``frameworks``: the connection the row was read on (its stored
+    framework is loaded once per connection), the framework itself, or a resolver
+    (:func:`engine.decisions.framework_text.resolver`)."""
     from engine.decisions.rehydrate import full_form
 
-    return full_form(parse_stored(row.result_zlib))
+    return full_form(parse_stored(row.result_zlib), frameworks)
 
 
 def stored_bytes(row: sa.Row) -> bytes:
@@ -77,7 +81,7 @@ def stored_bytes(row: sa.Row) -> bytes:
 
 
 def parse_stored(stored: bytes) -> dict[str, Any]:
-    """The JSON data of a stored result, as stored (format 1 full, or format 2 compact)."""
+    """The JSON data of a stored result, as stored (format 1 full, or format 2 or 3 compact)."""
     from engine.decisions.compact import loads
 
     return loads(zlib.decompress(stored))
@@ -217,7 +221,8 @@ def verify_chain(conn: sa.Connection, chunk: int = 2000) -> ChainReport:
             expected_seq += 1
             checked += 1
         last_seq = rows[-1].seq
-    return _verify_run_counts(conn, checked)
+    counted = _verify_run_counts(conn, checked)
+    return counted if not counted.intact else _verify_frameworks(conn, checked)
 
 
 def row_intact(row: sa.Row) -> bool:
@@ -245,6 +250,19 @@ def _verify_run_counts(conn: sa.Connection, checked: int) -> ChainReport:
             return ChainReport(checked, None, None,
                                f"run {run_id} recorded {families} decisions but {counts.get(run_id, 0)} "
                                "are stored (decisions were deleted from the end of the chain)")
+    return ChainReport(checked)
+
+
+def _verify_frameworks(conn: sa.Connection, checked: int) -> ChainReport:
+    """Every framework the decisions name still loads and hashes to its key."""
+    from engine.decisions.store import load_stored_framework
+    from engine.errors import HearthError
+
+    for framework_hash in conn.execute(sa.select(decisions.c.framework_hash).distinct()).scalars():
+        try:
+            load_stored_framework(conn, framework_hash)
+        except HearthError as exc:
+            return ChainReport(checked, None, None, f"framework {framework_hash[:12]}... of recorded decisions: {exc}")
     return ChainReport(checked)
 
 

@@ -1,4 +1,4 @@
-"""Rebuild a :class:`FamilyResult` from its stored JSON (format 1 full ``to_dict()`` or format 2 compact).
+"""Rebuild a :class:`FamilyResult` from its stored JSON (format 1 full ``to_dict()``, formats 2 and 3 compact).
 
 Explaining a recorded decision must show the decision as it was made, not a fresh evaluation, so the
 stored JSON is turned back into the evaluator's result objects and handed to ``explain``. The round trip
@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.decisions import compact
+from engine.decisions.framework_text import Frameworks, resolver
 from engine.errors import IntegrityError
 from engine.rules import ir
 from engine.rules.results import (
@@ -87,17 +88,28 @@ def _score(data: dict[str, Any]) -> ScoreResult:
                        score_complete=data["score_complete"], rag=data.get("rag"), rag_certain=data["rag_certain"])
 
 
-def full_form(stored: dict[str, Any]) -> dict[str, Any]:
+def full_form(stored: dict[str, Any], frameworks: Frameworks = None) -> dict[str, Any]:
     """The ``FamilyResult.to_dict()`` form of a stored result of any format: format 1 (the full form,
-    written before compact records; it has no ``format`` key) as is, format 2 expanded."""
+    written before compact records; it has no ``format`` key) as is, format 2 expanded, format 3 expanded
+    with its framework's citations and sources, found through ``frameworks``: a connection (the stored
+    framework under the record's hash), the framework itself, or a hash -> table resolver."""
     version = stored.get("format", 1)
     if version == 1:
         return stored
-    if version == compact.FORMAT:
+    if version == compact.SELF_CONTAINED_FORMAT:
         return compact.expand(stored)
+    if version == compact.FORMAT:
+        resolve = resolver(frameworks)
+        if resolve is None:
+            raise IntegrityError(
+                f"decision record for family {stored.get('family_id')!r} is in record format 3, which refers to "
+                "its stored framework's citations and rule sources: read it with a connection "
+                "(stored_result(row, conn)) or its framework"
+            )
+        return compact.expand(stored, resolve(stored["framework"]["hash"]))
     raise IntegrityError(
         f"decision record for family {stored.get('family_id')!r} is in record format {version!r}; this engine "
-        f"reads formats 1 and {compact.FORMAT}. Read it with the Hearth version that wrote it (its engine_version "
+        f"reads formats 1 to {compact.FORMAT}. Read it with the Hearth version that wrote it (its engine_version "
         "column) or a later one"
     )
 

@@ -20,11 +20,13 @@ from engine.decisions.evaluate import compile_for, evaluate_one
 from engine.decisions.overrides import overrides_in_force
 from engine.decisions.profile import FamilyLoader, default_loader
 from engine.decisions.compact import encode, loads
+from engine.decisions.framework_text import framework_text
 from engine.decisions.records import canonical_json, decision_row, row_intact, stored_bytes
 from engine.decisions.rehydrate import full_form
 from engine.decisions.store import load_stored_framework
 from engine.errors import NotFoundError
 from engine.rules.inputs import FamilyInput
+from engine.rules.ir import Framework
 from engine.storage.tables_decisions import decisions
 
 
@@ -71,14 +73,15 @@ def json_differences(recorded: Any, replayed: Any, path: str = "$") -> list[Diff
         Difference(path, recorded, replayed)]
 
 
-def record_differences(row: sa.Row, result: Any) -> list[Difference]:
-    """Every difference between a decision's stored result and ``result`` (a re-evaluation), in the full
-    ``to_dict()`` form. A compact record the re-evaluation encodes to byte for byte is identical without
-    expanding it; otherwise, and for format 1 records, the full forms are compared path by path."""
+def record_differences(row: sa.Row, result: Any, framework: Framework) -> list[Difference]:
+    """Every difference between a decision's stored result and ``result`` (a re-evaluation under the
+    decision's stored ``framework``), in the full ``to_dict()`` form. A compact record the re-evaluation
+    encodes to byte for byte is identical without expanding it; otherwise, and for format 1 and 2
+    records, the full forms are compared path by path."""
     stored = stored_bytes(row)
-    if encode(result) == stored:
+    if encode(result, framework_text(framework)) == stored:
         return []
-    return json_differences(full_form(loads(stored)), json.loads(canonical_json(result.to_dict())))
+    return json_differences(full_form(loads(stored), framework), json.loads(canonical_json(result.to_dict())))
 
 
 def load_one_family(loader: FamilyLoader, engine: sa.Engine, row: sa.Row) -> FamilyInput | None:
@@ -92,11 +95,12 @@ def load_one_family(loader: FamilyLoader, engine: sa.Engine, row: sa.Row) -> Fam
 
 
 def reevaluate(engine: sa.Engine, row: sa.Row, loader: FamilyLoader | None = None,
-               traces: tuple[bool, ...] = (False,)) -> list[Any]:
-    """Evaluate a recorded decision again (once per entry of ``traces``): its stored framework, the
-    family as known at its ``known_at``, and the overrides in force then."""
+               traces: tuple[bool, ...] = (False,), framework: Framework | None = None) -> list[Any]:
+    """Evaluate a recorded decision again (once per entry of ``traces``): its stored framework (loaded
+    unless given), the family as known at its ``known_at``, and the overrides in force then."""
     with engine.connect() as conn:
-        framework = load_stored_framework(conn, row.framework_hash)
+        if framework is None:
+            framework = load_stored_framework(conn, row.framework_hash)
         in_force = overrides_in_force(conn, row.known_at, [row.family_id]).get(row.family_id, ())
     family = load_one_family(loader or default_loader(), engine, row)
     if family is None:
@@ -118,10 +122,12 @@ def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | 
     """Re-evaluate ``decision_id`` from its stored framework and knowledge state; report differences."""
     clock = time.perf_counter()
     row = find_decision(engine, decision_id)
-    (result,) = reevaluate(engine, row, loader, (bool(row.traced),))
+    with engine.connect() as conn:
+        framework = load_stored_framework(conn, row.framework_hash)
+    (result,) = reevaluate(engine, row, loader, (bool(row.traced),), framework)
     report = ReplayReport(
         decision_id=row.decision_id, family_id=row.family_id, framework_hash=row.framework_hash,
-        differences=record_differences(row, result),
+        differences=record_differences(row, result, framework),
         record_intact=row_intact(row),
     )
     report.seconds = time.perf_counter() - clock

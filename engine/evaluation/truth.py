@@ -199,7 +199,7 @@ def _latest_results(conn: sa.Connection, as_of: date) -> tuple[datetime | None, 
     from engine.decisions.records import stored_result
 
     query = sa.select(decisions.c.family_id, decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)
-    return run.known_at, {row.family_id: stored_result(row) for row in conn.execute(query)}
+    return run.known_at, {row.family_id: stored_result(row, conn) for row in conn.execute(query)}
 
 
 def evaluate_against_truth(

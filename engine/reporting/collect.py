@@ -101,7 +101,7 @@ def collect_decisions(conn: sa.Connection, data: ReportData, headline_names: dic
     from engine.decisions.records import stored_result
 
     for row in conn.execute(sa.select(decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)):
-        result = stored_result(row)
+        result = stored_result(row, conn)
         met = [code for code, need in result["needs"].items() if need["result"]["value"] == "met"]
         need_counts[len(met)] += 1
         for code, headline in result["headlines"].items():

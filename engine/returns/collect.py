@@ -37,7 +37,7 @@ def latest_results(conn: sa.Connection) -> dict[str, dict]:
             latest, sa.and_(latest.c.family_id == decisions.c.family_id, latest.c.seq == decisions.c.seq)
         )
     )
-    return {r.family_id: stored_result(r) for r in rows}
+    return {r.family_id: stored_result(r, conn) for r in rows}
 
 
 def family_progress(conn: sa.Connection, *, support_closed_state: str = "sustaining") -> list[FamilyProgress]:

@@ -63,8 +63,9 @@ decisions = sa.Table(
     sa.Column("override_ids", sa.Text, nullable=False, comment="JSON list of overrides applied"),
     sa.Column("traced", sa.Boolean, nullable=False, comment="result includes the sub-criteria tree"),
     sa.Column("result_zlib", sa.LargeBinary, nullable=False,
-              comment="the result as canonical JSON, UTF-8, zlib-compressed: a format 2 compact record "
-                      "(engine.decisions.compact; older rows: format 1, FamilyResult.to_dict())"),
+              comment="the result as canonical JSON, UTF-8, zlib-compressed: a format 3 compact record "
+                      "citing its stored framework (engine.decisions.compact; older rows: format 2, "
+                      "self-contained, or format 1, FamilyResult.to_dict())"),
     sa.Column("result_sha256", sa.String(64), nullable=False, comment="sha256 of the uncompressed JSON bytes"),
     sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("record_hash", sa.String(64), nullable=False),

@@ -1,5 +1,6 @@
-"""Compact decision records (format 2) lose nothing: they expand to exactly the full ``to_dict()`` form,
-and records written in the older full format (1) still read, verify, replay and explain the same."""
+"""Compact decision records (formats 2 and 3) lose nothing: they expand to exactly the full ``to_dict()``
+form (format 3 with its framework's citations and sources), and records written in the older formats
+(1 full, 2 self-contained) still read, verify, replay and explain the same."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.decisions.compact import FORMAT, canonical_bytes, compact, encode, expand
+from engine.decisions.compact import FORMAT, SELF_CONTAINED_FORMAT, canonical_bytes, compact, encode, expand
+from engine.decisions.framework_text import build_framework_text, framework_text
 from engine.decisions.lookup import explain_recorded
 from engine.decisions.profile import profile
 from engine.decisions.records import (
@@ -28,12 +30,14 @@ from engine.storage.tables_decisions import GENESIS_HASH, decisions
 from tests.decisions.pipeline import AS_OF, DECIDED_AT, FEB, JAN, DemoFeeds, phase3
 from tests.rules.test_bulk_identical import ROOT, bench  # the seeded benchmark families the golden digests use
 
-#: sha256 of the stored (format 2) bytes of 40 seeded benchmark families, framework hash masked. Pins the
-#: record format: if this changes, records written before the change must still expand exactly (bump
-#: FORMAT and keep a reader for the old one rather than changing format 2 in place).
+#: sha256 of the stored bytes of 40 seeded benchmark families, framework hash masked, by (format, trace,
+#: as_of). Pins the record formats: if this changes, records written before the change must still expand
+#: exactly (bump FORMAT and keep a reader for the old one rather than changing a format in place).
 GOLDEN_COMPACT = {
-    (False, date(2023, 9, 1)): "125e44e569a9f4c34d1b3eca53b77c9749c2a7819d634d6e5c50d72ec080be89",
-    (True, date(2023, 9, 1)): "6854ca94485f3c9c976782776dbdbbaf23c5dd2429bd17226ef1c663af0fdf6c",
+    (2, False, date(2023, 9, 1)): "125e44e569a9f4c34d1b3eca53b77c9749c2a7819d634d6e5c50d72ec080be89",
+    (2, True, date(2023, 9, 1)): "6854ca94485f3c9c976782776dbdbbaf23c5dd2429bd17226ef1c663af0fdf6c",
+    (3, False, date(2023, 9, 1)): "7ab50ad549736f2ebeba28572b8ac1f97c88e59144e8636e444fa544046b822c",
+    (3, True, date(2023, 9, 1)): "d4cbec0ee3c6594d67807b73ae86f10d46b2c4201da15409a9fcc9f06253d67e",
 }
 
 
@@ -49,29 +53,42 @@ def full(result: FamilyResult) -> dict:
     return json.loads(canonical_json(result.to_dict()))
 
 
+def stored_framework_text(framework: ir.Framework):
+    """The table a reader builds from the framework as stored (its canonical JSON read back)."""
+    return build_framework_text(ir.Framework.model_validate_json(framework.canonical_json()))
+
+
 @pytest.mark.parametrize("trace", [False, True])
 def test_phase3_records_expand_to_the_full_form_exactly(compiled, trace: bool) -> None:
-    """Every benchmark family, with and without the sub-criteria tree: expand(compact) == to_dict, and the
-    compact record is much smaller."""
-    compact_size = full_size = 0
+    """Every benchmark family, with and without the sub-criteria tree: both compact formats expand to
+    exactly to_dict (format 3 with the table a reader builds from the stored framework); format 2 is much
+    smaller than the full form, and format 3 much smaller again."""
+    shared = framework_text(compiled.framework)
+    assert stored_framework_text(compiled.framework) == shared, "the stored framework gives the same table"
+    sizes = {1: 0, SELF_CONTAINED_FORMAT: 0, FORMAT: 0}
     for family in bench.synthetic_families(40, seed=5):
         result = compiled.evaluate(family, date(2023, 9, 1), trace=trace)
-        stored = json.loads(encode(result))
-        assert stored["format"] == FORMAT
-        assert expand(stored) == full(result)
-        compact_size += len(encode(result))
-        full_size += len(canonical_json(result.to_dict()).encode())
-    assert compact_size * 2.5 < full_size, (compact_size, full_size)
+        self_contained, citing = encode(result), encode(result, shared)
+        assert json.loads(self_contained)["format"] == SELF_CONTAINED_FORMAT
+        assert json.loads(citing)["format"] == FORMAT
+        assert expand(json.loads(self_contained)) == full(result) == expand(json.loads(citing), shared)
+        sizes[1] += len(canonical_json(result.to_dict()).encode())
+        sizes[SELF_CONTAINED_FORMAT] += len(self_contained)
+        sizes[FORMAT] += len(citing)
+    assert sizes[SELF_CONTAINED_FORMAT] * 2.5 < sizes[1], sizes
+    # the framework's text is ~25 KB of a record, less of one carrying its sub-criteria tree
+    assert sizes[FORMAT] * (1.2 if trace else 1.5) < sizes[SELF_CONTAINED_FORMAT], sizes
 
 
-@pytest.mark.parametrize("trace, as_of", list(GOLDEN_COMPACT))
-def test_compact_bytes_match_the_recorded_digest(compiled, trace: bool, as_of: date) -> None:
+@pytest.mark.parametrize("version, trace, as_of", list(GOLDEN_COMPACT))
+def test_compact_bytes_match_the_recorded_digest(compiled, version: int, trace: bool, as_of: date) -> None:
+    shared = framework_text(compiled.framework) if version == FORMAT else None
     sha = hashlib.sha256()
     for family in bench.synthetic_families(40, seed=5):
-        text = encode(compiled.evaluate(family, as_of, trace=trace))
+        text = encode(compiled.evaluate(family, as_of, trace=trace), shared)
         sha.update(text.replace(compiled.hash.encode(), b"<framework hash>"))
         sha.update(b"\n")
-    assert sha.hexdigest() == GOLDEN_COMPACT[(trace, as_of)]
+    assert sha.hexdigest() == GOLDEN_COMPACT[(version, trace, as_of)]
 
 
 def _evidence(fact_id: str, day: int, outcome: str = "proven") -> Evidence:
@@ -154,40 +171,47 @@ def test_a_record_format_this_engine_does_not_know_is_refused() -> None:
     stored["format"] = 99
     with pytest.raises(IntegrityError, match="record format 99"):
         full_form(stored)
+    stored["format"] = FORMAT
+    with pytest.raises(IntegrityError, match=r"format 3, which refers to its stored framework.*stored_result\(row, conn\)"):
+        full_form(stored)
     legacy = full(_awkward_result())
     assert full_form(legacy) is legacy, "format 1 (no format key) is already the full form"
     assert canonical_bytes({"b": [1, 2.5], "a": "é"}) == b'{"a":"\xc3\xa9","b":[1,2.5]}'
 
 
-def _rewrite_as_format_1(engine: sa.Engine) -> None:
-    """Turn every stored decision into what an engine before compact records wrote: the full JSON,
-    its digest, and the hash chain recomputed over it."""
+def _rewrite_in_format(engine: sa.Engine, version: int) -> None:
+    """Turn every stored decision into what an older engine wrote: the full JSON (format 1, before compact
+    records) or the self-contained compact record (format 2), its digest, and the hash chain recomputed."""
     with engine.begin() as conn:
         rows = conn.execute(sa.select(decisions).order_by(decisions.c.seq)).all()
         prev = GENESIS_HASH
         for row in rows:
-            packed, digest = pack_result(canonical_json(stored_result(row)))
+            data = stored_result(row, conn)
+            text = canonical_json(data) if version == 1 else encode(result_from_dict(data))
+            packed, digest = pack_result(text)
             data = dict(row._mapping, result_zlib=packed, result_sha256=digest, prev_hash=prev)
             data["record_hash"] = prev = record_hash(prev, data)
             conn.execute(decisions.update().where(decisions.c.seq == row.seq).values(
                 result_zlib=packed, result_sha256=digest, prev_hash=data["prev_hash"], record_hash=data["record_hash"]))
 
 
-def test_format_1_records_still_verify_replay_and_explain_the_same(db: sa.Engine, tmp_path) -> None:
-    """A database written before compact records: the chain verifies, every decision replays identically
-    after later loads, and explain prints exactly what it prints for the compact record."""
+@pytest.mark.parametrize("version", [1, SELF_CONTAINED_FORMAT])
+def test_older_records_still_verify_replay_and_explain_the_same(db: sa.Engine, tmp_path, version: int) -> None:
+    """A database written by an older engine: the chain verifies, every record reads without a framework
+    and expands to what the format 3 record did, every decision replays identically after later loads,
+    and explain prints exactly what it prints for the format 3 record."""
     feeds = DemoFeeds(db, tmp_path / "feeds")
     feeds.load(JAN)
     run = profile(db, phase3(), AS_OF, DECIDED_AT)
     family = run.evaluated[0].family_id
     compact_text = explain_recorded(db, family).text
     with db.connect() as conn:
-        compact_results = [stored_result(r) for r in conn.execute(sa.select(decisions).order_by(decisions.c.seq))]
-    _rewrite_as_format_1(db)
+        compact_results = [stored_result(r, conn) for r in conn.execute(sa.select(decisions).order_by(decisions.c.seq))]
+    _rewrite_in_format(db, version)
     with db.connect() as conn:
         rows = conn.execute(sa.select(decisions).order_by(decisions.c.seq)).all()
         assert verify_chain(conn).intact
-    assert all("format" not in json.loads(stored_bytes(r)) for r in rows)
+    assert all(json.loads(stored_bytes(r)).get("format", 1) == version for r in rows)
     assert [stored_result(r) for r in rows] == compact_results
     feeds.load(FEB)
     assert all(replay_decision(db, d).identical for d in run.decision_ids)
@@ -206,6 +230,16 @@ _PARAMS = [ParamUse("window", ir.Duration(amount=12, unit="months"), date(2022, 
            ParamUse("window", ir.Duration(amount=6, unit="months"), date(2023, 4, 1), None, "months", "local"),
            ParamUse("threshold", 90.5, date(2022, 1, 1), _CITES[1], "percent")]
 _VALUES = st.sampled_from(["met", "not_met", "unknown"])
+_TRUE = ir.Lit(value=True)
+#: a framework holding some of the spans and citations the results draw (one citation is only in results)
+_FRAMEWORK = ir.Framework(
+    header=ir.FrameworkHeader(id="fw", title="Property test", phase="3", version="1"),
+    needs=(ir.Need(name="A", headline="H", condition=_TRUE, span=_SPANS[1], citations=(_CITES[0],)),),
+    outcomes=(ir.Outcome(name="A_outcome", need="A", achieved=_TRUE, span=_SPANS[2]),),
+    rules=(ir.DerivedRule(name="r1", condition=_TRUE, span=_SPANS[2], citations=(_CITES[0],)),),
+    headlines=(ir.Headline(code="H", name="Headline", span=_SPANS[1]),),
+)
+_SHARED = framework_text(_FRAMEWORK)
 
 
 def _tris(depth: int = 0) -> st.SearchStrategy[TriResult]:
@@ -232,8 +266,8 @@ def _results(draw) -> FamilyResult:
                                              for pid in draw(st.sets(st.sampled_from(["P1", "P2"])))})
                 for code in draw(st.sets(st.sampled_from(["A", "B"])))}
     return FamilyResult(
-        family_id="F1", as_of=date(2023, 9, 1), framework_id="fw", framework_version="1", framework_hash="h",
-        family_definition=draw(_tris()), needs=needs, headlines={"H": draw(_tris())}, eligible=draw(_tris()),
+        family_id="F1", as_of=date(2023, 9, 1), framework_id="fw", framework_version="1",
+        framework_hash=_SHARED.framework_hash, family_definition=draw(_tris()), needs=needs, headlines={"H": draw(_tris())}, eligible=draw(_tris()),
         outcomes=outcomes, claimable=draw(_tris()), scores={}, rules=draw(st.dictionaries(st.sampled_from(["r1", "r2"]), _tris())),
     )
 
@@ -242,5 +276,6 @@ def _results(draw) -> FamilyResult:
 @given(_results())
 def test_any_result_expands_exactly(result: FamilyResult) -> None:
     """Whatever mix of shared and differing facts, parameters, spans, citations, people and overrides a
-    result has, its compact record expands to exactly its full form."""
+    result has, its compact record expands to exactly its full form, in either format."""
     assert expand(json.loads(encode(result))) == full(result)
+    assert expand(json.loads(encode(result, _SHARED)), _SHARED) == full(result)

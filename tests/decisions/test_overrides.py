@@ -73,7 +73,7 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
     decision_id = run.decision_ids[index]
     with db.connect() as conn:
         row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).one()
-    result = stored_result(row)
+        result = stored_result(row, conn)
     need = result["needs"]["CRIME_OFFENDING"]["result"]
     # the demo feeds have no police data, so the rules could only say unknown
     assert (need["value"], need["overridden_from"]) == ("met", "unknown")
@@ -94,4 +94,4 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
 
 def stored_result_for(db: sa.Engine, decision_id: str) -> dict:
     with db.connect() as conn:
-        return stored_result(conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).one())
+        return stored_result(conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).one(), conn)

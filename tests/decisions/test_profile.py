@@ -45,7 +45,7 @@ def test_profile_records_one_chained_decision_per_family(db: sa.Engine) -> None:
     assert [r.family_id for r in rows] == [f"F0{i}" for i in range(1, 9)]
     assert stored_run.families == 8 and stored_run.eligible_met == 2
     assert stored_fw == framework().content_hash() == rows[0].framework_hash
-    first = stored_result(rows[0])
+    first = stored_result(rows[0], framework())
     assert first["eligible"]["value"] == "met" and json.loads(rows[0].person_ids) == ["F01-C0", "F01-P1"]
     # the evidence an auditor follows back to the feed row is in the stored record
     evidence = first["needs"]["EDU_PERSISTENT_ABSENCE"]["result"]
@@ -76,8 +76,8 @@ def test_stored_result_rebuilds_exactly() -> None:
     compiled = compile_for(framework("2", attendance_threshold=95, include_da=True))
     for item in evaluate_families(compiled, borough(), AS_OF):
         stored = json.loads(item.result_json)
-        assert stored["format"] == 2 and "facts" in stored
-        data = full_form(stored)
+        assert stored["format"] == 3 and "facts" in stored
+        data = full_form(stored, compiled.framework)
         assert result_from_dict(data).to_dict() == data
 
 
@@ -92,6 +92,6 @@ def test_phase3_results_rebuild_exactly() -> None:
     phase3 = Path(__file__).resolve().parents[2] / "frameworks" / "phase3"
     compiled = compile_for(load_framework(phase3))
     for item in evaluate_families(compiled, [family("P1", attendance=80, offences=2, da=True), family("P2")], AS_OF):
-        data = full_form(json.loads(item.result_json))
+        data = full_form(json.loads(item.result_json), compiled.framework)
         assert data["rules"], "phase 3 has derived rules; they must be in the record"
         assert result_from_dict(data).to_dict() == data

@@ -64,7 +64,7 @@ def test_replay_lists_every_difference_when_the_record_was_altered(db: sa.Engine
     target = run.decision_ids[0]
     with db.begin() as conn:
         row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == target)).one()
-        data = stored_result(row)
+        data = stored_result(row, conn)
         original = data["eligible"]["value"]
         forged = {"met": "not_met", "not_met": "met", "unknown": "met"}[original]
         data["eligible"]["value"] = forged
@@ -96,7 +96,7 @@ def test_traced_records_replay_identically(db: sa.Engine, feeds: DemoFeeds) -> N
     run = profile(db, phase3(), AS_OF, DECIDED_AT, trace=True)
     with db.connect() as conn:
         row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == run.decision_ids[0])).one()
-    assert row.traced and stored_result(row)["eligible"]["children"], "a traced record keeps the tree"
+    assert row.traced and stored_result(row, phase3())["eligible"]["children"], "a traced record keeps the tree"
     feeds.load(FEB)
     assert all(replay_decision(db, d).identical for d in run.decision_ids)
 
@@ -115,7 +115,7 @@ def test_explain_rederives_the_tree_only_when_it_reproduces_the_record(db: sa.En
     assert explained.result.eligible.children, "the explanation has the sub-criteria"
     with db.begin() as conn:
         row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == run.decision_ids[0])).one()
-        data = stored_result(row)
+        data = stored_result(row, conn)
         forged = "met" if data["eligible"]["value"] != "met" else "not_met"
         data["eligible"]["value"] = forged
         packed, digest = pack_result(canonical_json(data))
