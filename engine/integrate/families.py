@@ -13,7 +13,7 @@ Each build: take every record's current place and stated relationships, map reco
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -99,7 +99,68 @@ def _places(rows, assignments: PersonAssignments, extract_of: dict[str, date]):
         records.append(RecordPlace(row.record_key, person, row.address, row.postcode, row.uprn,
                                    row.household_ref, tuple(row.parent_record_keys or ())))
         dates[person].since.append(extract_of.get(row.address_since_batch, newest))
-    return records, dates
+    return _without_superseded_places(records, dates), dates
+
+
+def _has_place(record: RecordPlace) -> bool:
+    return record.uprn is not None or bool(record.address and record.postcode)
+
+
+def _elsewhere(a: RecordPlace, b: RecordPlace) -> bool:
+    """Clearly different homes: different UPRNs, postcodes or house numbers. Spelling alone is not enough:
+    one system writes "43 BIRCH ROAD", another "43 BIRCH ROAD HEARTHWICK" with a UPRN, for the same home."""
+    if a.uprn is not None and b.uprn is not None:
+        return a.uprn != b.uprn
+    if a.postcode and b.postcode and a.postcode != b.postcode:
+        return True
+    return bool(a.address and b.address) and a.numbers != b.numbers
+
+
+def _place_key(record: RecordPlace) -> tuple:
+    if record.address and record.postcode:
+        return (record.postcode, record.numbers)
+    return ("uprn", record.uprn)
+
+
+def _without_superseded_places(records: list[RecordPlace], dates: dict[str, _PersonDates]) -> list[RecordPlace]:
+    """Records placing someone where newer records show they have left say nothing about where (or with
+    whom) they live, unless their household moved with them: their address and stated household are
+    dropped, their parent links kept.
+
+    After a move, one system updates the address (council tax), another registers the person afresh at the
+    new address and keeps the old entry (the electoral roll): without this, the old entry would keep someone
+    who moved out in the family they left. A place counts as newer when the extract that first showed it is
+    later, and as left only when it is clearly elsewhere; places first shown in the same extract are all
+    kept (nothing says which is current). When at least as many people left a place as still show there
+    (the household moved; a child's nursery record just has not caught up), the old place still links them.
+    """
+    index_of_person: dict[str, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        index_of_person[record.person_id].append(i)
+    superseded: set[int] = set()
+    for person, indices in index_of_person.items():
+        since = dates[person].since
+        if len(indices) < 2 or len(set(since)) < 2:
+            continue
+        placed = [(i, day) for i, day in zip(indices, since) if _has_place(records[i])]
+        if not placed:
+            continue
+        latest = max(day for _, day in placed)
+        current = [records[i] for i, day in placed if day == latest]
+        superseded.update(i for i, day in placed if day < latest and all(_elsewhere(records[i], c) for c in current))
+    if not superseded:
+        return records
+    left: dict[tuple, set[str]] = defaultdict(set)
+    there: dict[tuple, set[str]] = defaultdict(set)
+    for i, record in enumerate(records):
+        if _has_place(record):
+            (left if i in superseded else there)[_place_key(record)].add(record.person_id)
+    out = list(records)
+    for i in superseded:
+        key = _place_key(records[i])
+        if len(left[key]) < len(there[key] - left[key]):
+            out[i] = replace(records[i], address=None, postcode=None, uprn=None, household_ref=None)
+    return out
 
 
 def _next_number(conn: sa.Connection, layer: Layer) -> int:

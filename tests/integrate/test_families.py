@@ -80,6 +80,54 @@ def test_stated_household_and_records_of_one_person_group_together() -> None:
     assert _families([StatedHouseholdRule(kind="stated_household")], records) == [["P1", "P2"], ["P3"]]
 
 
+def test_a_place_a_newer_record_shows_the_person_left_no_longer_groups_them() -> None:
+    """Dad's old electoral roll entry stays at the family home after council tax shows him at his new flat
+    (a later extract): he is grouped at the flat, his parent link kept. Places first seen in the same
+    extract (nothing says which is current) all still count."""
+    from engine.integrate.families import _PersonDates, _without_superseded_places
+
+    home = dict(address="1 ELM ROAD", postcode="HW1 1AA", uprn=11)
+    flat = dict(address="FLAT 2 9 OAK COURT", postcode="HW1 2BB", uprn=22)
+    records = [
+        _place("roll:1", "dad", household="roll:P1", **home),
+        _place("ctax:1", "dad", **flat),
+        _place("roll:2", "mum", household="roll:P1", **home),
+        _place("hv:2", "mum", address="1 ELM RD", postcode="HW1 1AA"),  # newer, same home spelt otherwise
+        _place("school:1", "kid", parents=("roll:1",), **home),
+        _place("dwp:1", "aunt", household="dwp:G1", **home),
+        _place("roll:3", "aunt", **flat),
+    ]
+    dates = {"dad": _PersonDates([date(2024, 1, 31), date(2024, 3, 31)]),
+             "mum": _PersonDates([date(2024, 1, 31), date(2024, 3, 31)]),
+             "kid": _PersonDates([date(2024, 1, 31)]), "aunt": _PersonDates([date(2024, 1, 31), date(2024, 1, 31)])}
+    kept = {r.record_key: r for r in _without_superseded_places(records, dates)}
+    assert (kept["roll:1"].address, kept["roll:1"].uprn, kept["roll:1"].household_ref) == (None, None, None)
+    assert kept["ctax:1"] == records[1] and kept["roll:2"] == records[2] and kept["dwp:1"] == records[5]
+    layer_rules = [AddressRule(kind="address"), StatedHouseholdRule(kind="stated_household")]
+    assert _families(layer_rules, list(kept.values())) == [["aunt", "dad", "kid", "mum"]]  # aunt: both places
+    without_aunt = [r for r in kept.values() if r.person_id != "aunt"]
+    assert _families(layer_rules, without_aunt) == [["dad"], ["kid", "mum"]]
+    assert kept["school:1"].parent_record_keys == ("roll:1",)
+
+
+def test_a_household_that_moved_together_keeps_a_child_whose_record_lags() -> None:
+    """Both parents show at the flat from a later extract; the toddler's health visitor record still has the
+    old home: as many left that home as still show there, so it still links the toddler to them."""
+    from engine.integrate.families import _PersonDates, _without_superseded_places
+
+    home = dict(address="70 CASTLE ROAD", postcode="HW1 0EF")
+    flat = dict(address="1 ASH ROAD", postcode="HW1 0AN", uprn=134)
+    records = [_place("roll:1", "mum", **home), _place("ctax:1", "mum", **flat),
+               _place("roll:2", "dad", **home), _place("ctax:2", "dad", **flat),
+               _place("hv:3", "toddler", parents=("roll:1",), **home)]
+    earlier, later = date(2024, 1, 31), date(2024, 3, 31)
+    dates = {"mum": _PersonDates([earlier, later]), "dad": _PersonDates([earlier, later]),
+             "toddler": _PersonDates([earlier])}
+    kept = _without_superseded_places(records, dates)
+    assert kept == records
+    assert _families([AddressRule(kind="address")], kept) == [["dad", "mum", "toddler"]]
+
+
 def test_grouping_config_errors_point_at_the_yaml(tmp_path) -> None:
     """An unknown rule kind or key is reported with file:line:col."""
     bad = tmp_path / "families.yaml"
