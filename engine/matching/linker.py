@@ -20,6 +20,7 @@ from engine.matching import blocking, em
 from engine.matching.clustering import ClusterResult, cluster
 from engine.matching.comparisons import Comparison, default_comparisons
 from engine.matching.households import household_u
+from engine.matching.listed_apart import listed_apart
 from engine.matching.namesakes import join_namesakes
 from engine.matching.records import RecordTable
 from engine.matching.scoring import MatchModel, match_weights, probability
@@ -72,6 +73,8 @@ class LinkResult:
     em_sessions: list[dict]
     expected_matches: float
     namesake_joins: list[dict] = field(default_factory=list)
+    #: compared pairs that one source's extract lists as two people (:mod:`engine.matching.listed_apart`)
+    listed_apart_pairs: int = 0
 
     @property
     def labels(self) -> np.ndarray:
@@ -96,6 +99,7 @@ class LinkResult:
             "expected_matches": self.expected_matches,
             "refused_merges": len(self.clusters.refused_merges),
             "namesake_joins": self.namesake_joins,
+            "listed_apart_pairs": self.listed_apart_pairs,
             "timings_seconds": self.timings,
         }
 
@@ -164,36 +168,52 @@ def link(
     rejected = _index_pairs(constraints.rejected, index)
     pairs = ScoredPairs(candidates.left, candidates.right, gamma, weight, prob)
     pairs = _with_decided_pairs(pairs, confirmed | rejected, table, model)
+    # a source's own extract listing two records apart is a rejection no reviewer needs to make
+    apart = listed_apart(table, comparisons, candidates.left, candidates.right, gamma) - confirmed
+    cannot_link = rejected | apart
     clusters = cluster(len(table), pairs.left, pairs.right, pairs.probability, settings.match_threshold,
-                       confirmed=confirmed, rejected=rejected)
-    full_name, surname_changed_at_home = _join_proposals(comparisons, pairs.gamma)
-    joins = join_namesakes(table, pairs.left, pairs.right, pairs.probability, full_name, clusters.labels, rejected)
-    joins += join_namesakes(table, pairs.left, pairs.right, pairs.probability, surname_changed_at_home,
-                            clusters.labels, rejected, kind="surname changed at home")
+                       confirmed=confirmed, rejected=cannot_link)
+    joins = []
+    for kind, proposes in _join_proposals(comparisons, pairs.gamma).items():
+        joins += join_namesakes(table, pairs.left, pairs.right, pairs.probability, proposes, clusters.labels,
+                                cannot_link, kind=kind)
     timings["clustering"] = time.perf_counter() - clock
     return LinkResult(table, model, pairs, clusters, candidates.report, settings, timings, sessions, expected,
-                      joins)
+                      joins, len(apart))
 
 
 #: location levels that mean one home: a surname change is proposed only there
 SHARED_HOME_LEVELS = ("same dwelling", "same postcode, home not on both")
+#: family-name levels that propose a namesake join with the given name exact: the same name, or the
+#: same name keyed or transliterated differently by another source (RAHMAN / REHMAN, NASSER / NAASER)
+NEAR_SPELLINGS = ("exact match", "Damerau-Levenshtein <= 1", "same spelling skeleton")
+#: given-name levels that are one name written another way (not a different name, not a swap)
+OTHER_SPELLINGS = ("Damerau-Levenshtein <= 1", "same spelling skeleton", "Jaro-Winkler >= 0.9")
 
 
-def _join_proposals(comparisons: list[Comparison], gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pair: (given and family name both exact; given name exact, family name different, one home)."""
+def _levels(comparison: Comparison, labels: tuple[str, ...]) -> list[int]:
+    return [comparison.labels.index(label) for label in labels if label in comparison.labels]
+
+
+def _join_proposals(comparisons: list[Comparison], gamma: np.ndarray) -> dict[str, np.ndarray]:
+    """Per kind of join (see :mod:`engine.matching.namesakes`), the pairs that propose it: the given
+    name exact and the family name the same or a near spelling ("namesake"); the given name exact and
+    the family name different, at one home ("surname changed at home"); the family name exact and the
+    given name spelt another way (a typo, a transliteration), at one home ("given name spelt another
+    way at home": ALEXANDER / ALEXANDRU HORVATH on council tax and the electoral roll)."""
     names = {comp.name: c for c, comp in enumerate(comparisons)}
-    none = np.zeros(len(gamma), dtype=bool)
     if "given_name" not in names or "family_name" not in names:
-        return none, none
+        return {}
     given, family = gamma[:, names["given_name"]], gamma[:, names["family_name"]]
-    full_name = (given == 1) & (family == 1)
+    proposals = {"namesake": (given == 1) & np.isin(family, _levels(comparisons[names["family_name"]], NEAR_SPELLINGS))}
     if "location" not in names:
-        return full_name, none
-    location = comparisons[names["location"]]
-    home = [location.labels.index(label) for label in SHARED_HOME_LEVELS if label in location.labels]
+        return proposals
+    at_home = np.isin(gamma[:, names["location"]], _levels(comparisons[names["location"]], SHARED_HOME_LEVELS))
     different = len(comparisons[names["family_name"]].levels) - 1
-    changed = (given == 1) & (family == different) & np.isin(gamma[:, names["location"]], home)
-    return full_name, changed
+    proposals["surname changed at home"] = (given == 1) & (family == different) & at_home
+    spelt_apart = np.isin(given, _levels(comparisons[names["given_name"]], OTHER_SPELLINGS))
+    proposals["given name spelt another way at home"] = spelt_apart & (family == 1) & at_home
+    return proposals
 
 
 def _index_pairs(pairs: set[tuple[str, str]], index: dict[str, int]) -> set[tuple[int, int]]:

@@ -97,9 +97,9 @@ def test_a_surname_changed_at_home_is_proposed_only_at_one_home() -> None:
     table = RecordTable.from_rows([old_name, new_name, elsewhere, namesake])
     comparisons = default_comparisons(table)
     gamma = comparison_levels(table, comparisons, np.array([0, 0, 0]), np.array([1, 2, 3]))
-    full_name, surname_changed = _join_proposals(comparisons, gamma)
-    assert surname_changed.tolist() == [True, False, False]
-    assert full_name.tolist() == [False, False, True]
+    proposals = _join_proposals(comparisons, gamma)
+    assert proposals["surname changed at home"].tolist() == [True, False, False]
+    assert proposals["namesake"].tolist() == [False, False, True]
     # and the join itself follows rules 1-4 like a namesake's
     dated = RecordTable.from_rows([old_name | {FIRST_EXTRACT: "council_tax 2026-08-01"},
                                    new_name | {FIRST_EXTRACT: "employment 2026-08-01"}])
