@@ -126,9 +126,9 @@ class StoredFrameworkTexts:
     """Tables of the frameworks stored in ``frameworks_store``, by hash, each loaded (and its stored text
     re-hashed against its key, so an altered row is refused) once per resolver."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, loaded: dict[str, FrameworkText] | None = None) -> None:
         self.conn = conn
-        self.loaded: dict[str, FrameworkText] = {}
+        self.loaded: dict[str, FrameworkText] = {} if loaded is None else loaded
 
     def __call__(self, framework_hash: str) -> FrameworkText:
         found = self.loaded.get(framework_hash)
@@ -155,8 +155,9 @@ class _OneFramework:
         return self.text
 
 
-#: one resolver per open connection, so a reader expanding many rows loads each framework once
-_PER_CONNECTION: "weakref.WeakKeyDictionary[sa.Connection, StoredFrameworkTexts]" = weakref.WeakKeyDictionary()
+#: the tables loaded through each open connection, so a reader expanding many rows loads each framework
+#: once (the entries hold no reference to their connection, so closed connections drop out)
+_PER_CONNECTION: "weakref.WeakKeyDictionary[sa.Connection, dict[str, FrameworkText]]" = weakref.WeakKeyDictionary()
 
 #: what ``stored_result`` and ``full_form`` accept to read format 3 records
 Frameworks = Union[sa.Connection, ir.Framework, TextResolver, None]
@@ -168,10 +169,10 @@ def resolver(frameworks: Frameworks) -> TextResolver | None:
     if frameworks is None:
         return None
     if isinstance(frameworks, sa.Connection):
-        found = _PER_CONNECTION.get(frameworks)
-        if found is None:
-            found = _PER_CONNECTION[frameworks] = StoredFrameworkTexts(frameworks)
-        return found
+        loaded = _PER_CONNECTION.get(frameworks)
+        if loaded is None:
+            loaded = _PER_CONNECTION[frameworks] = {}
+        return StoredFrameworkTexts(frameworks, loaded)
     if isinstance(frameworks, ir.Framework):
         return _OneFramework(frameworks)
     return frameworks

@@ -128,3 +128,23 @@ def test_stored_records_read_from_the_stored_framework_and_an_altered_one_is_ref
     assert not report.intact and "frameworks_store row was altered" in report.problem
     with pytest.raises(IntegrityError, match="no longer hashes"):
         replay_decision(db, run.decision_ids[0])
+
+
+def test_a_connection_caches_its_frameworks_only_while_it_lives(db: sa.Engine) -> None:
+    """Readers pass their connection for every row: the framework is loaded once per connection, and the
+    cache goes with the connection."""
+    import gc
+
+    from engine.decisions import framework_text as module
+    from engine.decisions.store import store_framework
+
+    with db.begin() as conn:
+        store_framework(conn, FRAMEWORK)
+    before = len(module._PER_CONNECTION)
+    with db.connect() as conn:
+        first = module.resolver(conn)(SHARED.framework_hash)
+        assert module.resolver(conn).loaded == {SHARED.framework_hash: first} and first == SHARED
+        assert len(module._PER_CONNECTION) == before + 1
+    del conn
+    gc.collect()
+    assert len(module._PER_CONNECTION) == before
