@@ -173,10 +173,8 @@ def link(
     cannot_link = rejected | apart
     clusters = cluster(len(table), pairs.left, pairs.right, pairs.probability, settings.match_threshold,
                        confirmed=confirmed, rejected=cannot_link)
-    joins = []
-    for kind, proposes in _join_proposals(comparisons, pairs.gamma).items():
-        joins += join_namesakes(table, pairs.left, pairs.right, pairs.probability, proposes, clusters.labels,
-                                cannot_link, kind=kind)
+    joins = join_namesakes(table, pairs.left, pairs.right, pairs.probability,
+                           _join_proposals(comparisons, pairs.gamma), clusters.labels, cannot_link)
     timings["clustering"] = time.perf_counter() - clock
     return LinkResult(table, model, pairs, clusters, candidates.report, settings, timings, sessions, expected,
                       joins, len(apart))

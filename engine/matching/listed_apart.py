@@ -15,6 +15,13 @@ So a compared pair is *listed apart*, and may not link, when both records
    have one). A source's own duplicates within an extract are copies of one row (the same name),
    or typed again with a slip of the keyboard but the same date of birth; both stay linkable.
 
+One extract listing the same full name at two homes is two people too, as the namesake joins'
+rule 4 already reads it (:mod:`engine.matching.namesakes`): council tax and the electoral roll both
+listed LI WANG at 39 Cedar Road and at Flat 12 Cedar Lodge, and a rare name with nothing against it
+(no date of birth; another postcode in the same sector, which in a borough is almost every pair) had
+scored 0.94 between them. A second home of one person is rarer than namesakes in a borough, and a
+move shows up as a record a source starts to hold in a later extract, not as two in one.
+
 Wherever they live, two records of one extract whose dates of birth differ by more than a keying
 slip (not the same date, not day and month transposed, not one digit) are two people as well: one
 extract does not list a person twice with two birth dates. This is what keeps JONATHAN JONES (born
@@ -37,6 +44,8 @@ from engine.matching.records import RecordTable
 
 #: the location level that means one home (see ``comparisons._location``)
 SAME_DWELLING = "same dwelling"
+#: location levels under which two named homes may be one written two ways
+ONE_HOME_WRITTEN_TWO_WAYS = (SAME_DWELLING, "similar address (token-sort >= 90, same numbers)")
 #: date-of-birth levels under which two records of one extract at one home with different given
 #: names may still be one person typed twice (rule 3)
 SAME_BIRTH = ("exact match",)
@@ -67,6 +76,18 @@ def listed_apart(
         birth_level = gamma[:, names["date_of_birth"]]
         apart &= ~np.isin(birth_level, [births.index(label) for label in SAME_BIRTH if label in births])
         apart |= ~np.isin(birth_level, [births.index(label) for label in KEYING_SLIPS if label in births])
+    apart |= _two_homes(table, location, left, right, gamma[:, names["location"]])
     apart &= same_extract
     hits = np.flatnonzero(apart)
     return {(int(min(a, b)), int(max(a, b))) for a, b in zip(left[hits].tolist(), right[hits].tolist())}
+
+
+def _two_homes(table: RecordTable, location: Comparison, left: np.ndarray, right: np.ndarray,
+               level: np.ndarray) -> np.ndarray:
+    """Per pair: both records name a home (an address or a UPRN), and not one home written two ways."""
+    named = np.zeros(len(table), dtype=bool)
+    for column in ("address", "uprn"):
+        if table.has(column):
+            named |= table.codes(column)[0] >= 0
+    one_home = [location.labels.index(label) for label in ONE_HOME_WRITTEN_TWO_WAYS if label in location.labels]
+    return named[left] & named[right] & ~np.isin(level, one_home)

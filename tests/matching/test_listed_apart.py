@@ -45,8 +45,8 @@ def test_copies_and_retyped_rows_of_one_extract_stay_linkable() -> None:
     """A duplicate row (the same name) and a row typed again with the same date of birth may be one
     person; a record a source starts to hold in a later extract is not listed apart either."""
     rows = [
-        _register("ct:1", "JONAS", "HORVATH", address="34 BEECH ROAD HEARTHWICK", uprn="100091000301"),
-        _register("ct:2", "JONAS", "HORVATH", address="34 BEECH ROAD HEARTHWICK", uprn="100091000301"),
+        _register("er:1", "JONAS", "HORVATH", "electoral_roll 2026-08-01"),
+        _register("er:2", "JONAS", "HORVATH", "electoral_roll 2026-08-01"),
         _register("sc:1", "CHRISTOPHER", "HOLMES", "school 2026-08-01", date_of_birth="2011-01-01"),
         _register("sc:2", "CHRISTOHPER", "HOLMES", "school 2026-08-01", date_of_birth="2011-01-01"),
         _register("ct:3", "AMIR", extract="council_tax 2026-09-01"),
@@ -54,6 +54,24 @@ def test_copies_and_retyped_rows_of_one_extract_stay_linkable() -> None:
     ]
     apart, *_ = _apart(rows)
     assert apart == set()
+
+
+def test_one_extract_listing_a_name_at_two_homes_lists_two_people() -> None:
+    """LI WANG on the electoral roll at 39 Cedar Road and at Flat 12 Cedar Lodge is two people; one
+    home written two ways, or a record naming only a postcode, is not two homes."""
+    electoral_roll = "electoral_roll 2026-08-01"
+    rows = [
+        _register("er:1", "LI", "WANG", electoral_roll, address="39 CEDAR ROAD HEARTHWICK", postcode="HW1 0DP",
+                  uprn="100091000700"),
+        _register("er:2", "LI", "WANG", electoral_roll, address="FLAT 12 CEDAR LODGE CEDAR ROAD",
+                  postcode="HW1 0DY", uprn="100091000800"),
+        _register("er:3", "LI", "WANG", electoral_roll, address="39 CEDAR RD HEARTHWICK", postcode="HW1 0DP",
+                  uprn=None),
+        {"record_key": "er:4", "given_name": "LI", "family_name": "WANG", "postcode": "HW1 0DY",
+         FIRST_EXTRACT: electoral_roll},
+    ]
+    apart, *_ = _apart(rows)
+    assert apart == {("er:1", "er:2"), ("er:2", "er:3")}
 
 
 def test_one_extract_with_two_birth_dates_lists_two_people_wherever_they_live() -> None:

@@ -25,7 +25,7 @@ def _join(rows: list[dict], scored: list[tuple[int, int, float]], labels: list[i
     full_name = np.array([rows[i]["given_name"] == rows[j]["given_name"] and
                           rows[i]["family_name"] == rows[j]["family_name"] for i, j, _ in scored])
     labels = np.array(labels)
-    joins = join_namesakes(table, left, right, prob, full_name, labels, rejected)
+    joins = join_namesakes(table, left, right, prob, {"namesake": full_name}, labels, rejected)
     return labels.tolist(), joins
 
 
@@ -104,6 +104,48 @@ def test_a_surname_changed_at_home_is_proposed_only_at_one_home() -> None:
     dated = RecordTable.from_rows([old_name | {FIRST_EXTRACT: "council_tax 2026-08-01"},
                                    new_name | {FIRST_EXTRACT: "employment 2026-08-01"}])
     labels = np.array([0, 1])
-    joins = join_namesakes(dated, np.array([0]), np.array([1]), np.array([0.4]), np.array([True]), labels,
-                           kind="surname changed at home")
+    joins = join_namesakes(dated, np.array([0]), np.array([1]), np.array([0.4]),
+                           {"namesake": np.array([False]), "surname changed at home": np.array([True])}, labels)
     assert labels.tolist() == [0, 0] and joins[0]["kind"] == "surname changed at home"
+
+
+def _join_kinds(rows: list[dict], proposals: dict[str, list[tuple[int, int, float]]], labels: list[int]):
+    """Every pair proposed by one kind; ``proposals`` maps a kind to its (i, j, probability) pairs."""
+    scored = [(i, j, p, kind) for kind, pairs in proposals.items() for i, j, p in pairs]
+    masks = {kind: np.array([k == kind for *_, k in scored]) for kind in proposals}
+    labels = np.array(labels)
+    joins = join_namesakes(RecordTable.from_rows(rows), np.array([i for i, *_ in scored]),
+                           np.array([j for _, j, *_ in scored]), np.array([p for _, _, p, _ in scored]),
+                           masks, labels)
+    return labels.tolist(), joins
+
+
+def test_candidates_that_could_all_be_one_person_are_joined() -> None:
+    """ALEXANDRU HORVATH's register record has two candidates, his employment record (a namesake) and
+    the council tax's ALEXANDER at his home; nothing keeps those two apart, so all three are one."""
+    register = {"record_key": "electoral_roll:ER1", "given_name": "ALEXANDRU", "family_name": "HORVATH",
+                "address": "112 ALDER ROAD", "postcode": "HW1 0AJ", FIRST_EXTRACT: "electoral_roll 2026-08-01"}
+    employment = {"record_key": "employment:E1", "given_name": "ALEXANDRU", "family_name": "HORVATH",
+                  "date_of_birth": "1995-11-23", "postcode": "HW1 0DZ", FIRST_EXTRACT: "employment 2026-08-01"}
+    council_tax = dict(register, record_key="council_tax:C1", given_name="ALEXANDER",
+                       **{FIRST_EXTRACT: "council_tax 2026-08-01"})
+    labels, joins = _join_kinds([register, employment, council_tax],
+                                {"namesake": [(0, 1, 0.85)], "given name spelt another way at home": [(0, 2, 0.88)]},
+                                [0, 1, 2])
+    assert labels == [0, 0, 0]
+    assert sorted(j["kind"] for j in joins) == ["given name spelt another way at home", "namesake"]
+
+
+def test_candidates_of_different_kinds_that_cannot_be_one_person_are_ambiguous() -> None:
+    """SONIA CAMPBELL's employment record: a namesake's register record elsewhere, and at its postcode
+    SONIA AZIZ (her married name). Council tax lists both women from one extract, so they are two
+    people and which one the employment record belongs to is not decided by a join."""
+    employment = {"record_key": "employment:E1", "given_name": "SONIA", "family_name": "CAMPBELL",
+                  "date_of_birth": "1967-07-05", "postcode": "HW1 0DP", FIRST_EXTRACT: "employment 2026-08-01"}
+    namesake = {"record_key": "council_tax:C1", "given_name": "SONIA", "family_name": "CAMPBELL",
+                "address": "2 BEECH ROAD", "postcode": "HW1 0AW", FIRST_EXTRACT: "council_tax 2026-08-01"}
+    married = dict(namesake, record_key="council_tax:C2", family_name="AZIZ", address="14 CANAL ROAD",
+                   postcode="HW1 0DP")
+    labels, joins = _join_kinds([employment, namesake, married],
+                                {"namesake": [(0, 1, 0.6)], "surname changed at home": [(0, 2, 0.4)]}, [0, 1, 2])
+    assert labels == [0, 1, 2] and joins == []
