@@ -203,7 +203,8 @@ def _join_proposals(comparisons: list[Comparison], gamma: np.ndarray) -> dict[st
     if "given_name" not in names or "family_name" not in names:
         return {}
     given, family = gamma[:, names["given_name"]], gamma[:, names["family_name"]]
-    proposals = {"namesake": (given == 1) & np.isin(family, _levels(comparisons[names["family_name"]], NEAR_SPELLINGS))}
+    near_family = np.isin(family, _levels(comparisons[names["family_name"]], NEAR_SPELLINGS))
+    proposals = {"namesake": (given == 1) & near_family}
     if "location" not in names:
         return proposals
     at_home = np.isin(gamma[:, names["location"]], _levels(comparisons[names["location"]], SHARED_HOME_LEVELS))
