@@ -165,6 +165,9 @@ def default_rules(table: RecordTable) -> list[BlockingRule]:
         BlockingRule("same date of birth and family-name soundex", (dob, phonetic("family_name"))),
         BlockingRule("same date of birth and given-name soundex", (dob, phonetic("given_name"))),
         BlockingRule("same postcode and first initial", (column("postcode"), initial("given_name"))),
+        # a given name whose first letter differs (OMAR / UMAR, IBRAHIM / EBRAHIM) on a register record
+        # with no date of birth shares nothing else the rules above key on
+        BlockingRule("same postcode and family-name soundex", (column("postcode"), phonetic("family_name"))),
         BlockingRule(
             "same family-name soundex, first initial and birth year",
             (phonetic("family_name"), initial("given_name"), birth_year()),

@@ -44,6 +44,19 @@ def test_blocking_unions_rules_without_duplicate_pairs() -> None:
     assert pairs.rule_bits.tolist() == [0b11]
 
 
+def test_default_rules_pair_given_names_whose_first_letters_differ_at_one_postcode() -> None:
+    """OMAR / UMAR MANSOUR on council tax and the electoral roll, no dates of birth: only the
+    postcode and the surname are shared keys; a neighbour of another surname is not paired."""
+    rows = [
+        {"record_key": "ct:1", "given_name": "OMAR", "family_name": "MANSOUR", "postcode": "HW1 0JH"},
+        {"record_key": "er:1", "given_name": "UMAR", "family_name": "MANSOUR", "postcode": "HW1 0JH"},
+        {"record_key": "er:2", "given_name": "NINA", "family_name": "KELLY", "postcode": "HW1 0JH"},
+    ]
+    table = RecordTable.from_rows(rows)
+    pairs = blocking.block(table, blocking.default_rules(table))
+    assert list(zip(pairs.left.tolist(), pairs.right.tolist())) == [(0, 1)]
+
+
 def test_oversized_blocks_are_skipped_and_reported() -> None:
     """A placeholder value shared by many records does not produce a quadratic number of pairs."""
     rows = [{"record_key": f"a:{i}", "date_of_birth": "1900-01-01"} for i in range(30)]
