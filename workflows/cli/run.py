@@ -198,7 +198,7 @@ def register(app: typer.Typer) -> None:
         until: Optional[str] = typer.Option(None, "--until", help="Load extracts up to this date (YYYY-MM-DD)."),
         db: Optional[str] = DB_OPTION,
         home: Optional[str] = HOME_OPTION,
-        workers: int = typer.Option(1, "--workers", min=1, help="Processes for profiling."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Processes for ingest (reading and mapping feeds) and for profiling."),
         report: Optional[Path] = typer.Option(None, "--report", help="Where to write the HTML report."),
         cases: bool = typer.Option(True, "--cases/--no-cases", help="Open case workflows for eligible families."),
         temporal_address: Optional[str] = typer.Option(
