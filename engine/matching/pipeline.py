@@ -138,11 +138,23 @@ def _evidence_finder(result: LinkResult):
     index = {key: i for i, key in enumerate(result.table.keys)}
     pairs = result.pairs
     threshold = result.settings.match_threshold
+    # pair positions grouped by left record, built at the first event: a nightly run with thousands
+    # of merge/split events searched all (millions of) scored pairs once per event before
+    by_left: list[np.ndarray] = []
+
+    def pairs_from(records: np.ndarray) -> np.ndarray:
+        if not by_left:
+            by_left.append(np.argsort(pairs.left, kind="stable"))
+            by_left.append(np.searchsorted(pairs.left[by_left[0]], np.arange(len(result.table) + 1)))
+        order, starts = by_left
+        spans = [order[starts[r]:starts[r + 1]] for r in records.tolist()]
+        return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
 
     def evidence(groups: list[list[str]]) -> list[dict]:
         group_of = {index[k]: g for g, keys in enumerate(groups) for k in keys if k in index}
         members = np.fromiter(group_of, dtype=np.int64)
-        inside = np.flatnonzero(np.isin(pairs.left, members) & np.isin(pairs.right, members))
+        touching = pairs_from(members)
+        inside = np.sort(touching[np.isin(pairs.right[touching], members)])
         found = []
         for k in inside.tolist():
             i, j = int(pairs.left[k]), int(pairs.right[k])
