@@ -21,7 +21,7 @@ from engine.storage.db import make_engine
 from tests.workflows import builders
 from workflows.activities import CaseActivities, RulesEngineGuards
 from workflows.cases import CaseClient, ProfiledFamily
-from workflows.server import register_search_attributes
+from workflows.server import quiet_runtime, register_search_attributes
 from workflows.worker import build_worker
 
 BIN = Path(sys.executable).parent
@@ -39,7 +39,8 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server per test (under a second to start): its clock is global, so a case one
     test leaves behind could otherwise hold or move the clock of the next."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter,
+        runtime=quiet_runtime(),  # as the demo: no test-server capability warnings in the test output
     )
     await register_search_attributes(env.client)
     yield env
