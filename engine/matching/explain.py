@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from engine.errors import NotFoundError
 from engine.matching import store
 from engine.matching.comparisons import comparison_for
+from engine.matching.em import comparison_levels
+from engine.matching.listed_apart import listed_apart
 from engine.matching.pipeline import load_records, stored_populations
 from engine.matching.scoring import MatchModel, WaterfallRow, probability, waterfall
 
@@ -29,6 +31,8 @@ class Explanation:
     person_a: str | None
     person_b: str | None
     match_threshold: float
+    #: one extract of one source lists the two records as two people: never linked, whatever the weight
+    listed_apart: bool = False
 
 
 def model_from_params(params: dict) -> MatchModel:
@@ -63,7 +67,9 @@ def explain(conn: sa.Connection, record_a: str, record_b: str) -> Explanation:
         )
     model = model_from_params(run.params)
     rows, total = waterfall(model, table, index[record_a], index[record_b])
+    left, right = np.array([index[record_a]]), np.array([index[record_b]])
+    apart = listed_apart(table, model.comparisons, left, right, comparison_levels(table, model.comparisons, left, right))
     people = store.current_assignments(conn)
     return Explanation(run.run_id, record_a, record_b, rows, total, float(probability(total)),
                        people.get(record_a), people.get(record_b),
-                       float(run.params["settings"]["match_threshold"]))
+                       float(run.params["settings"]["match_threshold"]), bool(apart))

@@ -91,6 +91,11 @@ def register(app: typer.Typer) -> None:
                           _weight(running))
         console.print(table)
         verdict = "match" if found.probability >= found.match_threshold else "no match"
+        if found.listed_apart:
+            verdict = "never linked: listed apart"
+            console.print("listed apart: one extract of one source lists these records as two people (same "
+                          "first extract; one home with another given name, two homes, or two birth dates), so "
+                          "they are never linked whatever the weight (docs/matching.md)", highlight=False)
         same = found.person_a is not None and found.person_a == found.person_b
         console.print(f"total match weight {found.total_weight:+.2f} -> probability {found.probability:.6f} "
                       f"({verdict} at threshold {found.match_threshold}); persons: {found.person_a} / "
