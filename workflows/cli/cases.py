@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import ConfigError
+from workflows.cli.options import DB_OPTION, HOME_OPTION
 
 console = Console(highlight=False)
 
-DB = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or <data dir>/hearth.db).")
-HOME = typer.Option(None, "--home", help="Data directory (default: $HEARTH_HOME or ./.hearth).")
+DB = DB_OPTION
+HOME = HOME_OPTION
 ADDRESS = typer.Option(None, "--temporal-address",
                        help="host:port of an existing Temporal cluster (default: $HEARTH_TEMPORAL_ADDRESS, "
                             "else the embedded dev server).")

@@ -10,16 +10,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from workflows.cli.console import cli_console
+from workflows.cli.options import DB_OPTION, HOME_OPTION, open_db
 
 #: piped output (CI logs, files) gets room for the tables instead of the 80-column fallback
 console = cli_console(highlight=False)
-DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or .hearth/hearth.db).")
 
-
-def _open_db(url: str | None):
-    from engine.storage.db import make_engine
-
-    return make_engine(url)
 
 
 def register(app: typer.Typer) -> None:
@@ -55,7 +50,7 @@ def register(app: typer.Typer) -> None:
     def ingest_command(
         feeds_file: Path = typer.Argument(..., help="The feeds YAML file."),
         feed: Optional[List[str]] = typer.Option(None, "--feed", help="Load only this feed (repeatable)."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Load every declared feed's files as batches; print the reconciliation table.
 
@@ -75,7 +70,7 @@ def register(app: typer.Typer) -> None:
 
                 raise ConfigError(f"--feed {', '.join(unknown)}: no such feed in {feeds_file}; "
                                   f"feeds: {', '.join(sorted(known))}")
-        engine = _open_db(db)
+        engine = open_db(db, home)
         tasks: dict[tuple[str, str], int] = {}
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
                       TimeElapsedColumn(), console=console, transient=True) as progress:
@@ -99,7 +94,7 @@ def register(app: typer.Typer) -> None:
         batch: Optional[str] = typer.Option(None, "--batch", help="Only this batch id."),
         warnings: bool = typer.Option(True, "--warnings/--no-warnings", help="Include accepted rows' warnings."),
         limit: int = typer.Option(200, "--limit", min=1, help="Show at most this many entries."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """List quarantined rows (and warnings) with their row number, field and reason."""
         import sqlalchemy as sa
@@ -113,7 +108,7 @@ def register(app: typer.Typer) -> None:
             query = query.where(quarantine.c.batch_id == batch)
         if not warnings:
             query = query.where(quarantine.c.severity == "rejected")
-        with _open_db(db).connect() as conn:
+        with open_db(db, home).connect() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
             rows = conn.execute(query.limit(limit)).mappings().all()
         table = Table(title=f"quarantine: {total} entr{'y' if total == 1 else 'ies'}"
@@ -132,7 +127,7 @@ def register(app: typer.Typer) -> None:
                                              "household layer: address, stated household, parent-child)."),
         match: bool = typer.Option(True, "--match/--no-match", help="Run person matching first (when "
                                    "installed) so families group persons, not records."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Group persons into families; ids stay stable across runs, moves are dated, merges/splits recorded."""
         from engine.integrate.families import build_families
@@ -140,7 +135,7 @@ def register(app: typer.Typer) -> None:
         from engine.integrate.persons import run_matcher
 
         grouping = load_grouping(rules)
-        engine = _open_db(db)
+        engine = open_db(db, home)
         if match:
             summary = run_matcher(engine)
             console.print(summary or "matching is not installed: each record is its own person")
@@ -157,12 +152,12 @@ def register(app: typer.Typer) -> None:
     @families_app.command("show")
     def families_show(
         family_id: str = typer.Argument(..., help="A family id, e.g. F000001."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Show a family's members over time, their source records and the family's history."""
         from engine.integrate.families import describe_family
 
-        view = describe_family(_open_db(db), family_id)
+        view = describe_family(open_db(db, home), family_id)
         status = f", dissolved {view.dissolved_on}" if view.dissolved_on else ""
         console.print(f"[bold]{view.family_id}[/] ({view.layer} layer{status}); {view.persons}")
         members = Table(title="members")

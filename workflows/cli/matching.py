@@ -9,15 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or .hearth/hearth.db).")
+from workflows.cli.options import DB_OPTION, HOME_OPTION, open_db
+
 REVIEWER = typer.Option(..., "--reviewer", help="Who decided (stored with the decision).")
 REASON = typer.Option(..., "--reason", help="Why (stored with the decision).")
 
-
-def _open_db(url: str | None):
-    from engine.storage.db import make_engine
-
-    return make_engine(url)
 
 
 def _weight(value: float) -> str:
@@ -56,11 +52,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"note: blocking rule '{rule}' was dropped: too many pairs for this data size")
 
     @app.command("match-run")
-    def match_run(db: Optional[str] = DB_OPTION) -> None:
+    def match_run(db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION) -> None:
         """Match all loaded source records into persons, keeping ids stable across runs."""
         from engine.matching.pipeline import run_matching
 
-        summary = run_matching(_open_db(db))
+        summary = run_matching(open_db(db, home))
         typer.echo(
             f"match run {summary.run_id}: {summary.records} records -> {summary.persons} persons "
             f"({summary.created} new, {summary.retired} retired, {summary.merges} merges, {summary.splits} splits); "
@@ -71,12 +67,12 @@ def register(app: typer.Typer) -> None:
     def explain_match(
         record_a: str = typer.Argument(..., help="Record key '<feed>:<record_id>'."),
         record_b: str = typer.Argument(..., help="Record key '<feed>:<record_id>'."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Show why two records do or do not match: each field's level, m, u, weight (waterfall)."""
         from engine.matching.explain import explain
 
-        with _open_db(db).connect() as conn:
+        with open_db(db, home).connect() as conn:
             found = explain(conn, record_a, record_b)
         table = Table(title=f"{record_a} vs {record_b} (model of match run {found.run_id})")
         for name in ("comparison", "left", "right", "level", "m", "u", "weight", "tf adj", "running"):
@@ -102,11 +98,11 @@ def register(app: typer.Typer) -> None:
                       f"{found.person_b}{' (same person)' if same else ''}", highlight=False)
 
     @review_app.command("list")
-    def review_list(db: Optional[str] = DB_OPTION, limit: int = typer.Option(50, "--limit", min=1)) -> None:
+    def review_list(db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION, limit: int = typer.Option(50, "--limit", min=1)) -> None:
         """Possible matches waiting for a decision, most likely first."""
         from engine.matching.store import open_reviews
 
-        with _open_db(db).connect() as conn:
+        with open_db(db, home).connect() as conn:
             rows = open_reviews(conn)
         if not rows:
             typer.echo("no possible matches waiting for review")
@@ -119,22 +115,22 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         console.print("decide with: hearth review confirm|reject A B --reviewer NAME --reason TEXT", highlight=False)
 
-    def _decide(decision: str, a: str, b: str, reviewer: str, reason: str, db: str | None) -> None:
+    def _decide(decision: str, a: str, b: str, reviewer: str, reason: str, db: str | None, home: str | None) -> None:
         from engine.matching.store import record_decision
 
-        with _open_db(db).begin() as conn:
+        with open_db(db, home).begin() as conn:
             record_decision(conn, a, b, decision, reviewer, reason)
         effect = "they will be linked" if decision == "confirm" else "they will never be linked"
         typer.echo(f"{decision}ed {a} / {b}: {effect} from the next `hearth match-run` on")
 
     @review_app.command("confirm")
     def review_confirm(a: str, b: str, reviewer: str = REVIEWER, reason: str = REASON,
-                       db: Optional[str] = DB_OPTION) -> None:
+                       db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION) -> None:
         """Confirm two records are the same person (a forced link in every later run)."""
-        _decide("confirm", a, b, reviewer, reason, db)
+        _decide("confirm", a, b, reviewer, reason, db, home)
 
     @review_app.command("reject")
     def review_reject(a: str, b: str, reviewer: str = REVIEWER, reason: str = REASON,
-                      db: Optional[str] = DB_OPTION) -> None:
+                      db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION) -> None:
         """Reject a possible match (the two records can never be linked again)."""
-        _decide("reject", a, b, reviewer, reason, db)
+        _decide("reject", a, b, reviewer, reason, db, home)

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import ConfigError, IntegrityError
+from workflows.cli.options import DB_OPTION, HOME_OPTION, open_db
 
 
 class _LazyConsole:
@@ -30,7 +31,6 @@ class _LazyConsole:
 
 console = _LazyConsole()
 
-DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or .hearth/hearth.db).")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -66,11 +66,6 @@ def load_framework_file(path: str) -> Any:
 
     return load_framework(path)
 
-
-def open_db(url: str | None):
-    from engine.storage.db import make_engine
-
-    return make_engine(url)
 
 
 def load_families(engine, as_of: date, known_at: datetime | None):
@@ -157,7 +152,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         framework: str = typer.Option(..., "--framework", help="Framework folder or .hearth file."),
         as_of: str = typer.Option(..., "--as-of", help="Evaluation date, YYYY-MM-DD."),
         known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (results are identical)."),
         trace: bool = typer.Option(False, "--trace", help="Store each rule's sub-criteria tree too (3x larger "
                                    "records; without it `hearth explain` re-derives the tree and checks it)."),
@@ -169,7 +164,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
 
         clock = time.perf_counter()
         fw = load_framework_file(framework)
-        engine = open_db(db)
+        engine = open_db(db, home)
         run = profile(engine, fw, parse_date(as_of, "--as-of"), parse_moment(known_at), workers=workers,
                       loader=load_families, trace=trace)
         print_profile(run, time.perf_counter() - clock)
@@ -182,12 +177,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         framework: Optional[str] = typer.Option(None, "--framework", help="Framework for a fresh evaluation "
                                                 "(default: the one of the family's latest decision)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON for other tools."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Why (or why not) a family is eligible: the latest recorded decision, or a fresh evaluation."""
         from engine.decisions.lookup import explain_family
 
-        engine = open_db(db)
+        engine = open_db(db, home)
         fw = load_framework_file(framework) if framework else None
         explained = explain_family(engine, family_id, as_of=parse_date(as_of, "--as-of") if as_of else None,
                                    known_at=parse_moment(known_at), framework=fw, loader=load_families)
@@ -202,13 +197,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
     @app.command("replay")
     def replay_cmd(
         decision_id: str = typer.Argument(..., help="A decision id, e.g. D000000042."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Re-evaluate a recorded decision from its stored framework and knowledge state."""
         from engine.decisions.replay import replay_decision
 
-        report = replay_decision(open_db(db), decision_id, loader=load_families)
+        report = replay_decision(open_db(db, home), decision_id, loader=load_families)
         if as_json:
             typer.echo(json.dumps({
                 "decision_id": report.decision_id, "family_id": report.family_id, "identical": report.identical,
@@ -238,7 +233,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
         as_csv: bool = typer.Option(False, "--csv", help="Print changes as CSV."),
         as_json: bool = typer.Option(False, "--json", help="Print the whole diff as JSON."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Which families change eligibility, needs or outcomes between two frameworks, and why."""
         from engine.decisions.diff import diff_frameworks
@@ -247,7 +242,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         from engine.decisions.records import utc_now
 
         fw_a, fw_b = load_framework_file(from_fw), load_framework_file(to_fw)
-        engine = open_db(db)
+        engine = open_db(db, home)
         moment = parse_moment(known_at) or utc_now()
         day = parse_date(as_of, "--as-of")
         families = load_families(engine, day, moment)
@@ -262,11 +257,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
             print_diff(report, *(f"{fw.header.id} {fw.header.version} [{fw.content_hash()[:12]}]" for fw in (fw_a, fw_b)))
 
     @audit_app.command("verify")
-    def verify_cmd(db: Optional[str] = DB_OPTION) -> None:
+    def verify_cmd(db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION) -> None:
         """Walk the decision hash chain; exit 1 at the first broken link."""
         from engine.decisions.records import verify_chain
 
-        with open_db(db).connect() as conn:
+        with open_db(db, home).connect() as conn:
             report = verify_chain(conn)
         if report.intact:
             console.print(f"decision chain intact: {report.checked} decisions verified")
@@ -281,13 +276,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         reason: str = typer.Option(..., "--reason", help="Why the rules' result is wrong for this family."),
         actor: str = typer.Option(..., "--actor", help="Who is making the override."),
         person: Optional[str] = typer.Option(None, "--person", help="Only for this member."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Record an override; later profiles apply it and explanations show it."""
         from engine.decisions.lookup import check_override_target
         from engine.decisions.overrides import set_override
 
-        engine = open_db(db)
+        engine = open_db(db, home)
         check_override_target(engine, family_id, rule)
         with engine.begin() as conn:
             record = set_override(conn, family_id=family_id, rule=rule, value=value, reason=reason, actor=actor,
@@ -295,23 +290,23 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         console.print(f"recorded {record.describe()}")
 
     @override_app.command("revoke")
-    def override_revoke(override_id: int = typer.Argument(...), db: Optional[str] = DB_OPTION) -> None:
+    def override_revoke(override_id: int = typer.Argument(...), db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION) -> None:
         """Revoke an override from now on (it stays on record and in force for earlier decisions)."""
         from engine.decisions.overrides import revoke_override
 
-        with open_db(db).begin() as conn:
+        with open_db(db, home).begin() as conn:
             revoke_override(conn, override_id)
         console.print(f"override #{override_id} revoked")
 
     @override_app.command("list")
     def override_list(
         family: Optional[str] = typer.Option(None, "--family", help="Only this family's overrides."),
-        db: Optional[str] = DB_OPTION,
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Every override recorded, with who, when, why, and whether it is still in force."""
         from engine.decisions.overrides import list_overrides
 
-        with open_db(db).connect() as conn:
+        with open_db(db, home).connect() as conn:
             records = list_overrides(conn, family)
         table = Table(title=f"Overrides ({len(records)})")
         for name in ("id", "family", "person", "rule", "value", "actor", "created (UTC)", "revoked", "reason"):

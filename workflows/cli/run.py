@@ -10,12 +10,11 @@ import typer
 from rich.table import Table
 
 from workflows.cli.console import cli_console
+from workflows.cli.options import DB_OPTION, HOME_OPTION
 
 console = cli_console()
 
 DEFAULT_FRAMEWORK = Path(__file__).resolve().parents[2] / "frameworks" / "phase3"
-DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $HEARTH_DB_URL or <home>/hearth.db).")
-HOME_OPTION = typer.Option(None, "--home", help="Data directory (default: $HEARTH_HOME or ./.hearth).")
 FRAMEWORK_OPTION = typer.Option(DEFAULT_FRAMEWORK, "--framework", help="Framework folder or .hearth file.")
 
 
