@@ -29,6 +29,13 @@ from profile_bench import AS_OF, CODES, FEED, HISTORY_START, Borough, _ages
 # Dates are ordinals and codes are indices into the field's code list.
 
 NOT, UNK3, MET3 = 0, 1, 2
+
+
+class OutsideReference(ValueError):
+    """A framework construct this reference deliberately does not cover (it covers what Phase 3
+    eligibility uses). Raised instead of guessing, so an agreement figure is never computed on
+    rules the reference cannot read."""
+
 INF = np.inf
 #: where a window-less aggregate starts reading records (the evaluator's RECORDS_BEGIN)
 RECORDS_BEGIN = date(1900, 1, 1).toordinal()
@@ -137,7 +144,7 @@ class Reference:
             return self.lift(self.members(node), ctx)
         if kind == "agg":
             return self.aggregate(node, ctx)
-        raise NotImplementedError(f"reference: condition kind {kind}")
+        raise OutsideReference(f"condition kind {kind}")
 
     def role(self, name: str) -> np.ndarray:
         key = ("role", name)
@@ -231,7 +238,7 @@ class Reference:
             return self.members(node)
         if kind == "agg":
             return self.aggregate(node, ctx)
-        raise NotImplementedError(f"reference: value kind {kind}")
+        raise OutsideReference(f"value kind {kind}")
 
     def field(self, name: str, ctx) -> Interval:
         fact, rows = ctx[1], ctx[2]
@@ -341,10 +348,10 @@ class Reference:
             value = Interval(np.where(known, rate, -INF), np.where(known, rate, INF))
         elif fn in ("latest", "earliest"):
             if ftype.recording == "periodic":
-                raise NotImplementedError(f"reference: {fn} of a periodic fact type")
+                raise OutsideReference(f"{fn} of a periodic fact type")
             value = self._extreme(node, ftype, cols, rows, owner, matched, uncertain, subjects, end, holes)
         else:
-            raise NotImplementedError(f"reference: aggregate {fn}")
+            raise OutsideReference(f"aggregate {fn}")
         if isinstance(value, Interval):
             if family_level == (ctx == "family"):
                 return value

@@ -139,28 +139,24 @@ class RecordTable:
 
     def first_letters(self, column: str) -> np.ndarray:
         """Per record, the code point of the value's first character (0 for null)."""
-        name = f"{column}#first_letter"
-        cached = self._codes.get(name)
-        if cached is None:
-            codes, vocabulary = self.codes(column)
-            table = np.array([ord(v[0]) if v else 0 for v in vocabulary] + [0], dtype=np.int64)
-            cached = (table[codes], [])
-            self._codes[name] = cached
-        return cached[0]
+        def build(table: RecordTable) -> np.ndarray:
+            codes, vocabulary = table.codes(column)
+            letters = np.array([ord(v[0]) if v else 0 for v in vocabulary] + [0], dtype=np.int64)
+            return letters[codes]  # code -1 picks the trailing 0
+
+        return self.cached(f"{column}#first_letter", build)
 
     def date_chars(self, column: str) -> np.ndarray:
         """Per record, an ISO date as 10 ASCII bytes (zeros for null), built per distinct value."""
-        name = f"{column}#chars"
-        cached = self._codes.get(name)
-        if cached is None:
-            codes, vocabulary = self.codes(column)
-            table = np.zeros((len(vocabulary) + 1, 10), dtype=np.uint8)
+        def build(table: RecordTable) -> np.ndarray:
+            codes, vocabulary = table.codes(column)
+            chars = np.zeros((len(vocabulary) + 1, 10), dtype=np.uint8)
             if vocabulary:
                 encoded = np.array([v.encode("ascii", "replace")[:10].ljust(10) for v in vocabulary], dtype="S10")
-                table[:-1] = encoded.view(np.uint8).reshape(len(vocabulary), 10)
-            cached = (table[codes], [])  # code -1 picks the zero row
-            self._codes[name] = cached
-        return cached[0]
+                chars[:-1] = encoded.view(np.uint8).reshape(len(vocabulary), 10)
+            return chars[codes]  # code -1 picks the zero row
+
+        return self.cached(f"{column}#chars", build)
 
 
 def factorize(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
