@@ -36,6 +36,13 @@ only its results. Facts, parameter values and dates, unknowns, overrides and eve
 record. Expanding it needs the framework's table: :func:`expand` takes it, and readers pass a connection
 (``stored_result(row, conn)``) or the framework.
 
+Format 4 (what a profile run writes now) also refers to parameter uses by position in the framework's
+table of every dated parameter value (``FrameworkText.params``; positions past its end index the record's
+own ``params``, which hold only uses the framework lacks, e.g. what-if values). A criterion that cites no
+facts then encodes to the same JSON in every record, so the encoder builds it once per framework and
+reuses it (``FrameworkText.memo``), which is most of a record: a member's need that is not met, an outcome
+whose need was not identified. Format 3 is still written on request (``compact(..., version=3)``) and read.
+
 The stored text is canonical JSON (sorted keys, no spaces) written by orjson; the decision's
 ``result_sha256`` and the hash chain cover those bytes just as they covered format 1's.
 """
@@ -56,12 +63,16 @@ try:  # orjson writes the same canonical JSON about ten times faster (it spells 
 except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib spelling still reads back
     orjson = None
 
-#: what a profile run writes: records leave out the framework's citations and rule sources
-FORMAT = 3
+#: what a profile run writes: records leave out the framework's citations, rule sources and parameter uses
+FORMAT = 4
+#: the formats that refer to their framework's table (format 3: citations and sources only)
+CITING_FORMATS = (3, 4)
 #: a record holding everything itself, written when no framework is at hand (a result built by hand)
 SELF_CONTAINED_FORMAT = 2
 
 _NO_SOURCE: tuple[str | None, list[Any]] = (None, [])  # no span, no citations
+#: memoised criteria per framework before the memo restarts (Phase 3 fills a few thousand)
+_MEMO_LIMIT = 50_000
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -114,8 +125,12 @@ class _Encoder:
     entry the first time a criterion refers to it (the walk follows the record's sorted order, so the
     tables come out the same whatever order the evaluator built its dicts in)."""
 
-    def __init__(self, shared: FrameworkText | None = None) -> None:
+    def __init__(self, shared: FrameworkText | None = None, version: int = FORMAT) -> None:
         self.shared = shared
+        #: format 4: parameter uses by position in the framework's table, and criteria citing no facts memoised
+        self.framework_params = shared is not None and version >= 4
+        self.param_base = len(shared.params) if self.framework_params else 0
+        self.memo = shared.memo if self.framework_params else None
         self.facts: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
         self.citations: list[dict[str, Any]] = []
@@ -155,8 +170,12 @@ class _Encoder:
             return found
         key = _param_content(param)
         found = self.param_by_content.get(key)
+        if found is None and self.framework_params:
+            found = self.shared.param_index.get(key)
+            if found is not None:
+                self.param_by_content[key] = found
         if found is None:
-            found = self.param_by_content[key] = len(self.params)
+            found = self.param_by_content[key] = self.param_base + len(self.params)
             data = param.to_dict()
             self.params.append(data if param.citation is None else {**data, "citation": self.citation(param.citation)})
         self.param_by_id[id(param)] = found
@@ -191,6 +210,42 @@ class _Encoder:
         """``parent`` (a family-level criterion's encoding) and ``person`` (the member's id) are given for
         a member's criterion, which then leaves out the rule, kind, parameters and person id it shares
         with them."""
+        if (self.memo is not None and not tri.evidence and not tri.unknowns and not tri.children
+                and tri.override is None and tri.overridden_from is None
+                and tri.person_id == (None if parent is None else person)):
+            return self.memoised(tri, parent, person)
+        return self.encoded(tri, parent, person)
+
+    def memoised(self, tri: TriResult, parent: dict[str, Any] | None, person: str | None) -> dict[str, Any]:
+        """A criterion citing no facts, unknowns, sub-criteria or override (nor a person id other than its
+        member's) encodes the same in every record of the framework, so it is built once and the same
+        (read-only) dict reused. The memo entry holds the span, citations and parameter uses whose ids
+        key it, so no id is reused while the entry is there."""
+        params = tri.parameters
+        base = self.param_base
+        if (params and max(self.param_refs(params)) >= base) or (
+                parent is not None and any(i >= base for i in parent.get("params", ()))):
+            return self.encoded(tri, parent, person)  # a parameter use the framework lacks: its position is the record's
+        parent_key = None if parent is None else (parent["rule"], parent["kind"], *parent.get("params", ()))
+        key = (tri.rule, tri.kind, tri.value, tri.detail, id(tri.span), id(tri.citations), parent_key, *map(id, params))
+        found = self.memo.get(key)
+        recorded = self.sources.get(tri.rule)
+        if recorded is not None and not (recorded[0] is tri.span and recorded[1] is tri.citations):
+            return self.encoded(tri, parent, person)  # the record already holds another source for the rule
+        if found is None:
+            data = self.encoded(tri, parent, person)
+            source = self.sources[tri.rule]
+            if any(ref >= self.citation_base for ref in source[4]):
+                return data  # cites what the framework lacks: positions depend on the record
+            if len(self.memo) >= _MEMO_LIMIT:
+                self.memo.clear()
+            self.memo[key] = (tri.span, tri.citations, tuple(params), data, source)
+            return data
+        if recorded is None:
+            self.sources[tri.rule] = found[4]
+        return found[3]
+
+    def encoded(self, tri: TriResult, parent: dict[str, Any] | None = None, person: str | None = None) -> dict[str, Any]:
         rule = tri.rule
         if parent is None:
             data: dict[str, Any] = {"value": tri.value, "rule": rule, "kind": tri.kind}
@@ -278,13 +333,16 @@ def _param_key(param: ParamUse) -> tuple[str, Any]:
     return (param.name, param.effective_from)
 
 
-def compact(result: FamilyResult, shared: FrameworkText | None = None) -> dict[str, Any]:
-    """The record of ``result`` (plain JSON data; keys are sorted when it is encoded): format 3 given its
+def compact(result: FamilyResult, shared: FrameworkText | None = None, version: int = FORMAT) -> dict[str, Any]:
+    """The record of ``result`` (plain JSON data; keys are sorted when it is encoded; treat it as
+    read-only, since criteria are shared between records): format 4 (or ``version`` 3) given its
     framework's table ``shared``, format 2 without."""
+    if shared is not None and version not in CITING_FORMATS:
+        raise ValueError(f"record format {version} does not refer to a framework's table; write 3 or 4")
     if shared is not None and shared.framework_hash != result.framework_hash:
         raise ValueError(f"result of framework {result.framework_hash[:12]}... cannot be recorded against "
                          f"framework {shared.framework_hash[:12]}...'s citations and sources")
-    encoder = _Encoder(shared)
+    encoder = _Encoder(shared, version)
     tri = encoder.tri
     # Criteria first, in sorted order: they fill the tables, which must not depend on dict insertion order.
     family_definition = tri(result.family_definition)
@@ -300,7 +358,7 @@ def compact(result: FamilyResult, shared: FrameworkText | None = None) -> dict[s
     outcomes = {code: encoder.outcome(o) for code, o in sorted(result.outcomes.items())}
     claimable = tri(result.claimable)
     return {
-        "format": SELF_CONTAINED_FORMAT if shared is None else FORMAT,
+        "format": SELF_CONTAINED_FORMAT if shared is None else version,
         "family_id": result.family_id,
         "as_of": result.as_of.isoformat(),
         "identified_as_of": result.identified_as_of.isoformat() if result.identified_as_of else None,
@@ -324,10 +382,10 @@ def compact(result: FamilyResult, shared: FrameworkText | None = None) -> dict[s
     }
 
 
-def encode(result: FamilyResult, shared: FrameworkText | None = None) -> bytes:
+def encode(result: FamilyResult, shared: FrameworkText | None = None, version: int = FORMAT) -> bytes:
     """The bytes stored (before compression) and hashed for ``result``: canonical JSON of :func:`compact`
-    (format 3 given the framework's table, which a profile run always has; format 2 without)."""
-    return canonical_bytes(compact(result, shared))
+    (format 4 given the framework's table, which a profile run always has; format 2 without)."""
+    return canonical_bytes(compact(result, shared, version))
 
 
 # Reading ---------------------------------------------------------------------------------------------
@@ -337,8 +395,8 @@ class _Expander:
     def __init__(self, data: dict[str, Any], shared: FrameworkText | None) -> None:
         self.facts = data["facts"]
         self.citations = citations = data["citations"] if shared is None else shared.citations + data["citations"]
-        self.params = [p if p["citation"] is None else {**p, "citation": citations[p["citation"]]}
-                       for p in data["params"]]
+        own = [p if p["citation"] is None else {**p, "citation": citations[p["citation"]]} for p in data["params"]]
+        self.params = shared.params_json + own if data["format"] == 4 else own
         self.needs = {} if shared is None else shared.needs
         self.sources = {} if shared is None else dict(shared.source_json)
         self.sources.update(
@@ -399,9 +457,9 @@ def expand(data: dict[str, Any], shared: FrameworkText | None = None) -> dict[st
     """The format 1 (``FamilyResult.to_dict()``) form of a format 2 record, or of a format 3 record given
     its framework's table ``shared``. Facts, parameter uses and citations shared by several criteria are
     the same dict objects: treat the result as read-only."""
-    if data["format"] == FORMAT:
+    if data["format"] in CITING_FORMATS:
         if shared is None:
-            raise ValueError("a format 3 decision record needs its framework's citations and sources to expand")
+            raise ValueError(f"a format {data['format']} decision record needs its framework's table to expand")
         if shared.framework_hash != data["framework"]["hash"]:
             raise IntegrityError(
                 f"decision record for family {data['family_id']!r} was written under framework "

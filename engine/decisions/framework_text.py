@@ -19,19 +19,25 @@ record format 3: changing how it is built means a new record format (keep this b
   headline code;
 - ``needs``: each need's code, name (its description, or its code), headline, subject and local flag,
   as the evaluator describes the need in a result.
+
+Format 4 adds one table, built after the others so theirs are unchanged:
+
+- ``params``: every dated value of every parameter, in the framework's order, as a criterion records its
+  use (``ParamUse.to_dict()``, its citation a position in ``citations``). A format 4 record refers to
+  a parameter use by position here, so a criterion that read no facts encodes the same in every record.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 import sqlalchemy as sa
 
 from engine.errors import IntegrityError
 from engine.rules import ir
-from engine.rules.results import citation_dict
+from engine.rules.results import citation_dict, param_use
 
 #: rule name -> (span text or None, citation positions)
 SourceRefs = tuple[Union[str, None], list[int]]
@@ -52,6 +58,14 @@ class FrameworkText:
     source_json: dict[str, tuple[str | None, list[dict[str, Any]]]]
     #: need code -> the need's description as a result gives it (code, name, headline, subject, local)
     needs: dict[str, dict[str, Any]]
+    #: format 4: each parameter use's JSON, its citation by position in ``citations``
+    params: list[dict[str, Any]] = field(default_factory=list)
+    #: a parameter use's canonical JSON (citation spelled out) -> position in ``params``
+    param_index: dict[bytes, int] = field(default_factory=dict)
+    #: ``params`` with each citation spelled out, for expanding records
+    params_json: list[dict[str, Any]] = field(default_factory=list)
+    #: the encoder's per-framework memory (encoded criteria that cite no facts); not part of the table
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _rule_sources(framework: ir.Framework) -> list[tuple[str, ir.Span | None, tuple[ir.Citation, ...]]]:
@@ -100,7 +114,23 @@ def build_framework_text(framework: ir.Framework, framework_hash: str | None = N
     source_json = {name: (span, [citations[i] for i in refs]) for name, (span, refs) in sources.items()}
     needs = {n.name: {"code": n.name, "name": n.description or n.name, "headline": n.headline, "subject": n.subject,
                       "local": n.local} for n in framework.needs}
-    return FrameworkText(framework_hash or framework.content_hash(), citations, index, sources, source_json, needs)
+    params, param_index, params_json = [], {}, []
+    for parameter in framework.parameters:
+        for dated in parameter.values:
+            use = param_use(parameter, dated)
+            data = use.to_dict()
+            param_index.setdefault(canonical_param(data), len(params))
+            params.append(data if use.citation is None else {**data, "citation": position(use.citation)})
+            params_json.append(data)
+    return FrameworkText(framework_hash or framework.content_hash(), citations, index, sources, source_json, needs,
+                         params, param_index, params_json)
+
+
+def canonical_param(data: dict[str, Any]) -> bytes:
+    """The key of a parameter use's JSON (citation spelled out) in ``FrameworkText.param_index``."""
+    from engine.decisions.compact import canonical_bytes
+
+    return canonical_bytes(data)
 
 
 #: tables by framework object (frozen models; the evaluator and the store share one object per framework)

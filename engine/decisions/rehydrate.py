@@ -98,12 +98,12 @@ def full_form(stored: dict[str, Any], frameworks: Frameworks = None) -> dict[str
         return stored
     if version == compact.SELF_CONTAINED_FORMAT:
         return compact.expand(stored)
-    if version == compact.FORMAT:
+    if version in compact.CITING_FORMATS:
         resolve = resolver(frameworks)
         if resolve is None:
             raise IntegrityError(
-                f"decision record for family {stored.get('family_id')!r} is in record format 3, which refers to "
-                "its stored framework's citations and rule sources: read it with a connection "
+                f"decision record for family {stored.get('family_id')!r} is in record format {version}, which refers to "
+                "its stored framework's citations, rule sources and parameters: read it with a connection "
                 "(stored_result(row, conn)) or its framework"
             )
         return compact.expand(stored, resolve(stored["framework"]["hash"]))

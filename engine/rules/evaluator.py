@@ -35,7 +35,7 @@ from engine.rules.calendar import ENGLISH_TERMS, TermCalendar, age_on, periods_e
 from engine.rules.expressions import CompileContext, compile_bool
 from engine.rules.inputs import Fact, FamilyInput, Member
 from engine.rules.results import (
-    MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, OutcomeResult, Override, ParamUse,
+    MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, OutcomeResult, Override, ParamUse, param_use,
     TriResult, unique_evidence,
 )
 from engine.rules.outcomes import all_outcomes, family_outcome, outcome_results
@@ -150,12 +150,7 @@ class CompiledFramework:
                 if not in_force:
                     cached[p.name] = None
                     continue
-                dated = max(in_force, key=lambda v: v.effective_from)
-                value = dated.value
-                if p.unit in ir.DURATION_UNITS and isinstance(value, (int, float)) and not isinstance(value, bool):
-                    value = ir.Duration(amount=int(value), unit=p.unit)
-                citation = dated.citation or (p.citations[0] if p.citations else None)
-                cached[p.name] = ParamUse(p.name, value, dated.effective_from, citation, p.unit, p.override_label)
+                cached[p.name] = param_use(p, max(in_force, key=lambda v: v.effective_from))
             self._params[as_of] = cached
         return cached
 

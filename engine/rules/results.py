@@ -172,6 +172,17 @@ class ParamUse(_BuiltOnce):
         }
 
 
+def param_use(parameter: ir.Parameter, dated: ir.DatedValue) -> ParamUse:
+    """The use of one dated value of a parameter, as a criterion that read it records it (a duration
+    parameter's number becomes a Duration in the parameter's unit; the value's own citation, else the
+    parameter's first)."""
+    value = dated.value
+    if parameter.unit in ir.DURATION_UNITS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = ir.Duration(amount=int(value), unit=parameter.unit)
+    citation = dated.citation or (parameter.citations[0] if parameter.citations else None)
+    return ParamUse(parameter.name, value, dated.effective_from, citation, parameter.unit, parameter.override_label)
+
+
 @dataclass(frozen=True, slots=True)
 class Override:
     """A human decision replacing a criterion's result for one family (and optionally one person).

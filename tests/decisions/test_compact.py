@@ -1,5 +1,5 @@
-"""Compact decision records (formats 2 and 3) lose nothing: they expand to exactly the full ``to_dict()``
-form (format 3 with its framework's citations and sources), and records written in the older formats
+"""Compact decision records (formats 2, 3 and 4) lose nothing: they expand to exactly the full ``to_dict()``
+form (formats 3 and 4 with their framework's table), and records written in the older formats
 (1 full, 2 self-contained) still read, verify, replay and explain the same."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.decisions.compact import FORMAT, SELF_CONTAINED_FORMAT, canonical_bytes, compact, encode, expand
+from engine.decisions.compact import (
+    CITING_FORMATS, FORMAT, SELF_CONTAINED_FORMAT, canonical_bytes, compact, encode, expand,
+)
 from engine.decisions.framework_text import build_framework_text, framework_text
 from engine.decisions.lookup import explain_recorded
 from engine.decisions.profile import profile
@@ -38,6 +40,8 @@ GOLDEN_COMPACT = {
     (2, True, date(2023, 9, 1)): "6854ca94485f3c9c976782776dbdbbaf23c5dd2429bd17226ef1c663af0fdf6c",
     (3, False, date(2023, 9, 1)): "7ab50ad549736f2ebeba28572b8ac1f97c88e59144e8636e444fa544046b822c",
     (3, True, date(2023, 9, 1)): "d4cbec0ee3c6594d67807b73ae86f10d46b2c4201da15409a9fcc9f06253d67e",
+    (4, False, date(2023, 9, 1)): "8d093b3aae7a60a0be42729057db955eec8624c7bff1fad989403d227db27a0f",
+    (4, True, date(2023, 9, 1)): "07d1dbe93c62ea26609ecb29b32f68fb8c142f1ae5b68d53fbf95290f85d3db7",
 }
 
 
@@ -60,32 +64,40 @@ def stored_framework_text(framework: ir.Framework):
 
 @pytest.mark.parametrize("trace", [False, True])
 def test_phase3_records_expand_to_the_full_form_exactly(compiled, trace: bool) -> None:
-    """Every benchmark family, with and without the sub-criteria tree: both compact formats expand to
-    exactly to_dict (format 3 with the table a reader builds from the stored framework); format 2 is much
-    smaller than the full form, and format 3 much smaller again."""
+    """Every benchmark family, with and without the sub-criteria tree: every compact format expands to
+    exactly to_dict (formats 3 and 4 with the table a reader builds from the stored framework); format 2
+    is much smaller than the full form, format 3 much smaller again, and format 4 smaller still."""
     shared = framework_text(compiled.framework)
-    assert stored_framework_text(compiled.framework) == shared, "the stored framework gives the same table"
-    sizes = {1: 0, SELF_CONTAINED_FORMAT: 0, FORMAT: 0}
+    stored = stored_framework_text(compiled.framework)
+    assert stored == shared, "the stored framework gives the same table"
+    sizes = {1: 0, SELF_CONTAINED_FORMAT: 0, 3: 0, 4: 0}
     for family in bench.synthetic_families(40, seed=5):
         result = compiled.evaluate(family, date(2023, 9, 1), trace=trace)
-        self_contained, citing = encode(result), encode(result, shared)
+        self_contained = encode(result)
         assert json.loads(self_contained)["format"] == SELF_CONTAINED_FORMAT
-        assert json.loads(citing)["format"] == FORMAT
-        assert expand(json.loads(self_contained)) == full(result) == expand(json.loads(citing), shared)
+        assert expand(json.loads(self_contained)) == full(result)
         sizes[1] += len(canonical_json(result.to_dict()).encode())
         sizes[SELF_CONTAINED_FORMAT] += len(self_contained)
-        sizes[FORMAT] += len(citing)
+        for version in CITING_FORMATS:
+            citing = encode(result, shared, version)
+            assert json.loads(citing)["format"] == version
+            assert expand(json.loads(citing), stored) == full(result)
+            sizes[version] += len(citing)
+    assert json.loads(encode(result, shared))["format"] == FORMAT == 4
     assert sizes[SELF_CONTAINED_FORMAT] * 2.5 < sizes[1], sizes
     # the framework's text is ~25 KB of a record, less of one carrying its sub-criteria tree
-    assert sizes[FORMAT] * (1.2 if trace else 1.5) < sizes[SELF_CONTAINED_FORMAT], sizes
+    assert sizes[3] * (1.2 if trace else 1.5) < sizes[SELF_CONTAINED_FORMAT], sizes
+    # format 3 spelled out each parameter value a record's criteria used in the record's own table
+    assert sizes[4] * (1.04 if trace else 1.1) < sizes[3], sizes
 
 
 @pytest.mark.parametrize("version, trace, as_of", list(GOLDEN_COMPACT))
 def test_compact_bytes_match_the_recorded_digest(compiled, version: int, trace: bool, as_of: date) -> None:
-    shared = framework_text(compiled.framework) if version == FORMAT else None
+    shared = framework_text(compiled.framework) if version in CITING_FORMATS else None
     sha = hashlib.sha256()
     for family in bench.synthetic_families(40, seed=5):
-        text = encode(compiled.evaluate(family, as_of, trace=trace), shared)
+        result = compiled.evaluate(family, as_of, trace=trace)
+        text = encode(result, shared, version) if shared is not None else encode(result)
         sha.update(text.replace(compiled.hash.encode(), b"<framework hash>"))
         sha.update(b"\n")
     assert sha.hexdigest() == GOLDEN_COMPACT[(version, trace, as_of)]
@@ -172,7 +184,7 @@ def test_a_record_format_this_engine_does_not_know_is_refused() -> None:
     with pytest.raises(IntegrityError, match="record format 99"):
         full_form(stored)
     stored["format"] = FORMAT
-    with pytest.raises(IntegrityError, match=r"format 3, which refers to its stored framework.*stored_result\(row, conn\)"):
+    with pytest.raises(IntegrityError, match=r"format 4, which refers to its stored framework.*stored_result\(row, conn\)"):
         full_form(stored)
     legacy = full(_awkward_result())
     assert full_form(legacy) is legacy, "format 1 (no format key) is already the full form"
@@ -238,6 +250,9 @@ _FRAMEWORK = ir.Framework(
     outcomes=(ir.Outcome(name="A_outcome", need="A", achieved=_TRUE, span=_SPANS[2]),),
     rules=(ir.DerivedRule(name="r1", condition=_TRUE, span=_SPANS[2], citations=(_CITES[0],)),),
     headlines=(ir.Headline(code="H", name="Headline", span=_SPANS[1]),),
+    # holds the first parameter use the results draw (format 4 refers to it), not the others
+    parameters=(ir.Parameter(name="window", unit="months", values=(
+        ir.DatedValue(effective_from=date(2022, 1, 1), value=12, citation=_CITES[0]),)),),
 )
 _SHARED = framework_text(_FRAMEWORK)
 
@@ -276,6 +291,9 @@ def _results(draw) -> FamilyResult:
 @given(_results())
 def test_any_result_expands_exactly(result: FamilyResult) -> None:
     """Whatever mix of shared and differing facts, parameters, spans, citations, people and overrides a
-    result has, its compact record expands to exactly its full form, in either format."""
+    result has, its compact record expands to exactly its full form, in every format; and format 4's
+    criteria reused from earlier records (the framework's memo) encode exactly as a fresh encoder does."""
     assert expand(json.loads(encode(result))) == full(result)
-    assert expand(json.loads(encode(result, _SHARED)), _SHARED) == full(result)
+    for version in CITING_FORMATS:
+        assert expand(json.loads(encode(result, _SHARED, version)), _SHARED) == full(result)
+    assert encode(result, _SHARED) == encode(result, build_framework_text(_FRAMEWORK))

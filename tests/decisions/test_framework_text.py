@@ -1,5 +1,6 @@
-"""Format 3 records leave the framework's citations and rule sources to the stored framework: they expand
-exactly from it, keep what differs from it, and an altered stored framework is refused, not read."""
+"""Format 3 and 4 records leave the framework's citations and rule sources (and format 4 its parameter
+values) to the stored framework: they expand exactly from it, keep what differs from it, and an altered
+stored framework is refused, not read."""
 
 from __future__ import annotations
 
@@ -69,9 +70,17 @@ def test_a_record_keeps_only_what_differs_from_its_framework() -> None:
     assert expand(stored, SHARED) == json.loads(canonical_json(result.to_dict()))
     # only the what-if citation is the record's own; it is numbered after the framework's
     assert stored["citations"] == [{"text": "what-if value", "url": None, "confidence": "local"}]
-    by_date = {p["effective_from"]: p["citation"] for p in stored["params"]}
-    assert by_date == {"2022-01-01": SHARED.citation_index[("Local plan", None, "local")],
-                       "2023-09-01": len(SHARED.citations)}
+    # likewise the what-if parameter value: the framework's own value is referred to by its position
+    assert [(p["effective_from"], p["citation"]) for p in stored["params"]] == [("2023-09-01", len(SHARED.citations))]
+    assert SHARED.params == [{"name": "window", "value": "12 months", "unit": "months",
+                              "effective_from": "2022-01-01", "override_label": None,
+                              "citation": SHARED.citation_index[("Local plan", None, "local")]}]
+    need = stored["needs"]["CRIME"]
+    assert need["result"]["params"] == [0] and need["members"]["P1"]["params"] == [len(SHARED.params)]
+    # format 3 spelled out both values in the record
+    older = json.loads(encode(result, SHARED, 3))
+    assert older["format"] == 3 and expand(older, SHARED) == expand(stored, SHARED)
+    assert [p["effective_from"] for p in older["params"]] == ["2022-01-01", "2023-09-01"]
     # CRIME matches the framework; the outcome has no citations, eligible and family_definition no span,
     # where the framework has them; a member with another span carries it
     assert stored["sources"] == {
@@ -90,7 +99,7 @@ def test_a_record_expands_only_with_its_own_framework() -> None:
     other = framework_text(FRAMEWORK.model_copy(update={"sources": {"needs.hearth": "edited"}}))
     with pytest.raises(IntegrityError, match="was written under framework"):
         expand(stored, other)
-    with pytest.raises(ValueError, match="needs its framework's citations and sources"):
+    with pytest.raises(ValueError, match="needs its framework's table"):
         expand(stored)
     with pytest.raises(ValueError, match="cannot be recorded against"):
         encode(_result(), other)
@@ -98,7 +107,7 @@ def test_a_record_expands_only_with_its_own_framework() -> None:
 
 def test_stored_records_read_from_the_stored_framework_and_an_altered_one_is_refused(
         db: sa.Engine, tmp_path) -> None:
-    """Profile writes format 3 without the framework's citation texts; readers expand it through their
+    """Profile writes format 4 without the framework's citation texts; readers expand it through their
     connection; editing the stored framework breaks reading, replay and ``audit verify`` alike."""
     DemoFeeds(db, tmp_path / "feeds").load(JAN)
     run = profile(db, phase3(), AS_OF, DECIDED_AT)

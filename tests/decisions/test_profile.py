@@ -8,6 +8,7 @@ import random
 
 import sqlalchemy as sa
 
+from engine.decisions.compact import FORMAT
 from engine.decisions.evaluate import compile_for, evaluate_families
 from engine.decisions.profile import profile
 from engine.decisions.records import stored_result, verify_chain
@@ -76,7 +77,7 @@ def test_stored_result_rebuilds_exactly() -> None:
     compiled = compile_for(framework("2", attendance_threshold=95, include_da=True))
     for item in evaluate_families(compiled, borough(), AS_OF):
         stored = json.loads(item.result_json)
-        assert stored["format"] == 3 and "facts" in stored
+        assert stored["format"] == FORMAT and "facts" in stored
         data = full_form(stored, compiled.framework)
         assert result_from_dict(data).to_dict() == data
 
