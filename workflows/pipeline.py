@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from engine.errors import ConfigError, DataError
 from engine.integrate.feeds import Feeds, load_feeds
+from engine.rules.calendar import ENGLISH_TERMS, ONE_DAY, TermCalendar, period_end, period_label, period_of, period_start
 from engine.rules.ir import Framework
 
 _DATED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -31,6 +32,79 @@ class StageTime:
     stage: str
     seconds: float
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class PeriodNotDelivered:
+    """The last complete period of a per-period fact type (a school term's attendance) that no feed had
+    delivered on the profile date.
+
+    Every rule reading that period is unknown until an extract brings it: this is the data's state (the
+    school census reports a term weeks after it ends), not a fault, and a data officer needs it named.
+    """
+
+    fact_type: str
+    period: str                   # e.g. "autumn term 2024"
+    period_ended: date
+    latest_delivered: str | None  # e.g. "summer term 2024"; None when no record of the type is loaded
+    feeds: tuple[str, ...]
+    #: families whose eligibility is unknown and whose decision names this period among its reasons
+    families_unknown: int = 0
+    families_unknown_in_all: int = 0
+
+    def describe(self) -> str:
+        feeds = ", ".join(self.feeds) or "no feed"
+        delivered = (f"the latest {self.fact_type} in {feeds} is for {self.latest_delivered}"
+                     if self.latest_delivered else f"{feeds} has delivered no {self.fact_type} records")
+        return (f"{self.fact_type} for {self.period} (ended {self.period_ended}) is not in the feeds yet "
+                f"({delivered}): rules reading it stay unknown until an extract brings it; "
+                f"{self.families_unknown:,} of the {self.families_unknown_in_all:,} families whose eligibility "
+                f"is unknown are waiting for it (docs/data-readiness.md)")
+
+
+def periods_not_delivered(engine: sa.Engine, framework: Framework, as_of: date,
+                          terms: TermCalendar = ENGLISH_TERMS) -> list[PeriodNotDelivered]:
+    """For each per-period fact type of ``framework``, the last period ending on or before ``as_of`` when
+    no loaded record falls in it or later (one record of anybody's is enough to count it delivered)."""
+    from engine.storage.tables_ingest import batches, facts
+
+    periodic = [t for t in framework.fact_types if t.recording == "periodic"]
+    if not periodic:
+        return []
+    found = []
+    with engine.connect() as conn:
+        feeds_of: dict[str, set[str]] = {}
+        for feed, types in conn.execute(sa.select(batches.c.feed, batches.c.fact_types)):
+            for name in types or ():
+                feeds_of.setdefault(name, set()).add(feed)
+        for fact_type in periodic:
+            unit = fact_type.period or "terms"
+            due = period_of(as_of, unit, terms)
+            if period_end(due, unit) > as_of:  # the period holding as_of has not ended: the one before is due
+                due = period_of(period_start(due, unit) - ONE_DAY, unit, terms)
+            latest = conn.execute(sa.select(sa.func.max(facts.c.event_date)).where(
+                facts.c.fact_type == fact_type.name, facts.c.event_date <= as_of)).scalar_one()
+            if latest is not None and period_end(period_of(latest, unit, terms), unit) >= period_end(due, unit):
+                continue
+            found.append(PeriodNotDelivered(
+                fact_type.name, period_label(due, unit), period_end(due, unit),
+                period_label(period_of(latest, unit, terms), unit) if latest else None,
+                tuple(sorted(feeds_of.get(fact_type.name, ())))))
+    return found
+
+
+def count_waiting(gaps: list[PeriodNotDelivered], evaluated: Sequence) -> list[PeriodNotDelivered]:
+    """Each gap with the number of eligibility-unknown families whose decision record names its period
+    (the evaluator's reasons read "attendance for autumn term 2024 ..."); reads the records only of
+    families whose eligibility is unknown."""
+    if not gaps:
+        return gaps
+    from engine.decisions.records import unpack_result
+
+    unknown = [item for item in evaluated if item.eligible == "unknown"]
+    records = [unpack_result(item.result_zlib) for item in unknown]
+    return [replace(gap, families_unknown=sum(f"{gap.fact_type} for {gap.period}" in text for text in records),
+                    families_unknown_in_all=len(unknown)) for gap in gaps]
 
 
 @dataclass
@@ -45,6 +119,8 @@ class MonthResult:
     families: int | None
     profile_run_id: str | None
     eligible: tuple[int, int, int] | None  # met, not met, unknown
+    #: per-period records (a term's attendance) due by the profile date that no feed has delivered yet
+    waiting_for: list[PeriodNotDelivered] = field(default_factory=list)
 
 
 @dataclass
@@ -160,12 +236,12 @@ class Pipeline:
             day = max((f.extract_date for f in files if f.extract_date), default=None) or date.today()
         persons = self.match(extracts)
         families = self.families()
-        run_id, eligible = self.profile(day)
+        run_id, eligible, waiting_for = self.profile(day)
         month = MonthResult(
             extract_date=day, files_loaded=len(loaded), rows_in=sum(f.rows_in for f in loaded),
             accepted=sum(f.accepted for f in loaded), quarantined=sum(f.quarantined for f in loaded),
             unreadable=[f"{f.feed}: {f.error}" for f in files if f.status == "unreadable"], persons=persons,
-            families=families, profile_run_id=run_id, eligible=eligible,
+            families=families, profile_run_id=run_id, eligible=eligible, waiting_for=waiting_for,
         )
         self.result.months.append(month)
         return month
@@ -189,11 +265,16 @@ class Pipeline:
         household = report.layers.get("household")
         return household.families if household else None
 
-    def profile(self, as_of: date) -> tuple[str | None, tuple[int, int, int] | None]:
+    def profile(self, as_of: date) -> tuple[str | None, tuple[int, int, int] | None, list[PeriodNotDelivered]]:
+        """Profile every family as of ``as_of``; also names the per-period records (a term's attendance)
+        due by then that no feed has delivered, which leave families unknown until the next extracts."""
         from engine.decisions.profile import profile
 
         with self._timed(f"profile as of {as_of.isoformat()}"):
             run = profile(self.engine, self.framework, as_of, workers=self.workers)
+            waiting_for = count_waiting(periods_not_delivered(self.engine, self.framework, as_of), run.evaluated)
+        for gap in waiting_for:
+            self.note(gap.describe())
         counts = run.summary.eligible
-        return run.run_id, (counts["met"], counts["not_met"], counts["unknown"])
+        return run.run_id, (counts["met"], counts["not_met"], counts["unknown"]), waiting_for
 
