@@ -75,20 +75,6 @@ def feed_populations(feeds: Iterable) -> dict[str, AgeBand]:
     return found
 
 
-def add_birth_ranges(
-    rows: list[dict], populations: Mapping[str, AgeBand], seen: Mapping[str, tuple[date, date]]
-) -> None:
-    """Set ``born_after`` / ``born_by`` on each row (a ``source_records`` row with ``feed`` and
-    ``record_key``) whose feed declares a population; ``seen`` maps record keys to the first and
-    last extract dates that held them."""
-    for row in rows:
-        band = populations.get(row["feed"])
-        dates = seen.get(row["record_key"])
-        if band is None or dates is None:
-            continue
-        row[BORN_AFTER], row[BORN_BY] = band.birth_range(*dates)
-
-
 def _ordinals(table: RecordTable, column: str, missing: int) -> np.ndarray:
     codes, vocabulary = table.codes(column)
     lookup = np.array([date.fromisoformat(v).toordinal() for v in vocabulary] + [missing], dtype=np.int64)

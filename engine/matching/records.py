@@ -55,9 +55,6 @@ def standardise_field(name: str, value: object) -> str | None:
     return cleaner(value)
 
 
-_MISSING = object()
-
-
 @dataclass
 class RecordTable:
     """Records to match: ``keys[i]`` is record i's ``"<source>:<record_id>"``."""
@@ -94,14 +91,17 @@ class RecordTable:
         """Build from raw columns, standardising each distinct value once (fast for 1M rows)."""
         cleaned = {}
         for name, raw in columns.items():
-            cache: dict[object, str | None] = {}
-            out = []
-            for value in raw:
-                hit = cache.get(value, _MISSING)
-                if hit is _MISSING:
-                    hit = cache[value] = standardise_field(name, value)
-                out.append(hit)
-            cleaned[name] = _object_array(out)
+            try:
+                distinct: dict[object, str | None] = dict.fromkeys(raw)
+            except TypeError:  # an unhashable value (a list in extra_ids' JSON)
+                distinct = {}
+            if not distinct or len({type(v) for v in distinct} - {type(None)}) > 1:
+                # unhashable or mixed types (1 and 1.0 are one key but clean differently): value by value
+                cleaned[name] = _object_array([standardise_field(name, value) for value in raw])
+                continue
+            for value in distinct:
+                distinct[value] = standardise_field(name, value)
+            cleaned[name] = _object_array(list(map(distinct.__getitem__, raw)))
         return cls(keys=list(keys), columns=cleaned)
 
     def has(self, column: str) -> bool:
@@ -189,7 +189,7 @@ def _flatten(row: Mapping[str, object], key: str) -> dict[str, object]:
         if name == key or name in {"batch_id", "source", "record_id"}:
             continue
         if name == "extra_ids":
-            extra = _parse_extra(value)
+            extra = parse_extra(value)
             for id_name, id_value in extra.items():
                 flat[f"extra:{id_name}"] = id_value
             continue
@@ -197,7 +197,7 @@ def _flatten(row: Mapping[str, object], key: str) -> dict[str, object]:
     return flat
 
 
-def _parse_extra(value: object) -> dict[str, object]:
+def parse_extra(value: object) -> dict[str, object]:
     import json
 
     if not value:

@@ -29,8 +29,11 @@ def clean_text(value: object) -> str | None:
     """
     if value is None:
         return None
-    text = unicodedata.normalize("NFKD", str(value))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).upper()
+    text = str(value)
+    if not text.isascii():  # ASCII has no accents to strip (NFKD leaves it as it is)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.upper()
     text = text.replace("'", "").replace("-", " ")
     text = _SPACES.sub(" ", _NON_ALNUM.sub(" ", text)).strip()
     return text or None
