@@ -12,9 +12,11 @@ Each build: take every record's current place and stated relationships, map reco
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -71,12 +73,14 @@ def build_families(engine: sa.Engine, config: GroupingConfig, *, now: datetime |
         if not extract_of:
             raise DataError("no feeds are loaded yet: run `hearth ingest FEEDS.yaml` before building families")
         as_of = max(extract_of.values())
+        # Plain tuples, JSON decoded only where present: a borough has hundreds of thousands of records,
+        # and SQLAlchemy's per-row processing and attribute access cost more than the grouping itself.
         rows = conn.execute(sa.select(
             source_records.c.record_key, source_records.c.address, source_records.c.postcode,
-            source_records.c.uprn, source_records.c.household_ref, source_records.c.parent_record_keys,
-            source_records.c.address_since_batch,
-        ).order_by(source_records.c.record_key)).all()
-        assignments = assign_persons(conn, (r.record_key for r in rows), known_at=started)
+            source_records.c.uprn, source_records.c.household_ref,
+            sa.type_coerce(source_records.c.parent_record_keys, sa.Text), source_records.c.address_since_batch,
+        ).order_by(source_records.c.record_key)).tuples().all()
+        assignments = assign_persons(conn, (r[0] for r in rows), known_at=started)
         records, dates = _places(rows, assignments, extract_of)
         build_id = conn.execute(family_builds.insert().values(
             started_at=started, as_of=as_of, persons_from=assignments.source,
@@ -91,14 +95,21 @@ def build_families(engine: sa.Engine, config: GroupingConfig, *, now: datetime |
     return BuildReport(build_id, as_of, assignments.describe(), summaries)
 
 
+def _json_list(value: str | list | None) -> tuple:
+    """A JSON list column read raw: text on SQLite (decoded here), already a list on PostgreSQL."""
+    if value is None or value in ("null", "[]"):
+        return ()
+    return tuple(json.loads(value) if isinstance(value, str) else value)
+
+
 def _places(rows, assignments: PersonAssignments, extract_of: dict[str, date]):
     records, dates = [], defaultdict(_PersonDates)
     newest = max(extract_of.values())  # once, not per record: there are hundreds of thousands
-    for row in rows:
-        person = assignments.person_of[row.record_key]
-        records.append(RecordPlace(row.record_key, person, row.address, row.postcode, row.uprn,
-                                   row.household_ref, tuple(row.parent_record_keys or ())))
-        dates[person].since.append(extract_of.get(row.address_since_batch, newest))
+    person_of = assignments.person_of
+    for key, address, postcode, uprn, household_ref, parents, since_batch in rows:
+        person = person_of[key]
+        records.append(RecordPlace(key, person, address, postcode, uprn, household_ref, _json_list(parents)))
+        dates[person].since.append(extract_of.get(since_batch, newest))
     return _without_superseded_places(records, dates), dates
 
 
@@ -152,8 +163,11 @@ def _without_superseded_places(records: list[RecordPlace], dates: dict[str, _Per
         return records
     left: dict[tuple, set[str]] = defaultdict(set)
     there: dict[tuple, set[str]] = defaultdict(set)
+    # only places someone left matter; a record elsewhere (another postcode and UPRN) cannot share one
+    postcodes = {records[i].postcode for i in superseded}
+    uprns = {records[i].uprn for i in superseded}
     for i, record in enumerate(records):
-        if _has_place(record):
+        if (record.postcode in postcodes or record.uprn in uprns) and _has_place(record):
             (left if i in superseded else there)[_place_key(record)].add(record.person_id)
     out = list(records)
     for i in superseded:
@@ -161,6 +175,25 @@ def _without_superseded_places(records: list[RecordPlace], dates: dict[str, _Per
         if len(left[key]) < len(there[key] - left[key]):
             out[i] = replace(records[i], address=None, postcode=None, uprn=None, household_ref=None)
     return out
+
+
+class _OpenMembership(NamedTuple):
+    """A membership row no build has ended yet (a plain tuple: there is one per person in the borough)."""
+
+    id: int
+    family_id: str
+    person_id: str
+    from_date: date
+    record_keys: tuple[str, ...]
+
+
+def _open_memberships(conn: sa.Connection, layer: Layer) -> list[_OpenMembership]:
+    rows = conn.execute(sa.select(
+        family_memberships.c.id, family_memberships.c.family_id, family_memberships.c.person_id,
+        family_memberships.c.from_date, sa.type_coerce(family_memberships.c.record_keys, sa.Text),
+    ).where(family_memberships.c.layer == layer.name, family_memberships.c.ended_build.is_(None))).tuples()
+    return [_OpenMembership(row_id, family_id, person, since, _json_list(keys))
+            for row_id, family_id, person, since, keys in rows]
 
 
 def _next_number(conn: sa.Connection, layer: Layer) -> int:
@@ -177,10 +210,7 @@ def _build_layer(
     records_of: dict[str, list[str]] = defaultdict(list)
     for record in records:
         records_of[record.person_id].append(record.record_key)
-    open_rows = conn.execute(sa.select(
-        family_memberships.c.id, family_memberships.c.family_id, family_memberships.c.person_id,
-        family_memberships.c.from_date, family_memberships.c.record_keys,
-    ).where(family_memberships.c.layer == layer.name, family_memberships.c.ended_build.is_(None))).all()
+    open_rows = _open_memberships(conn, layer)
     # Overlap is counted in source records, not person ids: person ids change when matching first runs
     # or merges two people, but a record stays the same record.
     old_family_of_record: dict[str, str] = {}
