@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.matching import forked
 from engine.matching.blocking import CandidatePairs
 from engine.matching.comparisons import LOCATION_COLUMNS, Comparison
 from engine.matching.levels import PairBatch
@@ -38,8 +39,41 @@ from engine.matching.records import RecordTable
 PROBABILITY_FLOOR = 1e-6
 
 
-def comparison_levels(table: RecordTable, comparisons: list[Comparison], left, right) -> np.ndarray:
-    """``gamma[k, c]``: the level index of pair k under comparison c."""
+#: below this many pairs per worker, forking costs more than it saves
+MIN_PAIRS_PER_WORKER = 100_000
+#: tasks per worker: a few each, so a worker given slow pairs (long addresses) does not hold up the rest
+TASKS_PER_WORKER = 4
+#: pairs compared in this process before forking, so that the caches every level builds on first use
+#: (codes, spelling skeletons, sorted address words, ...) are built once and inherited by the workers
+WARM_UP_PAIRS = 20_000
+
+
+def comparison_levels(table: RecordTable, comparisons: list[Comparison], left, right, *, workers: int = 1
+                      ) -> np.ndarray:
+    """``gamma[k, c]``: the level index of pair k under comparison c.
+
+    With ``workers`` > 1 and enough pairs, consecutive ranges of pairs are compared in forked
+    processes and stacked in order. A pair's levels depend on its two records alone (scores are
+    computed per distinct pair of values), so the result is the same for any number of workers.
+    """
+    left, right = np.asarray(left), np.asarray(right)
+    if workers < 2 or len(left) < 2 * MIN_PAIRS_PER_WORKER or not forked.can_fork():
+        return _comparison_levels(table, comparisons, left, right)
+    sample = np.linspace(0, len(left) - 1, WARM_UP_PAIRS).astype(np.int64)
+    _comparison_levels(table, comparisons, left[sample], right[sample])
+    parts = forked.map_forked(_levels_of_range, forked.ranges(len(left), workers * TASKS_PER_WORKER), workers,
+                              {"table": table, "comparisons": comparisons, "left": left, "right": right})
+    return np.concatenate(parts)
+
+
+def _levels_of_range(bounds: tuple[int, int]) -> np.ndarray:
+    state = forked.shared()
+    start, stop = bounds
+    return _comparison_levels(state["table"], state["comparisons"], state["left"][start:stop],
+                              state["right"][start:stop])
+
+
+def _comparison_levels(table: RecordTable, comparisons: list[Comparison], left, right) -> np.ndarray:
     batch = PairBatch(table, np.asarray(left), np.asarray(right))
     gamma = np.zeros((len(batch), len(comparisons)), dtype=np.int8)
     for c, comparison in enumerate(comparisons):
@@ -84,10 +118,18 @@ class EmResult:
     sessions: list[dict]
 
 
-def _patterns(gamma: np.ndarray, radix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes = (gamma.astype(np.int64) * radix).sum(axis=1)
-    unique, first, counts = np.unique(codes, return_index=True, return_counts=True)
-    return gamma[first], counts.astype(float)
+def pattern_codes(gamma: np.ndarray, comparisons: list[Comparison]) -> np.ndarray:
+    """One integer per pair naming its comparison pattern (its row of gamma), computed once per run."""
+    return (gamma.astype(np.int64) * _radix(comparisons)).sum(axis=1)
+
+
+def _patterns(gamma: np.ndarray, codes: np.ndarray, positions: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct patterns among the pairs at ``positions`` (all pairs when None), by code, with counts."""
+    chosen = codes if positions is None else codes[positions]
+    unique, first, counts = np.unique(chosen, return_index=True, return_counts=True)
+    rows = first if positions is None else positions[first]
+    return gamma[rows], counts.astype(float)
 
 
 def _posterior(patterns, counts, m, u, active, prior) -> np.ndarray:
@@ -120,9 +162,11 @@ def expectation_maximisation(
     *,
     iterations: int = 40,
     tolerance: float = 1e-5,
+    codes: np.ndarray | None = None,
 ) -> EmResult:
-    """m per comparison: one EM session per blocking rule (see module docstring)."""
-    radix = _radix(comparisons)
+    """m per comparison: one EM session per blocking rule (see module docstring). ``codes`` are the
+    pairs' :func:`pattern_codes` when the caller has them."""
+    codes = pattern_codes(gamma, comparisons) if codes is None else codes
     sums = [np.zeros(len(c.levels)) for c in comparisons]
     trained_by: list[list[str]] = [[] for _ in comparisons]
     sessions = []
@@ -135,7 +179,7 @@ def expectation_maximisation(
         positions = candidates.from_rule(index)
         if positions.size < 10 or not active:
             continue
-        patterns, counts = _patterns(gamma[positions], radix)
+        patterns, counts = _patterns(gamma, codes, positions)
         m = [initial_m(comp) for comp in comparisons]
         prior = 0.1
         for iteration in range(iterations):
@@ -176,11 +220,12 @@ def cap_disagreement(m: np.ndarray, comparison: Comparison, u: np.ndarray) -> np
 
 
 def estimate_prior(
-    gamma: np.ndarray, comparisons: list[Comparison], m, u, total_pairs: float, *, iterations: int = 50
+    gamma: np.ndarray, comparisons: list[Comparison], m, u, total_pairs: float, *, iterations: int = 50,
+    codes: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """``(prior among all pairs, expected matches)`` with m and u fixed."""
-    radix = _radix(comparisons)
-    patterns, counts = _patterns(gamma, radix)
+    codes = pattern_codes(gamma, comparisons) if codes is None else codes
+    patterns, counts = _patterns(gamma, codes)
     active = list(range(len(comparisons)))
     share = 0.01
     for _ in range(iterations):

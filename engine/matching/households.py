@@ -62,7 +62,7 @@ def same_postcode_pairs(table: RecordTable, rng: np.random.Generator, per_record
 
 
 def household_u(
-    table: RecordTable, comparisons: list[Comparison], rng: np.random.Generator
+    table: RecordTable, comparisons: list[Comparison], rng: np.random.Generator, *, workers: int = 1
 ) -> dict[int, np.ndarray]:
     """``{location level: u of the family-name levels}`` among different people sharing a postcode."""
     from engine.matching.em import comparison_levels
@@ -75,7 +75,7 @@ def household_u(
     left, right = same_postcode_pairs(table, rng)
     if left.size == 0:
         return {}
-    gamma = comparison_levels(table, used, left, right)
+    gamma = comparison_levels(table, used, left, right, workers=workers)
     two_people = (gamma[:, 0] == len(given.levels) - 1) & (gamma[:, 1] > 0)
     if len(used) == 4:  # a keyed-wrong given name with the same date of birth is one person, not two
         births = used[3].labels

@@ -40,9 +40,17 @@ def assign_ids(
     evidence: Evidence | None = None,
 ) -> IdentityAssignment:
     """Ids for ``clusters`` (lists of record keys) given the previous run's ``record -> person``."""
+    # each cluster's records' previous ids, looked up once: most clusters hold one old person's records
+    olds_of = [[previous.get(key) for key in members] for members in clusters]
+    distinct_olds = [set(olds) for olds in olds_of]
     overlaps = []
-    for index, members in enumerate(clusters):
-        counts = Counter(previous[key] for key in members if key in previous)
+    for index, (olds, distinct) in enumerate(zip(olds_of, distinct_olds)):
+        if len(distinct) == 1:
+            (old_id,) = distinct
+            if old_id is not None:
+                overlaps.append((-len(olds), old_id, index))
+            continue
+        counts = Counter(old for old in olds if old is not None)
         overlaps.extend((-count, old_id, index) for old_id, count in counts.items())
     overlaps.sort()  # most shared records first; ties broken by id so reruns are deterministic
     id_of_cluster: dict[int, str] = {}
@@ -58,22 +66,29 @@ def assign_ids(
             id_of_cluster[index] = format_person_id(next_number)
             result.created.append(id_of_cluster[index])
             next_number += 1
-        for key in members:
-            result.person_of[key] = id_of_cluster[index]
+        result.person_of.update(dict.fromkeys(members, id_of_cluster[index]))
     result.retired = sorted(set(previous.values()) - taken)
-    result.events = _events(clusters, id_of_cluster, previous, evidence)
+    result.events = _events(clusters, id_of_cluster, previous, evidence, distinct_olds)
     return result
 
 
-def _events(clusters, id_of_cluster, previous, evidence: Evidence | None) -> list[dict]:
+def _events(clusters, id_of_cluster, previous, evidence: Evidence | None, distinct_olds) -> list[dict]:
+    """Merges (a cluster holding records of several old persons), in cluster order, then splits (an
+    old person's records in several clusters), by old id. Only the clusters involved are walked."""
+    clusters_of_old: Counter[str] = Counter(old for olds in distinct_olds for old in olds if old is not None)
+    split_olds = {old for old, count in clusters_of_old.items() if count > 1}
     events = []
     parts_of_old: dict[str, dict[str, list[str]]] = {}
     for index, members in enumerate(clusters):
+        olds = distinct_olds[index] - {None}
+        if len(olds) < 2 and not olds & split_olds:
+            continue
         by_old: dict[str, list[str]] = {}
         for key in members:
             if key in previous:
                 by_old.setdefault(previous[key], []).append(key)
-                parts_of_old.setdefault(previous[key], {}).setdefault(id_of_cluster[index], []).append(key)
+                if previous[key] in split_olds:
+                    parts_of_old.setdefault(previous[key], {}).setdefault(id_of_cluster[index], []).append(key)
         if len(by_old) > 1:
             groups = [sorted(keys) for _, keys in sorted(by_old.items())]
             events.append({

@@ -110,6 +110,7 @@ def train(
     candidates: blocking.CandidatePairs,
     gamma: np.ndarray,
     settings: LinkerSettings,
+    workers: int = 1,
 ) -> tuple[MatchModel, list[dict], float]:
     """Estimate u from random pairs, m by EM per blocking rule, then the prior."""
     n = len(table)
@@ -119,10 +120,13 @@ def train(
     # of birth (u ~ 1/30,000) to be seen several times even in a 5,000-record extract
     sample = int(min(settings.u_sample_pairs, 50 * n, max(total_pairs, 1)))
     u_left, u_right = em.random_pairs(n, sample, rng)
-    u = em.estimate_u(em.comparison_levels(table, comparisons, u_left, u_right), comparisons)
-    fitted = em.expectation_maximisation(gamma, candidates, comparisons, u, iterations=settings.em_iterations)
-    prior, expected = em.estimate_prior(gamma, comparisons, fitted.m, u, total_pairs)
-    model = MatchModel(comparisons, fitted.m, u, prior, fitted.trained_by, household_u(table, comparisons, rng))
+    u = em.estimate_u(em.comparison_levels(table, comparisons, u_left, u_right, workers=workers), comparisons)
+    codes = em.pattern_codes(gamma, comparisons)
+    fitted = em.expectation_maximisation(gamma, candidates, comparisons, u, iterations=settings.em_iterations,
+                                         codes=codes)
+    prior, expected = em.estimate_prior(gamma, comparisons, fitted.m, u, total_pairs, codes=codes)
+    model = MatchModel(comparisons, fitted.m, u, prior, fitted.trained_by,
+                       household_u(table, comparisons, rng, workers=workers))
     return model, fitted.sessions, expected
 
 
@@ -133,8 +137,13 @@ def link(
     *,
     comparisons: list[Comparison] | None = None,
     rules: list[blocking.BlockingRule] | None = None,
+    workers: int = 1,
 ) -> LinkResult:
-    """Match every record of ``table`` against every other (dedupe and link in one)."""
+    """Match every record of ``table`` against every other (dedupe and link in one).
+
+    ``workers`` > 1 compares pairs in that many forked processes; the result is the same for any
+    number of workers.
+    """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     comparisons = comparisons if comparisons is not None else default_comparisons(table)
@@ -149,11 +158,11 @@ def link(
     timings["blocking"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    gamma = em.comparison_levels(table, comparisons, candidates.left, candidates.right)
+    gamma = em.comparison_levels(table, comparisons, candidates.left, candidates.right, workers=workers)
     timings["comparing"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    model, sessions, expected = train(table, comparisons, candidates, gamma, settings)
+    model, sessions, expected = train(table, comparisons, candidates, gamma, settings, workers)
     timings["training"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -39,13 +39,13 @@ def current_assignments(conn: sa.Connection, known_at: datetime | None = None) -
         sa.select(t.person_links.c.record_key, t.person_links.c.person_id).where(
             t.person_links.c.run_id == run.run_id
         )
-    )
+    ).all()  # fetched at once: row by row cost more than the query at 900k links
     return {key: person for key, person in rows}
 
 
 def next_person_number(conn: sa.Connection) -> int:
     """One more than the highest person number ever issued (ids are never reused)."""
-    numbers = conn.execute(sa.select(t.persons.c.person_id)).scalars()
+    numbers = conn.execute(sa.select(t.persons.c.person_id)).scalars().all()
     return max((int(pid[1:]) for pid in numbers if pid[1:].isdigit()), default=0) + 1
 
 
