@@ -4,16 +4,20 @@ Families are sorted by id before evaluation and results come back in that order 
 count, and each result is serialised to a compact record's canonical JSON, so the same framework, knowledge state and
 evaluation date always give byte-identical records.
 
-Worker processes are forked: they inherit the compiled framework and the family list, so nothing big
-is pickled on the way in; only each family's result JSON comes back.
+Worker processes are forked: they inherit the compiled framework and the family list (or the list of
+batches to load), so nothing big is pickled on the way in; only each family's packed result comes back.
+With :func:`evaluate_batches` each worker loads its own batch of families, so no process ever holds
+every family's input.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeVar
 
 from engine.decisions.overrides import OverrideRecord
 from engine.decisions.compact import encode
@@ -95,18 +99,6 @@ def evaluate_one(compiled: Any, family: FamilyInput, as_of: date,
     return compiled.evaluate(family, as_of, overrides=evaluator_overrides(overrides), trace=trace)
 
 
-# State shared with forked workers (set just before the pool starts, read-only afterwards).
-_SHARED: dict[str, Any] = {}
-
-
-def _evaluate_range(bounds: tuple[int, int]) -> list[Evaluated]:
-    compiled, families, as_of, overrides, trace = (
-        _SHARED["compiled"], _SHARED["families"], _SHARED["as_of"], _SHARED["overrides"], _SHARED["trace"]
-    )
-    return [_evaluated(compiled, family, as_of, overrides.get(family.family_id, ()), trace)
-            for family in families[bounds[0]:bounds[1]]]
-
-
 def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
                overrides: Sequence[OverrideRecord], trace: bool) -> Evaluated:
     result = evaluate_one(compiled, family, as_of, overrides, trace)
@@ -133,19 +125,83 @@ def evaluate_families(
 ) -> list[Evaluated]:
     """Evaluate every family, returning results sorted by family id (the order of ``families`` and the
     number of workers make no difference to the output)."""
+    if len(families) < 2 * workers:
+        workers = 1  # forking costs more than a few families
+    # More batches than workers keeps both cores busy when some families are much bigger than others.
+    batches = family_batches(families, -(-len(families) // (workers * 8)) if workers > 1 else len(families))
+    return [item for part in evaluate_batches(compiled, batches, as_given, as_of, overrides, workers, trace)
+            for item in part]
+
+
+def family_batches(families: Sequence[FamilyInput], size: int) -> list[list[FamilyInput]]:
+    """``families`` sorted by id, in consecutive batches of ``size`` (to evaluate with :func:`as_given`)."""
     ordered = sorted(families, key=lambda f: f.family_id)
-    overrides = dict(overrides or {})
-    if workers <= 1 or len(ordered) < 2 * workers or "fork" not in multiprocessing.get_all_start_methods():
-        return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
-    _SHARED.update(compiled=compiled, families=ordered, as_of=as_of, overrides=overrides, trace=trace)
+    size = max(1, size)
+    return [ordered[start:start + size] for start in range(0, len(ordered), size)]
+
+
+def as_given(families: Sequence[FamilyInput]) -> Sequence[FamilyInput]:
+    """The "loader" of batches that already are families."""
+    return families
+
+
+Batch = TypeVar("Batch")
+
+# State shared with forked workers (set just before the pool starts, read-only afterwards).
+_SHARED: dict[str, Any] = {}
+
+
+def _fork_pool(workers: int):
+    """A pool of forked workers. Objects that exist now are moved out of the collector's reach first, so
+    the workers' garbage collections do not write to (and so copy) every page they inherited."""
+    gc.freeze()
     try:
-        # More chunks than workers keeps both cores busy when some families are much bigger than others.
-        chunks = workers * 8
-        step = -(-len(ordered) // chunks)
-        bounds = [(start, min(start + step, len(ordered))) for start in range(0, len(ordered), step)]
-        pool = multiprocessing.get_context("fork").Pool(workers)
+        return multiprocessing.get_context("fork").Pool(workers)
+    finally:
+        gc.unfreeze()
+
+
+def _evaluate_batch(index: int) -> list[Evaluated]:
+    batch = _SHARED["batches"][index]
+    return _evaluate_loaded(_SHARED["compiled"], _SHARED["load"](batch), _SHARED["as_of"], _SHARED["overrides"],
+                            _SHARED["trace"])
+
+
+def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
+                     overrides: Mapping[str, Sequence[OverrideRecord]], trace: bool) -> list[Evaluated]:
+    ordered = sorted(families, key=lambda f: f.family_id)
+    return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
+
+
+def evaluate_batches(
+    compiled: Any,
+    batches: Sequence[Batch],
+    load: Callable[[Batch], Sequence[FamilyInput]],
+    as_of: date,
+    overrides: Mapping[str, Sequence[OverrideRecord]] | None = None,
+    workers: int = 1,
+    trace: bool = False,
+) -> Iterator[list[Evaluated]]:
+    """Load each batch with ``load`` and evaluate it, yielding each batch's results (sorted by family
+    id) in the order of ``batches`` as soon as it and the batches before it are done.
+
+    With ``workers`` > 1 the batches are loaded and evaluated in forked workers, each taking the next
+    batch when it finishes one; ``load`` then runs in the workers and must open its own database
+    connection there (:class:`engine.integrate.snapshot.BatchLoader` does). Given batches in family id
+    order (as :func:`engine.integrate.snapshot.plan_snapshot` makes them), the results are those of
+    :func:`evaluate_families` on all the families, whatever the batch size and worker count. Closing
+    the generator early stops the workers.
+    """
+    overrides = dict(overrides or {})
+    if workers <= 1 or len(batches) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for batch in batches:
+            yield _evaluate_loaded(compiled, load(batch), as_of, overrides, trace)
+        return
+    _SHARED.update(compiled=compiled, batches=batches, load=load, as_of=as_of, overrides=overrides, trace=trace)
+    try:
+        pool = _fork_pool(min(workers, len(batches)))
         try:
-            parts = pool.map(_evaluate_range, bounds)
+            yield from pool.imap(_evaluate_batch, range(len(batches)))
         except BaseException:
             pool.terminate()
             raise
@@ -154,4 +210,3 @@ def evaluate_families(
             pool.join()
     finally:
         _SHARED.clear()
-    return [item for part in parts for item in part]

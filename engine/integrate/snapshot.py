@@ -13,8 +13,10 @@ only the latest values; records first seen after ``known_at`` are left out.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -28,6 +30,9 @@ from engine.storage.tables_ingest import batches, facts, source_records
 
 _DATE_FIELDS = {name: tuple(f for f, spec in t.fields.items() if spec.kind == "date") for name, t in FACT_TYPES.items()}
 
+#: one membership as the snapshot reads it: person, joined, left, the person's record keys at the build
+MemberRow = tuple[str, date, date | None, tuple[str, ...]]
+
 
 def load_families(
     engine: sa.Engine,
@@ -40,8 +45,8 @@ def load_families(
 ) -> list[FamilyInput]:
     """Every family of ``layer`` with members on ``as_of``, their facts and coverage as known at ``known_at``.
 
-    ``family_ids`` restricts the snapshot to those families (a case workflow loads one); their facts are
-    then read by record key instead of scanning every fact. Sorted by family id; members by person id;
+    ``family_ids`` restricts the snapshot to those families (a case workflow loads one); their records
+    and facts are then read by record key instead of scanning every one. Sorted by family id; members by person id;
     facts by (date, fact type, fact id).
     """
     known = as_naive_utc(known_at) if known_at else None
@@ -51,7 +56,8 @@ def load_families(
         members_of = _memberships(conn, layer, as_of, known, family_ids)
         if not members_of:
             return []
-        records = _records(conn, loaded_at, known)
+        listed = None if family_ids is None else sorted({k for rows in members_of.values() for *_, keys in rows for k in keys})
+        records = _records(conn, loaded_at, known, listed)
         # A membership lists the person's records as its build saw them, so the snapshot agrees with the
         # build even if matching has run again since.
         record_owner: dict[str, tuple[str, str]] = {}
@@ -65,15 +71,126 @@ def load_families(
         facts_of = _facts(conn, record_owner, loaded_at, known, wanted, by_key=family_ids is not None)
         coverage = _coverage(conn, known, wanted)
 
+    ordered = ((family_id, _sorted_members(members_of[family_id])) for family_id in sorted(members_of))
+    return _family_inputs(ordered, records_of, facts_of, coverage)
+
+
+def _sorted_members(rows: list[MemberRow]) -> tuple[MemberRow, ...]:
+    return tuple(sorted(rows, key=lambda m: m[:3]))
+
+
+def _family_inputs(families: Iterable[tuple[str, tuple[MemberRow, ...]]], records_of: Mapping[str, list[tuple]],
+                   facts_of: Mapping[str, list[Fact]], coverage: dict[str, Coverage]) -> list[FamilyInput]:
     result = []
-    for family_id in sorted(members_of):
-        members = tuple(
-            _member(person, joined, left, records_of.get(person, []))
-            for person, joined, left, _ in sorted(members_of[family_id], key=lambda m: m[:3])
-        )
+    for family_id, rows in families:
+        members = tuple(_member(person, joined, left, records_of.get(person, [])) for person, joined, left, _ in rows)
         family_facts = tuple(sorted(facts_of.get(family_id, ()), key=lambda f: (f.date, f.fact_type, f.fact_id)))
         result.append(FamilyInput(family_id=family_id, members=members, facts=family_facts, coverage=coverage))
     return result
+
+
+@dataclass(frozen=True)
+class FamilyBatch:
+    """Consecutive families of a snapshot (by family id) and what loading them needs from the whole
+    snapshot: every record key of their members over all their memberships, and which family and person
+    each of their records' facts belong to (a record listed in two memberships goes to the last one read,
+    as :func:`load_families` decides), so a batch loads exactly what the whole snapshot would hold."""
+
+    families: tuple[tuple[str, tuple[MemberRow, ...]], ...]
+    person_keys: Mapping[str, tuple[str, ...]]
+    owners: Mapping[str, tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class SnapshotPlan:
+    """A snapshot split into batches of families, to load (and evaluate) one batch at a time: what every
+    batch shares (batch load times, coverage) is read once here."""
+
+    as_of: date
+    known: datetime | None
+    wanted: frozenset[str] | None
+    loaded_at: Mapping[str, datetime]
+    coverage: dict[str, Coverage]
+    batches: tuple[FamilyBatch, ...]
+
+    @property
+    def families(self) -> int:
+        return sum(len(b.families) for b in self.batches)
+
+
+def plan_snapshot(
+    engine: sa.Engine,
+    as_of: date,
+    known_at: datetime | None = None,
+    fact_types: Collection[str] | None = None,
+    *,
+    layer: str = "household",
+    batch_size: int = 2000,
+    min_batches: int = 1,
+) -> SnapshotPlan:
+    """The snapshot :func:`load_families` would load, as batches of ``batch_size`` families in family id
+    order (smaller if that makes fewer than ``min_batches``); :func:`load_batch` loads one. Concatenated,
+    the batches equal :func:`load_families`' result. Only memberships are read here, so the plan is
+    small beside the facts."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    known = as_naive_utc(known_at) if known_at else None
+    wanted = frozenset(fact_types) if fact_types is not None else None
+    with engine.connect() as conn:
+        loaded_at = {b: t for b, t in conn.execute(sa.select(batches.c.batch_id, batches.c.loaded_at))}
+        members_of = _memberships(conn, layer, as_of, known, None)
+        coverage = _coverage(conn, known, wanted)
+    # Facts follow the last membership listing the record, and a person's identity draws on every
+    # membership's records (see load_families): both are decided over the whole snapshot, never per batch.
+    owner: dict[str, tuple[str, str]] = {}
+    person_keys: dict[str, tuple[str, ...]] = {}
+    for family_id, rows in members_of.items():
+        for person, _, _, keys in rows:
+            mark = (family_id, person)
+            for key in keys:
+                owner[key] = mark
+            person_keys[person] = person_keys[person] + keys if person in person_keys else keys
+    planned = []
+    ordered = sorted(members_of)
+    batch_size = batch_size_for(len(ordered), batch_size, min_batches)
+    for start in range(0, len(ordered), batch_size):
+        families = tuple((f, _sorted_members(members_of[f])) for f in ordered[start:start + batch_size])
+        persons = {row[0] for _, rows in families for row in rows}
+        owners = {key: owner[key] for family_id, rows in families for row in rows for key in row[3]
+                  if owner[key][0] == family_id}
+        planned.append(FamilyBatch(families, {p: person_keys[p] for p in sorted(persons)}, owners))
+    return SnapshotPlan(as_of, known, wanted, loaded_at, coverage, tuple(planned))
+
+
+def batch_size_for(count: int, batch_size: int, min_batches: int = 1) -> int:
+    """``batch_size``, or less so that ``count`` items make at least ``min_batches`` batches."""
+    return max(1, min(batch_size, -(-count // max(1, min_batches))))
+
+
+def load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> list[FamilyInput]:
+    """One batch's families, exactly as :func:`load_families` builds them: records and facts read by
+    record key (index lookups), so the cost follows the batch, not the borough."""
+    records = _records(conn, plan.loaded_at, plan.known, sorted({k for keys in batch.person_keys.values() for k in keys}))
+    records_of = {person: [records[k] for k in keys if k in records] for person, keys in batch.person_keys.items()}
+    owners = {key: mark for key, mark in batch.owners.items() if key in records}
+    facts_of = _facts(conn, owners, plan.loaded_at, plan.known, plan.wanted, by_key=True)
+    return _family_inputs(batch.families, records_of, facts_of, plan.coverage)
+
+
+class BatchLoader:
+    """``loader(batch)``: :func:`load_batch` on a connection of its own, callable in forked worker
+    processes: a worker drops the pool it inherited (without closing the parent's connections) and opens
+    its own, since a database connection must never be shared across a fork."""
+
+    def __init__(self, engine: sa.Engine, plan: SnapshotPlan) -> None:
+        self.engine, self.plan, self._pid = engine, plan, os.getpid()
+
+    def __call__(self, batch: FamilyBatch) -> list[FamilyInput]:
+        if os.getpid() != self._pid:
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
+        with self.engine.connect() as conn:
+            return load_batch(conn, self.plan, batch)
 
 
 def facts_by_record(engine: sa.Engine, known_at: datetime | None = None,
@@ -122,12 +239,20 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
     return members_of
 
 
-def _records(conn: sa.Connection, loaded_at: dict[str, datetime], known: datetime | None) -> dict[str, tuple]:
+def _records(conn: sa.Connection, loaded_at: Mapping[str, datetime], known: datetime | None,
+             keys: list[str] | None = None) -> dict[str, tuple]:
+    """Source records known at ``known`` (all, or only ``keys``), as the tuples :func:`_member` reads."""
     columns = (source_records.c.record_key, source_records.c.date_of_birth, source_records.c.sex,
                source_records.c.given_name_as_written, source_records.c.family_name, source_records.c.batch_id,
                source_records.c.first_seen_batch)
+    query = sa.select(*columns)
+    if keys is None:
+        rows: Iterable = conn.execute(query)
+    else:
+        rows = (row for start in range(0, len(keys), _KEYS_PER_QUERY)
+                for row in conn.execute(query.where(source_records.c.record_key.in_(keys[start:start + _KEYS_PER_QUERY]))))
     records = {}
-    for row in conn.execute(sa.select(*columns)):
+    for row in rows:
         first_known = loaded_at.get(row[6])
         if known is not None and (first_known is None or first_known > known):
             continue
@@ -159,6 +284,11 @@ def _member(person: str, joined: date, left: date | None, rows: list[tuple]) -> 
     )
 
 
+#: record keys per ``IN`` list when reading by key: well inside SQLite's (32,766) and PostgreSQL's (65,535)
+#: parameter limits; at 100k residents 2,000 cost 10% less CPU than 500 and no more than 8,000
+_KEYS_PER_QUERY = 2000
+
+
 @lru_cache(maxsize=50_000)
 def _iso_date(text: str) -> date:
     return date.fromisoformat(text)
@@ -176,8 +306,8 @@ def _fact_rows(conn: sa.Connection, query: sa.Select, record_keys: list[str] | N
     if record_keys is None:
         yield from conn.execute(query).partitions(50_000)  # fetchmany: far cheaper than row-by-row
         return
-    for start in range(0, len(record_keys), 500):
-        yield conn.execute(query.where(facts.c.record_key.in_(record_keys[start:start + 500]))).all()
+    for start in range(0, len(record_keys), _KEYS_PER_QUERY):
+        yield conn.execute(query.where(facts.c.record_key.in_(record_keys[start:start + _KEYS_PER_QUERY]))).all()
 
 
 def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dict[str, list[Fact]]:
