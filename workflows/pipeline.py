@@ -253,7 +253,8 @@ class Pipeline:
         # the feeds' declared age ranges are matching evidence; None keeps what the previous run had
         populations = feed_populations(f for feeds in extracts for f in feeds.feeds) or None
         with self._timed("match people"):
-            summary = run_matching(self.engine, populations=populations)
+            # pairs are compared in forked workers; the run is the same for any number of them
+            summary = run_matching(self.engine, populations=populations, workers=self.workers)
         return getattr(summary, "persons", None)
 
     def families(self) -> int | None:
