@@ -79,7 +79,7 @@ def build_families(engine: sa.Engine, config: GroupingConfig, *, now: datetime |
             source_records.c.record_key, source_records.c.address, source_records.c.postcode,
             source_records.c.uprn, source_records.c.household_ref,
             sa.type_coerce(source_records.c.parent_record_keys, sa.Text), source_records.c.address_since_batch,
-        ).order_by(source_records.c.record_key)).tuples().all()
+        ).order_by(source_records.c.record_key)).all()
         assignments = assign_persons(conn, (r[0] for r in rows), known_at=started)
         records, dates = _places(rows, assignments, extract_of)
         build_id = conn.execute(family_builds.insert().values(
@@ -145,14 +145,15 @@ def _without_superseded_places(records: list[RecordPlace], dates: dict[str, _Per
     kept (nothing says which is current). When at least as many people left a place as still show there
     (the household moved; a child's nursery record just has not caught up), the old place still links them.
     """
+    # Only people whose records were first placed in different extracts can have left a place: most were not.
+    shown_twice = {person for person, placed in dates.items() if len(set(placed.since)) > 1}
     index_of_person: dict[str, list[int]] = defaultdict(list)
     for i, record in enumerate(records):
-        index_of_person[record.person_id].append(i)
+        if record.person_id in shown_twice:
+            index_of_person[record.person_id].append(i)
     superseded: set[int] = set()
     for person, indices in index_of_person.items():
         since = dates[person].since
-        if len(indices) < 2 or len(set(since)) < 2:
-            continue
         placed = [(i, day) for i, day in zip(indices, since) if _has_place(records[i])]
         if not placed:
             continue
@@ -191,7 +192,7 @@ def _open_memberships(conn: sa.Connection, layer: Layer) -> list[_OpenMembership
     rows = conn.execute(sa.select(
         family_memberships.c.id, family_memberships.c.family_id, family_memberships.c.person_id,
         family_memberships.c.from_date, sa.type_coerce(family_memberships.c.record_keys, sa.Text),
-    ).where(family_memberships.c.layer == layer.name, family_memberships.c.ended_build.is_(None))).tuples()
+    ).where(family_memberships.c.layer == layer.name, family_memberships.c.ended_build.is_(None))).all()
     return [_OpenMembership(row_id, family_id, person, since, _json_list(keys))
             for row_id, family_id, person, since, keys in rows]
 
@@ -244,7 +245,7 @@ def _build_layer(
     new_family_of = {p: id_of_group[i] for i, group in enumerate(groups) for p in group}
 
     moved = _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, dates, records_of)
-    events = _events(layer, build_id, as_of, group_records, id_of_group, old_ids, old_family_of_record)
+    events = _events(layer, build_id, as_of, group_records, id_of_group, old_ids, overlap)
     if events:
         conn.execute(family_events.insert(), events)
     dissolved = [e["family_id"] for e in events if e["event"] == "dissolved"]
@@ -301,17 +302,22 @@ def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, 
     return moved
 
 
-def _events(layer, build_id, as_of, group_records, id_of_group, old_ids, old_family_of_record) -> list[dict]:
+def _events(layer, build_id, as_of, group_records, id_of_group, old_ids, overlap: Counter) -> list[dict]:
+    """Created, merged, split and dissolved families; ``overlap`` counts the records each (old family, new
+    group index) pair shares, so the old families a group draws on are its keys."""
     events = []
 
     def event(kind: str, family_id: str, related: set[str], **detail) -> None:
         events.append({"build_id": build_id, "layer": layer.name, "event": kind, "family_id": family_id,
                        "related_family_ids": sorted(related), "on_date": as_of, "detail": detail or None})
 
+    sources_of: dict[int, set[str]] = defaultdict(set)
+    for old_id, index in overlap:
+        sources_of[index].add(old_id)
     targets: dict[str, set[str]] = defaultdict(set)
     for index, keys in enumerate(group_records):
         family_id = id_of_group[index]
-        sources = {old_family_of_record[k] for k in keys if k in old_family_of_record}
+        sources = sources_of.get(index, set())
         for source in sources:
             targets[source].add(family_id)
         if family_id not in old_ids:
