@@ -143,6 +143,9 @@ class _Encoder:
         self.citation_by_key: dict[tuple[Any, ...], int] = dict(shared.citation_index) if shared else {}
         self.citation_base = len(shared.citations) if shared else 0
         self.param_refs_by_ids: dict[tuple[int, ...], list[int]] = {}
+        #: a family-level criterion's encoding (by id; alive while the record is built) -> the part of its
+        #: members' memo keys it decides, or False when it cites a parameter use the framework lacks
+        self.parent_keys: dict[int, Any] = {}
         #: rule -> (span, citations, span text, citations JSON, citation indexes) of its first criterion;
         #: a rule whose first criterion has neither is recorded empty (and left out of the table)
         self.sources: dict[str, tuple[Any, Any, str | None, list[Any], list[int]]] = {}
@@ -222,12 +225,19 @@ class _Encoder:
         (read-only) dict reused. The memo entry holds the span, citations and parameter uses whose ids
         key it, so no id is reused while the entry is there."""
         params = tri.parameters
-        base = self.param_base
-        if (params and max(self.param_refs(params)) >= base) or (
-                parent is not None and any(i >= base for i in parent.get("params", ()))):
+        ids = tuple(map(id, params)) if params else ()
+        if ids and not self.framework_holds(ids, params):
             return self.encoded(tri, parent, person)  # a parameter use the framework lacks: its position is the record's
-        parent_key = None if parent is None else (parent["rule"], parent["kind"], *parent.get("params", ()))
-        key = (tri.rule, tri.kind, tri.value, tri.detail, id(tri.span), id(tri.citations), parent_key, *map(id, params))
+        parent_key = None
+        if parent is not None:
+            parent_key = self.parent_keys.get(id(parent))
+            if parent_key is None:
+                refs = parent.get("params", ())
+                parent_key = self.parent_keys[id(parent)] = (
+                    False if any(i >= self.param_base for i in refs) else (parent["rule"], parent["kind"], *refs))
+            if parent_key is False:
+                return self.encoded(tri, parent, person)
+        key = (tri.rule, tri.kind, tri.value, tri.detail, id(tri.span), id(tri.citations), parent_key, ids)
         found = self.memo.get(key)
         recorded = self.sources.get(tri.rule)
         if recorded is not None and not (recorded[0] is tri.span and recorded[1] is tri.citations):
@@ -244,6 +254,15 @@ class _Encoder:
         if recorded is None:
             self.sources[tri.rule] = found[4]
         return found[3]
+
+    def framework_holds(self, ids: tuple[int, ...], params: list[ParamUse]) -> bool:
+        """Whether every one of these parameter uses is in the framework's table (kept per framework, by the
+        uses' identities; the entry holds the uses so their ids are not reused)."""
+        found = self.memo.get(ids)
+        if found is None:
+            index = self.shared.param_index
+            found = self.memo[ids] = (tuple(params), all(_param_content(p) in index for p in params))
+        return found[1]
 
     def encoded(self, tri: TriResult, parent: dict[str, Any] | None = None, person: str | None = None) -> dict[str, Any]:
         rule = tri.rule
@@ -308,22 +327,61 @@ class _Encoder:
             found = self.param_refs_by_ids[ids] = [self.param(p) for p in ordered]
         return found
 
+    def member(self, tri: TriResult, parent_tri: TriResult | None, parent: dict[str, Any] | None, person: str,
+               ) -> dict[str, Any]:
+        """A member's criterion under the family-level one (``parent_tri``, encoded as ``parent``). The usual
+        case - same rule, kind, source and parameter uses as the family's, nothing of its own - encodes as
+        just its value, in every format, without a memo lookup."""
+        if parent_tri is None:  # (a member's sustained part where the family's outcome has none)
+            return self.tri(tri, None, person)
+        if (tri.rule == parent_tri.rule and tri.kind == parent_tri.kind and tri.person_id == person
+                and not tri.evidence and not tri.unknowns and not tri.children and tri.detail is None
+                and tri.override is None and tri.overridden_from is None
+                and _same_objects(tri.parameters, parent_tri.parameters)):
+            recorded = self.sources.get(tri.rule)
+            if recorded is not None and recorded[0] is tri.span and recorded[1] is tri.citations:
+                return _VALUE_ONLY[tri.value]
+        return self.tri(tri, parent, person)
+
     def outcome(self, outcome: OutcomeResult) -> dict[str, Any]:
+        if outcome.applicable == "not_met" and not outcome.members and self.memo is not None:
+            found = self.memo.get(("outcome", id(outcome.achieved), id(outcome.sustained)))
+            if found is not None and found[0] is outcome.achieved and found[1] is outcome.sustained:
+                if all(self.sources.setdefault(rule, source)[:2] == source[:2] for rule, source in found[3]):
+                    return found[2]  # an outcome whose need was not identified: the evaluator's shared results
         achieved = self.tri(outcome.achieved)
         parents = {"achieved": achieved, "sustained": self.tri(outcome.sustained) if outcome.sustained else None}
-        return {
+        data = {
             "need": outcome.need,
             "applicable": outcome.applicable,
             **parents,
             "value": outcome.value,
-            "members": {pid: {k: self.tri(r, parents.get(k), pid) for k, r in sorted(parts.items())}
+            "members": {pid: {k: self.member(r, getattr(outcome, k), parents.get(k), pid) for k, r in sorted(parts.items())}
                         for pid, parts in sorted(outcome.members.items())},
         }
+        if outcome.applicable == "not_met" and not outcome.members and self.memo is not None:
+            parts = [t for t in (outcome.achieved, outcome.sustained) if t is not None]
+            sources = tuple((t.rule, self.sources[t.rule]) for t in parts)
+            if not any(t.evidence or t.parameters or t.unknowns or t.children or t.override or t.person_id for t in parts) \
+                    and all(source[0] is t.span and source[1] is t.citations and all(r < self.citation_base for r in source[4])
+                            for t, (_, source) in zip(parts, sources)):
+                self.memo[("outcome", id(outcome.achieved), id(outcome.sustained))] = (
+                    outcome.achieved, outcome.sustained, data, sources)
+        return data
 
 
-def _need_results(tri: Any, need: Any) -> dict[str, Any]:
-    result = tri(need.result)
-    return {"result": result, "members": {pid: tri(r, result, pid) for pid, r in sorted(need.members.items())}}
+def _same_objects(a: list[Any], b: list[Any]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+#: a member's criterion that differs from the family's only in its value
+_VALUE_ONLY = {value: {"value": value} for value in ("met", "not_met", "unknown")}
+
+
+def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
+    result = encoder.tri(need.result)
+    return {"result": result, "members": {pid: encoder.member(r, need.result, result, pid)
+                                          for pid, r in sorted(need.members.items())}}
 
 
 _NEED_HEADER = ("code", "name", "headline", "subject", "local")
@@ -352,7 +410,7 @@ def compact(result: FamilyResult, shared: FrameworkText | None = None, version: 
     for code, n in sorted(result.needs.items()):
         header = {"code": n.code, "name": n.name, "headline": n.headline, "subject": n.subject, "local": n.local}
         # format 3: a need described as its framework describes it keeps only its results
-        needs[code] = {**(header if header != framework_needs.get(code) else {}), **_need_results(tri, n)}
+        needs[code] = {**(header if header != framework_needs.get(code) else {}), **_need_results(encoder, n)}
     headlines = {code: tri(h) for code, h in sorted(result.headlines.items())}
     eligible = tri(result.eligible)
     outcomes = {code: encoder.outcome(o) for code, o in sorted(result.outcomes.items())}

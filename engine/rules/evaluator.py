@@ -92,6 +92,9 @@ class CompiledFramework:
         #: evaluates every member in full, which tests compare against)
         self.shared = SharedResults() if share else None
         self._params: dict[date, dict[str, ParamUse | None]] = {}
+        #: outcome rule -> its result for a family whose need was not identified (the same for every family;
+        #: results are not changed after they are built, and overrides apply to results of rule runs only)
+        self.not_identified: dict[str, TriResult] = {}
         self._periods: dict[tuple[date, date, str], list[Any]] = {}
         self._windows: dict[tuple[date, int, str, str], tuple[date, date]] = {}
         #: as_of -> {id(window): (bounds, parameter read)} for windows anchored on the evaluation date, under

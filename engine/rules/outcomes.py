@@ -65,11 +65,15 @@ def family_outcome(ev: Evaluation, rule: RuleDef) -> TriResult:
     return ev.combined(rule, value, parts, None)
 
 
-def _not_identified(rule: RuleDef | None, code: str) -> TriResult | None:
+def _not_identified(ev: Evaluation, rule: RuleDef | None, code: str) -> TriResult | None:
     if rule is None:
         return None
-    return TriResult(NOT_MET, rule.name, rule.kind, rule.span, rule.citations, None, [], [], [], [],
-                     f"need {code} was not identified for this family")
+    found = ev.compiled.not_identified.get(rule.name)
+    if found is None:
+        found = ev.compiled.not_identified[rule.name] = TriResult(
+            NOT_MET, rule.name, rule.kind, rule.span, rule.citations, None, [], [], [], [],
+            f"need {code} was not identified for this family")
+    return found
 
 
 def outcome_results(ev: Evaluation) -> dict[str, OutcomeResult]:
@@ -83,8 +87,8 @@ def outcome_results(ev: Evaluation) -> dict[str, OutcomeResult]:
         applicable, member_values = identified_need(ev, code)
         achieved_rule, sustained_rule = rules[f"{code}.achieved"], rules.get(f"{code}.sustained")
         if applicable == NOT_MET:
-            results[code] = OutcomeResult(code, NOT_MET, _not_identified(achieved_rule, code),
-                                          _not_identified(sustained_rule, code), NOT_MET)
+            results[code] = OutcomeResult(code, NOT_MET, _not_identified(ev, achieved_rule, code),
+                                          _not_identified(ev, sustained_rule, code), NOT_MET)
             continue
         achieved = ev.rule_result(achieved_rule.name, None)
         sustained = ev.rule_result(sustained_rule.name, None) if sustained_rule else None
