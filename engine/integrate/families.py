@@ -16,6 +16,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -95,11 +96,24 @@ def build_families(engine: sa.Engine, config: GroupingConfig, *, now: datetime |
     return BuildReport(build_id, as_of, assignments.describe(), summaries)
 
 
+_decode_json = json.JSONDecoder().decode
+
+
 def _json_list(value: str | list | None) -> tuple:
     """A JSON list column read raw: text on SQLite (decoded here), already a list on PostgreSQL."""
     if value is None or value in ("null", "[]"):
         return ()
-    return tuple(json.loads(value) if isinstance(value, str) else value)
+    return tuple(_decode_json(value) if isinstance(value, str) else value)
+
+
+def _raw_date(value: str | date) -> date:
+    """A date column read raw: ISO text on SQLite, already a date on PostgreSQL."""
+    return _iso_date(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=10_000)
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 def _places(rows, assignments: PersonAssignments, extract_of: dict[str, date]):
@@ -191,9 +205,10 @@ class _OpenMembership(NamedTuple):
 def _open_memberships(conn: sa.Connection, layer: Layer) -> list[_OpenMembership]:
     rows = conn.execute(sa.select(
         family_memberships.c.id, family_memberships.c.family_id, family_memberships.c.person_id,
-        family_memberships.c.from_date, sa.type_coerce(family_memberships.c.record_keys, sa.Text),
+        sa.type_coerce(family_memberships.c.from_date, sa.String),
+        sa.type_coerce(family_memberships.c.record_keys, sa.Text),
     ).where(family_memberships.c.layer == layer.name, family_memberships.c.ended_build.is_(None))).all()
-    return [_OpenMembership(row_id, family_id, person, since, _json_list(keys))
+    return [_OpenMembership(row_id, family_id, person, _raw_date(since), _json_list(keys))
             for row_id, family_id, person, since, keys in rows]
 
 

@@ -75,23 +75,22 @@ class AddressRule(Strict):
 
     def links(self, records: list[RecordPlace], places: dict[str, list[RecordPlace]]) -> Iterator[Link]:
         by_uprn: dict[int, set[str]] = defaultdict(set)
-        by_address: dict[tuple[str, str], set[str]] = defaultdict(set)
         by_postcode: dict[str, list[RecordPlace]] = defaultdict(list)
+        use_uprn, fuzzy = self.use_uprn, self.fuzzy_threshold is not None
         for record in records:
-            if self.use_uprn and record.uprn is not None:
+            if use_uprn and record.uprn is not None:
                 by_uprn[record.uprn].add(record.person_id)
-            if self.fuzzy_threshold is not None and record.postcode and record.address:
+            if fuzzy and record.postcode and record.address:
                 by_postcode[record.postcode].append(record)
-                by_address[(record.postcode, record.address)].add(record.person_id)
         for persons in by_uprn.values():
-            if len(persons) <= self.max_people_per_place:
+            if 1 < len(persons) <= self.max_people_per_place:
                 yield from _chain(persons)
-        crowded = {key for key, persons in by_address.items() if len(persons) > self.max_people_per_place}
-        for postcode, block in by_postcode.items():
-            yield from self._block_links([r for r in block if (postcode, r.address) not in crowded])
+        for block in by_postcode.values():
+            yield from self._block_links(block)
 
     def _block_links(self, block: list[RecordPlace]) -> Iterator[Link]:
-        """Links within one postcode: same house numbers, similar address, not both with a UPRN.
+        """Links within one postcode: same house numbers, similar address, not both with a UPRN; an
+        address where more than ``max_people_per_place`` people show is left out.
 
         Links join persons, so records agreeing on address, person and whether they carry a UPRN are one
         entry, and only addresses with the same house numbers are compared: a postcode holds hundreds of
@@ -100,6 +99,9 @@ class AddressRule(Strict):
         entries: dict[str, set[tuple[str, bool]]] = defaultdict(set)
         for record in block:
             entries[record.address].add((record.person_id, self.use_uprn and record.uprn is not None))
+        limit = self.max_people_per_place  # a crowded address (a hostel) links nobody
+        for address in [a for a, e in entries.items() if len(e) > limit and len({p for p, _ in e}) > limit]:
+            del entries[address]
         by_numbers: dict[tuple[str, ...], list[str]] = defaultdict(list)
         for address in sorted(entries):
             by_numbers[house_numbers(address)].append(address)
@@ -224,10 +226,15 @@ def group_persons(layer: Layer, records: list[RecordPlace]) -> list[frozenset[st
         places[record.person_id].append(record)
     for rule in layer.rules:
         for a, b in rule.links(records, places):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+            ra = a if parent[a] == a else find(a)  # most persons are their own root: skip the call
+            rb = b if parent[b] == b else find(b)
+            if ra < rb:
+                parent[rb] = ra
+            elif rb < ra:
+                parent[ra] = rb
     components: dict[str, set[str]] = defaultdict(set)
     for person in parent:
         components[find(person)].add(person)
-    return sorted((frozenset(c) for c in components.values()), key=min)
+    # a root is always the smallest person id of its group (the smaller root wins every union), so
+    # sorting by root is sorting by each group's smallest member
+    return [frozenset(c) for _, c in sorted(components.items())]
