@@ -206,6 +206,8 @@ def block(
         keys.append(key)
     lefts: list[np.ndarray] = []
     rights: list[np.ndarray] = []
+    bits: list[np.ndarray] = []
+    produced: list[int] = []  # the rule of each part of lefts / rights
     budget = max(max_pairs_per_record * len(table), 1000)
     for index, rule in enumerate(rules):
         generated = _pairs_within_groups(keys[index], max_block_size, budget)
@@ -217,16 +219,22 @@ def block(
         report.pairs_per_rule[rule.name] = int(left.size)
         report.skipped_blocks[rule.name] = skipped
         keys[index] = _without_skipped(keys[index], skipped)
-        fresh = np.ones(left.size, dtype=bool)
-        for earlier in keys[:index]:
-            fresh &= ~_shares_key(earlier, left, right)
+        fresh = np.arange(left.size)
+        for earlier in (keys[k] for k in produced):  # a dropped rule's key is all -1: it shares nothing
+            fresh = fresh[~_shares_key(earlier, left[fresh], right[fresh])]
         lefts.append(np.minimum(left[fresh], right[fresh]))
         rights.append(np.maximum(left[fresh], right[fresh]))
+        produced.append(index)
+    # A rule's fresh pairs share no earlier rule's key (bits below its own are 0) and share its own
+    # (its bit is 1); only later rules, whose keys are final only now, are tested.
+    for part, index in enumerate(produced):
+        part_bits = np.full(lefts[part].size, 1 << index, dtype=np.int64)
+        for later in range(index + 1, len(rules)):
+            part_bits |= _shares_key(keys[later], lefts[part], rights[part]).astype(np.int64) << later
+        bits.append(part_bits)
     left = np.concatenate(lefts) if lefts else np.zeros(0, dtype=np.int64)
     right = np.concatenate(rights) if rights else np.zeros(0, dtype=np.int64)
-    rule_bits = np.zeros(left.size, dtype=np.int64)
-    for index, key in enumerate(keys):
-        rule_bits |= _shares_key(key, left, right).astype(np.int64) << index
+    rule_bits = np.concatenate(bits) if bits else np.zeros(0, dtype=np.int64)
     report.candidate_pairs = int(left.size)
     return CandidatePairs(left, right, rule_bits, list(rules), report)
 

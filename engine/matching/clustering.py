@@ -71,8 +71,7 @@ def cluster(
     keys = left * n + right
     for a, b in confirmed:
         _set_prob(keys, pair_prob, n, a, b, 1.0)
-    rejected_keys = np.array([min(a, b) * n + max(a, b) for a, b in rejected], dtype=np.int64)
-    is_rejected = np.isin(keys, rejected_keys)
+    is_rejected = contains(pair_codes(rejected, n), keys)
     linked = (pair_prob >= threshold) & ~is_rejected
     extra_left = np.array([min(a, b) for a, b in confirmed], dtype=np.int64)
     extra_right = np.array([max(a, b) for a, b in confirmed], dtype=np.int64)
@@ -99,6 +98,21 @@ def cluster(
     result.guarded_components = int(suspect_components.size)
     result.labels = labels
     return result
+
+
+def pair_codes(pairs: set[tuple[int, int]], n: int) -> np.ndarray:
+    """Sorted distinct ``min * n + max`` of record pairs (hundreds of thousands of listed-apart pairs
+    in a borough: done in NumPy, not pair by pair)."""
+    found = np.array(list(pairs), dtype=np.int64).reshape(-1, 2)
+    return np.unique(found.min(axis=1) * n + found.max(axis=1))
+
+
+def contains(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per code, whether it is among ``sorted_codes`` (``np.isin`` without sorting ``codes``)."""
+    if sorted_codes.size == 0:
+        return np.zeros(codes.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_codes, codes), sorted_codes.size - 1)
+    return sorted_codes[at] == codes
 
 
 def _set_prob(keys, prob, n, a, b, value) -> None:

@@ -79,7 +79,7 @@ def listed_apart(
     apart |= _two_homes(table, location, left, right, gamma[:, names["location"]])
     apart &= same_extract
     hits = np.flatnonzero(apart)
-    return {(int(min(a, b)), int(max(a, b))) for a, b in zip(left[hits].tolist(), right[hits].tolist())}
+    return set(zip(np.minimum(left[hits], right[hits]).tolist(), np.maximum(left[hits], right[hits]).tolist()))
 
 
 def _two_homes(table: RecordTable, location: Comparison, left: np.ndarray, right: np.ndarray,

@@ -44,7 +44,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from engine.matching.clustering import CLEAR_NON_MATCH
+from engine.matching.clustering import CLEAR_NON_MATCH, pair_codes
 from engine.matching.records import RecordTable
 
 #: per record: "<source> <first extract date>" (see rule 4)
@@ -75,9 +75,10 @@ def join_namesakes(
     clear = across & (prob < CLEAR_NON_MATCH)
     low, high = np.minimum(label_left[clear], label_right[clear]), np.maximum(label_left[clear], label_right[clear])
     vetoed_codes = set(np.unique(low.astype(np.int64) * size + high).tolist())
-    for a, b in rejected:
-        low_label, high_label = sorted((int(labels[a]), int(labels[b])))
-        vetoed_codes.add(low_label * size + high_label)
+    if rejected:
+        records = np.array(list(rejected), dtype=np.int64).reshape(-1, 2)
+        vetoed_codes.update(pair_codes(set(zip(labels[records[:, 0]].tolist(), labels[records[:, 1]].tolist())),
+                                       size).tolist())
 
     def vetoed(key: tuple[int, int]) -> bool:
         return key[0] * size + key[1] in vetoed_codes
