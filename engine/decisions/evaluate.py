@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any, Mapping, Sequence, TypeVar
 
 from engine.decisions.overrides import OverrideRecord
-from engine.decisions.compact import encode
+from engine.decisions.compact import canonical_bytes, compact
 from engine.decisions.framework_text import framework_text
 from engine.decisions.records import pack_result, unpack_result
 from engine.rules.inputs import FamilyInput
@@ -44,7 +44,7 @@ class Evaluated:
 
     @property
     def result_json(self) -> str:
-        """The record as stored (format 3 compact JSON)."""
+        """The record as stored (format 4 compact JSON)."""
         return unpack_result(self.result_zlib)
 
 
@@ -102,7 +102,8 @@ def evaluate_one(compiled: Any, family: FamilyInput, as_of: date,
 def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
                overrides: Sequence[OverrideRecord], trace: bool) -> Evaluated:
     result = evaluate_one(compiled, family, as_of, overrides, trace)
-    packed, digest = pack_result(encode(result, framework_text(compiled.framework)))
+    record = compact(result, framework_text(compiled.framework))
+    packed, digest = pack_result(canonical_bytes(record))
     return Evaluated(
         family_id=family.family_id,
         person_ids=tuple(sorted(m.person_id for m in family.members)),
@@ -111,7 +112,7 @@ def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
         override_ids=tuple(r.override_id for r in overrides),
         eligible=result.eligible.value,
         headlines=tuple((code, h.value) for code, h in sorted(result.headlines.items())),
-        unknowns=len(result.unknowns),
+        unknowns=len(record["unknowns"]),
     )
 
 
