@@ -247,12 +247,12 @@ def _records(conn: sa.Connection, loaded_at: Mapping[str, datetime], known: date
                source_records.c.first_seen_batch)
     query = sa.select(*columns)
     if keys is None:
-        rows: Iterable = conn.execute(query)
+        chunks: Iterable = conn.execute(query).partitions(50_000)
     else:
-        rows = (row for start in range(0, len(keys), _KEYS_PER_QUERY)
-                for row in conn.execute(query.where(source_records.c.record_key.in_(keys[start:start + _KEYS_PER_QUERY]))))
+        chunks = (conn.execute(query.where(source_records.c.record_key.in_(keys[start:start + _KEYS_PER_QUERY]))).all()
+                  for start in range(0, len(keys), _KEYS_PER_QUERY))
     records = {}
-    for row in rows:
+    for row in (row for chunk in chunks for row in chunk):
         first_known = loaded_at.get(row[6])
         if known is not None and (first_known is None or first_known > known):
             continue
@@ -265,8 +265,9 @@ def _best(values: list[tuple[object, datetime | None]]):
     present = [(v, t) for v, t in values if v is not None]
     if not present:
         return None
-    if len(present) == 1:
-        return present[0][0]
+    first = present[0][0]
+    if len(present) == 1 or all(v == first for v, _ in present):  # most people: their records agree
+        return first
     counts = Counter(v for v, _ in present)
     latest = {}
     for value, when in present:
