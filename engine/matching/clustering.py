@@ -64,14 +64,15 @@ def cluster(
     threshold: float,
     *,
     confirmed: set[tuple[int, int]] = frozenset(),
-    rejected: set[tuple[int, int]] = frozenset(),
+    rejected: set[tuple[int, int]] | np.ndarray = frozenset(),
 ) -> ClusterResult:
-    """Cluster ``n`` records from scored pairs (``left < right``)."""
+    """Cluster ``n`` records from scored pairs (``left < right``); ``rejected`` pairs are a set or
+    their sorted :func:`pair_codes`."""
     pair_prob = prob.copy()
     keys = left * n + right
     for a, b in confirmed:
         _set_prob(keys, pair_prob, n, a, b, 1.0)
-    is_rejected = contains(pair_codes(rejected, n), keys)
+    is_rejected = contains(rejected if isinstance(rejected, np.ndarray) else pair_codes(rejected, n), keys)
     linked = (pair_prob >= threshold) & ~is_rejected
     extra_left = np.array([min(a, b) for a, b in confirmed], dtype=np.int64)
     extra_right = np.array([max(a, b) for a, b in confirmed], dtype=np.int64)
@@ -103,8 +104,16 @@ def cluster(
 def pair_codes(pairs: set[tuple[int, int]], n: int) -> np.ndarray:
     """Sorted distinct ``min * n + max`` of record pairs (hundreds of thousands of listed-apart pairs
     in a borough: done in NumPy, not pair by pair)."""
-    found = np.array(list(pairs), dtype=np.int64).reshape(-1, 2)
-    return np.unique(found.min(axis=1) * n + found.max(axis=1))
+    first, second = pair_arrays(pairs)
+    return np.unique(np.minimum(first, second) * n + np.maximum(first, second))
+
+
+def pair_arrays(pairs: set[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs' first and second records as two arrays (in the set's iteration order)."""
+    if not pairs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first, second = zip(*pairs)
+    return np.fromiter(first, np.int64, len(pairs)), np.fromiter(second, np.int64, len(pairs))
 
 
 def contains(sorted_codes: np.ndarray, codes: np.ndarray) -> np.ndarray:

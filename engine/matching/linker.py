@@ -17,10 +17,10 @@ import numpy as np
 
 from engine.errors import DataError
 from engine.matching import blocking, em
-from engine.matching.clustering import ClusterResult, cluster
+from engine.matching.clustering import ClusterResult, cluster, contains, pair_codes
 from engine.matching.comparisons import Comparison, default_comparisons
 from engine.matching.households import household_u
-from engine.matching.listed_apart import listed_apart
+from engine.matching.listed_apart import listed_apart_mask
 from engine.matching.namesakes import join_namesakes
 from engine.matching.records import RecordTable
 from engine.matching.scoring import MatchModel, match_weights, probability
@@ -177,16 +177,20 @@ def link(
     rejected = _index_pairs(constraints.rejected, index)
     pairs = ScoredPairs(candidates.left, candidates.right, gamma, weight, prob)
     pairs = _with_decided_pairs(pairs, confirmed | rejected, table, model)
-    # a source's own extract listing two records apart is a rejection no reviewer needs to make
-    apart = listed_apart(table, comparisons, candidates.left, candidates.right, gamma) - confirmed
-    cannot_link = rejected | apart
+    # a source's own extract listing two records apart is a rejection no reviewer needs to make;
+    # cannot-link pairs are kept as sorted codes (min * n + max): hundreds of thousands in a borough
+    n = len(table)
+    apart = listed_apart_mask(table, comparisons, candidates.left, candidates.right, gamma)
+    apart = np.unique(candidates.left[apart] * n + candidates.right[apart])  # blocking gives left < right
+    apart = apart[~contains(pair_codes(confirmed, n), apart)]
+    cannot_link = np.union1d(pair_codes(rejected, n), apart)
     clusters = cluster(len(table), pairs.left, pairs.right, pairs.probability, settings.match_threshold,
                        confirmed=confirmed, rejected=cannot_link)
     joins = join_namesakes(table, pairs.left, pairs.right, pairs.probability,
                            _join_proposals(comparisons, pairs.gamma), clusters.labels, cannot_link)
     timings["clustering"] = time.perf_counter() - clock
     return LinkResult(table, model, pairs, clusters, candidates.report, settings, timings, sessions, expected,
-                      joins, len(apart))
+                      joins, int(apart.size))
 
 
 #: location levels that mean one home: a surname change is proposed only there

@@ -57,14 +57,24 @@ def listed_apart(
     table: RecordTable, comparisons: list[Comparison], left: np.ndarray, right: np.ndarray, gamma: np.ndarray
 ) -> set[tuple[int, int]]:
     """``(i, j)`` with ``i < j`` for every compared pair that the rules above say is two people."""
+    hits = np.flatnonzero(listed_apart_mask(table, comparisons, left, right, gamma))
+    return set(zip(np.minimum(left[hits], right[hits]).tolist(), np.maximum(left[hits], right[hits]).tolist()))
+
+
+def listed_apart_mask(
+    table: RecordTable, comparisons: list[Comparison], left: np.ndarray, right: np.ndarray, gamma: np.ndarray
+) -> np.ndarray:
+    """Per compared pair: do the rules above say it is two people (a borough has hundreds of
+    thousands of such pairs, so the linker keeps them as arrays)."""
     names = {comp.name: c for c, comp in enumerate(comparisons)}
+    nothing = np.zeros(len(left), dtype=bool)
     if not table.has(FIRST_EXTRACT) or not {"given_name", "location"} <= names.keys():
-        return set()
+        return nothing
     codes = table.codes(FIRST_EXTRACT)[0]
     same_extract = (codes[left] == codes[right]) & (codes[left] >= 0)
     location = comparisons[names["location"]]
     if SAME_DWELLING not in location.labels:
-        return set()
+        return nothing
     one_home = gamma[:, names["location"]] == location.labels.index(SAME_DWELLING)
     given = comparisons[names["given_name"]]
     given_level = gamma[:, names["given_name"]]
@@ -77,9 +87,7 @@ def listed_apart(
         apart &= ~np.isin(birth_level, [births.index(label) for label in SAME_BIRTH if label in births])
         apart |= ~np.isin(birth_level, [births.index(label) for label in KEYING_SLIPS if label in births])
     apart |= _two_homes(table, location, left, right, gamma[:, names["location"]])
-    apart &= same_extract
-    hits = np.flatnonzero(apart)
-    return set(zip(np.minimum(left[hits], right[hits]).tolist(), np.maximum(left[hits], right[hits]).tolist()))
+    return apart & same_extract
 
 
 def _two_homes(table: RecordTable, location: Comparison, left: np.ndarray, right: np.ndarray,

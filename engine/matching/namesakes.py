@@ -44,7 +44,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from engine.matching.clustering import CLEAR_NON_MATCH, pair_codes
+from engine.matching.clustering import CLEAR_NON_MATCH, pair_arrays
 from engine.matching.records import RecordTable
 
 #: per record: "<source> <first extract date>" (see rule 4)
@@ -58,7 +58,7 @@ def join_namesakes(
     prob: np.ndarray,
     proposals: Mapping[str, np.ndarray],
     labels: np.ndarray,
-    rejected: set[tuple[int, int]] = frozenset(),
+    rejected: set[tuple[int, int]] | np.ndarray = frozenset(),
 ) -> list[dict]:
     """Join persons by the rules above, proposed by the pairs where a mask of ``proposals`` (kind of
     join -> bool per pair: the full name agrees; the given name agrees at a shared home; ...) is true.
@@ -75,10 +75,12 @@ def join_namesakes(
     clear = across & (prob < CLEAR_NON_MATCH)
     low, high = np.minimum(label_left[clear], label_right[clear]), np.maximum(label_left[clear], label_right[clear])
     vetoed_codes = set(np.unique(low.astype(np.int64) * size + high).tolist())
-    if rejected:
-        records = np.array(list(rejected), dtype=np.int64).reshape(-1, 2)
-        vetoed_codes.update(pair_codes(set(zip(labels[records[:, 0]].tolist(), labels[records[:, 1]].tolist())),
-                                       size).tolist())
+    if isinstance(rejected, np.ndarray):  # sorted pair codes (min * n + max)
+        first, second = rejected // size, rejected % size
+    else:
+        first, second = pair_arrays(rejected)
+    first, second = labels[first].astype(np.int64), labels[second].astype(np.int64)
+    vetoed_codes.update(np.unique(np.minimum(first, second) * size + np.maximum(first, second)).tolist())
 
     def vetoed(key: tuple[int, int]) -> bool:
         return key[0] * size + key[1] in vetoed_codes
