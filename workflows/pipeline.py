@@ -48,18 +48,21 @@ class PeriodNotDelivered:
     period_ended: date
     latest_delivered: str | None  # e.g. "summer term 2024"; None when no record of the type is loaded
     feeds: tuple[str, ...]
-    #: families whose eligibility is unknown and whose decision names this period among its reasons
-    families_unknown: int = 0
-    families_unknown_in_all: int = 0
+    #: families whose eligibility is unknown and whose decision names this period among its reasons, of
+    #: all families whose eligibility is unknown (None until a profile run is counted: count_waiting)
+    families_unknown: int | None = None
+    families_unknown_in_all: int | None = None
 
     def describe(self) -> str:
         feeds = ", ".join(self.feeds) or "no feed"
         delivered = (f"the latest {self.fact_type} in {feeds} is for {self.latest_delivered}"
                      if self.latest_delivered else f"{feeds} has delivered no {self.fact_type} records")
+        counted = ("" if self.families_unknown is None else
+                   f"; {self.families_unknown:,} of the {self.families_unknown_in_all:,} families whose eligibility "
+                   "is unknown are waiting for it")
         return (f"{self.fact_type} for {self.period} (ended {self.period_ended}) is not in the feeds yet "
-                f"({delivered}): rules reading it stay unknown until an extract brings it; "
-                f"{self.families_unknown:,} of the {self.families_unknown_in_all:,} families whose eligibility "
-                f"is unknown are waiting for it (docs/data-readiness.md)")
+                f"({delivered}): rules reading it stay unknown until an extract brings it{counted} "
+                "(docs/data-readiness.md)")
 
 
 def periods_not_delivered(engine: sa.Engine, framework: Framework, as_of: date,
