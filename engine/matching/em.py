@@ -120,7 +120,10 @@ class EmResult:
 
 def pattern_codes(gamma: np.ndarray, comparisons: list[Comparison]) -> np.ndarray:
     """One integer per pair naming its comparison pattern (its row of gamma), computed once per run."""
-    return (gamma.astype(np.int64) * _radix(comparisons)).sum(axis=1)
+    codes = np.zeros(len(gamma), dtype=np.int64)
+    for c, radix in enumerate(_radix(comparisons).tolist()):  # column by column: no pairs x comparisons temporary
+        codes += gamma[:, c].astype(np.int64) * radix
+    return codes
 
 
 def _patterns(gamma: np.ndarray, codes: np.ndarray, positions: np.ndarray | None = None
