@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -117,13 +117,15 @@ def _iso_date(text: str) -> date:
 
 
 def _places(rows, assignments: PersonAssignments, extract_of: dict[str, date]):
-    records, dates = [], defaultdict(_PersonDates)
+    records = []
+    since_of: dict[str, list[date]] = defaultdict(list)
     newest = max(extract_of.values())  # once, not per record: there are hundreds of thousands
     person_of = assignments.person_of
     for key, address, postcode, uprn, household_ref, parents, since_batch in rows:
         person = person_of[key]
         records.append(RecordPlace(key, person, address, postcode, uprn, household_ref, _json_list(parents)))
-        dates[person].since.append(extract_of.get(since_batch, newest))
+        since_of[person].append(extract_of.get(since_batch, newest))
+    dates = defaultdict(_PersonDates, ((person, _PersonDates(since)) for person, since in since_of.items()))
     return _without_superseded_places(records, dates), dates
 
 
@@ -188,7 +190,7 @@ def _without_superseded_places(records: list[RecordPlace], dates: dict[str, _Per
     for i in superseded:
         key = _place_key(records[i])
         if len(left[key]) < len(there[key] - left[key]):
-            out[i] = replace(records[i], address=None, postcode=None, uprn=None, household_ref=None)
+            out[i] = records[i]._replace(address=None, postcode=None, uprn=None, household_ref=None)
     return out
 
 
