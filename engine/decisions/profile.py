@@ -6,7 +6,9 @@ either recorded completely or not at all.
 Families are evaluated in batches (consecutive family ids) and each batch's decisions are written as it
 comes, so the main process never holds every family's input: read from the database, each batch is
 loaded by the worker that evaluates it. The decisions (ids, order, bytes) are the same whatever the
-batch size and the number of workers.
+batch size and the number of workers. The price of writing as batches come: the run's transaction is
+open from its first batch to its last, so on SQLite other writers wait for the whole run, not only its
+last seconds (readers are not held up: the database is in WAL mode).
 """
 
 from __future__ import annotations
