@@ -280,8 +280,11 @@ def _update_memberships(conn, layer, build_id, as_of, open_rows, new_family_of, 
     moved = 0
     for row in open_rows:
         if new_family_of.get(row.person_id) == row.family_id:
-            keys = sorted(records_of[row.person_id])
-            if keys != sorted(row.record_keys or ()):
+            keys = records_of[row.person_id]
+            if keys == list(row.record_keys):  # the usual case, in the same order: nothing to sort
+                continue
+            keys = sorted(keys)
+            if keys != sorted(row.record_keys):
                 # Same person, same family, but matching gave them more (or fewer) records: supersede the
                 # row with one listing the new records, from the same date, so snapshots see every record.
                 ended.append({"row_id": row.id, "to_date": row.from_date, "ended_build": build_id})
