@@ -74,16 +74,19 @@ def join_namesakes(
     size = len(labels)
     clear = across & (prob < CLEAR_NON_MATCH)
     low, high = np.minimum(label_left[clear], label_right[clear]), np.maximum(label_left[clear], label_right[clear])
-    vetoed_codes = set(np.unique(low.astype(np.int64) * size + high).tolist())
     if isinstance(rejected, np.ndarray):  # sorted pair codes (min * n + max)
         first, second = rejected // size, rejected % size
     else:
         first, second = pair_arrays(rejected)
     first, second = labels[first].astype(np.int64), labels[second].astype(np.int64)
-    vetoed_codes.update(np.unique(np.minimum(first, second) * size + np.maximum(first, second)).tolist())
+    # sorted, searched only for the few proposed pairs (a set of millions cost more to build)
+    vetoed_codes = np.unique(np.concatenate((low.astype(np.int64) * size + high,
+                                             np.minimum(first, second) * size + np.maximum(first, second))))
 
     def vetoed(key: tuple[int, int]) -> bool:
-        return key[0] * size + key[1] in vetoed_codes
+        code = key[0] * size + key[1]
+        at = int(vetoed_codes.searchsorted(code))
+        return at < vetoed_codes.size and int(vetoed_codes[at]) == code
 
     proposal: dict[tuple[int, int], int] = {}
     kind_of: dict[int, str] = {}
