@@ -364,12 +364,15 @@ def main(argv: list[str] | None = None) -> int:
               f"on {os.cpu_count()} cores")
         pss = PssSamples(Path(scratch)) if Path("/proc/self/smaps_rollup").exists() else None
         try:
-            meter, _result, counts, wall = run_pipeline(feeds_path, db_url, args.mode, args.workers, pss)
+            meter, result, counts, wall = run_pipeline(feeds_path, db_url, args.mode, args.workers, pss)
         finally:
             if pss:
                 pss.stop()
         db_mb = (Path(scratch) / "bench.db").stat().st_size / 1e6 if not args.db else None
     figures = print_report(meter, counts, wall, args.mode, args.workers)
+    for month in result.months:  # why a profile's unknowns will fall when the feeds catch up
+        for gap in month.waiting_for:
+            print(f"not delivered yet ({month.extract_date}): {gap.describe()}")
     load_after = os.getloadavg()
     print(f"load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after"
           + (f"; SQLite file {db_mb:,.0f} MB" if db_mb is not None else ""))

@@ -165,8 +165,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         clock = time.perf_counter()
         fw = load_framework_file(framework)
         engine = open_db(db, home)
-        run = profile(engine, fw, parse_date(as_of, "--as-of"), parse_moment(known_at), workers=workers,
-                      loader=load_families, trace=trace)
+        # no loader: profile streams the snapshot in batches, each loaded by the worker evaluating it
+        run = profile(engine, fw, parse_date(as_of, "--as-of"), parse_moment(known_at), workers=workers, trace=trace)
         print_profile(run, time.perf_counter() - clock)
 
     @app.command("explain")

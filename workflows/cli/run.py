@@ -63,6 +63,9 @@ def run_data_pipeline(engine, framework, feeds_path: Path, *, until: date | None
     for month in result.months:
         for problem in month.unreadable:
             console.print(f"[red]unreadable feed file[/] ({month.extract_date}): {problem}")
+    if result.months:  # why the newest profile has unknowns it will lose when the feeds catch up
+        for gap in result.months[-1].waiting_for:
+            console.print(f"[yellow]not delivered yet[/] ({result.months[-1].extract_date}): {gap.describe()}")
     return result
 
 
