@@ -56,21 +56,34 @@ def comparison_levels(table: RecordTable, comparisons: list[Comparison], left, r
     processes and stacked in order. A pair's levels depend on its two records alone (scores are
     computed per distinct pair of values), so the result is the same for any number of workers.
     """
-    left, right = np.asarray(left), np.asarray(right)
-    if workers < 2 or len(left) < 2 * MIN_PAIRS_PER_WORKER or not forked.can_fork():
-        return _comparison_levels(table, comparisons, left, right)
-    sample = np.linspace(0, len(left) - 1, WARM_UP_PAIRS).astype(np.int64)
-    _comparison_levels(table, comparisons, left[sample], right[sample])
-    parts = forked.map_forked(_levels_of_range, forked.ranges(len(left), workers * TASKS_PER_WORKER), workers,
-                              {"table": table, "comparisons": comparisons, "left": left, "right": right})
-    return np.concatenate(parts)
+    return start_comparison_levels(table, [(comparisons, left, right)], workers).result()[0]
 
 
-def _levels_of_range(bounds: tuple[int, int]) -> np.ndarray:
+def start_comparison_levels(table: RecordTable, jobs: list[tuple[list[Comparison], np.ndarray, np.ndarray]],
+                            workers: int) -> forked.Pending | forked.Ready:
+    """The levels of several batches of pairs (``(comparisons, left, right)`` each), started in forked
+    workers so that this process can do other work meanwhile; ``.result()`` is one gamma per batch.
+    Computed here, before returning, when there are too few pairs to be worth forking."""
+    jobs = [(comparisons, np.asarray(left), np.asarray(right)) for comparisons, left, right in jobs]
+    if workers < 2 or sum(len(left) for _, left, _ in jobs) < 2 * MIN_PAIRS_PER_WORKER or not forked.can_fork():
+        return forked.Ready([_comparison_levels(table, *job) for job in jobs])
+    for comparisons, left, right in jobs:
+        sample = np.linspace(0, len(left) - 1, min(WARM_UP_PAIRS, len(left))).astype(np.int64)
+        _comparison_levels(table, comparisons, left[sample], right[sample])
+    tasks = [(job, start, stop) for job, (_, left, _) in enumerate(jobs)
+             for start, stop in forked.ranges(len(left), workers * TASKS_PER_WORKER)]
+
+    def by_job(parts: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.concatenate([part for (j, *_), part in zip(tasks, parts) if j == job]) for job in range(len(jobs))]
+
+    return forked.start_forked(_levels_of_range, tasks, workers, {"table": table, "jobs": jobs}, by_job)
+
+
+def _levels_of_range(task: tuple[int, int, int]) -> np.ndarray:
     state = forked.shared()
-    start, stop = bounds
-    return _comparison_levels(state["table"], state["comparisons"], state["left"][start:stop],
-                              state["right"][start:stop])
+    job, start, stop = task
+    comparisons, left, right = state["jobs"][job]
+    return _comparison_levels(state["table"], comparisons, left[start:stop], right[start:stop])
 
 
 def _comparison_levels(table: RecordTable, comparisons: list[Comparison], left, right) -> np.ndarray:

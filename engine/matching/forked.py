@@ -25,17 +25,43 @@ def shared() -> dict[str, Any]:
     return _SHARED
 
 
-def map_forked(task: Callable[[Any], Any], arguments: Sequence[Any], workers: int, state: dict[str, Any]) -> list:
-    """``[task(a) for a in arguments]`` computed by ``workers`` forked processes that see ``state``
-    through :func:`shared`. ``task`` must be a module-level function (it is sent by name)."""
+class Pending:
+    """Results of tasks running in forked workers. :meth:`result` waits for them, then stops and
+    reaps the workers (so their CPU time is counted as this process's children's)."""
+
+    def __init__(self, pool, running, combine: Callable[[list], Any] = list) -> None:
+        self._pool, self._running, self._combine = pool, running, combine
+
+    def result(self) -> Any:
+        try:
+            return self._combine(self._running.get())
+        finally:
+            self._pool.terminate()
+            self._pool.join()
+
+
+class Ready:
+    """A result computed in this process, with :class:`Pending`'s interface."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+
+def start_forked(task: Callable[[Any], Any], arguments: Sequence[Any], workers: int, state: dict[str, Any],
+                 combine: Callable[[list], Any] = list) -> Pending:
+    """Start ``[task(a) for a in arguments]`` in ``workers`` forked processes that see ``state``
+    through :func:`shared`; ``combine`` is applied to the list by :meth:`Pending.result`. ``task``
+    must be a module-level function (it is sent by name). Call ``result()`` before forking again:
+    a fork while this pool's threads run could copy a lock one of them holds."""
     _SHARED.update(state)
     try:
-        # leaving the block stops and reaps the (by then idle) workers, so their CPU time is counted
-        # as this process's children's
-        with multiprocessing.get_context("fork").Pool(min(workers, len(arguments))) as pool:
-            return pool.map(task, arguments, chunksize=1)
+        pool = multiprocessing.get_context("fork").Pool(min(workers, len(arguments)))
     finally:
-        _SHARED.clear()
+        _SHARED.clear()  # the workers were forked with their copy
+    return Pending(pool, pool.map_async(task, arguments, chunksize=1), combine)
 
 
 def ranges(total: int, parts: int) -> list[tuple[int, int]]:

@@ -61,21 +61,23 @@ def same_postcode_pairs(table: RecordTable, rng: np.random.Generator, per_record
     return np.minimum(left, right), np.maximum(left, right)
 
 
-def household_u(
-    table: RecordTable, comparisons: list[Comparison], rng: np.random.Generator, *, workers: int = 1
-) -> dict[int, np.ndarray]:
-    """``{location level: u of the family-name levels}`` among different people sharing a postcode."""
-    from engine.matching.em import comparison_levels
-
+def household_sample(
+    table: RecordTable, comparisons: list[Comparison], rng: np.random.Generator
+) -> tuple[list[Comparison], np.ndarray, np.ndarray] | None:
+    """The comparisons the correction reads (given name, family name, location, date of birth if
+    any) and random pairs sharing a postcode; None when the records lack what it needs."""
     names = {comp.name: c for c, comp in enumerate(comparisons)}
     if not {"given_name", "family_name", "location"} <= names.keys() or not table.has("postcode"):
-        return {}
-    given, family, location = (comparisons[names[n]] for n in ("given_name", "family_name", "location"))
-    used = [given, family, location] + ([comparisons[names["date_of_birth"]]] if "date_of_birth" in names else [])
+        return None
+    used = [comparisons[names[n]] for n in ("given_name", "family_name", "location")]
+    used += [comparisons[names["date_of_birth"]]] if "date_of_birth" in names else []
     left, right = same_postcode_pairs(table, rng)
-    if left.size == 0:
-        return {}
-    gamma = comparison_levels(table, used, left, right, workers=workers)
+    return (used, left, right) if left.size else None
+
+
+def household_u_from_levels(used: list[Comparison], gamma: np.ndarray) -> dict[int, np.ndarray]:
+    """``{location level: u of the family-name levels}`` from the levels of :func:`household_sample`'s pairs."""
+    given, family, location = used[:3]
     two_people = (gamma[:, 0] == len(given.levels) - 1) & (gamma[:, 1] > 0)
     if len(used) == 4:  # a keyed-wrong given name with the same date of birth is one person, not two
         births = used[3].labels
@@ -92,3 +94,4 @@ def household_u(
         u[0] = 1.0
         result[level] = u
     return result
+

@@ -19,7 +19,7 @@ from engine.errors import DataError
 from engine.matching import blocking, em
 from engine.matching.clustering import ClusterResult, cluster, contains, pair_codes
 from engine.matching.comparisons import Comparison, default_comparisons
-from engine.matching.households import household_u
+from engine.matching.households import household_sample, household_u_from_levels
 from engine.matching.listed_apart import listed_apart_mask
 from engine.matching.namesakes import join_namesakes
 from engine.matching.records import RecordTable
@@ -104,29 +104,51 @@ class LinkResult:
         }
 
 
+@dataclass
+class Samples:
+    """Random pairs the model is estimated from, drawn before blocking so that their levels are
+    compared in the workers while this process blocks: pairs for u, and the household correction's."""
+
+    u_left: np.ndarray
+    u_right: np.ndarray
+    household: tuple[list[Comparison], np.ndarray, np.ndarray] | None
+
+    @classmethod
+    def draw(cls, table: RecordTable, comparisons: list[Comparison], settings: LinkerSettings) -> Samples:
+        n = len(table)
+        rng = np.random.default_rng(settings.seed)
+        # 50 random pairs per record (at most u_sample_pairs): enough for a level as rare as an exact date
+        # of birth (u ~ 1/30,000) to be seen several times even in a 5,000-record extract
+        size = int(min(settings.u_sample_pairs, 50 * n, max(n * (n - 1) / 2, 1)))
+        u_left, u_right = em.random_pairs(n, size, rng)
+        return cls(u_left, u_right, household_sample(table, comparisons, rng))
+
+    def start_levels(self, table: RecordTable, comparisons: list[Comparison], workers: int):
+        """``.result()``: the levels of the u pairs and of the household pairs (None without them)."""
+        jobs = [(comparisons, self.u_left, self.u_right)] + ([self.household] if self.household else [])
+        return em.start_comparison_levels(table, jobs, workers)
+
+
 def train(
     table: RecordTable,
     comparisons: list[Comparison],
     candidates: blocking.CandidatePairs,
     gamma: np.ndarray,
     settings: LinkerSettings,
-    workers: int = 1,
+    samples: Samples,
+    sample_levels: list[np.ndarray],
 ) -> tuple[MatchModel, list[dict], float]:
-    """Estimate u from random pairs, m by EM per blocking rule, then the prior."""
+    """Estimate u from random pairs, m by EM per blocking rule, then the prior (``sample_levels``:
+    the levels of ``samples``' pairs, from :meth:`Samples.start_levels`)."""
     n = len(table)
     total_pairs = n * (n - 1) / 2
-    rng = np.random.default_rng(settings.seed)
-    # 50 random pairs per record (at most u_sample_pairs): enough for a level as rare as an exact date
-    # of birth (u ~ 1/30,000) to be seen several times even in a 5,000-record extract
-    sample = int(min(settings.u_sample_pairs, 50 * n, max(total_pairs, 1)))
-    u_left, u_right = em.random_pairs(n, sample, rng)
-    u = em.estimate_u(em.comparison_levels(table, comparisons, u_left, u_right, workers=workers), comparisons)
+    u = em.estimate_u(sample_levels[0], comparisons)
     codes = em.pattern_codes(gamma, comparisons)
     fitted = em.expectation_maximisation(gamma, candidates, comparisons, u, iterations=settings.em_iterations,
                                          codes=codes)
     prior, expected = em.estimate_prior(gamma, comparisons, fitted.m, u, total_pairs, codes=codes)
-    model = MatchModel(comparisons, fitted.m, u, prior, fitted.trained_by,
-                       household_u(table, comparisons, rng, workers=workers))
+    household = household_u_from_levels(samples.household[0], sample_levels[1]) if samples.household else {}
+    model = MatchModel(comparisons, fitted.m, u, prior, fitted.trained_by, household)
     return model, fitted.sessions, expected
 
 
@@ -154,7 +176,12 @@ def link(
             "record(s) and no mapped field holding any value" if not comparisons else
             f"matching needs at least two records; got {len(table)}"
         )
-    candidates = blocking.block(table, rules, max_block_size=settings.max_block_size)
+    samples = Samples.draw(table, comparisons, settings)
+    sampled = samples.start_levels(table, comparisons, workers)  # compared in the workers meanwhile
+    try:
+        candidates = blocking.block(table, rules, max_block_size=settings.max_block_size)
+    finally:
+        sample_levels = sampled.result()
     timings["blocking"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -162,7 +189,7 @@ def link(
     timings["comparing"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    model, sessions, expected = train(table, comparisons, candidates, gamma, settings, workers)
+    model, sessions, expected = train(table, comparisons, candidates, gamma, settings, samples, sample_levels)
     timings["training"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
