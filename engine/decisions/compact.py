@@ -340,7 +340,7 @@ class _Encoder:
                 and _same_objects(tri.parameters, parent_tri.parameters)):
             recorded = self.sources.get(tri.rule)
             if recorded is not None and recorded[0] is tri.span and recorded[1] is tri.citations:
-                return _VALUE_ONLY[tri.value]
+                return tri.value if self.framework_params else _VALUE_ONLY[tri.value]
         return self.tri(tri, parent, person)
 
     def outcome(self, outcome: OutcomeResult) -> dict[str, Any]:
@@ -365,6 +365,11 @@ class _Encoder:
             if not any(t.evidence or t.parameters or t.unknowns or t.children or t.override or t.person_id for t in parts) \
                     and all(source[0] is t.span and source[1] is t.citations and all(r < self.citation_base for r in source[4])
                             for t, (_, source) in zip(parts, sources)):
+                # spelled as the one word a reader expands back, when that gives exactly this entry
+                framework = self.shared.sources
+                if data == _not_identified(outcome.need, f"{outcome.need}.sustained" in framework) and all(
+                        framework.get(rule) == source[2:5:2] for rule, source in sources):
+                    data = NOT_IDENTIFIED
                 self.memo[("outcome", id(outcome.achieved), id(outcome.sustained))] = (
                     outcome.achieved, outcome.sustained, data, sources)
         return data
@@ -374,7 +379,25 @@ def _same_objects(a: list[Any], b: list[Any]) -> bool:
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
-#: a member's criterion that differs from the family's only in its value
+#: format 4's spelling of an outcome whose need was not identified for the family: the entry
+#: :func:`_not_identified` gives, every rule's source the framework's
+NOT_IDENTIFIED = "not identified"
+
+
+def _not_identified(code: str, sustained: bool) -> dict[str, Any]:
+    """The compact entry of an outcome whose need was not identified (the evaluator's wording; format 4
+    readers rebuild it from this function, so its text is part of the format)."""
+    detail = f"need {code} was not identified for this family"
+    return {
+        "need": code, "applicable": "not_met",
+        "achieved": {"value": "not_met", "rule": f"{code}.achieved", "kind": "outcome_achieved", "detail": detail},
+        "sustained": ({"value": "not_met", "rule": f"{code}.sustained", "kind": "outcome_sustained", "detail": detail}
+                      if sustained else None),
+        "value": "not_met", "members": {},
+    }
+
+
+#: a member's criterion that differs from the family's only in its value (format 4 writes the bare value)
 _VALUE_ONLY = {value: {"value": value} for value in ("met", "not_met", "unknown")}
 
 
@@ -456,14 +479,17 @@ class _Expander:
         own = [p if p["citation"] is None else {**p, "citation": citations[p["citation"]]} for p in data["params"]]
         self.params = shared.params_json + own if data["format"] == 4 else own
         self.needs = {} if shared is None else shared.needs
+        self.framework_sources = {} if shared is None else shared.sources
         self.sources = {} if shared is None else dict(shared.source_json)
         self.sources.update(
             (rule, (s["span"], [citations[i] for i in s["citations"]])) for rule, s in data["sources"].items())
 
-    def tri(self, data: dict[str, Any], parent: dict[str, Any] | None = None, person: str | None = None,
+    def tri(self, data: dict[str, Any] | str, parent: dict[str, Any] | None = None, person: str | None = None,
             ) -> dict[str, Any]:
         """``parent`` (the expanded family-level criterion) and ``person`` fill in what a member's
-        criterion left out."""
+        criterion left out (format 4 spells one that only has a value as that value)."""
+        if isinstance(data, str):
+            data = {"value": data}
         if parent is None:
             rule, kind, person_id = data["rule"], data["kind"], data.get("person_id")
             parameters = [self.params[i] for i in data.get("params", ())]
@@ -493,7 +519,9 @@ class _Expander:
             "overridden_from": data.get("overridden_from"),
         }
 
-    def outcome(self, data: dict[str, Any]) -> dict[str, Any]:
+    def outcome(self, code: str, data: dict[str, Any] | str) -> dict[str, Any]:
+        if data == NOT_IDENTIFIED:
+            data = _not_identified(code, f"{code}.sustained" in self.framework_sources)
         parents = {"achieved": self.tri(data["achieved"]),
                    "sustained": self.tri(data["sustained"]) if data["sustained"] is not None else None}
         return {
@@ -542,7 +570,7 @@ def expand(data: dict[str, Any], shared: FrameworkText | None = None) -> dict[st
         },
         "headlines": {code: tri(h) for code, h in data["headlines"].items()},
         "eligible": tri(data["eligible"]),
-        "outcomes": {code: expander.outcome(o) for code, o in data["outcomes"].items()},
+        "outcomes": {code: expander.outcome(code, o) for code, o in data["outcomes"].items()},
         "claimable": tri(data["claimable"]),
         "scores": data["scores"],
         "unknowns": data["unknowns"],
