@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,11 +161,14 @@ def link(
     comparisons: list[Comparison] | None = None,
     rules: list[blocking.BlockingRule] | None = None,
     workers: int = 1,
+    while_comparing: Callable[[], object] | None = None,
 ) -> LinkResult:
     """Match every record of ``table`` against every other (dedupe and link in one).
 
     ``workers`` > 1 compares pairs in that many forked processes; the result is the same for any
-    number of workers.
+    number of workers. ``while_comparing`` is called once, while the workers compare the candidate
+    pairs (after, with one worker): work of the caller's that does not depend on the link, done
+    while this process would otherwise wait.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -185,7 +189,12 @@ def link(
     timings["blocking"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    gamma = em.comparison_levels(table, comparisons, candidates.left, candidates.right, workers=workers)
+    comparing = em.start_comparison_levels(table, [(comparisons, candidates.left, candidates.right)], workers)
+    try:
+        if while_comparing is not None:
+            while_comparing()
+    finally:
+        gamma = comparing.result()[0]
     timings["comparing"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -65,11 +65,10 @@ def load_records(conn: sa.Connection, populations: Mapping[str, AgeBand] | None 
              .outerjoin(first, first.c.batch_id == source_records.c.first_seen_batch)
              .outerjoin(last, last.c.batch_id == source_records.c.batch_id)
              .order_by(source_records.c.record_key))
-    rows = conn.execute(query).all()
-    if not rows:
+    columns = store.fetch_columns(conn, query, as_stored=("extra_ids",))  # parse_extra reads the JSON text
+    keys, *identity, extra_ids, feeds, first_seen, last_seen = columns
+    if not keys:
         return RecordTable(keys=[], columns={})
-    keys, *identity, extra_ids, feeds, first_seen, last_seen = (list(c) for c in zip(*rows))
-    del rows
     values: dict[str, list[object]] = dict(zip(IDENTITY_FIELDS, identity))
     values.update(_extra_columns(extra_ids))
     values.update(_birth_ranges(populations or {}, feeds, first_seen, last_seen))
@@ -135,10 +134,15 @@ def run_matching(
                             "Load feeds first with `hearth ingest FEEDS.yaml`.")
         run_id = conn.execute(sa.insert(t.match_runs).values(
             started_at=store.utcnow(), params={}, counts={})).inserted_primary_key[0]
-        previous = store.current_assignments(conn)
-        result = link(table, settings, store.constraints(conn), workers=workers)
+        earlier: list = []
+
+        def read_earlier_runs() -> None:  # while the workers compare pairs: this process would wait
+            earlier.extend((store.current_assignments(conn), store.next_person_number(conn)))
+
+        result = link(table, settings, store.constraints(conn), workers=workers, while_comparing=read_earlier_runs)
+        previous, first_number = earlier
         clusters = _clusters(result)
-        assignment = assign_ids(clusters, previous, store.next_person_number(conn), _evidence_finder(result))
+        assignment = assign_ids(clusters, previous, first_number, _evidence_finder(result))
         _write_links(conn, run_id, assignment.person_of)
         if assignment.created:
             conn.execute(sa.insert(t.persons), [{"person_id": p, "created_run": run_id} for p in assignment.created])

@@ -35,18 +35,49 @@ def current_assignments(conn: sa.Connection, known_at: datetime | None = None) -
     run = latest_run(conn, known_at)
     if run is None:
         return {}
-    rows = conn.execute(
-        sa.select(t.person_links.c.record_key, t.person_links.c.person_id).where(
-            t.person_links.c.run_id == run.run_id
-        )
-    ).all()  # fetched at once: row by row cost more than the query at 900k links
-    return {key: person for key, person in rows}
+    keys, persons = fetch_columns(conn, sa.select(t.person_links.c.record_key, t.person_links.c.person_id)
+                                  .where(t.person_links.c.run_id == run.run_id))
+    return dict(zip(keys, persons))
 
 
 def next_person_number(conn: sa.Connection) -> int:
     """One more than the highest person number ever issued (ids are never reused)."""
-    numbers = conn.execute(sa.select(t.persons.c.person_id)).scalars().all()
+    (numbers,) = fetch_columns(conn, sa.select(t.persons.c.person_id))
     return max((int(pid[1:]) for pid in numbers if pid[1:].isdigit()), default=0) + 1
+
+
+def fetch_columns(conn: sa.Connection, query: sa.Select, *, as_stored: tuple[str, ...] = ()) -> list[list]:
+    """Each column ``query`` selects as a list, read through the driver in this connection's
+    transaction: a match run reads a row per source record and per link (900k each at 300,000
+    residents), and SQLAlchemy's row objects and per-row type conversion cost more than the
+    database's own work. A column whose type converts what the driver returns (SQLite keeps dates
+    as text) is converted once per distinct value, exactly as SQLAlchemy would; columns named in
+    ``as_stored`` are left as the driver returns them. Parameters are rendered inline, so the query
+    must bind only plain values (numbers, strings)."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    selected = list(query.selected_columns)
+    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in selected]
+    del rows
+    for index, column in enumerate(selected):
+        kind = column.type.dialect_impl(conn.dialect)
+        convert = None if column.name in as_stored else kind.result_processor(conn.dialect, None)
+        if convert is not None:
+            columns[index] = _converted(columns[index], convert)
+    return columns
+
+
+def _converted(values: list, convert) -> list:
+    done: dict = {}
+    try:
+        return [done[v] if v in done else done.setdefault(v, convert(v)) for v in values]
+    except TypeError:  # a value the driver already decoded into something unhashable (a dict)
+        return [convert(v) for v in values]
 
 
 def ordered_pair(a: str, b: str) -> tuple[str, str]:
