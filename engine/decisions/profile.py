@@ -126,7 +126,8 @@ def profile(
         in_force = overrides_in_force(conn, known_at)
     min_batches = workers * 4 if workers > 1 else 1  # enough batches to keep every worker busy to the end
     if families is None and loader is None:
-        plan = plan_snapshot(engine, as_of, known_at, batch_size=batch_size, min_batches=min_batches)
+        plan = plan_snapshot(engine, as_of, known_at, batch_size=batch_size, min_batches=min_batches,
+                             workers=workers)
         if workers > 1 and not _workers_can_connect(engine):
             workers = 1
         if workers > 1:

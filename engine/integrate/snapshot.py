@@ -12,14 +12,15 @@ only the latest values; records first seen after ``known_at`` are left out.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from operator import itemgetter
 
+import orjson
 import sqlalchemy as sa
 
 from engine.integrate.catalogue import FACT_TYPES
@@ -84,7 +85,7 @@ def _family_inputs(families: Iterable[tuple[str, tuple[MemberRow, ...]]], record
     result = []
     for family_id, rows in families:
         members = tuple(_member(person, joined, left, records_of.get(person, [])) for person, joined, left, _ in rows)
-        family_facts = tuple(sorted(facts_of.get(family_id, ()), key=lambda f: (f.date, f.fact_type, f.fact_id)))
+        family_facts = tuple(facts_of.get(family_id, ()))  # already in (date, fact type, fact id) order
         result.append(FamilyInput(family_id=family_id, members=members, facts=family_facts, coverage=coverage))
     return result
 
@@ -127,11 +128,12 @@ def plan_snapshot(
     layer: str = "household",
     batch_size: int = 2000,
     min_batches: int = 1,
+    workers: int = 1,
 ) -> SnapshotPlan:
     """The snapshot :func:`load_families` would load, as batches of ``batch_size`` families in family id
     order (smaller if that makes fewer than ``min_batches``); :func:`load_batch` loads one. Concatenated,
     the batches equal :func:`load_families`' result. Only memberships are read here, so the plan is
-    small beside the facts."""
+    small beside the facts. For several ``workers`` the last batches shrink (:func:`tapered_sizes`)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     known = as_naive_utc(known_at) if known_at else None
@@ -152,9 +154,10 @@ def plan_snapshot(
             person_keys[person] = person_keys[person] + keys if person in person_keys else keys
     planned = []
     ordered = sorted(members_of)
-    batch_size = batch_size_for(len(ordered), batch_size, min_batches)
-    for start in range(0, len(ordered), batch_size):
-        families = tuple((f, _sorted_members(members_of[f])) for f in ordered[start:start + batch_size])
+    start = 0
+    for size in tapered_sizes(len(ordered), batch_size_for(len(ordered), batch_size, min_batches), workers):
+        families = tuple((f, _sorted_members(members_of[f])) for f in ordered[start:start + size])
+        start += size
         persons = {row[0] for _, rows in families for row in rows}
         owners = {key: owner[key] for family_id, rows in families for row in rows for key in row[3]
                   if owner[key][0] == family_id}
@@ -165,6 +168,20 @@ def plan_snapshot(
 def batch_size_for(count: int, batch_size: int, min_batches: int = 1) -> int:
     """``batch_size``, or less so that ``count`` items make at least ``min_batches`` batches."""
     return max(1, min(batch_size, -(-count // max(1, min_batches))))
+
+
+def tapered_sizes(count: int, batch_size: int, workers: int = 1) -> list[int]:
+    """Batch sizes for ``count`` items shared by ``workers`` taking the next batch as they finish one:
+    ``batch_size`` until the rest is a few batches per worker, then each a share of what is left (down to
+    a sixteenth of ``batch_size``), so the workers finish together instead of one idling while the other
+    evaluates a whole last batch (guided scheduling). One worker takes whole batches throughout."""
+    sizes, left = [], count
+    smallest = max(1, batch_size // 16)
+    while left > 0:
+        size = batch_size if workers <= 1 else min(batch_size, max(smallest, -(-left // (2 * workers))))
+        sizes.append(min(size, left))
+        left -= sizes[-1]
+    return sizes
 
 
 def load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> list[FamilyInput]:
@@ -217,9 +234,13 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
                  family_ids: Collection[str] | None):
     started = family_builds.alias("started")
     ended = family_builds.alias("ended")
+    # Dates and record keys raw (ISO and JSON text on SQLite): a borough has hundreds of thousands of
+    # memberships, and the plan is read before any worker can start.
     query = (
-        sa.select(family_memberships.c.family_id, family_memberships.c.person_id, family_memberships.c.from_date,
-                  family_memberships.c.to_date, family_memberships.c.record_keys, ended.c.finished_at)
+        sa.select(family_memberships.c.family_id, family_memberships.c.person_id,
+                  sa.type_coerce(family_memberships.c.from_date, sa.String),
+                  sa.type_coerce(family_memberships.c.to_date, sa.String),
+                  sa.type_coerce(family_memberships.c.record_keys, sa.Text), ended.c.finished_at)
         .join(started, started.c.build_id == family_memberships.c.started_build)
         .outerjoin(ended, ended.c.build_id == family_memberships.c.ended_build)
         .where(family_memberships.c.layer == layer, family_memberships.c.from_date <= as_of,
@@ -230,34 +251,65 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
     if family_ids is not None:
         query = query.where(family_memberships.c.family_id.in_(sorted(family_ids)))
     members_of: dict[str, list[tuple[str, date, date | None, tuple[str, ...]]]] = defaultdict(list)
+    dates, decode = _Dates(), orjson.loads
     for family_id, person, joined, left, keys, ended_known in conn.execute(query):
+        left = dates[left]
         if left is not None and known is not None and (ended_known is None or ended_known > known):
             left = None  # the move was not yet known at `known`
         if left is not None and left <= as_of:
             continue
-        members_of[family_id].append((person, joined, left, tuple(keys or (person,))))
+        if isinstance(keys, str):
+            keys = decode(keys)
+        members_of[family_id].append((person, dates[joined], left, tuple(keys or (person,))))
     return members_of
 
 
 def _records(conn: sa.Connection, loaded_at: Mapping[str, datetime], known: datetime | None,
              keys: list[str] | None = None) -> dict[str, tuple]:
     """Source records known at ``known`` (all, or only ``keys``), as the tuples :func:`_member` reads."""
-    columns = (source_records.c.record_key, source_records.c.date_of_birth, source_records.c.sex,
-               source_records.c.given_name_as_written, source_records.c.family_name, source_records.c.batch_id,
-               source_records.c.first_seen_batch)
-    query = sa.select(*columns)
     if keys is None:
-        chunks: Iterable = conn.execute(query).partitions(50_000)
+        columns = (source_records.c.record_key, source_records.c.date_of_birth, source_records.c.sex,
+                   source_records.c.given_name_as_written, source_records.c.family_name,
+                   source_records.c.batch_id, source_records.c.first_seen_batch)
+        chunks: Iterable = conn.execute(sa.select(*columns)).partitions(50_000)
     else:
-        chunks = (conn.execute(query.where(source_records.c.record_key.in_(keys[start:start + _KEYS_PER_QUERY]))).all()
-                  for start in range(0, len(keys), _KEYS_PER_QUERY))
+        chunks = _rows_by_key(conn, _RECORDS_BY_KEY, keys)
     records = {}
-    for row in (row for chunk in chunks for row in chunk):
-        first_known = loaded_at.get(row[6])
-        if known is not None and (first_known is None or first_known > known):
-            continue
-        records[row[0]] = (row[0], row[1], row[2], row[3], row[4], loaded_at.get(row[5]))
+    when = loaded_at.get
+    for chunk in chunks:
+        for key, born, sex, given, family, batch_id, first_seen in chunk:
+            if known is not None:
+                first_known = when(first_seen)
+                if first_known is None or first_known > known:
+                    continue
+            records[key] = (key, _as_date(born), sex, given, family, when(batch_id))
     return records
+
+
+#: a batch's records and facts, read by key on the driver's own cursor (see :func:`_rows_by_key`);
+#: ``{keys}`` becomes the key list's placeholders
+_RECORDS_BY_KEY = ("SELECT record_key, date_of_birth, sex, given_name_as_written, family_name, batch_id, "
+                   "first_seen_batch FROM source_records WHERE record_key IN ({keys})")
+_FACTS_BY_KEY = ("SELECT fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed "
+                 "FROM facts WHERE record_key IN ({keys})")
+
+
+def _rows_by_key(conn: sa.Connection, sql: str, keys: list[str], extra: str = "",
+                 extra_params: tuple = ()) -> Iterator[list[tuple]]:
+    """The rows of ``sql`` (+ ``extra``) for ``keys``, in bounded ``IN`` lists, fetched with the DBAPI
+    cursor: a batch runs a few queries of thousands of rows each, and SQLAlchemy's statement compiling
+    (one bind per key) and row objects cost more than SQLite's index lookups. Values come back as the
+    driver gives them: ISO text dates and JSON text on SQLite, ``date`` and parsed JSON on PostgreSQL."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.cursor()
+    try:
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start:start + _KEYS_PER_QUERY]
+            cursor.execute(sql.format(keys=",".join([mark] * len(chunk))) + extra.format(mark=mark),
+                           (*chunk, *extra_params))
+            yield cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _best(values: list[tuple[object, datetime | None]]):
@@ -276,7 +328,14 @@ def _best(values: list[tuple[object, datetime | None]]):
 
 
 def _member(person: str, joined: date, left: date | None, rows: list[tuple]) -> Member:
+    if len(rows) == 1:  # most people: one record, whose values are the best there are
+        key, born, sex, given, family, _ = rows[0]
+        return Member(person, born, sex, given, family, {"record_keys": (key,)}, joined, left)
+
     def best(index: int):
+        values = [row[index] for row in rows if row[index] is not None]
+        if values and values.count(values[0]) == len(values):  # most people: their records agree
+            return values[0]
         return _best([(row[index], row[5]) for row in rows])
 
     return Member(
@@ -302,29 +361,43 @@ def _as_date(value: date | str | None) -> date | None:
     return _iso_date(value)
 
 
-def _fact_rows(conn: sa.Connection, query: sa.Select, record_keys: list[str] | None):
-    """All matching fact rows in partitions, or only those of ``record_keys`` (bounded IN lists)."""
-    if record_keys is None:
-        yield from conn.execute(query).partitions(50_000)  # fetchmany: far cheaper than row-by-row
+class _Dates(dict):
+    """``dates[value]``: :func:`_as_date` of ``value``, remembered. A batch's millions of date values are
+    a few thousand distinct days, and a hit is one dictionary lookup instead of a function call."""
+
+    def __missing__(self, value: date | str | None) -> date | None:
+        self[value] = converted = _as_date(value)
+        return converted
+
+
+def _fact_rows(conn: sa.Connection, wanted: frozenset[str] | None, record_keys: list[str] | None):
+    """All fact rows in partitions (of the ``wanted`` types), or only those of ``record_keys``."""
+    if record_keys is not None:
+        types = sorted(wanted) if wanted is not None else []
+        extra = f" AND fact_type IN ({','.join(['{mark}'] * len(types))})" if wanted is not None else ""
+        yield from _rows_by_key(conn, _FACTS_BY_KEY, record_keys, extra, tuple(types))
         return
-    for start in range(0, len(record_keys), _KEYS_PER_QUERY):
-        yield conn.execute(query.where(facts.c.record_key.in_(record_keys[start:start + _KEYS_PER_QUERY]))).all()
-
-
-def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dict[str, list[Fact]]:
-    # Raw column values (no SQLAlchemy result processing): this loop runs once per fact, millions of times.
+    # Raw column values (no SQLAlchemy result processing): the loop runs once per fact, millions of times.
     query = sa.select(facts.c.fact_id, facts.c.fact_type, facts.c.record_key,
                       sa.type_coerce(facts.c.event_date, sa.String), sa.type_coerce(facts.c.end_date, sa.String),
                       sa.type_coerce(facts.c.fields, sa.Text), facts.c.batch_id, facts.c.feed)
     if wanted is not None:
         query = query.where(facts.c.fact_type.in_(sorted(wanted)))
+    yield from conn.execute(query).partitions(50_000)  # fetchmany: far cheaper than row-by-row
+
+
+#: a fact row's (event date, fact type, fact id): the order a family's facts are kept in
+_FACT_ORDER = itemgetter(3, 1, 0)
+
+
+def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dict[str, list[Fact]]:
     # Versions of one fact id are ordered by their batch's load time: rank the batches known at `known`
     # once (a SQL filter on batch ids would make SQLite walk the index instead of scanning).
     known_batches = sorted((t, b) for b, t in loaded_at.items() if known is None or t <= known)
     rank = {b: i for i, (_, b) in enumerate(known_batches)}
     latest: dict[str, tuple] = {}
     owned = record_owner.__contains__
-    for chunk in _fact_rows(conn, query, sorted(record_owner) if by_key else None):
+    for chunk in _fact_rows(conn, wanted, sorted(record_owner) if by_key else None):
         for row in chunk:
             if not owned(row[2]) or row[6] not in rank:
                 continue
@@ -332,18 +405,20 @@ def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dic
             if previous is None or rank[previous[6]] < rank[row[6]]:
                 latest[row[0]] = row
     by_family: dict[str, list[Fact]] = defaultdict(list)
-    decode, iso = json.loads, _iso_date
-    for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in latest.values():
+    decode, as_date, date_fields = orjson.loads, _Dates(), _DATE_FIELDS
+    # In the order each family's facts are kept in (date, fact type, fact id): ISO text dates (SQLite)
+    # sort as their days do, so no family's list needs sorting afterwards.
+    for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in sorted(
+            latest.values(), key=_FACT_ORDER):
         family, person = record_owner[record_key]
         values = decode(fields) if isinstance(fields, str) else dict(fields)
-        for name in _DATE_FIELDS.get(fact_type, ()):
-            if isinstance(values.get(name), str):
-                values[name] = iso(values[name])
-        by_family[family].append(Fact(
-            fact_id=fact_id, fact_type=fact_type, date=_as_date(event_date), fields=values, person_id=person,
-            source=feed, source_record_id=record_key[len(feed) + 1:], batch_id=batch_id,
-            end_date=_as_date(end_date),
-        ))
+        for name in date_fields.get(fact_type, ()):
+            value = values.get(name)
+            if isinstance(value, str):
+                values[name] = as_date[value]
+        # positional (the order of Fact's fields): this runs once per fact
+        by_family[family].append(Fact(fact_id, fact_type, as_date[event_date], values, person, None, feed,
+                                      record_key[len(feed) + 1:], batch_id, as_date[end_date]))
     return by_family
 
 

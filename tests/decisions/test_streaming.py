@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from engine.decisions.profile import ProfileRun, profile
 from engine.decisions.records import verify_chain
-from engine.integrate.snapshot import load_batch, load_families, plan_snapshot
+from engine.integrate.snapshot import load_batch, load_families, plan_snapshot, tapered_sizes
 from engine.rules.inputs import FamilyInput
 from engine.storage.tables_decisions import decision_runs, decisions
 
@@ -43,6 +43,24 @@ def test_batches_together_are_the_whole_snapshot(loaded: sa.Engine) -> None:
             with loaded.connect() as conn:
                 batched = [family for batch in plan.batches for family in load_batch(conn, plan, batch)]
             assert batched == whole, (as_of, known_at, batch_size)
+        tapered = plan_snapshot(loaded, as_of, known_at, batch_size=4, workers=2)
+        sizes = [len(batch.families) for batch in tapered.batches]
+        assert sizes == tapered_sizes(len(whole), 4, 2) and sizes[-1] < 4
+        with loaded.connect() as conn:
+            assert [family for batch in tapered.batches for family in load_batch(conn, tapered, batch)] == whole
+
+
+def test_last_batches_shrink_when_workers_share_them() -> None:
+    """Several workers get full batches until a few per worker are left, then ever smaller shares of the
+    rest (never below a sixteenth of a batch, bar the remainder); one worker gets full batches."""
+    sizes = tapered_sizes(42_294, 2000, 2)
+    assert sum(sizes) == 42_294 and sizes == sorted(sizes, reverse=True)
+    assert sizes[:18] == [2000] * 18 and sizes[18] < 2000
+    assert all(size >= 125 for size in sizes[:-1]) and 0 < sizes[-1] <= 125
+    left = 42_294 - sum(sizes[:18])
+    assert sizes[18] == -(-left // 4)  # a quarter of what is left: half a batch each, twice over
+    assert tapered_sizes(42_294, 2000, 1) == [2000] * 21 + [294]
+    assert tapered_sizes(0, 2000, 2) == [] and tapered_sizes(3, 1, 2) == [1, 1, 1]
 
 
 def test_min_batches_splits_small_snapshots(loaded: sa.Engine) -> None:
