@@ -96,14 +96,19 @@ class BlockingRule:
         return frozenset(part.column for part in self.parts)
 
     def keys(self, table: RecordTable) -> np.ndarray:
-        """One int64 key per record, -1 where any part is null."""
+        """One int64 key per record, -1 where any part is null: equal keys for equal parts, ordered
+        as the parts' codes are (the mixed-radix number of the codes)."""
         key = np.zeros(len(table), dtype=np.int64)
         missing = np.zeros(len(table), dtype=bool)
         for part in self.parts:
             codes = part.codes(table)
             missing |= codes < 0
-            # re-factorise after each combination so the mixed-radix key never overflows
-            key = _compact(key * (int(codes.max(initial=0)) + 2) + codes + 1)
+            radix = int(codes.max(initial=0)) + 2
+            # re-factorised (an order-keeping renumbering, so the same pairs in the same order) only
+            # when the next part could overflow: a sort per part cost half of blocking
+            if (int(key.max(initial=0)) + 1) * radix >= _KEY_LIMIT:
+                key = _compact(key)
+            key = key * radix + codes + 1
         key[missing] = -1
         return key
 
@@ -144,6 +149,9 @@ class CandidatePairs:
     def from_rule(self, index: int) -> np.ndarray:
         """Positions of the pairs that rule ``index`` produced."""
         return np.flatnonzero(self.rule_bits & (1 << index))
+
+
+_KEY_LIMIT = 2**62
 
 
 def _compact(key: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.matching import em
+from engine.matching.blocking import BlockingRule, column
 from engine.matching.linker import link
 from engine.matching.records import RecordTable
 from engine.matching.standardise import address_numbers
@@ -73,3 +74,23 @@ def test_work_while_comparing_runs_once_and_changes_nothing(monkeypatch) -> None
         assert calls == [workers]
         assert np.array_equal(result.labels, alone.labels)
         assert np.array_equal(result.pairs.weight, alone.pairs.weight)
+
+
+def test_blocking_keys_order_records_as_their_parts_do_even_past_int64() -> None:
+    """Six parts of 2,000 values each would overflow a mixed-radix int64 (2002**6 > 2**62): the key
+    is renumbered on the way, and stays equal exactly for equal parts, ordered as their codes are."""
+    rng = np.random.default_rng(4)
+    names = [f"c{i}" for i in range(6)]
+    values = rng.integers(0, 2000, size=(3000, 6))
+    values[::7] = values[1::7][: len(values[::7])]  # some records share every part with another
+    rows = [{"record_key": f"r{i}", **{n: f"V{v:04d}" for n, v in zip(names, row)}} for i, row in enumerate(values)]
+    rows[5]["c3"] = None
+    table = RecordTable.from_rows(rows)
+    key = BlockingRule("all six", tuple(column(n) for n in names)).keys(table)
+    assert key[5] == -1 and (key >= 0).sum() == 2999
+    # ordered as the parts' codes (the table's numbering of each column's values) are
+    parts = list(zip(*(table.codes(n)[0].tolist() for n in names)))
+    known = [i for i in range(3000) if i != 5]
+    by_key = sorted(known, key=lambda i: (int(key[i]), i))
+    assert by_key == sorted(known, key=lambda i: (parts[i], i))
+    assert all((key[a] == key[b]) == (parts[a] == parts[b]) for a, b in zip(by_key, by_key[1:]))
