@@ -128,38 +128,56 @@ def append_decisions(
     traced: bool = False,
     batch_size: int = 5000,
 ) -> list[str]:
-    """Chain and insert ``items`` (in the order given) inside the caller's transaction; their ids."""
+    """Chain and insert ``items`` (in the order given) inside the caller's transaction; their ids.
+
+    A run appends hundreds of thousands of rows: the values every row shares are converted to what the
+    driver stores once (by the columns' own types, so rows read back exactly as SQLAlchemy would have
+    written them), and the rows go to the driver's ``executemany`` as plain tuples."""
     seq, prev = chain_tail(conn)
     known_at = utc_naive(known_at)
+    # the hash reads dates as canonical_json spells them (ISO text), so they are spelled once here
+    shared = {"run_id": run_id, "framework_hash": framework_hash, "engine_version": engine_version,
+              "as_of": as_of.isoformat(), "known_at": known_at.isoformat(), "traced": traced}
+    stored = _driver_values(conn, {**shared, "as_of": as_of, "known_at": known_at})
+    binary = _driver_values(conn, {"result_zlib": b""}, converter_only=True)["result_zlib"]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    insert = f"INSERT INTO {decisions.name} ({', '.join(_INSERTED)}) VALUES ({', '.join([mark] * len(_INSERTED))})"
     ids: list[str] = []
-    batch: list[dict[str, Any]] = []
+    rows: list[tuple] = []
     for item in items:
         seq += 1
-        row = {
-            "seq": seq,
-            "decision_id": decision_id_for(seq),
-            "run_id": run_id,
-            "family_id": item.family_id,
-            "person_ids": canonical_json(sorted(item.person_ids)),
-            "framework_hash": framework_hash,
-            "engine_version": engine_version,
-            "as_of": as_of,
-            "known_at": known_at,
-            "override_ids": canonical_json(sorted(item.override_ids)),
-            "traced": traced,
-            "result_zlib": item.result_zlib,
-            "result_sha256": item.result_sha256,
-            "prev_hash": prev,
-        }
-        row["record_hash"] = prev = record_hash(prev, row)
-        ids.append(row["decision_id"])
-        batch.append(row)
-        if len(batch) >= batch_size:
-            conn.execute(decisions.insert(), batch)
-            batch = []
-    if batch:
-        conn.execute(decisions.insert(), batch)
+        decision_id = decision_id_for(seq)
+        person_ids = canonical_json(sorted(item.person_ids))
+        override_ids = canonical_json(sorted(item.override_ids)) if item.override_ids else "[]"
+        hashed = {**shared, "seq": seq, "decision_id": decision_id, "family_id": item.family_id,
+                  "person_ids": person_ids, "override_ids": override_ids, "result_sha256": item.result_sha256}
+        record = record_hash(prev, hashed)
+        rows.append((seq, decision_id, stored["run_id"], item.family_id, person_ids, stored["framework_hash"],
+                     stored["engine_version"], stored["as_of"], stored["known_at"], override_ids, stored["traced"],
+                     binary(item.result_zlib) if binary else item.result_zlib, item.result_sha256, prev, record))
+        prev = record
+        ids.append(decision_id)
+        if len(rows) >= batch_size:
+            conn.exec_driver_sql(insert, rows)
+            rows = []
+    if rows:
+        conn.exec_driver_sql(insert, rows)
     return ids
+
+
+#: the columns :func:`append_decisions` inserts, in the order of its rows' tuples
+_INSERTED = ("seq", "decision_id", "run_id", "family_id", "person_ids", "framework_hash", "engine_version", "as_of",
+             "known_at", "override_ids", "traced", "result_zlib", "result_sha256", "prev_hash", "record_hash")
+
+
+def _driver_values(conn: sa.Connection, values: dict[str, Any], converter_only: bool = False) -> dict[str, Any]:
+    """``values`` of decision columns as the driver receives them from SQLAlchemy (each column type's
+    bind processor), or with ``converter_only`` the processors themselves (None where there is none)."""
+    converted = {}
+    for name, value in values.items():
+        process = decisions.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        converted[name] = process if converter_only else (process(value) if process else value)
+    return converted
 
 
 @dataclass(frozen=True)
