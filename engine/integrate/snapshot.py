@@ -12,7 +12,6 @@ only the latest values; records first seen after ``known_at`` are left out.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -25,6 +24,7 @@ import orjson
 import sqlalchemy as sa
 
 from engine.integrate.catalogue import FACT_TYPES
+from engine.integrate.collector import collector_paused
 from engine.integrate.ingest import as_naive_utc
 from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
 from engine.storage.tables_families import family_builds, family_memberships
@@ -192,13 +192,8 @@ def load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> l
     The garbage collector is paused meanwhile: a batch is tens of thousands of new objects without a
     cycle among them, and collections triggered while they pile up would walk them over and over (a
     quarter of the load's CPU at 100k residents)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _load_batch(conn, plan, batch)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> list[FamilyInput]:
