@@ -9,7 +9,7 @@ Modules, in the order a decision lives through them:
 - :mod:`.overrides` human overrides with who/when/why, in force between set and revoked
 - :mod:`.replay`    ``replay_decision``: re-evaluate from the stored framework and knowledge state
 - :mod:`.lookup`    ``explain_family``: the latest decision (or a fresh evaluation), explained
-- :mod:`.diff`      ``diff_frameworks``: which families two frameworks decide differently, and why
+- :mod:`.diff`      ``diff_snapshot`` / ``diff_frameworks``: which families two frameworks decide differently, and why
 - :mod:`.compact`   the stored record formats (facts, parameters and sources once per record)
 - :mod:`.framework_text` the framework's citations and rule sources, which format 3 records refer to
 - :mod:`.rehydrate` stored result JSON back into the evaluator's ``FamilyResult``

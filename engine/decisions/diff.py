@@ -9,11 +9,15 @@ removed), and, for eligibility, the needs and parameter values that moved it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Mapping, Sequence
 
-from engine.decisions.evaluate import evaluate_one
+import sqlalchemy as sa
+
+from engine.decisions.evaluate import evaluate_one, family_batches, map_batches
 from engine.decisions.overrides import OverrideRecord
 from engine.rules.inputs import FamilyInput
 from engine.rules.results import NOT_MET, FamilyResult, ParamUse, TriResult
@@ -61,12 +65,44 @@ class FrameworkDiff:
     eligible_before: Counter = field(default_factory=Counter)
     eligible_after: Counter = field(default_factory=Counter)
 
+    def merge(self, part: FrameworkDiff) -> None:
+        """Add the diff of further families (none of them already counted here)."""
+        self.families += part.families
+        self.changes.update(part.changes)
+        for code, counts in part.headlines.items():
+            mine = self.headlines.setdefault(code, HeadlineCounts())
+            mine.before += counts.before
+            mine.after += counts.after
+            mine.gained += counts.gained
+            mine.lost += counts.lost
+        self.eligible_before.update(part.eligible_before)
+        self.eligible_after.update(part.eligible_after)
+
+    def eligibility_changes(self) -> list[Change]:
+        """Each family's eligibility change, by family id."""
+        return [c for _, changes in sorted(self.changes.items()) for c in changes if c.kind == "eligible"]
+
+    def eligibility_moves(self) -> Counter:
+        """(before, after) -> how many families' eligibility moved that way."""
+        return Counter((c.before, c.after) for c in self.eligibility_changes())
+
+    def eligibility_reasons(self) -> Counter:
+        """Each need change or parameter value behind an eligibility change -> how many families it moved:
+        the rules responsible for the switch, most telling first when ranked."""
+        return Counter(reason for c in self.eligibility_changes() for reason in c.because)
+
+    def ranked_reasons(self) -> list[tuple[str, int]]:
+        """:meth:`eligibility_reasons`, the reason moving most families first (ties by name)."""
+        return sorted(self.eligibility_reasons().items(), key=lambda kv: (-kv[1], kv[0]))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "families": self.families,
             "families_changed": len(self.changes),
             "eligible_before": dict(sorted(self.eligible_before.items())),
             "eligible_after": dict(sorted(self.eligible_after.items())),
+            "eligibility_moves": {f"{a} -> {b}": n for (a, b), n in sorted(self.eligibility_moves().items())},
+            "eligibility_reasons": [{"reason": reason, "families": n} for reason, n in self.ranked_reasons()],
             "headlines": {code: vars(c) for code, c in sorted(self.headlines.items())},
             "changes": {fid: [c.to_dict() for c in changes] for fid, changes in sorted(self.changes.items())},
         }
@@ -129,14 +165,51 @@ def diff_frameworks(
     families: Sequence[FamilyInput],
     as_of: date,
     overrides: Mapping[str, Sequence[OverrideRecord]] | None = None,
+    workers: int = 1,
 ) -> FrameworkDiff:
-    """Evaluate both compiled frameworks on ``families`` (the same knowledge state) and compare."""
+    """Evaluate both compiled frameworks on ``families`` (the same knowledge state) and compare; the
+    report is the same for any number of ``workers`` (forked processes sharing the batches)."""
+    size = max(1, -(-len(families) // (workers * 4))) if workers > 1 else max(1, len(families))
+    batches = family_batches(families, size)
+    return _merged(map_batches(lambda batch: _diff_batch(compiled_a, compiled_b, batch, as_of, overrides), batches,
+                               workers))
+
+
+def diff_snapshot(
+    engine: sa.Engine,
+    compiled_a: Any,
+    compiled_b: Any,
+    as_of: date,
+    known_at: datetime | None = None,
+    overrides: Mapping[str, Sequence[OverrideRecord]] | None = None,
+    workers: int = 1,
+) -> FrameworkDiff:
+    """:func:`diff_frameworks` on the database's families as of ``as_of``, known at ``known_at``: loaded a
+    batch at a time by the process comparing it, so a borough never sits in memory whole."""
+    from engine.decisions.profile import snapshot_batches
+
+    batches, load, workers = snapshot_batches(engine, as_of, known_at, workers)
+    return _merged(map_batches(lambda batch: _diff_batch(compiled_a, compiled_b, load(batch), as_of, overrides),
+                               batches, workers))
+
+
+def _merged(parts: Iterator[FrameworkDiff]) -> FrameworkDiff:
+    report = FrameworkDiff()
+    with closing(parts):
+        for part in parts:
+            report.merge(part)
+    return report
+
+
+def _diff_batch(compiled_a: Any, compiled_b: Any, families: Sequence[FamilyInput], as_of: date,
+                overrides: Mapping[str, Sequence[OverrideRecord]] | None) -> FrameworkDiff:
+    # Bulk evaluation (no sub-criteria trees): the comparison reads values, spans, citations and parameters.
     overrides = overrides or {}
     report = FrameworkDiff()
     for family in sorted(families, key=lambda f: f.family_id):
         applied = overrides.get(family.family_id, ())
-        a = evaluate_one(compiled_a, family, as_of, applied)
-        b = evaluate_one(compiled_b, family, as_of, applied)
+        a = evaluate_one(compiled_a, family, as_of, applied, trace=False)
+        b = evaluate_one(compiled_b, family, as_of, applied, trace=False)
         report.families += 1
         report.eligible_before[a.eligible.value] += 1
         report.eligible_after[b.eligible.value] += 1

@@ -162,10 +162,8 @@ def _fork_pool(workers: int):
         gc.unfreeze()
 
 
-def _evaluate_batch(index: int) -> list[Evaluated]:
-    batch = _SHARED["batches"][index]
-    return _evaluate_loaded(_SHARED["compiled"], _SHARED["load"](batch), _SHARED["as_of"], _SHARED["overrides"],
-                            _SHARED["trace"])
+def _run_batch(index: int) -> Any:
+    return _SHARED["work"](_SHARED["batches"][index])
 
 
 def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
@@ -194,15 +192,31 @@ def evaluate_batches(
     the generator early stops the workers.
     """
     overrides = dict(overrides or {})
+
+    def work(batch: Batch) -> list[Evaluated]:
+        return _evaluate_loaded(compiled, load(batch), as_of, overrides, trace)
+
+    return map_batches(work, batches, workers)
+
+
+Result = TypeVar("Result")
+
+
+def map_batches(work: Callable[[Batch], Result], batches: Sequence[Batch], workers: int = 1) -> Iterator[Result]:
+    """``work(batch)`` for each batch, yielded in the order of ``batches`` as soon as it and the batches
+    before it are done. With ``workers`` > 1 the work runs in forked workers, each taking the next batch
+    when it finishes one (``work`` is inherited, never pickled; only its results come back, pickled), so
+    whatever ``work`` reads from a database it must open there. Closing the generator early stops the
+    workers."""
     if workers <= 1 or len(batches) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for batch in batches:
-            yield _evaluate_loaded(compiled, load(batch), as_of, overrides, trace)
+            yield work(batch)
         return
-    _SHARED.update(compiled=compiled, batches=batches, load=load, as_of=as_of, overrides=overrides, trace=trace)
+    _SHARED.update(work=work, batches=batches)
     try:
         pool = _fork_pool(min(workers, len(batches)))
         try:
-            yield from pool.imap(_evaluate_batch, range(len(batches)))
+            yield from pool.imap(_run_batch, range(len(batches)))
         except BaseException:
             pool.terminate()
             raise

@@ -31,7 +31,7 @@ from engine.decisions.overrides import overrides_in_force
 from engine.decisions.records import NewDecision, append_decisions, utc_naive, utc_now
 from engine.decisions.store import store_framework
 from engine.errors import HearthError
-from engine.integrate.snapshot import BatchLoader, batch_size_for, plan_snapshot
+from engine.integrate.snapshot import BatchLoader, FamilyBatch, batch_size_for, plan_snapshot
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
 from engine.storage.tables_decisions import decision_runs
@@ -124,20 +124,13 @@ def profile(
     compiled = compiled if compiled is not None else compile_for(framework)
     with engine.connect() as conn:
         in_force = overrides_in_force(conn, known_at)
-    min_batches = workers * 4 if workers > 1 else 1  # enough batches to keep every worker busy to the end
     if families is None and loader is None:
-        plan = plan_snapshot(engine, as_of, known_at, batch_size=batch_size, min_batches=min_batches,
-                             workers=workers)
-        if workers > 1 and not _workers_can_connect(engine):
-            workers = 1
-        if workers > 1:
-            engine.dispose()  # no open connection may cross the fork into the workers
-        parts = evaluate_batches(compiled, plan.batches, BatchLoader(engine, plan), as_of, in_force,
-                                 workers=workers, trace=trace)
+        snapshot, load, workers = snapshot_batches(engine, as_of, known_at, workers, batch_size)
+        parts = evaluate_batches(compiled, snapshot, load, as_of, in_force, workers=workers, trace=trace)
     else:
         if families is None:
             families = loader(engine, as_of, known_at)
-        batches = family_batches(families, batch_size_for(len(families), batch_size, min_batches))
+        batches = family_batches(families, batch_size_for(len(families), batch_size, _min_batches(workers)))
         parts = evaluate_batches(compiled, batches, as_given, as_of, in_force, workers=workers, trace=trace)
     loaded = time.perf_counter()
     run_id = new_run_id(started)
@@ -156,6 +149,24 @@ def profile(
     finished = time.perf_counter()
     return ProfileRun(run_id, written.framework_hash, as_of, known_at, written.decision_ids, written.evaluated,
                       written.summary, loaded - clock, finished - loaded - written.seconds, written.seconds)
+
+
+def snapshot_batches(engine: sa.Engine, as_of: date, known_at: datetime | None, workers: int,
+                     batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[Sequence[FamilyBatch], BatchLoader, int]:
+    """The database's families as of ``as_of`` in batches to load one at a time, the loader, and how many
+    worker processes may load them (one when the database cannot be reached from a forked process).
+    With several workers the engine's pool is emptied: no open connection may cross the fork."""
+    plan = plan_snapshot(engine, as_of, known_at, batch_size=batch_size, min_batches=_min_batches(workers),
+                         workers=workers)
+    if workers > 1 and not _workers_can_connect(engine):
+        workers = 1
+    if workers > 1:
+        engine.dispose()
+    return plan.batches, BatchLoader(engine, plan), workers
+
+
+def _min_batches(workers: int) -> int:
+    return workers * 4 if workers > 1 else 1  # enough batches to keep every worker busy to the end
 
 
 def _workers_can_connect(engine: sa.Engine) -> bool:

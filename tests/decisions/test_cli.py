@@ -135,3 +135,28 @@ def test_diff_between_two_frameworks(capsys, url: str, tmp_path) -> None:
                           "--known-at", KNOWN_AT, "--csv", "--db", url)
     assert out.splitlines()[0] == "family_id,kind,code,before,after,span,citations,because"
     assert len(out.splitlines()) > 1
+    changed = sorted(data["changes"])
+    code, out, _ = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,
+                          "--known-at", KNOWN_AT, "--limit", "1", "--db", url)
+    assert code == 0
+    # the summary a policy lead decides on: how eligibility moves, why (ranked), headlines, then a sample
+    assert "How eligibility moves" in out and "By headline" in out
+    assert "Parameter values new to the eligibility rule" in out and "minimum_needs = 1 (from 2022-10-03)" in out
+    assert f"{changed[0]} " in out and (len(changed) == 1 or f"first 1 of {len(changed)}" in out)
+    assert (len(changed) == 1) or changed[-1] not in out
+    assert "--family FAMILY_ID" in out and "eligibility.hearth:" not in out  # per-rule detail is one option away
+    code, out, _ = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,
+                          "--known-at", KNOWN_AT, "--family", changed[0], "--db", url)
+    assert code == 0 and f"Family {changed[0]}" in out and "eligibility.hearth:" in out
+    unchanged = next(f"F{i:06d}" for i in range(1, 7) if f"F{i:06d}" not in data["changes"])
+    code, out, _ = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,
+                          "--known-at", KNOWN_AT, "--family", unchanged, "--db", url)
+    assert code == 0 and f"family {unchanged}: nothing changes" in out
+
+
+def test_diff_on_a_database_without_families_says_what_to_do(capsys, sqlite_url: str) -> None:
+    """No families yet: the JSON stays valid and the note, on stderr, says to load feeds first."""
+    code, out, err = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(PHASE3), "--as-of", AS_OF,
+                            "--json", "--db", sqlite_url)
+    assert code == 0 and json.loads(out)["families"] == 0
+    assert "no family had members" in err and "hearth ingest" in err

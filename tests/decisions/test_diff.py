@@ -50,3 +50,29 @@ def test_headline_counts_before_and_after() -> None:
     assert vars(heads["EDUCATION"]) == {"before": 4, "after": 6, "gained": 2, "lost": 0}
     assert vars(heads["CRIME"]) == {"before": 4, "after": 4, "gained": 0, "lost": 0}
     assert vars(heads["DOMESTIC_ABUSE"]) == {"before": 0, "after": 2, "gained": 2, "lost": 0}
+
+
+def test_the_report_is_the_same_in_batches_and_worker_processes() -> None:
+    """Two forked workers comparing batches give exactly the one-process report."""
+    old = compile_for(framework("1"))
+    new = compile_for(framework("2", attendance_threshold=95, include_da=True))
+    one = diff_frameworks(old, new, borough(), AS_OF)
+    two = diff_frameworks(old, new, list(reversed(borough())), AS_OF, workers=2)
+    assert two.to_dict() == one.to_dict()
+    assert list(two.changes) == sorted(two.changes)
+
+
+def test_eligibility_moves_and_the_reasons_behind_them_are_counted() -> None:
+    """The summary a policy lead reads: how eligibility moves, and which need changes move it in how many families."""
+    report = _diff()
+    assert report.eligibility_moves() == {("not_met", "met"): 3}
+    reasons = report.eligibility_reasons()
+    moved = {c.family_id for c in report.eligibility_changes()}
+    assert moved == {"F04", "F05", "F08"}
+    assert reasons["need DA_INCIDENT absent -> met"] == sum(
+        "need DA_INCIDENT absent -> met" in c.because for c in report.eligibility_changes())
+    assert reasons["need EDU_PERSISTENT_ABSENCE not_met -> met"] >= 1
+    data = report.to_dict()
+    assert data["eligibility_moves"] == {"not_met -> met": 3}
+    counts = [entry["families"] for entry in data["eligibility_reasons"]]
+    assert counts == sorted(counts, reverse=True) and sum(counts) == sum(reasons.values())

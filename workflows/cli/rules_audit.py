@@ -7,9 +7,7 @@ the rule language.
 
 from __future__ import annotations
 
-import csv
 import json
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -102,39 +100,14 @@ def print_profile(run, elapsed: float) -> None:
         heads.add_row(code, str(s.needs_by_headline[code]), str(s.needs_unknown_by_headline[code]))
     console.print(heads)
     if not s.families:
-        console.print(f"[yellow]note:[/] no family had members on {run.as_of} in what was known at "
-                      f"{run.known_at:%Y-%m-%d %H:%M} UTC; load feeds with `hearth ingest` and build families first")
+        print_no_families(run.as_of, run.known_at)
 
 
-def print_diff(report, label_a: str, label_b: str) -> None:
-    table = Table(title=f"Families that change: {label_a} -> {label_b}")
-    for name in ("family", "what", "before", "after", "rule", "because"):
-        table.add_column(name)
-    for family_id, changes in sorted(report.changes.items()):
-        for c in changes:
-            rule = c.span or ""
-            if c.citations:
-                rule += f"\n{'; '.join(c.citations)}"
-            table.add_row(family_id, f"{c.kind} {c.code}" if c.kind in ("need", "outcome", "rule") else c.kind,
-                          c.before, c.after, rule, "\n".join(c.because))
-    console.print(table)
-    heads = Table(title=f"By headline ({report.families} families; {len(report.changes)} change)")
-    for name in ("headline", "met before", "met after", "gained", "lost"):
-        heads.add_column(name, justify="right" if name != "headline" else "left")
-    for code, counts in sorted(report.headlines.items()):
-        heads.add_row(code, str(counts.before), str(counts.after), str(counts.gained), str(counts.lost))
-    console.print(heads)
-    console.print("eligible before: " + ", ".join(f"{k} {v}" for k, v in sorted(report.eligible_before.items()))
-                  + " | after: " + ", ".join(f"{k} {v}" for k, v in sorted(report.eligible_after.items())))
-
-
-def write_diff_csv(report) -> None:
-    writer = csv.writer(sys.stdout)
-    writer.writerow(["family_id", "kind", "code", "before", "after", "span", "citations", "because"])
-    for family_id, changes in sorted(report.changes.items()):
-        for c in changes:
-            writer.writerow([family_id, c.kind, c.code, c.before, c.after, c.span or "", " | ".join(c.citations),
-                             " | ".join(c.because)])
+def print_no_families(as_of: date, known_at: datetime, to_stderr: bool = False) -> None:
+    """The note after a run over no family (on stderr when stdout carries JSON or CSV)."""
+    (Console(stderr=True, highlight=False) if to_stderr else console).print(
+        f"[yellow]note:[/] no family had members on {as_of} in what was known at {known_at:%Y-%m-%d %H:%M} UTC; "
+        "load feeds with `hearth ingest` and build families first")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -231,30 +204,37 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         to_fw: str = typer.Option(..., "--to", help="The framework to compare with."),
         as_of: str = typer.Option(..., "--as-of", help="Evaluation date, YYYY-MM-DD."),
         known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
-        as_csv: bool = typer.Option(False, "--csv", help="Print changes as CSV."),
+        family: Optional[str] = typer.Option(None, "--family", help="Show every change of this family only."),
+        show_all: bool = typer.Option(False, "--all", help="Also list every change of every family."),
+        limit: int = typer.Option(20, "--limit", min=0, help="Families whose eligibility changes to list."),
+        workers: int = typer.Option(2, "--workers", min=1, help="Worker processes (results are identical)."),
+        as_csv: bool = typer.Option(False, "--csv", help="Print every change as CSV."),
         as_json: bool = typer.Option(False, "--json", help="Print the whole diff as JSON."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Which families change eligibility, needs or outcomes between two frameworks, and why."""
-        from engine.decisions.diff import diff_frameworks
+        from engine.decisions.diff import diff_snapshot
         from engine.decisions.evaluate import compile_for
         from engine.decisions.overrides import overrides_in_force
         from engine.decisions.records import utc_now
+        from workflows.cli.diff_view import print_diff, write_diff_csv
 
         fw_a, fw_b = load_framework_file(from_fw), load_framework_file(to_fw)
         engine = open_db(db, home)
         moment = parse_moment(known_at) or utc_now()
         day = parse_date(as_of, "--as-of")
-        families = load_families(engine, day, moment)
         with engine.connect() as conn:
             in_force = overrides_in_force(conn, moment)
-        report = diff_frameworks(compile_for(fw_a), compile_for(fw_b), families, day, in_force)
+        report = diff_snapshot(engine, compile_for(fw_a), compile_for(fw_b), day, moment, in_force, workers)
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
         elif as_csv:
             write_diff_csv(report)
         else:
-            print_diff(report, *(f"{fw.header.id} {fw.header.version} [{fw.content_hash()[:12]}]" for fw in (fw_a, fw_b)))
+            labels = (f"{fw.header.id} {fw.header.version} [{fw.content_hash()[:12]}]" for fw in (fw_a, fw_b))
+            print_diff(console, report, *labels, family=family, show_all=show_all, limit=limit)
+        if not report.families:
+            print_no_families(day, moment, to_stderr=as_json or as_csv)
 
     @audit_app.command("verify")
     def verify_cmd(db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION) -> None:
