@@ -297,3 +297,31 @@ def latest_decision_row(conn: sa.Connection, family_id: str, as_of: date | None 
 
 def known_family_ids(conn: sa.Connection) -> list[str]:
     return list(conn.execute(sa.select(decisions.c.family_id).distinct()).scalars())
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    """The figures reports count from a decision, read without expanding the record."""
+
+    eligible: str
+    needs_met: tuple[str, ...]
+    headlines_met: tuple[str, ...]
+    #: whether the framework scores families, and the first (primary) score's RAG rating (None: not rated)
+    scored: bool
+    rag: str | None
+
+
+def decision_summary(stored: bytes) -> DecisionSummary:
+    """:class:`DecisionSummary` of a stored result, in any format: every format writes the family-level
+    results of needs, headlines and eligibility, and the scores, in place (only members' criteria and
+    outcomes are abbreviated), so nothing needs the framework's tables or :func:`stored_result`'s
+    expansion, which costs about a millisecond a decision."""
+    data = parse_stored(stored)
+    first_score = next(iter(data.get("scores", {}).values()), None)
+    return DecisionSummary(
+        eligible=data["eligible"]["value"],
+        needs_met=tuple(code for code, need in data["needs"].items() if need["result"]["value"] == "met"),
+        headlines_met=tuple(code for code, tri in data["headlines"].items() if tri["value"] == "met"),
+        scored=first_score is not None,
+        rag=first_score.get("rag") if first_score else None,
+    )

@@ -98,19 +98,16 @@ def collect_decisions(conn: sa.Connection, data: ReportData, headline_names: dic
     by_headline: Counter[str] = Counter()
     eligibility: Counter[str] = Counter()
     rag: Counter[str] = Counter()
-    from engine.decisions.records import stored_result
+    from engine.decisions.records import decision_summary
 
-    for row in conn.execute(sa.select(decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)):
-        result = stored_result(row, conn)
-        met = [code for code, need in result["needs"].items() if need["result"]["value"] == "met"]
-        need_counts[len(met)] += 1
-        for code, headline in result["headlines"].items():
-            if headline["value"] == "met":
-                by_headline[headline_names.get(code, code)] += 1
-        eligibility[result["eligible"]["value"].replace("_", " ")] += 1
-        for score in result["scores"].values():
-            rag[score["rag"] or "unknown"] += 1
-            break  # the first (primary) score drives the RAG chart
+    for (stored,) in conn.execute(sa.select(decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)):
+        summary = decision_summary(stored)
+        need_counts[len(summary.needs_met)] += 1
+        for code in summary.headlines_met:
+            by_headline[headline_names.get(code, code)] += 1
+        eligibility[summary.eligible.replace("_", " ")] += 1
+        if summary.scored:  # the first (primary) score drives the RAG chart
+            rag[summary.rag or "unknown"] += 1
     data.families_total = sum(need_counts.values())
     top = max(need_counts, default=0)
     data.families_by_need_count = [Count(label=str(n) if n < 6 else "6+", value=need_counts[n]) for n in range(min(top, 5) + 1)]
