@@ -126,7 +126,7 @@ class CaseWorkflow:
                 continue
             self._wake = False
             try:
-                await workflow.wait_condition(lambda: self._wake, timeout=timeout, timeout_summary="case-deadline")
+                await workflow.wait_condition(lambda: self._wake, timeout=timeout)
             except asyncio.TimeoutError:
                 pass
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -118,10 +118,12 @@ class CaseClient:
     """Talks to case workflows for one database and task queue."""
 
     def __init__(self, client: Client, engine: sa.Engine, task_queue: str = TASK_QUEUE,
-                 *, start_concurrency: int = 200) -> None:
+                 *, start_concurrency: int = 32) -> None:
         self.client = client
         self.engine = engine
         self.task_queue = task_queue
+        #: starts in flight at once; more only queue up in the server (its database takes one writer)
+        #: and use up the local worker's task slots, after which starts are no longer eager
         self.start_concurrency = start_concurrency
 
     # ------------------------------------------------------------------------------------ creation
@@ -166,6 +168,9 @@ class CaseClient:
                         CaseWorkflow.run, inp, id=inp.case_id, task_queue=self.task_queue,
                         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, search_attributes=attributes,
+                        # a worker in this process (``hearth run``, the CLI) gets the first workflow task
+                        # in the start response: no task queue dispatch, poll or history read per case
+                        request_eager_start=True,
                     )
                 except WorkflowAlreadyStartedError:
                     report.closed_not_reopened.append(inp.case_id)

@@ -105,7 +105,11 @@ def start_dev_server(home: Path, port: int = DEFAULT_PORT, *, ui: bool = False, 
            # WAL with normal sync: survives a crash of the server process, and writes several times
            # faster than the default rollback journal with a sync per transaction
            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-           "--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={SUGGEST_CAN_AT}"]
+           "--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={SUGGEST_CAN_AT}",
+           # the dev server otherwise re-reads the search attribute definitions from its database on
+           # every read (about 8 extra queries per case started); ours are registered by the flags
+           # below before anything runs, and a later registration is picked up within a minute
+           "--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false"]
     cmd += ["--ui-port", str(port + 1000)] if ui else ["--headless"]
     for key in SEARCH_ATTRIBUTES:
         cmd += ["--search-attribute", f"{key.name}=Keyword"]

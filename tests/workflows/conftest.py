@@ -97,6 +97,8 @@ async def harness(time_env, tmp_path, claim_cap, lifecycle) -> AsyncIterator[Cas
     task_queue = f"cases-{uuid.uuid4()}"
     client = CaseClient(time_env.client, engine, task_queue)
     harness = CaseHarness(time_env, engine, families, client, builders.framework(lifecycle), task_queue)
-    async with build_worker(time_env.client, activities, task_queue):
+    # the SDK's default sandbox (re-imports the workflow module per run, so its imports are restricted
+    # too); production workers pass the module through (workflows.worker.workflow_runner)
+    async with build_worker(time_env.client, activities, task_queue, strict_sandbox=True):
         yield harness
     engine.dispose()

@@ -79,7 +79,7 @@ def open_cases(engine, run_id: str, *, address: str | None, home: str | None):
     from workflows.activities import CaseActivities
     from workflows.cases import CaseClient
     from workflows.server import ensure_address, running_server, stop_dev_server
-    from workflows.worker import ADDRESS_ENV, TASK_QUEUE, build_worker, connect
+    from workflows.worker import ADDRESS_ENV, TASK_QUEUE, build_worker, connect, worker_gc
 
     embedded = not (address or os.environ.get(ADDRESS_ENV))
     started_here = embedded and running_server(data_dir(home)) is None
@@ -92,7 +92,7 @@ def open_cases(engine, run_id: str, *, address: str | None, home: str | None):
             return await cases.start_cases_for_run(run_id)
 
     try:
-        with console.status(f"opening cases on Temporal at {target}"):
+        with console.status(f"opening cases on Temporal at {target}"), worker_gc():
             return asyncio.run(main())
     finally:
         if started_here:
