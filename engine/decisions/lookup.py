@@ -20,6 +20,7 @@ from engine.decisions.records import (
     canonical_json, known_family_ids, latest_decision_row, stored_result, utc_naive, utc_now,
 )
 from engine.decisions.rehydrate import result_from_dict
+from engine.decisions.replay import load_family
 from engine.decisions.store import load_stored_framework
 from engine.errors import ConfigError, NotFoundError
 from engine.rules.ir import Framework
@@ -152,12 +153,14 @@ def explain_fresh(
         moment = utc_naive(known_at) if known_at else utc_now()
         applied = overrides_in_force(conn, moment, [family_id]).get(family_id, ())
     day = as_of or (row.as_of if row is not None else date.today())
-    families = (loader or default_loader())(engine, day, moment)
-    family = next((f for f in families if f.family_id == family_id), None)
+    family = load_family(loader or default_loader(), engine, day, moment, family_id)
     if family is None:
+        from engine.integrate.snapshot import plan_snapshot
+
+        known = [f for batch in plan_snapshot(engine, day, moment, batch_size=10**9).batches for f, _ in batch.families]
         raise NotFoundError(
             f"family {family_id!r} has no members on {day} in what was known at {moment:%Y-%m-%d %H:%M} UTC"
-            f"{did_you_mean(family_id, [f.family_id for f in families])}"
+            f"{did_you_mean(family_id, known)}"
         )
     result = evaluate_one(compile_for(framework), family, day, applied)
     data = json.loads(canonical_json(result.to_dict()))

@@ -41,9 +41,10 @@ FamilyLoader = Callable[[sa.Engine, date, datetime | None], Sequence[FamilyInput
 
 
 def default_loader() -> FamilyLoader:
-    from engine.integrate.snapshot import load_families
+    """How replay and explain read a family: exactly as a profile run's snapshot held it."""
+    from engine.integrate.snapshot import load_snapshot_families
 
-    return load_families
+    return load_snapshot_families
 
 
 @dataclass

@@ -12,6 +12,7 @@ import inspect
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,13 +86,19 @@ def record_differences(row: sa.Row, result: Any, framework: Framework) -> list[D
 
 
 def load_one_family(loader: FamilyLoader, engine: sa.Engine, row: sa.Row) -> FamilyInput | None:
-    """The decision's family as known at its ``known_at``; asks the loader for just that family when
-    it accepts a ``family_ids`` filter (loading a whole borough to replay one decision is slow)."""
+    """The decision's family as known at its ``known_at``."""
+    return load_family(loader, engine, row.as_of, row.known_at, row.family_id)
+
+
+def load_family(loader: FamilyLoader, engine: sa.Engine, as_of: date, known_at: datetime | None,
+                family_id: str) -> FamilyInput | None:
+    """One family from ``loader``; asks for just that family when the loader accepts a ``family_ids``
+    filter (loading a whole borough to replay or explain one decision is slow)."""
     if "family_ids" in inspect.signature(loader).parameters:
-        families = loader(engine, row.as_of, row.known_at, family_ids=[row.family_id])
+        families = loader(engine, as_of, known_at, family_ids=[family_id])
     else:
-        families = loader(engine, row.as_of, row.known_at)
-    return next((f for f in families if f.family_id == row.family_id), None)
+        families = loader(engine, as_of, known_at)
+    return next((f for f in families if f.family_id == family_id), None)
 
 
 def reevaluate(engine: sa.Engine, row: sa.Row, loader: FamilyLoader | None = None,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from engine.decisions.profile import ProfileRun, profile
 from engine.decisions.records import verify_chain
-from engine.integrate.snapshot import load_batch, load_families, plan_snapshot, tapered_sizes
+from engine.integrate.snapshot import load_batch, load_families, load_snapshot_families, plan_snapshot, tapered_sizes
 from engine.rules.inputs import FamilyInput
 from engine.storage.tables_decisions import decision_runs, decisions
 
@@ -48,6 +48,19 @@ def test_batches_together_are_the_whole_snapshot(loaded: sa.Engine) -> None:
         assert sizes == tapered_sizes(len(whole), 4, 2) and sizes[-1] < 4
         with loaded.connect() as conn:
             assert [family for batch in tapered.batches for family in load_batch(conn, tapered, batch)] == whole
+
+
+def test_families_asked_for_by_id_are_the_whole_snapshots(loaded: sa.Engine) -> None:
+    """Replay and explain read one family (or a few) exactly as the whole snapshot held it, in id order;
+    families without members on the date are left out."""
+    for as_of, known_at in ((TODAY, None), (AS_OF, DECIDED_AT)):
+        whole = {f.family_id: f for f in load_families(loaded, as_of, known_at)}
+        for family_id in whole:
+            assert load_snapshot_families(loaded, as_of, known_at, [family_id]) == [whole[family_id]]
+        some = sorted(whole)[::2]
+        asked = [*reversed(some), "F-no-such-family"]
+        assert load_snapshot_families(loaded, as_of, known_at, asked) == [whole[f] for f in some]
+        assert load_snapshot_families(loaded, as_of, known_at) == list(whole.values())
 
 
 def test_last_batches_shrink_when_workers_share_them() -> None:

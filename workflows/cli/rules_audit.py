@@ -66,12 +66,6 @@ def load_framework_file(path: str) -> Any:
 
 
 
-def load_families(engine, as_of: date, known_at: datetime | None):
-    from engine.integrate.snapshot import load_families as loader
-
-    return loader(engine, as_of, known_at)
-
-
 # --------------------------------------------------------------------------------------------------
 # Rendering
 
@@ -158,7 +152,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         engine = open_db(db, home)
         fw = load_framework_file(framework) if framework else None
         explained = explain_family(engine, family_id, as_of=parse_date(as_of, "--as-of") if as_of else None,
-                                   known_at=parse_moment(known_at), framework=fw, loader=load_families)
+                                   known_at=parse_moment(known_at), framework=fw)
         if as_json:
             typer.echo(json.dumps(explained.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
             return
@@ -176,7 +170,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         """Re-evaluate a recorded decision from its stored framework and knowledge state."""
         from engine.decisions.replay import replay_decision
 
-        report = replay_decision(open_db(db, home), decision_id, loader=load_families)
+        report = replay_decision(open_db(db, home), decision_id)
         if as_json:
             typer.echo(json.dumps({
                 "decision_id": report.decision_id, "family_id": report.family_id, "identical": report.identical,
