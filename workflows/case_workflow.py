@@ -10,7 +10,8 @@ Messages:
 - updates (validated against the lifecycle: transition exists from the current state, the role may
   take it, required fields are given): ``act`` (any manual transition), ``record_evidence``,
   ``request_claim``;
-- signals (feeds, at-least-once, deduplicated by id): ``fact``, ``eligibility``;
+- signals (feeds, at-least-once, deduplicated by id): ``fact``, ``eligibility``, ``profiled`` (a
+  profiling run finished: re-check waiting guards as of its evaluation date);
 - queries: ``view``, ``timeline``, ``deadlines``.
 
 Timers start when the case enters a timer's state, keep an absolute deadline in the state (so they
@@ -21,7 +22,7 @@ survive continue-as-new and worker restarts), restart when a ``restart on`` fact
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         FactNote,
         FactSignal,
         GuardRequest,
+        ProfilingRunSignal,
         TimelineEntry,
         TimerState,
     )
@@ -64,6 +66,7 @@ ELIGIBILITY_FLAGS = {"not_met": "eligibility_lost", "unknown": "eligibility_unkn
 GUARD_FAILED_FLAG = "guard_evaluation_failed"
 #: patch ids of behaviour added after cases were already running (see docs/cases.md, "Changing the workflow")
 PATCH_AUDIT_GUARD_CHANGES = "audit-guard-changes"
+PATCH_RECHECK_AFTER_PROFILING = "recheck-after-profiling"
 
 #: short: a worker killed mid-activity delays the case by this much before the activity is retried
 WRITE_TIMEOUT = timedelta(seconds=10)
@@ -100,6 +103,7 @@ class CaseWorkflow:
         self._lock = asyncio.Lock()
         self._pending: list[TimelineEntry] = []
         self._queued: list[tuple[str, str]] = []
+        self._profiled: list[ProfilingRunSignal] = []
         self._wake = False
         self._timer_transitions = lcx.timer_driven_transitions(self.lc)
 
@@ -117,7 +121,7 @@ class CaseWorkflow:
                 break
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                if not (self._pending or self._queued or lcx.is_final(self.lc, self.s.state)):
+                if not (self._pending or self._queued or self._profiled or lcx.is_final(self.lc, self.s.state)):
                     carried = self.s.model_copy(update={"runs": self.s.runs + 1})
                     workflow.continue_as_new(inp.model_copy(update={"state": carried}))
                 continue
@@ -142,7 +146,7 @@ class CaseWorkflow:
         return info.get_current_history_length() >= self.inp.max_events_per_run or info.is_continue_as_new_suggested()
 
     def _time_to_next_event(self) -> timedelta | None:
-        if self.s.guard_check_due or self._queued or self._pending:
+        if self.s.guard_check_due or self._queued or self._pending or self._profiled:
             return timedelta(0)
         deadlines = [t.deadline for t in self.s.timers.values()]
         if self.s.next_guard_check is not None:
@@ -160,6 +164,8 @@ class CaseWorkflow:
         for ts in sorted(self.s.timers.values(), key=lambda t: (t.deadline, t.name)):
             if ts.name in self.s.timers and ts.deadline <= workflow.now():
                 await self._fire_timer(ts)
+        while self._profiled:
+            await self._recheck_after_profiling(self._profiled.pop(0))
         due = self.s.next_guard_check is not None and self.s.next_guard_check <= workflow.now()
         if self.s.guard_check_due or due:
             await self._check_guards()
@@ -206,15 +212,16 @@ class CaseWorkflow:
         taken = await self._take_automatic(t, lcx.timer_reason(timer))
         if not taken and t.name not in self.s.waiting_transitions:
             self.s.waiting_transitions.append(t.name)
+            self.s.waiting_since = self.s.waiting_since or workflow.now()
             self.s.next_guard_check = workflow.now() + timedelta(days=self.inp.guard_recheck_days)
             self._record("waiting", t.name, reason=f"timer {timer.name} elapsed; guard not met yet",
                          details={g: self.s.guard_values.get(g, "unknown") for g in t.guard})
 
     # ---------------------------------------------------------------------------------------- guards
-    async def _evaluate(self, guards: set[str]) -> dict[str, str] | None:
+    async def _evaluate(self, guards: set[str], as_of: date | None = None) -> dict[str, str] | None:
         request = GuardRequest(
             case_id=self.inp.case_id, framework_hash=self.inp.framework_hash, family_id=self.inp.family_id,
-            as_of=workflow.now().date(), guards=sorted(guards), identified_on=self.s.identified_on,
+            as_of=as_of or workflow.now().date(), guards=sorted(guards), identified_on=self.s.identified_on,
             attached_on=self.s.attached_on, closed_on=self.s.closed_on,
         )
         try:
@@ -251,13 +258,34 @@ class CaseWorkflow:
             return
         self.s.next_guard_check = workflow.now() + timedelta(days=self.inp.guard_recheck_days)
         values = await self._evaluate({g for t in candidates for g in t.guard})
-        if values is None:
-            return
-        for t in candidates:
+        self._take_first_met(candidates, values, "guard met")
+
+    def _take_first_met(self, candidates: list[Transition], values: dict[str, str] | None, reason: str) -> None:
+        for t in candidates if values is not None else ():
             if all(values.get(g) == "met" for g in t.guard):
-                self._apply(t, SYSTEM_ACTOR, None, "guard met: " + ", ".join(t.guard), {}, None,
+                self._apply(t, SYSTEM_ACTOR, None, f"{reason}: " + ", ".join(t.guard), {}, None,
                             {g: values[g] for g in t.guard})
                 return
+
+    async def _recheck_after_profiling(self, run: ProfilingRunSignal) -> None:
+        """Re-check waiting guards as of a profiling run's date, the feeds' coverage end (the weekly
+        re-check asks as of today, past the coverage between extracts: unknown). A date before the
+        wait began says nothing about it (skipped); one after today is read as today."""
+        candidates = self._guard_candidates()
+        as_of = min(run.as_of, workflow.now().date())
+        self.s.profiled_as_of = max(as_of, self.s.profiled_as_of or as_of)
+        since = (self.s.waiting_since or self.s.entered_at).date()
+        # v3: cases recorded before this signal existed never reach here; the patch marks the new path
+        if not candidates or as_of < since or not workflow.patched(PATCH_RECHECK_AFTER_PROFILING):
+            return
+        values = await self._evaluate({g for t in candidates for g in t.guard}, as_of=as_of)
+        self._take_first_met(candidates, values, f"guard met as of {as_of.isoformat()} (profiling run {run.run_id})")
+
+    def _unknown_today_known_when_profiled(self, t: Transition, values: dict[str, str] | None) -> bool:
+        """A person's guarded action read unknown as of today (past the feeds' coverage) and a profiling
+        run has told the case its date: ask again as of that date, the newest the data answers for."""
+        unknown = values is not None and any(values.get(g) == "unknown" for g in t.guard)
+        return unknown and self.s.profiled_as_of is not None and workflow.patched(PATCH_RECHECK_AFTER_PROFILING)
 
     async def _take_automatic(self, t: Transition, reason: str) -> bool:
         details: dict[str, str] = {}
@@ -277,7 +305,7 @@ class CaseWorkflow:
         if "lead_practitioner" in t.requires and self.s.attached_on is None:
             self.s.attached_on = now.date()
         self.s.state, self.s.entered_at = t.target, now
-        self.s.waiting_transitions = []
+        self.s.waiting_transitions, self.s.waiting_since = [], None
         if lcx.is_final(self.lc, t.target):
             self.s.closed_on, self.s.closure_reason = now.date(), reason
         self._record("transition", t.name, from_state=old, to_state=t.target, actor=actor, role=role,
@@ -411,6 +439,9 @@ class CaseWorkflow:
             details: dict[str, str] = {}
             if t.guard:
                 values = await self._evaluate(set(t.guard))
+                if self._unknown_today_known_when_profiled(t, values):
+                    values = await self._evaluate(set(t.guard), as_of=self.s.profiled_as_of)
+                    details["as_of"] = self.s.profiled_as_of.isoformat()
                 unmet = {g: (values or {}).get(g, "unknown") for g in t.guard if (values or {}).get(g) != "met"}
                 if unmet:
                     self._wake = True
@@ -418,7 +449,7 @@ class CaseWorkflow:
                         f"{t.name} needs {', '.join(t.guard)} met; the rules engine says "
                         + ", ".join(f"{g}={v}" for g, v in unmet.items()), type="GuardNotMet", non_retryable=True,
                     )
-                details = {g: values[g] for g in t.guard}
+                details.update({g: values[g] for g in t.guard})
             claim = lcx.claim_transition(self.lc)
             if claim is not None and t.name == claim.name:
                 await self._write_claim(req)
@@ -497,10 +528,8 @@ class CaseWorkflow:
     # ---------------------------------------------------------------------------------------- signals
     @workflow.signal
     def fact(self, f: FactSignal) -> None:
-        if f.event_id in self._seen:
+        if not self._first_delivery(f.event_id):
             return
-        self._seen.add(f.event_id)
-        self.s.seen_event_ids.append(f.event_id)
         now = workflow.now()
         self.s.facts.append(FactNote(event_id=f.event_id, fact_type=f.fact_type, occurred_on=f.occurred_on,
                                      received_at=now, source=f.source))
@@ -521,11 +550,8 @@ class CaseWorkflow:
 
     @workflow.signal
     def eligibility(self, e: EligibilitySignal) -> None:
-        key = f"eligibility:{e.run_id}"
-        if key in self._seen:
+        if not self._first_delivery(f"eligibility:{e.run_id}"):
             return
-        self._seen.add(key)
-        self.s.seen_event_ids.append(key)
         if self.s.state != lcx.initial_state(self.lc).name:
             return
         reason = f"profiling run {e.run_id} as of {e.as_of.isoformat()}: eligible is {e.eligible}"
@@ -535,6 +561,20 @@ class CaseWorkflow:
             else:
                 self._unflag(flag, reason, e.decision_id)
         self._wake = True
+
+    @workflow.signal
+    def profiled(self, run: ProfilingRunSignal) -> None:
+        if self._first_delivery(f"profiled:{run.run_id}"):
+            self._profiled.append(run)
+            self._wake = True
+
+    def _first_delivery(self, key: str) -> bool:
+        """Signals are at-least-once: True only the first time ``key`` arrives (kept across continue-as-new)."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self.s.seen_event_ids.append(key)
+        return True
 
     # ---------------------------------------------------------------------------------------- queries
     @workflow.query

@@ -42,6 +42,7 @@ from workflows.models import (
     EligibilitySignal,
     EvidenceRequest,
     FactSignal,
+    ProfilingRunSignal,
     TimelineEntry,
 )
 from workflows.worker import TASK_QUEUE
@@ -68,6 +69,14 @@ class StartReport:
     closed_not_reopened: list[str] = field(default_factory=list)
     #: open, not yet attached cases told that the family is no longer (or not surely) eligible
     flagged: list[str] = field(default_factory=list)
+    #: open cases waiting on a guard, told to re-check it as of the run's evaluation date
+    rechecked: list[str] = field(default_factory=list)
+
+
+def waits_on_guards(lc, state: str) -> bool:
+    """Whether a case in ``state`` can be waiting on a rule: an automatic transition out of it is
+    guarded (taken when the rule holds, or when its timer fires and the rule holds)."""
+    return not lcx.is_final(lc, state) and any(t.automatic and t.guard for t in lcx.transitions_from(lc, state))
 
 
 def resolve_timer_durations(framework: Framework, as_of: date) -> dict[str, Duration]:
@@ -179,14 +188,7 @@ class CaseClient:
 
         async def tell(f: ProfiledFamily) -> None:
             signal = EligibilitySignal(run_id=run_id, eligible=f.eligible, as_of=as_of, decision_id=f.decision_id)
-            async with gate:
-                try:
-                    await self.client.get_workflow_handle(ids[f.family_id]).signal(CaseWorkflow.eligibility, signal)
-                except RPCError as exc:
-                    if exc.status != RPCStatusCode.NOT_FOUND:  # no case, or a closed one: nothing to flag
-                        raise
-                    return
-            if f.eligible != "met":
+            if await self._signal_open(ids[f.family_id], CaseWorkflow.eligibility, signal, gate) and f.eligible != "met":
                 report.flagged.append(ids[f.family_id])
 
         await asyncio.gather(*(start(f) for f in eligible))
@@ -198,8 +200,44 @@ class CaseClient:
         return report
 
     async def start_cases_for_run(self, run_id: str, **kwargs) -> StartReport:
+        """Open cases for a recorded profiling run, then have the framework's cases that wait on a guard
+        re-check it as of the run's evaluation date (see :meth:`recheck_waiting_cases`)."""
         framework, as_of, families = profiled_families(self.engine, run_id)
-        return await self.start_cases(framework, families, as_of=as_of, run_id=run_id, **kwargs)
+        report = await self.start_cases(framework, families, as_of=as_of, run_id=run_id, **kwargs)
+        report.rechecked = await self.recheck_waiting_cases(framework.header.id, framework.header.phase, run_id, as_of)
+        return report
+
+    async def recheck_waiting_cases(self, framework_id: str, phase: str, run_id: str, as_of: date) -> list[str]:
+        """Signal ``profiled`` to every open case of the framework whose state waits on a guard.
+
+        ``as_of`` is the run's evaluation date, the feeds' coverage end: the case re-evaluates its
+        waiting guards as of that date (its weekly re-check asks as of today, usually past the
+        coverage, so it reads unknown between extracts). The signal is deduplicated by ``run_id``, so
+        a repeated call is harmless. Cases pinned to older framework versions are judged by their own
+        lifecycle. Returns the ids of the cases told.
+        """
+        from engine.decisions.store import load_stored_framework
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(cases.c.case_id, cases.c.state, cases.c.framework_hash).where(
+                cases.c.framework_id == framework_id, cases.c.phase == phase)).all()
+            lifecycles = {digest: load_stored_framework(conn, digest).lifecycle
+                          for digest in {r.framework_hash for r in rows}}
+        waiting = [r.case_id for r in rows if waits_on_guards(lifecycles[r.framework_hash], r.state)]
+        signal, gate = ProfilingRunSignal(run_id=run_id, as_of=as_of), asyncio.Semaphore(self.start_concurrency)
+        told = await asyncio.gather(*(self._signal_open(c, CaseWorkflow.profiled, signal, gate) for c in waiting))
+        return sorted(c for c, ok in zip(waiting, told) if ok)
+
+    async def _signal_open(self, case_id: str, signal_method, payload, gate: asyncio.Semaphore) -> bool:
+        """Signal a case; False when it has no running workflow (never opened, or closed)."""
+        async with gate:
+            try:
+                await self.client.get_workflow_handle(case_id).signal(signal_method, payload)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                return False
+        return True
 
     def _insert_case_rows(self, rows: Sequence[tuple[str, ProfiledFamily]], framework_id: str, phase: str,
                           digest: str, state: str, run_id: str) -> set[str]:

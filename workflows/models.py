@@ -108,6 +108,10 @@ class CaseState(_Message):
     claim_id: str | None = None
     closure_reason: str | None = None
     runs: int = 1
+    #: when the current wait on a guard began (a timer fired and its transition's guard was not met)
+    waiting_since: datetime | None = None
+    #: the newest profiling run's evaluation date the case was told of (the feeds' coverage end then)
+    profiled_as_of: date | None = None
 
 
 class CaseInput(CaseIdentity):
@@ -187,6 +191,14 @@ class EligibilitySignal(_Message):
     eligible: TriValue
     as_of: date
     decision_id: str | None = None
+
+
+class ProfilingRunSignal(_Message):
+    """A profiling run finished: its evaluation date is the feeds' coverage end, so a case waiting on a
+    guard re-checks it as of that date (as of "today" the feeds usually stop short: unknown)."""
+
+    run_id: str
+    as_of: date
 
 
 class Deadline(_Message):

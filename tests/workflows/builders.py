@@ -112,6 +112,10 @@ class FamilySource:
 
     def __init__(self) -> None:
         self.families: dict[str, FamilyInput] = {}
+        #: the last day the feeds cover (the newest extract's date); None: always up to the evaluation date
+        self.covered_to: date | None = None
+        #: every (family, as_of) the activities asked for, in order
+        self.loads: list[tuple[str, date]] = []
 
     def add_family(self, family_id: str, referred_on: date, covered_from: date) -> FamilyInput:
         member = Member(person_id=f"{family_id}-P1", date_of_birth=date(1985, 3, 1))
@@ -131,10 +135,12 @@ class FamilySource:
         return fact
 
     def load(self, _engine: sa.Engine, family_id: str, as_of: date) -> FamilyInput | None:
+        self.loads.append((family_id, as_of))
         family = self.families.get(family_id)
         if family is None:
             return None
-        coverage = {t: Coverage(fact_type=t, start=self.covered_from, end=as_of)
+        end = min(as_of, self.covered_to) if self.covered_to else as_of
+        coverage = {t: Coverage(fact_type=t, start=self.covered_from, end=end)
                     for t in ("health_referral", "offence")}
         return replace(family, coverage=coverage)
 

@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -72,7 +73,25 @@ async def continued_as_new(h: CaseHarness) -> str:
     return case_id
 
 
-SCENARIOS = (claim_and_close, regression_then_close, continued_as_new)
+async def recheck_after_profiling(h: CaseHarness) -> str:
+    """v3: the feeds stop short of today, so the claim rule waits unknown until a profiling run's
+    ``profiled`` signal has the case re-check as of the run's date."""
+    case_id = await h.open_case("H4")
+    await to_sustaining(h, case_id, "H4")
+    start = await h.today()
+    h.families.covered_to = start + timedelta(days=170)
+    await h.skip(days=195)
+    extract = start + timedelta(days=189)
+    h.families.covered_to = extract
+    await h.cases.recheck_waiting_cases(h.framework.header.id, h.framework.header.phase, "run-h4", extract)
+    await wait_for(h.cases, case_id, "claimable")
+    await request_and_sign_off(h.cases, case_id)
+    await h.cases.act(case_id, ActionRequest(transition="close", actor="mo", role="manager", reason="claimed"))
+    await h.cases.outcome(case_id)
+    return case_id
+
+
+SCENARIOS = (claim_and_close, regression_then_close, continued_as_new, recheck_after_profiling)
 
 
 async def record_scenario(scenario, tag: str) -> list[Path]:
@@ -100,16 +119,19 @@ async def record_scenario(scenario, tag: str) -> list[Path]:
     return written
 
 
-async def record(tag: str) -> list[Path]:
-    return [path for scenario in SCENARIOS for path in await record_scenario(scenario, tag)]
+async def record(tag: str, only: list[str] | None = None) -> list[Path]:
+    chosen = [s for s in SCENARIOS if not only or s.__name__ in only]
+    return [path for scenario in chosen for path in await record_scenario(scenario, tag)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tag", default="v1", help="prefix of the written files (the code version)")
+    parser.add_argument("--only", action="append", choices=[s.__name__ for s in SCENARIOS],
+                        help="record just this scenario (repeatable); default: all")
     args = parser.parse_args()
     HISTORIES.mkdir(exist_ok=True)
-    for path in asyncio.run(record(args.tag)):
+    for path in asyncio.run(record(args.tag, args.only)):
         print(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
     sys.stdout.flush()
     os._exit(0)  # sdk-python#300: the interpreter can crash while finalizing after Temporal use

@@ -167,7 +167,8 @@ def register(app: typer.Typer) -> None:
                       queue=task_queue)
         console.print(f"{len(report.created)} cases opened, {len(report.existing)} already open, "
                       f"{len(report.closed_not_reopened)} closed and not reopened, "
-                      f"{len(report.flagged)} flagged as no longer eligible")
+                      f"{len(report.flagged)} flagged as no longer eligible, "
+                      f"{len(report.rechecked)} waiting on a guard told to re-check it as of the run's date")
         _finish()
 
     @case_app.command("list")

@@ -228,7 +228,8 @@ def register(app: typer.Typer) -> None:
             started = open_cases(engine, result.last_run_id, address=temporal_address, home=home)
             console.print(f"cases: {len(started.created)} opened, {len(started.existing)} already open, "
                           f"{len(started.flagged)} flagged (no longer eligible before attachment), "
-                          f"{len(started.closed_not_reopened)} closed and not reopened")
+                          f"{len(started.closed_not_reopened)} closed and not reopened, "
+                          f"{len(started.rechecked)} waiting on a guard re-checked as of the run's date")
         out = write_report(engine, fw, report or data_dir(home) / "report.html")
         show_report(out, open_report)
         if any(m.unreadable for m in result.months):
