@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import ConfigError, IntegrityError
-from workflows.cli.options import DB_OPTION, HOME_OPTION, open_db
+from workflows.cli.options import DB_OPTION, HOME_OPTION, open_db, workers_option
 
 
 class _LazyConsole:
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         as_of: str = typer.Option(..., "--as-of", help="Evaluation date, YYYY-MM-DD."),
         known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
-        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (results are identical)."),
+        workers: int = workers_option("evaluating families"),
         trace: bool = typer.Option(False, "--trace", help="Store each rule's sub-criteria tree too (3x larger "
                                    "records; without it `hearth explain` re-derives the tree and checks it)."),
     ) -> None:
@@ -201,7 +201,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         family: Optional[str] = typer.Option(None, "--family", help="Show every change of this family only."),
         show_all: bool = typer.Option(False, "--all", help="Also list every change of every family."),
         limit: int = typer.Option(20, "--limit", min=0, help="Families whose eligibility changes to list."),
-        workers: int = typer.Option(2, "--workers", min=1, help="Worker processes (results are identical)."),
+        workers: int = workers_option("evaluating families"),
         as_csv: bool = typer.Option(False, "--csv", help="Print every change as CSV."),
         as_json: bool = typer.Option(False, "--json", help="Print the whole diff as JSON."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
