@@ -124,6 +124,10 @@ class MonthResult:
     eligible: tuple[int, int, int] | None  # met, not met, unknown
     #: per-period records (a term's attendance) due by the profile date that no feed has delivered yet
     waiting_for: list[PeriodNotDelivered] = field(default_factory=list)
+    #: the extract was already loaded and profiled with this framework and engine (and, for the newest,
+    #: nothing known has changed since): no stage ran again; ``profile_run_id`` and ``eligible`` are that
+    #: earlier run's
+    skipped: bool = False
 
 
 @dataclass
@@ -182,6 +186,8 @@ class Pipeline:
     framework: Framework
     note: Callable[[str], None] = lambda _msg: None
     workers: int = 1
+    #: process every extract again, also those already profiled (see :meth:`run`)
+    rerun: bool = False
     result: PipelineResult = field(default_factory=PipelineResult)
 
     def _timed(self, stage: str):
@@ -206,8 +212,13 @@ class Pipeline:
             dates = dates[-1:]
         if not dates:
             self.month(feeds, None)
+        # A nightly run decides the newest extract again only if something is known that its last profile
+        # did not know; an older extract already loaded and profiled is history and is not decided again.
+        # Once one extract is processed, the later ones are too (what they know has changed).
+        processing = self.rerun
         for day in dates:
-            self.month(feeds_for_month(feeds, day), day)
+            skip = None if processing else ("newest" if day == dates[-1] else "history")
+            processing = not self.month(feeds_for_month(feeds, day), day, skip=skip).skipped or processing
         return self.result
 
     def months(self, feeds_path: Path, dates: list[date]) -> Iterator[MonthResult]:
@@ -215,9 +226,12 @@ class Pipeline:
         for day in dates:
             yield self.month(feeds_for_month(feeds, day), day)
 
-    def month(self, feeds: Feeds, day: date | None) -> MonthResult:
+    def month(self, feeds: Feeds, day: date | None, *, skip: str | None = None) -> MonthResult:
+        """Ingest one extract, then match, form families and profile as of its date. ``skip``: when the
+        extract loads nothing new, ``"history"`` skips the other stages if it was profiled before with this
+        framework and engine, ``"newest"`` only if that profile also knew everything known now."""
         label = day.isoformat() if day else "all extracts"
-        return self._load_and_profile([feeds], label, day)
+        return self._load_and_profile([feeds], label, day, skip)
 
     def first_load(self, feeds_path: Path, dates: list[date]) -> MonthResult:
         """A council's first full load: the given extracts ingested oldest first as one stage, then one
@@ -227,7 +241,8 @@ class Pipeline:
         pinned = [feeds_for_month(feeds, day) for day in dates] or [feeds]
         return self._load_and_profile(pinned, label, dates[-1] if dates else None)
 
-    def _load_and_profile(self, extracts: list[Feeds], label: str, day: date | None) -> MonthResult:
+    def _load_and_profile(self, extracts: list[Feeds], label: str, day: date | None,
+                          skip: str | None = None) -> MonthResult:
         from engine.integrate.ingest import ingest
 
         files = []
@@ -237,6 +252,15 @@ class Pipeline:
         loaded = [f for f in files if f.status == "loaded"]
         if day is None:
             day = max((f.extract_date for f in files if f.extract_date), default=None) or date.today()
+        earlier = self.profiled_run(day, knowing_everything=skip == "newest") if skip and not loaded else None
+        if earlier is not None:
+            month = MonthResult(
+                extract_date=day, files_loaded=0, rows_in=0, accepted=0, quarantined=0,
+                unreadable=[f"{f.feed}: {f.error}" for f in files if f.status == "unreadable"], persons=None,
+                families=None, profile_run_id=earlier.run_id,
+                eligible=(earlier.eligible_met, earlier.eligible_not_met, earlier.eligible_unknown), skipped=True)
+            self.result.months.append(month)
+            return month
         persons = self.match(extracts)
         families = self.families()
         run_id, eligible, waiting_for = self.profile(day)
@@ -248,6 +272,30 @@ class Pipeline:
         )
         self.result.months.append(month)
         return month
+
+    def profiled_run(self, as_of: date, *, knowing_everything: bool) -> sa.Row | None:
+        """The latest profiling run as of ``as_of`` with this framework and engine version, or None; with
+        ``knowing_everything`` only one that knew everything known now (no batch loaded, family build
+        finished or override set or revoked after it started)."""
+        import engine as engine_pkg
+        from engine.storage.tables_decisions import decision_runs, overrides
+        from engine.storage.tables_families import family_builds
+        from engine.storage.tables_ingest import batches
+
+        with self.engine.connect() as conn:
+            changes = [conn.execute(sa.select(sa.func.max(column))).scalar()
+                       for column in (batches.c.loaded_at, family_builds.c.finished_at, overrides.c.created_at,
+                                      overrides.c.revoked_at)]
+            run = conn.execute(
+                sa.select(decision_runs)
+                .where(decision_runs.c.as_of == as_of, decision_runs.c.framework_hash == self.framework.content_hash(),
+                       decision_runs.c.engine_version == engine_pkg.__version__)
+                .order_by(decision_runs.c.known_at.desc()).limit(1)
+            ).first()
+        latest = max((c for c in changes if c is not None), default=None)
+        if run is None or not knowing_everything:
+            return run
+        return run if latest is None or run.known_at >= latest else None
 
     def match(self, extracts: Sequence[Feeds] = ()) -> int | None:
         from engine.matching.pipeline import run_matching

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from workflows.cli.console import cli_console
-from workflows.cli.options import DB_OPTION, HOME_OPTION
+from workflows.cli.options import DB_OPTION, HOME_OPTION, workers_option
 
 console = cli_console()
 
@@ -33,14 +33,28 @@ def _month_table(result) -> Table:
     table = Table(title="Pipeline by monthly extract")
     for col in ("extract", "files", "rows in", "accepted", "quarantined", "people", "families", "eligible", "not met", "unknown"):
         table.add_column(col, justify="right" if col != "extract" else "left")
+
+    def count(value) -> str:
+        return "-" if value is None else f"{value:,}"
+
     for m in result.months:
-        met, not_met, unknown = m.eligible or ("-", "-", "-")
-        table.add_row(
-            m.extract_date.isoformat(), str(m.files_loaded), f"{m.rows_in:,}", f"{m.accepted:,}", f"{m.quarantined:,}",
-            f"{m.persons:,}" if m.persons is not None else "-", f"{m.families:,}" if m.families is not None else "-",
-            str(met), str(not_met), str(unknown),
-        )
+        met, not_met, unknown = m.eligible or (None, None, None)
+        loaded = ("up to date", "-", "-", "-") if m.skipped else (
+            str(m.files_loaded), f"{m.rows_in:,}", f"{m.accepted:,}", f"{m.quarantined:,}")
+        table.add_row(m.extract_date.isoformat(), *loaded,
+                      count(m.persons), count(m.families), count(met), count(not_met), count(unknown))
     return table
+
+
+def _print_skipped(result) -> None:
+    skipped = [m.extract_date for m in result.months if m.skipped]
+    if not skipped:
+        return
+    span = skipped[0].isoformat() + (f" .. {skipped[-1].isoformat()}" if len(skipped) > 1 else "")
+    what = "every extract" if len(skipped) == len(result.months) else f"{len(skipped)} extract(s)"
+    console.print(f"up to date: {what} ({span}) already loaded and profiled with this framework, so not "
+                  "decided again (the counts are those runs'; the newest is decided again whenever anything "
+                  "new is known); --rerun decides them all again with what is known now")
 
 
 def _stage_table(result) -> Table:
@@ -52,14 +66,17 @@ def _stage_table(result) -> Table:
     return table
 
 
-def run_data_pipeline(engine, framework, feeds_path: Path, *, until: date | None = None, workers: int = 1):
-    """Ingest -> match -> families -> profile for every monthly extract, printing progress."""
+def run_data_pipeline(engine, framework, feeds_path: Path, *, until: date | None = None, workers: int = 1,
+                      rerun: bool = False):
+    """Ingest -> match -> families -> profile for every monthly extract not yet profiled with this
+    framework (all of them with ``rerun``), printing progress."""
     from workflows.pipeline import Pipeline
 
     with console.status("starting…") as status:
-        pipeline = Pipeline(engine, framework, note=lambda msg: status.update(msg), workers=workers)
+        pipeline = Pipeline(engine, framework, note=lambda msg: status.update(msg), workers=workers, rerun=rerun)
         result = pipeline.run(feeds_path, until=until)
     console.print(_month_table(result))
+    _print_skipped(result)
     for month in result.months:
         for problem in month.unreadable:
             console.print(f"[red]unreadable feed file[/] ({month.extract_date}): {problem}")
@@ -200,7 +217,9 @@ def register(app: typer.Typer) -> None:
         until: Optional[str] = typer.Option(None, "--until", help="Load extracts up to this date (YYYY-MM-DD)."),
         db: Optional[str] = DB_OPTION,
         home: Optional[str] = HOME_OPTION,
-        workers: int = typer.Option(1, "--workers", min=1, help="Processes for ingest (reading and mapping feeds) and for profiling."),
+        workers: int = workers_option("ingest (reading and mapping feeds), matching and profiling"),
+        rerun: bool = typer.Option(False, "--rerun", help="Profile every extract again, also those already "
+                                   "profiled with this framework when nothing known has changed since."),
         report: Optional[Path] = typer.Option(None, "--report", help="Where to write the HTML report."),
         cases: bool = typer.Option(True, "--cases/--no-cases", help="Open case workflows for eligible families."),
         temporal_address: Optional[str] = typer.Option(
@@ -209,7 +228,8 @@ def register(app: typer.Typer) -> None:
             None, "--open/--no-open", help="Open the report in a browser (default: when a desktop is available)."),
     ) -> None:
         """Run the pipeline on a borough: ingest -> match -> families -> profile for each monthly extract,
-        open cases for eligible families on Temporal, then write the report."""
+        open cases for eligible families on Temporal, then write the report. Run it nightly: extracts
+        already profiled with this framework, with nothing known changed since, are not decided again."""
         from dsl import load_framework
         from engine.storage.db import data_dir, make_engine
         from workflows.cli.borough import SPEC_FILE, ensure_generated
@@ -222,7 +242,8 @@ def register(app: typer.Typer) -> None:
             feeds_path = find_feeds(path)
         fw = load_framework(framework)
         engine = make_engine(db, home=home)
-        result = run_data_pipeline(engine, fw, feeds_path, until=_parse_date(until, "--until"), workers=workers)
+        result = run_data_pipeline(engine, fw, feeds_path, until=_parse_date(until, "--until"), workers=workers,
+                                   rerun=rerun)
         console.print(_stage_table(result))
         if cases and result.last_run_id:
             started = open_cases(engine, result.last_run_id, address=temporal_address, home=home)
@@ -304,15 +325,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_cmd(
-        out: Path = typer.Option(Path(".hearth/report.html"), "--out", help="Where to write the HTML report."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Where to write the HTML report (default: "
+                                           "report.html in the data directory, as `hearth run` writes it)."),
         framework: Path = FRAMEWORK_OPTION,
         db: Optional[str] = DB_OPTION,
         home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Write the self-contained HTML programme report from the database."""
         from dsl import load_framework
-        from engine.storage.db import make_engine
+        from engine.storage.db import data_dir, make_engine
 
+        out = out or data_dir(home) / "report.html"
         console.print(f"report: {write_report(make_engine(db, home=home), load_framework(framework), out)}")
 
 
