@@ -7,10 +7,10 @@
    clock starts at today, which is why the borough is generated around today.
 4. For each future month (14 by default: outcomes are achieved, held for the six-month sustainment
    period, then claimed): simulated managers attach families and keyworkers record assessments and
-   plans, close support when every outcome is achieved and check in monthly while outcomes are
-   sustained; time skips to the next extract, which is loaded and profiled; new eligible families get
-   cases; claimable cases are requested and signed off by internal audit (claims respect the annual
-   cap). A last round after the final extract signs off what became claimable in the final month.
+   plans and close support when every outcome is achieved; time skips to the next extract, which is
+   loaded and profiled; new eligible families get cases, and cases waiting on a guard (sustained
+   outcomes) re-check it as of the extract's date; claimable cases are requested and signed off by
+   internal audit (claims respect the annual cap). A last round after the final extract signs off what became claimable in the final month.
 5. Export claims with audit packs, the quarterly return, the NIS and pseudonymised extracts, the report.
 
 Simulated people act deterministically (a hash of the family id decides), so a seed gives the same demo.
@@ -132,14 +132,6 @@ class Simulation:
                     await self._try("support closed: all outcomes achieved", self.cases.act(case_id, ActionRequest(
                         transition="close_support", actor=keyworker, role="keyworker")),
                         refused="close support asked: outcomes not all achieved yet (refused)")
-            elif view.state == "sustaining":
-                # A monthly check-in after the extract is loaded: the workflow re-checks its guards then, with
-                # the feeds covering up to today (its own weekly re-checks fall between extracts, where
-                # "no incident in the last six months" is still unknown).
-                await self._try("sustainment check-in", self.cases.record_evidence(case_id, EvidenceRequest(
-                    evidence_id=f"{case_id}:check-in:{today.isoformat()}", actor=keyworker, role="keyworker",
-                    kind="follow_up", description="Monthly check-in while outcomes are sustained",
-                    observed_on=today)))
             elif view.state == "claimable":
                 if view.claim_requested_by is None:
                     await self._try("claim requested", self.cases.request_claim(
