@@ -373,14 +373,27 @@ def case_history(engine: sa.Engine, case_id: str) -> list[sa.Row]:
     return rows
 
 
-def list_cases(engine: sa.Engine, state: str | None = None, family_id: str | None = None) -> list[sa.Row]:
+def list_cases(engine: sa.Engine, state: str | None = None, family_id: str | None = None, *,
+               lead_practitioner: str | None = None, flagged: bool = False) -> list[sa.Row]:
+    """Cases from the database, by case id: in one state, of one family, of one lead practitioner (a
+    keyworker's caseload), or only those with a flag raised (a manager's worklist)."""
     query = sa.select(cases).order_by(cases.c.case_id)
     if state:
         query = query.where(cases.c.state == state)
     if family_id:
         query = query.where(cases.c.family_id == family_id)
+    if lead_practitioner:
+        query = query.where(cases.c.lead_practitioner == lead_practitioner)
+    if flagged:
+        query = query.where(cases.c.flags != "[]")
     with engine.connect() as conn:
         return conn.execute(query).all()
+
+
+def cases_by_state(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(cases.c.state, sa.func.count()).group_by(cases.c.state)
+                                 .order_by(cases.c.state)).all())
 
 
 def rejected(engine: sa.Engine, case_id: str | None = None) -> list[sa.Row]:

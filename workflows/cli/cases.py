@@ -172,20 +172,31 @@ def register(app: typer.Typer) -> None:
         _finish()
 
     @case_app.command("list")
-    def case_list(state: Optional[str] = typer.Option(None, "--state"),
-                  family: Optional[str] = typer.Option(None, "--family"), db: Optional[str] = DB,
-                  home: Optional[str] = HOME) -> None:
+    def case_list(state: Optional[str] = typer.Option(None, "--state", help="Only cases in this state."),
+                  family: Optional[str] = typer.Option(None, "--family", help="Only this family's cases."),
+                  lead: Optional[str] = typer.Option(None, "--lead-practitioner",
+                                                     help="Only this lead practitioner's caseload."),
+                  flagged: bool = typer.Option(False, "--flagged", help="Only cases with a flag raised."),
+                  limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many."),
+                  db: Optional[str] = DB, home: Optional[str] = HOME) -> None:
         """List cases from the database (no server needed)."""
         from engine.storage.db import make_engine
-        from workflows.cases import list_cases
+        from workflows.cases import cases_by_state, list_cases
 
+        engine = make_engine(db, home=home)
+        rows = list_cases(engine, state, family, lead_practitioner=lead, flagged=flagged)
         table = Table("case", "family", "state", "lead practitioner", "flags", "updated")
-        rows = list_cases(make_engine(db, home=home), state, family)
-        for row in rows:
+        for row in rows[:limit]:
             table.add_row(row.case_id, row.family_id, row.state, row.lead_practitioner or "",
                           ", ".join(json.loads(row.flags)), f"{row.updated_at:%Y-%m-%d %H:%M}")
         console.print(table)
-        console.print(f"{len(rows)} cases")
+        shown = f"{len(rows):,} cases" if len(rows) <= limit else f"{limit:,} of {len(rows):,} cases (--limit N for more)"
+        states = cases_by_state(engine)
+        console.print(shown + "; all cases by state: "
+                      + (", ".join(f"{name} {n:,}" for name, n in states.items()) or "none yet"))
+        if state and state not in states:
+            console.print(f"[yellow]note:[/] no case is in state {state!r}; states with cases: "
+                          f"{', '.join(states) or 'none'}")
 
     @case_app.command("show")
     def case_show(case_id: str, db: Optional[str] = DB, home: Optional[str] = HOME,
