@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from engine.errors import ConfigError
 from workflows.cli.options import DB_OPTION, HOME_OPTION
@@ -185,10 +185,16 @@ def register(app: typer.Typer) -> None:
 
         engine = make_engine(db, home=home)
         rows = list_cases(engine, state, family, lead_practitioner=lead, flagged=flagged)
-        table = Table("case", "family", "state", "lead practitioner", "flags", "updated")
+        # ids and states are what the other commands take: shown whole, never cut to fit the terminal
+        whole = [Column(name, no_wrap=True, min_width=max((len(v) for v in values), default=len(name)))
+                 for name, values in (("case", [r.case_id for r in rows[:limit]]),
+                                      ("family", [r.family_id for r in rows[:limit]]),
+                                      ("state", [r.state for r in rows[:limit]]))]
+        table = Table(*whole, Column("lead", overflow="fold"), Column("flags", overflow="fold"),
+                      Column("updated", no_wrap=True))
         for row in rows[:limit]:
             table.add_row(row.case_id, row.family_id, row.state, row.lead_practitioner or "",
-                          ", ".join(json.loads(row.flags)), f"{row.updated_at:%Y-%m-%d %H:%M}")
+                          ", ".join(json.loads(row.flags)), f"{row.updated_at:%Y-%m-%d}")
         console.print(table)
         shown = f"{len(rows):,} cases" if len(rows) <= limit else f"{limit:,} of {len(rows):,} cases (--limit N for more)"
         states = cases_by_state(engine)
