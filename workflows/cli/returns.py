@@ -85,12 +85,13 @@ def register(app: typer.Typer) -> None:
         from engine.storage.tables_returns import extract_log
 
         table = Table(title="Extract log")
-        for col in ("when", "kind", "by", "rows", "excluded", "sha256", "path"):
-            table.add_column(col)
+        # what an auditor looks for is never cut to fit the terminal: the file's path folds under its kind
+        for col in ("when", "kind and file", "by", "rows", "excluded", "sha256"):
+            table.add_column(col, no_wrap=col != "kind and file", overflow="fold")
         with make_engine(db, home=home).connect() as conn:
             for r in conn.execute(sa.select(extract_log).order_by(extract_log.c.id)):
-                table.add_row(f"{r.produced_at:%Y-%m-%d %H:%M}", r.kind, r.produced_by, str(r.rows), str(r.excluded_rows),
-                              r.sha256[:12], r.path)
+                table.add_row(f"{r.produced_at:%Y-%m-%d %H:%M}", f"{r.kind}\n{r.path}", r.produced_by, str(r.rows),
+                              str(r.excluded_rows), r.sha256[:8])
         console.print(table)
 
     @consent.command("record")
