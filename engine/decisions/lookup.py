@@ -23,6 +23,7 @@ from engine.decisions.rehydrate import result_from_dict
 from engine.decisions.replay import load_family
 from engine.decisions.store import load_stored_framework
 from engine.errors import ConfigError, NotFoundError
+from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
 from engine.rules.results import FamilyResult
 
@@ -153,18 +154,27 @@ def explain_fresh(
         moment = utc_naive(known_at) if known_at else utc_now()
         applied = overrides_in_force(conn, moment, [family_id]).get(family_id, ())
     day = as_of or (row.as_of if row is not None else date.today())
-    family = load_family(loader or default_loader(), engine, day, moment, family_id)
-    if family is None:
-        from engine.integrate.snapshot import plan_snapshot
-
-        known = [f for batch in plan_snapshot(engine, day, moment, batch_size=10**9).batches for f, _ in batch.families]
-        raise NotFoundError(
-            f"family {family_id!r} has no members on {day} in what was known at {moment:%Y-%m-%d %H:%M} UTC"
-            f"{did_you_mean(family_id, known)}"
-        )
+    family = family_as_known(engine, family_id, day, moment, loader)
     result = evaluate_one(compile_for(framework), family, day, applied)
     data = json.loads(canonical_json(result.to_dict()))
     return Explained(family_id, result, data, _explain_text(result, framework), framework, None, list(applied))
+
+
+def family_as_known(engine: sa.Engine, family_id: str, as_of: date, known_at: datetime,
+                    loader: FamilyLoader | None = None) -> FamilyInput:
+    """The family with its members on ``as_of`` as known at ``known_at`` (as a profile run's snapshot
+    holds it), or a NotFoundError naming the closest family id that has members then."""
+    family = load_family(loader or default_loader(), engine, as_of, known_at, family_id)
+    if family is None:
+        from engine.integrate.snapshot import plan_snapshot
+
+        plan = plan_snapshot(engine, as_of, known_at, batch_size=10**9)
+        known = [f for batch in plan.batches for f, _ in batch.families]
+        raise NotFoundError(
+            f"family {family_id!r} has no members on {as_of} in what was known at {known_at:%Y-%m-%d %H:%M} UTC"
+            f"{did_you_mean(family_id, known)}"
+        )
+    return family
 
 
 def explain_family(

@@ -152,6 +152,9 @@ def test_diff_between_two_frameworks(capsys, url: str, tmp_path) -> None:
     code, out, _ = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,
                           "--known-at", KNOWN_AT, "--family", unchanged, "--db", url)
     assert code == 0 and f"family {unchanged}: nothing changes" in out
+    code, _, err = hearth(capsys, "diff", "--from", str(PHASE3), "--to", str(lenient), "--as-of", AS_OF,
+                          "--known-at", KNOWN_AT, "--family", changed[0] + "9", "--db", url)
+    assert code == 2 and f"did you mean '{changed[0]}'" in err.replace("\n", "") and "Traceback" not in err
 
 
 def test_diff_on_a_database_without_families_says_what_to_do(capsys, sqlite_url: str) -> None:

@@ -198,7 +198,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         to_fw: str = typer.Option(..., "--to", help="The framework to compare with."),
         as_of: str = typer.Option(..., "--as-of", help="Evaluation date, YYYY-MM-DD."),
         known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
-        family: Optional[str] = typer.Option(None, "--family", help="Show every change of this family only."),
+        family: Optional[str] = typer.Option(None, "--family", help="Compare this family only, showing every change."),
         show_all: bool = typer.Option(False, "--all", help="Also list every change of every family."),
         limit: int = typer.Option(20, "--limit", min=0, help="Families whose eligibility changes to list."),
         workers: int = workers_option("evaluating families"),
@@ -219,7 +219,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         day = parse_date(as_of, "--as-of")
         with engine.connect() as conn:
             in_force = overrides_in_force(conn, moment)
-        report = diff_snapshot(engine, compile_for(fw_a), compile_for(fw_b), day, moment, in_force, workers)
+        compiled_a, compiled_b = compile_for(fw_a), compile_for(fw_b)
+        if family is not None:  # one family: read and compare only it (every change shown)
+            from engine.decisions.diff import diff_frameworks
+            from engine.decisions.lookup import family_as_known
+
+            report = diff_frameworks(compiled_a, compiled_b, [family_as_known(engine, family, day, moment)], day,
+                                     in_force)
+        else:
+            report = diff_snapshot(engine, compiled_a, compiled_b, day, moment, in_force, workers)
         if as_json:
             typer.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
         elif as_csv:
