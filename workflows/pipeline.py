@@ -124,9 +124,9 @@ class MonthResult:
     eligible: tuple[int, int, int] | None  # met, not met, unknown
     #: per-period records (a term's attendance) due by the profile date that no feed has delivered yet
     waiting_for: list[PeriodNotDelivered] = field(default_factory=list)
-    #: the extract was already loaded and profiled with this framework and engine (and, for the newest,
-    #: nothing known has changed since): no stage ran again; ``profile_run_id`` and ``eligible`` are that
-    #: earlier run's
+    #: the extract was already loaded and profiled (the newest: with this framework and engine, and nothing
+    #: known has changed since): no stage ran again; ``profile_run_id`` and ``eligible`` are that earlier
+    #: run's
     skipped: bool = False
 
 
@@ -212,9 +212,10 @@ class Pipeline:
             dates = dates[-1:]
         if not dates:
             self.month(feeds, None)
-        # A nightly run decides the newest extract again only if something is known that its last profile
-        # did not know; an older extract already loaded and profiled is history and is not decided again.
-        # Once one extract is processed, the later ones are too (what they know has changed).
+        # A nightly run decides the newest extract again only if its last profile was under another framework
+        # or engine version, or something is known that it did not know; an older extract already loaded and
+        # profiled is history, decided under the framework then in force, and is not decided again. Once one
+        # extract is processed, the later ones are too (what they know has changed).
         processing = self.rerun
         for day in dates:
             skip = None if processing else ("newest" if day == dates[-1] else "history")
@@ -228,8 +229,9 @@ class Pipeline:
 
     def month(self, feeds: Feeds, day: date | None, *, skip: str | None = None) -> MonthResult:
         """Ingest one extract, then match, form families and profile as of its date. ``skip``: when the
-        extract loads nothing new, ``"history"`` skips the other stages if it was profiled before with this
-        framework and engine, ``"newest"`` only if that profile also knew everything known now."""
+        extract loads nothing new, ``"history"`` skips the other stages if it was profiled before (under
+        any framework), ``"newest"`` only if it was profiled with this framework and engine by a run that
+        knew everything known now."""
         label = day.isoformat() if day else "all extracts"
         return self._load_and_profile([feeds], label, day, skip)
 
@@ -274,27 +276,27 @@ class Pipeline:
         return month
 
     def profiled_run(self, as_of: date, *, knowing_everything: bool) -> sa.Row | None:
-        """The latest profiling run as of ``as_of`` with this framework and engine version, or None; with
-        ``knowing_everything`` only one that knew everything known now (no batch loaded, family build
+        """The latest profiling run as of ``as_of``, or None. Without ``knowing_everything`` any run will
+        do (history stays as it was decided, under the framework then in force); with it only a run of this
+        framework and engine version that knew everything known now (no batch loaded, family build
         finished or override set or revoked after it started)."""
         import engine as engine_pkg
         from engine.storage.tables_decisions import decision_runs, overrides
         from engine.storage.tables_families import family_builds
         from engine.storage.tables_ingest import batches
 
+        query = sa.select(decision_runs).where(decision_runs.c.as_of == as_of)
+        if knowing_everything:
+            query = query.where(decision_runs.c.framework_hash == self.framework.content_hash(),
+                                decision_runs.c.engine_version == engine_pkg.__version__)
         with self.engine.connect() as conn:
+            run = conn.execute(query.order_by(decision_runs.c.known_at.desc()).limit(1)).first()
+            if run is None or not knowing_everything:
+                return run
             changes = [conn.execute(sa.select(sa.func.max(column))).scalar()
                        for column in (batches.c.loaded_at, family_builds.c.finished_at, overrides.c.created_at,
                                       overrides.c.revoked_at)]
-            run = conn.execute(
-                sa.select(decision_runs)
-                .where(decision_runs.c.as_of == as_of, decision_runs.c.framework_hash == self.framework.content_hash(),
-                       decision_runs.c.engine_version == engine_pkg.__version__)
-                .order_by(decision_runs.c.known_at.desc()).limit(1)
-            ).first()
         latest = max((c for c in changes if c is not None), default=None)
-        if run is None or not knowing_everything:
-            return run
         return run if latest is None or run.known_at >= latest else None
 
     def match(self, extracts: Sequence[Feeds] = ()) -> int | None:

@@ -1,6 +1,7 @@
 """`hearth run` as a nightly job: each night decides only what is new. A re-run with nothing new decides
-nothing again; a new extract is profiled alone; anything new known (an override) re-decides the newest
-extract only; --rerun decides the whole history again. Every step is the real console script."""
+nothing again; a new extract is profiled alone; anything new known (an override) or a new framework
+re-decides the newest extract only; --rerun decides the whole history again. Every step is the real
+console script."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_pipeline import hearth
+from tests.fixtures.frameworks import copy_framework
 
 pytestmark = [pytest.mark.slow]
 
@@ -50,9 +52,18 @@ def test_a_nightly_run_decides_only_what_is_new(tmp_path: Path) -> None:
     hearth(*run, home=home)
     assert _runs(home) == [*extracts, extracts[2]]
 
+    # a new framework (a local threshold changed): the newest extract is decided under it, the history stands
+    local = copy_framework("phase3", tmp_path / "local", with_tests=False)
+    parameters = local / "parameters.hearth"
+    parameters.write_text(parameters.read_text().replace("3 from 2022-10-03", "2 from 2022-10-03", 1))
+    hearth(*run, "--framework", str(local), home=home)
+    assert _runs(home) == [*extracts, extracts[2], extracts[2]]
+    hearth(*run, "--framework", str(local), home=home)
+    assert len(_runs(home)) == 5
+
     # --rerun decides the whole history again with what is known now
-    hearth(*run, "--rerun", home=home)
-    assert _runs(home) == [*extracts, extracts[2], *extracts]
+    hearth(*run, "--framework", str(local), "--rerun", home=home)
+    assert _runs(home) == [*extracts, extracts[2], extracts[2], *extracts]
 
     # the report goes to the data directory it was made from, as `hearth run` writes it
     (home / "report.html").unlink()

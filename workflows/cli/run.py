@@ -52,9 +52,9 @@ def _print_skipped(result) -> None:
         return
     span = skipped[0].isoformat() + (f" .. {skipped[-1].isoformat()}" if len(skipped) > 1 else "")
     what = "every extract" if len(skipped) == len(result.months) else f"{len(skipped)} extract(s)"
-    console.print(f"up to date: {what} ({span}) already loaded and profiled with this framework, so not "
-                  "decided again (the counts are those runs'; the newest is decided again whenever anything "
-                  "new is known); --rerun decides them all again with what is known now")
+    console.print(f"up to date: {what} ({span}) already loaded and profiled, so not decided again (the "
+                  "counts are those runs'; the newest is decided again under a new framework or whenever "
+                  "anything new is known); --rerun decides them all again with this framework and what is known now")
 
 
 def _stage_table(result) -> Table:
@@ -229,7 +229,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the pipeline on a borough: ingest -> match -> families -> profile for each monthly extract,
         open cases for eligible families on Temporal, then write the report. Run it nightly: extracts
-        already profiled with this framework, with nothing known changed since, are not decided again."""
+        already loaded and profiled are not decided again (the newest is, under a new framework or when
+        anything new is known)."""
         from dsl import load_framework
         from engine.storage.db import data_dir, make_engine
         from workflows.cli.borough import SPEC_FILE, ensure_generated
