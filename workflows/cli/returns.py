@@ -44,6 +44,11 @@ def register(app: typer.Typer) -> None:
         from engine.storage.db import make_engine
 
         start, end = _parse_date(period_start, "--period-start"), _parse_date(period_end, "--period-end")
+        if start > end:
+            from engine.errors import ConfigError
+
+            raise ConfigError(f"--period-start {start} is after --period-end {end}; give the quarter's first day "
+                              "and then its last, e.g. --period-start 2024-04-01 --period-end 2024-06-30")
         _done("progress return", write_progress(make_engine(db, home=home), out, la_code=la_code, period_start=start,
                                                 period_end=end, headlines=_headlines(framework), actor=actor))
 
