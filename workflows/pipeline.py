@@ -254,12 +254,12 @@ class Pipeline:
         loaded = [f for f in files if f.status == "loaded"]
         if day is None:
             day = max((f.extract_date for f in files if f.extract_date), default=None) or date.today()
+        unreadable = [f"{f.feed}: {f.error}" for f in files if f.status == "unreadable"]
         earlier = self.profiled_run(day, knowing_everything=skip == "newest") if skip and not loaded else None
         if earlier is not None:
             month = MonthResult(
-                extract_date=day, files_loaded=0, rows_in=0, accepted=0, quarantined=0,
-                unreadable=[f"{f.feed}: {f.error}" for f in files if f.status == "unreadable"], persons=None,
-                families=None, profile_run_id=earlier.run_id,
+                extract_date=day, files_loaded=0, rows_in=0, accepted=0, quarantined=0, unreadable=unreadable,
+                persons=None, families=None, profile_run_id=earlier.run_id,
                 eligible=(earlier.eligible_met, earlier.eligible_not_met, earlier.eligible_unknown), skipped=True)
             self.result.months.append(month)
             return month
@@ -269,7 +269,7 @@ class Pipeline:
         month = MonthResult(
             extract_date=day, files_loaded=len(loaded), rows_in=sum(f.rows_in for f in loaded),
             accepted=sum(f.accepted for f in loaded), quarantined=sum(f.quarantined for f in loaded),
-            unreadable=[f"{f.feed}: {f.error}" for f in files if f.status == "unreadable"], persons=persons,
+            unreadable=unreadable, persons=persons,
             families=families, profile_run_id=run_id, eligible=eligible, waiting_for=waiting_for,
         )
         self.result.months.append(month)

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from engine.decisions.evaluate import evaluate_one, family_batches, map_batches
+from engine.decisions.evaluate import batches_for_workers, evaluate_one, map_batches
 from engine.decisions.overrides import OverrideRecord
 from engine.rules.inputs import FamilyInput
 from engine.rules.results import NOT_MET, FamilyResult, ParamUse, TriResult
@@ -169,8 +169,7 @@ def diff_frameworks(
 ) -> FrameworkDiff:
     """Evaluate both compiled frameworks on ``families`` (the same knowledge state) and compare; the
     report is the same for any number of ``workers`` (forked processes sharing the batches)."""
-    size = max(1, -(-len(families) // (workers * 4))) if workers > 1 else max(1, len(families))
-    batches = family_batches(families, size)
+    batches, workers = batches_for_workers(families, workers)
     return _merged(map_batches(lambda batch: _diff_batch(compiled_a, compiled_b, batch, as_of, overrides), batches,
                                workers))
 

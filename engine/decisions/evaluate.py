@@ -126,12 +126,17 @@ def evaluate_families(
 ) -> list[Evaluated]:
     """Evaluate every family, returning results sorted by family id (the order of ``families`` and the
     number of workers make no difference to the output)."""
+    batches, workers = batches_for_workers(families, workers)
+    return [item for part in evaluate_batches(compiled, batches, as_given, as_of, overrides, workers, trace)
+            for item in part]
+
+
+def batches_for_workers(families: Sequence[FamilyInput], workers: int) -> tuple[list[list[FamilyInput]], int]:
+    """``families`` in batches for ``workers`` processes, and the number of processes worth forking."""
     if len(families) < 2 * workers:
         workers = 1  # forking costs more than a few families
     # More batches than workers keeps both cores busy when some families are much bigger than others.
-    batches = family_batches(families, -(-len(families) // (workers * 8)) if workers > 1 else len(families))
-    return [item for part in evaluate_batches(compiled, batches, as_given, as_of, overrides, workers, trace)
-            for item in part]
+    return family_batches(families, -(-len(families) // (workers * 8)) if workers > 1 else len(families)), workers
 
 
 def family_batches(families: Sequence[FamilyInput], size: int) -> list[list[FamilyInput]]:
