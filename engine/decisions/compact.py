@@ -50,6 +50,7 @@ The stored text is canonical JSON (sorted keys, no spaces) written by orjson; th
 from __future__ import annotations
 
 import json
+from operator import is_
 from typing import Any
 
 from engine.decisions.framework_text import FrameworkText
@@ -139,16 +140,20 @@ class _Encoder:
         self.facts_by_key: dict[tuple[str, str], list[int]] = {}
         self.param_by_id: dict[int, int] = {}
         self.param_by_content: dict[bytes, int] = {}
-        #: citation key -> position: the framework's citations first, then the record's own
-        self.citation_by_key: dict[tuple[Any, ...], int] = dict(shared.citation_index) if shared else {}
+        #: citation key -> position: the framework's (read, not copied per record), then the record's own
+        self.framework_citations: dict[tuple[Any, ...], int] = shared.citation_index if shared else {}
+        self.citation_by_key: dict[tuple[Any, ...], int] = {}
         self.citation_base = len(shared.citations) if shared else 0
         self.param_refs_by_ids: dict[tuple[int, ...], list[int]] = {}
         #: a family-level criterion's encoding (by id; alive while the record is built) -> the part of its
         #: members' memo keys it decides, or False when it cites a parameter use the framework lacks
         self.parent_keys: dict[int, Any] = {}
-        #: rule -> (span, citations, span text, citations JSON, citation indexes) of its first criterion;
-        #: a rule whose first criterion has neither is recorded empty (and left out of the table)
-        self.sources: dict[str, tuple[Any, Any, str | None, list[Any], list[int]]] = {}
+        #: rule -> (span, citations, span text, citations JSON, citation indexes, table entry) of its first
+        #: criterion; a rule whose first criterion has neither is recorded empty (and left out of the table)
+        self.sources: dict[str, tuple[Any, Any, str | None, list[Any], list[int], Any]] = {}
+        #: the ``sources`` table as it is filled: the entries whose table entry is not None
+        self.source_entries: dict[str, dict[str, Any]] = {}
+        self.framework_sources = shared.sources if shared is not None else None
         #: objects indexed by id() are kept alive until the record is built, so ids are not reused
         self.keep: list[Any] = []
 
@@ -189,7 +194,9 @@ class _Encoder:
         return self.citation_ref((citation.text, citation.url, citation.confidence), citation_dict(citation))
 
     def citation_ref(self, key: tuple[Any, ...], data: dict[str, Any]) -> int:
-        found = self.citation_by_key.get(key)
+        found = self.framework_citations.get(key)
+        if found is None:
+            found = self.citation_by_key.get(key)
         if found is None:
             found = self.citation_by_key[key] = self.citation_base + len(self.citations)
             self.citations.append(data)
@@ -198,16 +205,23 @@ class _Encoder:
     def citation_refs(self, citations: tuple[Any, ...]) -> list[int]:
         return [self.citation_ref(key, data) for key, data in _sources(None, citations)[2]]
 
-    def source_table(self) -> dict[str, dict[str, Any]]:
-        """Each rule's source as its first criterion gave it; format 3 leaves out those equal to the
-        framework's (and format 2 the empty ones)."""
-        if self.shared is None:
-            return {rule: {"span": span, "citations": refs}
-                    for rule, (_, _, span, cites, refs) in self.sources.items() if span is not None or cites}
-        framework_sources = self.shared.sources
-        return {rule: {"span": span, "citations": refs}
-                for rule, (_, _, span, _, refs) in self.sources.items()
-                if (span, refs) != framework_sources.get(rule, _NO_SOURCE)}
+    def new_source(self, rule: str, span: Any, citations: Any) -> tuple[Any, ...]:
+        """The ``sources`` entry of a rule's first criterion, with its entry in the record's table: each
+        rule's source as its first criterion gave it, except that format 3 leaves out those equal to the
+        framework's (and format 2 the empty ones). An entry whose citations are all the framework's is the
+        same in every record, so memoised criteria carry theirs and it is not compared again."""
+        text, cites, keyed = _sources(span, citations)
+        refs = [self.citation_ref(key, data) for key, data in keyed]
+        if self.framework_sources is None:
+            differs = text is not None or bool(cites)
+        else:
+            differs = (text, refs) != self.framework_sources.get(rule, _NO_SOURCE)
+        return span, citations, text, cites, refs, {"span": text, "citations": refs} if differs else None
+
+    def record_source(self, rule: str, source: tuple[Any, ...]) -> None:
+        self.sources[rule] = source
+        if source[5] is not None:
+            self.source_entries[rule] = source[5]
 
     def tri(self, tri: TriResult, parent: dict[str, Any] | None = None, person: str | None = None) -> dict[str, Any]:
         """``parent`` (a family-level criterion's encoding) and ``person`` (the member's id) are given for
@@ -226,8 +240,6 @@ class _Encoder:
         key it, so no id is reused while the entry is there."""
         params = tri.parameters
         ids = tuple(map(id, params)) if params else ()
-        if ids and not self.framework_holds(ids, params):
-            return self.encoded(tri, parent, person)  # a parameter use the framework lacks: its position is the record's
         parent_key = None
         if parent is not None:
             parent_key = self.parent_keys.get(id(parent))
@@ -237,12 +249,16 @@ class _Encoder:
                     False if any(i >= self.param_base for i in refs) else (parent["rule"], parent["kind"], *refs))
             if parent_key is False:
                 return self.encoded(tri, parent, person)
-        key = (tri.rule, tri.kind, tri.value, tri.detail, id(tri.span), id(tri.citations), parent_key, ids)
+        rule, span, citations = tri.rule, tri.span, tri.citations
+        key = (rule, tri.kind, tri.value, tri.detail, id(span), id(citations), parent_key, ids)
         found = self.memo.get(key)
-        recorded = self.sources.get(tri.rule)
-        if recorded is not None and not (recorded[0] is tri.span and recorded[1] is tri.citations):
+        recorded = self.sources.get(rule)
+        if recorded is not None and not (recorded[0] is span and recorded[1] is citations):
             return self.encoded(tri, parent, person)  # the record already holds another source for the rule
         if found is None:
+            # (an entry is only made for uses the framework holds, so a found one needs no such check)
+            if ids and self.framework_refs(ids, params) is None:
+                return self.encoded(tri, parent, person)  # a use the framework lacks: its position is the record's
             data = self.encoded(tri, parent, person)
             source = self.sources[tri.rule]
             if any(ref >= self.citation_base for ref in source[4]):
@@ -252,16 +268,20 @@ class _Encoder:
             self.memo[key] = (tri.span, tri.citations, tuple(params), data, source)
             return data
         if recorded is None:
-            self.sources[tri.rule] = found[4]
+            self.record_source(rule, found[4])
         return found[3]
 
-    def framework_holds(self, ids: tuple[int, ...], params: list[ParamUse]) -> bool:
-        """Whether every one of these parameter uses is in the framework's table (kept per framework, by the
-        uses' identities; the entry holds the uses so their ids are not reused)."""
+    def framework_refs(self, ids: tuple[int, ...], params: list[ParamUse]) -> list[int] | None:
+        """The positions of these parameter uses (``ids`` are theirs) in the framework's table, in format 1's
+        order, or None when the framework lacks one of them. A use the framework holds has the same position
+        in every record, so the answer is kept per framework, by the uses' identities (the entry holds the
+        uses so their ids are not reused)."""
         found = self.memo.get(ids)
         if found is None:
             index = self.shared.param_index
-            found = self.memo[ids] = (tuple(params), all(_param_content(p) in index for p in params))
+            contents = [_param_content(p) for p in (_params_in_order(*params) if len(params) > 1 else params)]
+            refs = [index[c] for c in contents] if all(c in index for c in contents) else None
+            found = self.memo[ids] = (tuple(params), refs)
         return found[1]
 
     def encoded(self, tri: TriResult, parent: dict[str, Any] | None = None, person: str | None = None) -> dict[str, Any]:
@@ -288,9 +308,7 @@ class _Encoder:
             data["params"] = params or []
         recorded = self.sources.get(rule)
         if recorded is None:
-            span, cites, keyed = _sources(tri.span, tri.citations)
-            self.sources[rule] = (tri.span, tri.citations, span, cites,
-                                  [self.citation_ref(key, data) for key, data in keyed])
+            self.record_source(rule, self.new_source(rule, tri.span, tri.citations))
             self.keep.append(tri)
         elif not (tri.span is recorded[0] and tri.citations is recorded[1]):  # shared objects: the usual case
             span, cites = span_text(tri.span), citations_json(tri.citations)
@@ -321,6 +339,10 @@ class _Encoder:
         """Indexes of a criterion's parameter uses, in format 1's (name, date in force) order; criteria
         mostly use the same few lists of shared uses, so the answer is kept by the uses' identities."""
         ids = tuple(map(id, parameters))
+        if self.framework_params:  # the usual case: uses the framework holds, the same in every record
+            found = self.framework_refs(ids, parameters)
+            if found is not None:
+                return found
         found = self.param_refs_by_ids.get(ids)
         if found is None:
             ordered = _params_in_order(*parameters) if len(parameters) > 1 else parameters
@@ -343,11 +365,23 @@ class _Encoder:
                 return tri.value if self.framework_params else _VALUE_ONLY[tri.value]
         return self.tri(tri, parent, person)
 
+    def adopt_sources(self, sources: tuple[tuple[str, tuple[Any, ...]], ...]) -> bool:
+        """Record these rules' sources where the record has none yet; whether every rule's recorded source
+        then has the same span and citations (stopping at the first that does not)."""
+        recorded_sources = self.sources
+        for rule, source in sources:
+            recorded = recorded_sources.get(rule)
+            if recorded is None:
+                self.record_source(rule, source)
+            elif recorded is not source and recorded[:2] != source[:2]:
+                return False
+        return True
+
     def outcome(self, outcome: OutcomeResult) -> dict[str, Any]:
         if outcome.applicable == "not_met" and not outcome.members and self.memo is not None:
             found = self.memo.get(("outcome", id(outcome.achieved), id(outcome.sustained)))
             if found is not None and found[0] is outcome.achieved and found[1] is outcome.sustained:
-                if all(self.sources.setdefault(rule, source)[:2] == source[:2] for rule, source in found[3]):
+                if self.adopt_sources(found[3]):
                     return found[2]  # an outcome whose need was not identified: the evaluator's shared results
         achieved = self.tri(outcome.achieved)
         parents = {"achieved": achieved, "sustained": self.tri(outcome.sustained) if outcome.sustained else None}
@@ -376,7 +410,7 @@ class _Encoder:
 
 
 def _same_objects(a: list[Any], b: list[Any]) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 #: format 4's spelling of an outcome whose need was not identified for the family: the entry
@@ -402,9 +436,29 @@ _VALUE_ONLY = {value: {"value": value} for value in ("met", "not_met", "unknown"
 
 
 def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
-    result = encoder.tri(need.result)
-    return {"result": result, "members": {pid: encoder.member(r, need.result, result, pid)
-                                          for pid, r in sorted(need.members.items())}}
+    """A need's family-level criterion and its members'. Most members' criteria are the evaluator's
+    shared results, equal to the family's but for the value and person id: :meth:`_Encoder.member`'s
+    usual case, tested here inline against the family criterion's fields read once (a borough family
+    has about a hundred of them)."""
+    family = need.result
+    result = encoder.tri(family)
+    members = need.members
+    if not members:
+        return {"result": result, "members": {}}
+    rule, kind, parameters = family.rule, family.kind, family.parameters
+    count = len(parameters)
+    span, citations = encoder.sources[rule][:2]  # set by encoding the family's criterion, never replaced
+    bare = encoder.framework_params
+    encoded: dict[str, Any] = {}
+    for pid, r in sorted(members.items()):
+        if (r.span is span and r.citations is citations and r.person_id == pid and r.rule == rule
+                and r.kind == kind and not r.evidence and not r.unknowns and not r.children and r.detail is None
+                and r.override is None and r.overridden_from is None
+                and len(r.parameters) == count and all(map(is_, r.parameters, parameters))):
+            encoded[pid] = r.value if bare else _VALUE_ONLY[r.value]
+        else:
+            encoded[pid] = encoder.tri(r, result, pid)
+    return {"result": result, "members": encoded}
 
 
 _NEED_HEADER = ("code", "name", "headline", "subject", "local")
@@ -447,7 +501,7 @@ def compact(result: FamilyResult, shared: FrameworkText | None = None, version: 
         "facts": encoder.facts,
         "params": encoder.params,
         "citations": encoder.citations,
-        "sources": encoder.source_table(),
+        "sources": encoder.source_entries,
         "family_definition": family_definition,
         "roles": result.roles,
         "rules": rules,
