@@ -12,11 +12,12 @@ only the latest values; records first seen after ``known_at`` are left out.
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from operator import itemgetter
 
@@ -25,7 +26,6 @@ import sqlalchemy as sa
 
 from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.collector import collector_paused
-from engine.integrate.ingest import as_naive_utc
 from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
 from engine.storage.tables_families import family_builds, family_memberships
 from engine.storage.tables_ingest import batches, facts, source_records
@@ -51,7 +51,7 @@ def load_families(
     and facts are then read by record key instead of scanning every one. Sorted by family id; members by person id;
     facts by (date, fact type, fact id).
     """
-    known = as_naive_utc(known_at) if known_at else None
+    known = _naive_utc(known_at) if known_at else None
     wanted = frozenset(fact_types) if fact_types is not None else None
     with engine.connect() as conn:
         loaded_at = {b: t for b, t in conn.execute(sa.select(batches.c.batch_id, batches.c.loaded_at))}
@@ -75,6 +75,12 @@ def load_families(
 
     ordered = ((family_id, _sorted_members(members_of[family_id])) for family_id in sorted(members_of))
     return _family_inputs(ordered, records_of, facts_of, coverage)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """``moment`` in naive UTC, as batches and builds record time. (Not ingest's ``as_naive_utc``: that
+    module would load feed validation's libraries into explain and replay, which read one family.)"""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _sorted_members(rows: list[MemberRow]) -> tuple[MemberRow, ...]:
@@ -139,12 +145,34 @@ def plan_snapshot(
     ``family_ids`` plans only those families, each exactly as the whole snapshot holds it."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    known = as_naive_utc(known_at) if known_at else None
+    known = _naive_utc(known_at) if known_at else None
     wanted = frozenset(fact_types) if fact_types is not None else None
     with engine.connect() as conn:
         loaded_at = {b: t for b, t in conn.execute(sa.select(batches.c.batch_id, batches.c.loaded_at))}
-        members_of = _memberships(conn, layer, as_of, known, None)
         coverage = _coverage(conn, known, wanted)
+        if family_ids is not None and len(set(family_ids)) <= _FEW_FAMILIES:
+            families, person_keys, owner = _plan_few(conn, layer, as_of, known, set(family_ids))
+        else:
+            families, person_keys, owner = _plan_all(_memberships(conn, layer, as_of, known, None), family_ids)
+    planned = []
+    start = 0
+    for size in tapered_sizes(len(families), batch_size_for(len(families), batch_size, min_batches), workers):
+        batch = families[start:start + size]
+        start += size
+        persons = {row[0] for _, rows in batch for row in rows}
+        owners = {key: owner[key] for family_id, rows in batch for row in rows for key in row[3]
+                  if owner[key][0] == family_id}
+        planned.append(FamilyBatch(batch, {p: person_keys[p] for p in sorted(persons)}, owners))
+    return SnapshotPlan(as_of, known, wanted, loaded_at, coverage, tuple(planned))
+
+
+#: a plan's families (by id, each with its members sorted), every planned person's record keys over
+#: all their memberships, and the family and person each record's facts follow
+_Planned = tuple[tuple[tuple[str, tuple[MemberRow, ...]], ...], dict[str, tuple[str, ...]], dict[str, tuple[str, str]]]
+
+
+def _plan_all(members_of: Mapping[str, list[MemberRow]], family_ids: Collection[str] | None) -> _Planned:
+    """The plan of ``family_ids`` (or every family) from every membership on the date, in reading order."""
     # Facts follow the last membership listing the record, and a person's identity draws on every
     # membership's records (see load_families): both are decided over the whole snapshot, never per batch.
     owner: dict[str, tuple[str, str]] = {}
@@ -155,17 +183,88 @@ def plan_snapshot(
             for key in keys:
                 owner[key] = mark
             person_keys[person] = person_keys[person] + keys if person in person_keys else keys
-    planned = []
     ordered = sorted(members_of) if family_ids is None else sorted(members_of.keys() & set(family_ids))
-    start = 0
-    for size in tapered_sizes(len(ordered), batch_size_for(len(ordered), batch_size, min_batches), workers):
-        families = tuple((f, _sorted_members(members_of[f])) for f in ordered[start:start + size])
-        start += size
-        persons = {row[0] for _, rows in families for row in rows}
-        owners = {key: owner[key] for family_id, rows in families for row in rows for key in row[3]
-                  if owner[key][0] == family_id}
-        planned.append(FamilyBatch(families, {p: person_keys[p] for p in sorted(persons)}, owners))
-    return SnapshotPlan(as_of, known, wanted, loaded_at, coverage, tuple(planned))
+    return tuple((f, _sorted_members(members_of[f])) for f in ordered), person_keys, owner
+
+
+#: up to this many families, a plan for some families reads only the memberships that can matter to
+#: them (:func:`_plan_few`); for more, reading every membership once is cheaper
+_FEW_FAMILIES = 200
+
+
+def _plan_few(conn: sa.Connection, layer: str, as_of: date, known: datetime | None, asked: set[str]) -> _Planned:
+    """The families ``asked`` for (those with members on ``as_of``) planned exactly as :func:`plan_snapshot` plans them
+    from every membership, from the few memberships that decide them, found by index: the families' own;
+    their members' other memberships (a person's identity draws on all of them); and every other
+    membership listing one of their record keys (a record's facts follow the last one read).
+
+    Finding the last needs no scan of the borough, because of how builds write memberships
+    (:func:`engine.integrate.families.build_families`): each build leaves one open membership per person,
+    listing that person's records at the build, and a person's records are theirs alone, so the
+    memberships open as known at any time list every record at most once. A second membership listing
+    a record on ``as_of`` must therefore be one a later build ended after ``as_of`` (when a record moved
+    to another person in the same build as its old person moved home): those are read by the ended-build
+    index. Only a record none of whose memberships read so far is open can be listed by an open
+    membership elsewhere: those few keys are looked for in the record key lists themselves.
+
+    Which of several memberships is read last depends on where their families are first read
+    (:func:`_memberships` groups rows by family), so every family met is read whole."""
+    found: dict[int, tuple[str, MemberRow, tuple]] = {}
+
+    def read(*where: sa.ColumnElement[bool], layer_index: bool = False) -> None:
+        # unordered: ordering by (ended build, id) would lead SQLite to walk the layer's index for it
+        query = _membership_query(layer, as_of, known, *where, layer_index=layer_index).order_by(None)
+        for family_id, row, (ended_build, row_id) in _on_date(conn.execute(query), as_of, known):
+            found[row_id] = (family_id, row, (ended_build is not None, ended_build or 0, row_id))
+
+    def read_by(column: sa.Column, values: Collection[str]) -> None:
+        ordered = sorted(values)
+        for start in range(0, len(ordered), _KEYS_PER_QUERY):
+            read(column.in_(ordered[start:start + _KEYS_PER_QUERY]))
+
+    read_by(family_memberships.c.family_id, asked)
+    own = [row for family_id, row, _ in found.values() if family_id in asked]
+    persons = {row[0] for row in own}
+    keys = {key for row in own for key in row[3]}
+    # members' other memberships, and any membership without record keys (it lists its person id)
+    read_by(family_memberships.c.person_id, persons | keys)
+    read(family_memberships.c.ended_build.is_not(None), sa.or_(family_memberships.c.to_date > as_of,
+                                                               family_memberships.c.to_date.is_(None)),
+         layer_index=True)
+    listed_open = {key for _, (_, _, left, row_keys), _ in found.values() if left is None for key in row_keys}
+    unsure = sorted(keys - listed_open)
+    for start in range(0, len(unsure), _KEYS_PER_SCAN):
+        read(sa.or_(*(_lists_key(key) for key in unsure[start:start + _KEYS_PER_SCAN])))
+    read_by(family_memberships.c.family_id, {family_id for family_id, _, _ in found.values()} - asked)
+
+    first_read: dict[str, tuple] = {}
+    for family_id, _, position in found.values():
+        first_read[family_id] = min(position, first_read.get(family_id, position))
+    members_of: dict[str, list[MemberRow]] = defaultdict(list)
+    owner: dict[str, tuple[str, str]] = {}
+    person_keys: dict[str, tuple[str, ...]] = {}
+    # in the whole snapshot's reading order: families by their first row read, each family's rows together
+    for family_id, row, _ in sorted(found.values(), key=lambda item: (first_read[item[0]], item[2])):
+        person, _, _, row_keys = row
+        members_of[family_id].append(row)
+        for key in row_keys:
+            owner[key] = (family_id, person)
+        person_keys[person] = person_keys[person] + row_keys if person in person_keys else row_keys
+    families = tuple((f, _sorted_members(members_of[f])) for f in sorted(asked & members_of.keys()))
+    return families, person_keys, owner
+
+
+#: record keys looked for per scan of the record key lists (each a LIKE over every membership)
+_KEYS_PER_SCAN = 50
+
+
+def _lists_key(key: str) -> sa.ColumnElement[bool]:
+    """A membership whose record key list may hold ``key`` (a prefilter: :func:`_on_date` decodes the
+    list; SQLite's LIKE ignores case): its JSON text holds the key as a JSON string, with non-ASCII
+    characters escaped (SQLAlchemy's serializer) or not."""
+    text = sa.cast(family_memberships.c.record_keys, sa.Text)
+    spellings = sorted({json.dumps(key), orjson.dumps(key).decode()})
+    return sa.or_(*(text.contains(spelling, autoescape=True) for spelling in spellings))
 
 
 def batch_size_for(count: int, batch_size: int, min_batches: int = 1) -> int:
@@ -209,10 +308,11 @@ def _load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> 
 def load_snapshot_families(engine: sa.Engine, as_of: date, known_at: datetime | None = None,
                            family_ids: Collection[str] | None = None) -> list[FamilyInput]:
     """These families exactly as :func:`load_families` loads them with the whole snapshot (for replaying
-    or explaining a recorded decision). ``load_families(family_ids=...)`` is faster but decides which
-    family a record's facts follow among the given families only, which differs when a person listed
-    in another family on the date shares records with them; this reads every membership (about a second
-    for 100,000 residents) and then only the families' own records and facts."""
+    or explaining a recorded decision). ``load_families(family_ids=...)`` decides which family a record's
+    facts follow among the given families only, which differs when a person listed in another family on
+    the date shares records with them; this plans a few families from the memberships that decide them
+    (:func:`_plan_few`, index lookups), more from every membership, then reads only the families' own
+    records and facts."""
     plan = plan_snapshot(engine, as_of, known_at, batch_size=len(family_ids) if family_ids else 2000,
                          family_ids=family_ids)
     with engine.connect() as conn:
@@ -240,7 +340,7 @@ def facts_by_record(engine: sa.Engine, known_at: datetime | None = None,
     """Every source record's facts (latest versions known at ``known_at``) and the feeds' coverage, whoever
     the record's person and family are: the evaluation regroups them by the true people. Each fact's
     ``person_id`` is its record key."""
-    known = as_naive_utc(known_at) if known_at else None
+    known = _naive_utc(known_at) if known_at else None
     with engine.connect() as conn:
         loaded_at = {b: t for b, t in conn.execute(sa.select(batches.c.batch_id, batches.c.loaded_at))}
         owner = {key: (key, key) for key in _records(conn, loaded_at, known)}
@@ -250,13 +350,32 @@ def facts_by_record(engine: sa.Engine, known_at: datetime | None = None,
 def family_of_person(conn: sa.Connection, as_of: date, known_at: datetime | None = None,
                      layer: str = "household") -> dict[str, str]:
     """person -> the family of ``layer`` they were in on ``as_of``, as the builds known at ``known_at`` said."""
-    known = as_naive_utc(known_at) if known_at else None
+    known = _naive_utc(known_at) if known_at else None
     return {person: family for family, rows in _memberships(conn, layer, as_of, known, None).items()
             for person, *_ in rows}
 
 
 def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime | None,
-                 family_ids: Collection[str] | None):
+                 family_ids: Collection[str] | None) -> dict[str, list[MemberRow]]:
+    """family id -> its memberships on ``as_of`` as known at ``known``, families and each family's rows in
+    the order they are first read (:func:`_membership_query`): a record listed twice follows the last."""
+    where = () if family_ids is None else (family_memberships.c.family_id.in_(sorted(family_ids)),)
+    members_of: dict[str, list[MemberRow]] = defaultdict(list)
+    for family_id, row, _ in _on_date(conn.execute(_membership_query(layer, as_of, known, *where)), as_of, known):
+        members_of[family_id].append(row)
+    return members_of
+
+
+def _membership_query(layer: str, as_of: date, known: datetime | None, *where: sa.ColumnElement[bool],
+                      layer_index: bool = True) -> sa.Select:
+    """Memberships of ``layer`` begun by ``as_of`` in builds finished by ``known``, meeting ``where``, read
+    open ones first, then by the build that ended them, then by id (each row ends with those two). That
+    is the order SQLite's (layer, ended_build) index gives them, which the snapshot always followed: it
+    is written out so that it holds on any database and query plan, and so that a one-family plan
+    (:func:`_plan_few`) can tell which membership the whole snapshot reads last. Without
+    ``layer_index`` the layer is compared in a form no index serves, so that SQLite (which, without
+    statistics, prefers one equality to an ``IN`` list) looks ``where``'s ids up by their own index
+    instead of walking every membership of the layer."""
     started = family_builds.alias("started")
     ended = family_builds.alias("ended")
     # Dates and record keys raw (ISO and JSON text on SQLite): a borough has hundreds of thousands of
@@ -265,19 +384,25 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
         sa.select(family_memberships.c.family_id, family_memberships.c.person_id,
                   sa.type_coerce(family_memberships.c.from_date, sa.String),
                   sa.type_coerce(family_memberships.c.to_date, sa.String),
-                  sa.type_coerce(family_memberships.c.record_keys, sa.Text), ended.c.finished_at)
+                  sa.type_coerce(family_memberships.c.record_keys, sa.Text), ended.c.finished_at,
+                  family_memberships.c.ended_build, family_memberships.c.id)
         .join(started, started.c.build_id == family_memberships.c.started_build)
         .outerjoin(ended, ended.c.build_id == family_memberships.c.ended_build)
-        .where(family_memberships.c.layer == layer, family_memberships.c.from_date <= as_of,
-               started.c.finished_at.is_not(None))
+        .where((family_memberships.c.layer if layer_index else family_memberships.c.layer + "") == layer,
+               family_memberships.c.from_date <= as_of,
+               started.c.finished_at.is_not(None), *where)
+        .order_by(family_memberships.c.ended_build.asc().nulls_first(), family_memberships.c.id)
     )
     if known is not None:
         query = query.where(started.c.finished_at <= known)
-    if family_ids is not None:
-        query = query.where(family_memberships.c.family_id.in_(sorted(family_ids)))
-    members_of: dict[str, list[tuple[str, date, date | None, tuple[str, ...]]]] = defaultdict(list)
+    return query
+
+
+def _on_date(rows: Iterable[tuple], as_of: date, known: datetime | None) -> Iterator[tuple[str, MemberRow, tuple]]:
+    """(family id, member row, (ended build, membership id)) for each of :func:`_membership_query`'s rows
+    that is a membership on ``as_of`` as known at ``known``."""
     dates, decode = _Dates(), orjson.loads
-    for family_id, person, joined, left, keys, ended_known in conn.execute(query):
+    for family_id, person, joined, left, keys, ended_known, ended_build, row_id in rows:
         left = dates[left]
         if left is not None and known is not None and (ended_known is None or ended_known > known):
             left = None  # the move was not yet known at `known`
@@ -285,8 +410,7 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
             continue
         if isinstance(keys, str):
             keys = decode(keys)
-        members_of[family_id].append((person, dates[joined], left, tuple(keys or (person,))))
-    return members_of
+        yield family_id, (person, dates[joined], left, tuple(keys or (person,))), (ended_build, row_id)
 
 
 def _records(conn: sa.Connection, loaded_at: Mapping[str, datetime], known: datetime | None,
