@@ -1,7 +1,7 @@
 """The commands people run on a borough's database, timed: what a policy lead, an auditor and a data
 officer wait for once the nightly pipeline has run.
 
-    .venv/bin/python benchmarks/commands_bench.py --db sqlite:////tmp/b100k.db [--family F000004]
+    .venv/bin/python benchmarks/commands_bench.py --db sqlite:////tmp/b100k.db [--family F000004] [--only explain,replay]
 
 The database must hold a profiled borough (``benchmarks/pipeline_bench.py --borough B --db URL`` leaves
 one). Each command runs as a user runs it - ``hearth ...`` in a fresh process - and the script prints
@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 HEARTH = str(Path(sys.executable).with_name("hearth"))
+
+#: the commands timed, in the order they run (``--only`` picks some)
+COMMANDS = ("explain", "replay", "diff", "report", "progress", "audit")
 
 
 def latest(db: str, family: str | None) -> tuple[str, str, str]:
@@ -70,20 +73,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="database URL of a profiled borough")
     parser.add_argument("--family", help="the family to explain and replay (default: the run's first)")
+    parser.add_argument("--only", help=f"comma-separated commands to time, of {','.join(COMMANDS)} (default: all)")
     args = parser.parse_args(argv)
+    only = COMMANDS if args.only is None else tuple(name.strip() for name in args.only.split(","))
+    unknown = sorted(set(only) - set(COMMANDS))
+    if unknown:
+        parser.error(f"--only: unknown command(s) {', '.join(unknown)}; choose from {','.join(COMMANDS)}")
     as_of, family, decision = latest(args.db, args.family)
     db = ["--db", args.db]
     phase2, phase3 = str(ROOT / "frameworks" / "phase2"), str(ROOT / "frameworks" / "phase3")
     print(f"{args.db}: latest run as of {as_of}; family {family}, decision {decision}; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as out:
-        timed("explain one family", ["explain", family, *db])
-        timed("replay one decision", ["replay", decision, *db])
-        timed("diff phase 2 -> phase 3", ["diff", "--from", phase2, "--to", phase3, "--as-of", as_of, *db])
-        timed("report (HTML)", ["report", "--out", f"{out}/report.html", *db])
-        timed("progress return", ["returns", "progress", "--period-start", as_of, "--period-end", as_of,
-                                  "--actor", "bench", "--out", f"{out}/progress.csv", *db])
-        timed("audit verify (whole chain)", ["audit", "verify", *db])
+        timings = {
+            "explain": ("explain one family", ["explain", family, *db]),
+            "replay": ("replay one decision", ["replay", decision, *db]),
+            "diff": ("diff phase 2 -> phase 3", ["diff", "--from", phase2, "--to", phase3, "--as-of", as_of, *db]),
+            "report": ("report (HTML)", ["report", "--out", f"{out}/report.html", *db]),
+            "progress": ("progress return", ["returns", "progress", "--period-start", as_of, "--period-end", as_of,
+                                             "--actor", "bench", "--out", f"{out}/progress.csv", *db]),
+            "audit": ("audit verify (whole chain)", ["audit", "verify", *db]),
+        }
+        for name in COMMANDS:
+            if name in only:
+                timed(*timings[name])
     return 0
 
 
