@@ -1,4 +1,4 @@
-"""Compact decision records (formats 2 and 3): every fact, parameter use and rule source stored once per record.
+"""Compact decision records (formats 2, 3 and 4): every fact, parameter use and rule source stored once per record.
 
 The full form of a result (``FamilyResult.to_dict()``, format 1) repeats a fact under every criterion
 that read it, a parameter's value, dates and guidance citation under every criterion that used it, and
@@ -21,9 +21,10 @@ Format 2 keeps exactly the same information, each piece once:
 Tables are in order of first reference, walking the criteria in the record's sorted order, so a result
 always encodes to the same bytes.
 
-:func:`expand` turns a format 2 record back into the format 1 dict, exactly: ``expand(compact(r)) ==
-r.to_dict()`` for every result (tested on the Phase 3 benchmark families, traced and not), so explain,
-replay, claims, returns and reporting read one shape whatever format a decision was stored in.
+:func:`expand` (:mod:`engine.decisions.compact_read`) turns a format 2 record back into the format 1
+dict, exactly: ``expand(compact(r)) == r.to_dict()`` for every result (tested on the Phase 3 benchmark
+families, traced and not), so explain, replay, claims, returns and reporting read one shape whatever
+format a decision was stored in.
 
 Format 3 (what a profile run writes) also leaves out what the record's framework already holds, since
 every decision names its framework by content hash and the framework is stored under that hash
@@ -41,7 +42,12 @@ table of every dated parameter value (``FrameworkText.params``; positions past i
 own ``params``, which hold only uses the framework lacks, e.g. what-if values). A criterion that cites no
 facts then encodes to the same JSON in every record, so the encoder builds it once per framework and
 reuses it (``FrameworkText.memo``), which is most of a record: a member's need that is not met, an outcome
-whose need was not identified. Format 3 is still written on request (``compact(..., version=3)``) and read.
+whose need was not identified. The memo also keeps what else a format 4 record holds the same as every
+other: the positions of each list of parameter uses the framework holds, and each rule source whose
+citations are all the framework's, with its entry (or none) in the record's ``sources``. Everything the
+memo keeps is keyed by the identity of the evaluator's shared, immutable objects and holds them, so an id
+is never reused while its entry is there. Format 3 is still written on request (``compact(...,
+version=3)``) and read.
 
 The stored text is canonical JSON (sorted keys, no spaces) written by orjson; the decision's
 ``result_sha256`` and the hash chain cover those bytes just as they covered format 1's.
@@ -50,11 +56,14 @@ The stored text is canonical JSON (sorted keys, no spaces) written by orjson; th
 from __future__ import annotations
 
 import json
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any
 
+# the reading side (re-exported: readers import it from here)
+from engine.decisions.compact_read import (  # noqa: F401
+    _NEED_HEADER, _NO_SOURCE, CITING_FORMATS, NOT_IDENTIFIED, _not_identified, expand,
+)
 from engine.decisions.framework_text import FrameworkText
-from engine.errors import IntegrityError
 from engine.rules.results import (
     Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, span_text,
 )
@@ -66,12 +75,9 @@ except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib spe
 
 #: what a profile run writes: records leave out the framework's citations, rule sources and parameter uses
 FORMAT = 4
-#: the formats that refer to their framework's table (format 3: citations and sources only)
-CITING_FORMATS = (3, 4)
 #: a record holding everything itself, written when no framework is at hand (a result built by hand)
 SELF_CONTAINED_FORMAT = 2
 
-_NO_SOURCE: tuple[str | None, list[Any]] = (None, [])  # no span, no citations
 #: memoised criteria per framework before the memo restarts (Phase 3 fills a few thousand)
 _MEMO_LIMIT = 50_000
 
@@ -162,12 +168,16 @@ class _Encoder:
         if found is not None:
             return found
         data = evidence.to_dict()
-        same = self.facts_by_key.setdefault((evidence.fact_type, evidence.fact_id), [])
-        found = next((i for i in same if self.facts[i] == data), None)
+        key = (evidence.fact_type, evidence.fact_id)
+        same = self.facts_by_key.get(key)
+        found = None if same is None else next((i for i in same if self.facts[i] == data), None)
         if found is None:  # a new fact, or one id with different content: both are kept
             found = len(self.facts)
             self.facts.append(data)
-            same.append(found)
+            if same is None:
+                self.facts_by_key[key] = [found]
+            else:
+                same.append(found)
         self.fact_by_id[id(evidence)] = found
         self.keep.append(evidence)
         return found
@@ -210,13 +220,22 @@ class _Encoder:
         rule's source as its first criterion gave it, except that format 3 leaves out those equal to the
         framework's (and format 2 the empty ones). An entry whose citations are all the framework's is the
         same in every record, so memoised criteria carry theirs and it is not compared again."""
+        memo = self.memo
+        if memo is not None:
+            memo_key = ("source", rule, id(span), id(citations))
+            found = memo.get(memo_key)
+            if found is not None:
+                return found
         text, cites, keyed = _sources(span, citations)
         refs = [self.citation_ref(key, data) for key, data in keyed]
         if self.framework_sources is None:
             differs = text is not None or bool(cites)
         else:
             differs = (text, refs) != self.framework_sources.get(rule, _NO_SOURCE)
-        return span, citations, text, cites, refs, {"span": text, "citations": refs} if differs else None
+        source = span, citations, text, cites, refs, {"span": text, "citations": refs} if differs else None
+        if memo is not None and all(ref < self.citation_base for ref in refs):
+            memo[memo_key] = source  # (which holds the span and citations, so their ids are not reused)
+        return source
 
     def record_source(self, rule: str, source: tuple[Any, ...]) -> None:
         self.sources[rule] = source
@@ -333,14 +352,15 @@ class _Encoder:
             found = fact_by_id.get(id(evidence[0]))
             return [found if found is not None else self.fact(evidence[0])]
         return [fact_by_id[id(e)] if id(e) in fact_by_id else self.fact(e)
-                for e in sorted(evidence, key=Evidence.sort_key)]
+                for e in sorted(evidence, key=_EVIDENCE_ORDER)]
 
     def param_refs(self, parameters: list[ParamUse]) -> list[int]:
         """Indexes of a criterion's parameter uses, in format 1's (name, date in force) order; criteria
         mostly use the same few lists of shared uses, so the answer is kept by the uses' identities."""
         ids = tuple(map(id, parameters))
         if self.framework_params:  # the usual case: uses the framework holds, the same in every record
-            found = self.framework_refs(ids, parameters)
+            found = self.memo.get(ids)
+            found = self.framework_refs(ids, parameters) if found is None else found[1]
             if found is not None:
                 return found
         found = self.param_refs_by_ids.get(ids)
@@ -413,24 +433,6 @@ def _same_objects(a: list[Any], b: list[Any]) -> bool:
     return len(a) == len(b) and all(map(is_, a, b))
 
 
-#: format 4's spelling of an outcome whose need was not identified for the family: the entry
-#: :func:`_not_identified` gives, every rule's source the framework's
-NOT_IDENTIFIED = "not identified"
-
-
-def _not_identified(code: str, sustained: bool) -> dict[str, Any]:
-    """The compact entry of an outcome whose need was not identified (the evaluator's wording; format 4
-    readers rebuild it from this function, so its text is part of the format)."""
-    detail = f"need {code} was not identified for this family"
-    return {
-        "need": code, "applicable": "not_met",
-        "achieved": {"value": "not_met", "rule": f"{code}.achieved", "kind": "outcome_achieved", "detail": detail},
-        "sustained": ({"value": "not_met", "rule": f"{code}.sustained", "kind": "outcome_sustained", "detail": detail}
-                      if sustained else None),
-        "value": "not_met", "members": {},
-    }
-
-
 #: a member's criterion that differs from the family's only in its value (format 4 writes the bare value)
 _VALUE_ONLY = {value: {"value": value} for value in ("met", "not_met", "unknown")}
 
@@ -461,7 +463,12 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
     return {"result": result, "members": encoded}
 
 
-_NEED_HEADER = ("code", "name", "headline", "subject", "local")
+#: each need's description in the framework's table as a tuple of ``_NEED_HEADER``, to compare without a dict
+_need_headers = _ByIdentity(lambda shared: {code: tuple(n[k] for k in _NEED_HEADER) for code, n in shared.needs.items()})
+
+
+#: ``Evidence.sort_key`` read by one C call per fact rather than a Python method call
+_EVIDENCE_ORDER = attrgetter("date", "fact_type", "fact_id")
 
 
 def _param_key(param: ParamUse) -> tuple[str, Any]:
@@ -482,12 +489,15 @@ def compact(result: FamilyResult, shared: FrameworkText | None = None, version: 
     # Criteria first, in sorted order: they fill the tables, which must not depend on dict insertion order.
     family_definition = tri(result.family_definition)
     rules = {name: tri(r) for name, r in sorted(result.rules.items())}
-    framework_needs = shared.needs if shared is not None else {}
+    framework_needs = _need_headers(shared) if shared is not None else {}
     needs: dict[str, Any] = {}
     for code, n in sorted(result.needs.items()):
-        header = {"code": n.code, "name": n.name, "headline": n.headline, "subject": n.subject, "local": n.local}
         # format 3: a need described as its framework describes it keeps only its results
-        needs[code] = {**(header if header != framework_needs.get(code) else {}), **_need_results(encoder, n)}
+        if (n.code, n.name, n.headline, n.subject, n.local) == framework_needs.get(code):
+            needs[code] = _need_results(encoder, n)
+        else:
+            header = {"code": n.code, "name": n.name, "headline": n.headline, "subject": n.subject, "local": n.local}
+            needs[code] = {**header, **_need_results(encoder, n)}
     headlines = {code: tri(h) for code, h in sorted(result.headlines.items())}
     eligible = tri(result.eligible)
     outcomes = {code: encoder.outcome(o) for code, o in sorted(result.outcomes.items())}
@@ -521,112 +531,3 @@ def encode(result: FamilyResult, shared: FrameworkText | None = None, version: i
     """The bytes stored (before compression) and hashed for ``result``: canonical JSON of :func:`compact`
     (format 4 given the framework's table, which a profile run always has; format 2 without)."""
     return canonical_bytes(compact(result, shared, version))
-
-
-# Reading ---------------------------------------------------------------------------------------------
-
-
-class _Expander:
-    def __init__(self, data: dict[str, Any], shared: FrameworkText | None) -> None:
-        self.facts = data["facts"]
-        self.citations = citations = data["citations"] if shared is None else shared.citations + data["citations"]
-        own = [p if p["citation"] is None else {**p, "citation": citations[p["citation"]]} for p in data["params"]]
-        self.params = shared.params_json + own if data["format"] == 4 else own
-        self.needs = {} if shared is None else shared.needs
-        self.framework_sources = {} if shared is None else shared.sources
-        self.sources = {} if shared is None else dict(shared.source_json)
-        self.sources.update(
-            (rule, (s["span"], [citations[i] for i in s["citations"]])) for rule, s in data["sources"].items())
-
-    def tri(self, data: dict[str, Any] | str, parent: dict[str, Any] | None = None, person: str | None = None,
-            ) -> dict[str, Any]:
-        """``parent`` (the expanded family-level criterion) and ``person`` fill in what a member's
-        criterion left out (format 4 spells one that only has a value as that value)."""
-        if isinstance(data, str):
-            data = {"value": data}
-        if parent is None:
-            rule, kind, person_id = data["rule"], data["kind"], data.get("person_id")
-            parameters = [self.params[i] for i in data.get("params", ())]
-        else:
-            rule, kind = data.get("rule", parent["rule"]), data.get("kind", parent["kind"])
-            person_id = data["person_id"] if "person_id" in data else person
-            parameters = ([self.params[i] for i in data["params"]] if "params" in data
-                          else list(parent["parameters"]))
-        if "span" in data:
-            span, citations = data["span"], [self.citations[i] for i in data["citations"]]
-        else:
-            span, citations = self.sources.get(rule, _NO_SOURCE)
-        facts = self.facts
-        return {
-            "value": data["value"],
-            "rule": rule,
-            "kind": kind,
-            "span": span,
-            "citations": list(citations),
-            "person_id": person_id,
-            "evidence": [facts[i] for i in data.get("facts", ())],
-            "parameters": parameters,
-            "unknowns": data.get("unknowns", []),
-            "children": [self.tri(c) for c in data.get("children", ())],
-            "detail": data.get("detail"),
-            "override": data.get("override"),
-            "overridden_from": data.get("overridden_from"),
-        }
-
-    def outcome(self, code: str, data: dict[str, Any] | str) -> dict[str, Any]:
-        if data == NOT_IDENTIFIED:
-            data = _not_identified(code, f"{code}.sustained" in self.framework_sources)
-        parents = {"achieved": self.tri(data["achieved"]),
-                   "sustained": self.tri(data["sustained"]) if data["sustained"] is not None else None}
-        return {
-            "need": data["need"],
-            "applicable": data["applicable"],
-            **parents,
-            "value": data["value"],
-            "members": {pid: {k: self.tri(r, parents.get(k), pid) for k, r in parts.items()}
-                        for pid, parts in data["members"].items()},
-        }
-
-
-def _expanded_need_results(tri: Any, need: dict[str, Any]) -> dict[str, Any]:
-    result = tri(need["result"])
-    return {"result": result, "members": {pid: tri(r, result, pid) for pid, r in need["members"].items()}}
-
-
-def expand(data: dict[str, Any], shared: FrameworkText | None = None) -> dict[str, Any]:
-    """The format 1 (``FamilyResult.to_dict()``) form of a format 2 record, or of a format 3 record given
-    its framework's table ``shared``. Facts, parameter uses and citations shared by several criteria are
-    the same dict objects: treat the result as read-only."""
-    if data["format"] in CITING_FORMATS:
-        if shared is None:
-            raise ValueError(f"a format {data['format']} decision record needs its framework's table to expand")
-        if shared.framework_hash != data["framework"]["hash"]:
-            raise IntegrityError(
-                f"decision record for family {data['family_id']!r} was written under framework "
-                f"{data['framework']['hash'][:12]}..., not {shared.framework_hash[:12]}...")
-    else:
-        shared = None  # format 2 holds everything itself
-    expander = _Expander(data, shared)
-    tri = expander.tri
-    return {
-        "family_id": data["family_id"],
-        "as_of": data["as_of"],
-        "identified_as_of": data["identified_as_of"],
-        "framework": data["framework"],
-        "family_definition": tri(data["family_definition"]),
-        "roles": data["roles"],
-        "rules": {name: tri(r) for name, r in data["rules"].items()},
-        "person_rules": data["person_rules"],
-        "needs": {
-            code: {**({k: n[k] for k in _NEED_HEADER} if "code" in n else expander.needs[code]),
-                   **_expanded_need_results(tri, n)}
-            for code, n in data["needs"].items()
-        },
-        "headlines": {code: tri(h) for code, h in data["headlines"].items()},
-        "eligible": tri(data["eligible"]),
-        "outcomes": {code: expander.outcome(code, o) for code, o in data["outcomes"].items()},
-        "claimable": tri(data["claimable"]),
-        "scores": data["scores"],
-        "unknowns": data["unknowns"],
-        "overrides": data["overrides"],
-    }
