@@ -15,13 +15,16 @@ Modules, in the order a decision lives through them:
 - :mod:`.rehydrate` stored result JSON back into the evaluator's ``FamilyResult``
 """
 
-from engine.decisions.diff import diff_frameworks
-from engine.decisions.lookup import explain_family
-from engine.decisions.overrides import list_overrides, overrides_in_force, revoke_override, set_override
-from engine.decisions.profile import profile
-from engine.decisions.records import verify_chain
-from engine.decisions.replay import replay_decision
-from engine.decisions.store import load_stored_framework, store_framework
+import importlib
+
+#: the package's surface, each name imported from its module when first used: ``hearth explain`` and
+#: ``hearth replay`` need neither diff's nor profile's machinery
+_MODULE_OF = {
+    "diff_frameworks": "diff", "explain_family": "lookup", "list_overrides": "overrides",
+    "overrides_in_force": "overrides", "revoke_override": "overrides", "set_override": "overrides",
+    "profile": "profile", "verify_chain": "records", "replay_decision": "replay",
+    "load_stored_framework": "store", "store_framework": "store",
+}
 
 __all__ = (
     "diff_frameworks",
@@ -36,3 +39,9 @@ __all__ = (
     "store_framework",
     "verify_chain",
 )
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)

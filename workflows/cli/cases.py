@@ -8,7 +8,6 @@ alongside any ``hearth worker``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -71,6 +70,8 @@ def _run(job: Callable[..., Awaitable[Any]], *, db: str | None, home: str | None
          queue: str, needs_worker: bool = False) -> Any:
     """Run ``job(case_client)`` against the resolved cluster; with ``needs_worker``, run a worker
     in-process while the job runs (queries and updates need one)."""
+    import asyncio  # here, not at the top: every hearth command imports this module
+
     from engine.errors import HearthError
     from engine.storage.db import make_engine
     from workflows.activities import CaseActivities
