@@ -286,8 +286,10 @@ class _Encoder:
                 self.memo.clear()
             self.memo[key] = (tri.span, tri.citations, tuple(params), data, source)
             return data
-        if recorded is None:
-            self.record_source(rule, found[4])
+        if recorded is None:  # (record_source, inline: this is most criteria of a record)
+            source = self.sources[rule] = found[4]
+            if source[5] is not None:
+                self.source_entries[rule] = source[5]
         return found[3]
 
     def framework_refs(self, ids: tuple[int, ...], params: list[ParamUse]) -> list[int] | None:
@@ -333,8 +335,9 @@ class _Encoder:
             span, cites = span_text(tri.span), citations_json(tri.citations)
             if span != recorded[2] or cites != recorded[3]:
                 data["span"], data["citations"] = span, self.citation_refs(tri.citations)
-        if tri.unknowns:
-            data["unknowns"] = sorted(set(tri.unknowns))
+        unknowns = tri.unknowns
+        if unknowns:
+            data["unknowns"] = [unknowns[0]] if len(unknowns) == 1 else sorted(set(unknowns))
         if tri.children:
             data["children"] = [self.tri(child) for child in tri.children]
         if tri.detail is not None:
@@ -385,24 +388,24 @@ class _Encoder:
                 return tri.value if self.framework_params else _VALUE_ONLY[tri.value]
         return self.tri(tri, parent, person)
 
-    def adopt_sources(self, sources: tuple[tuple[str, tuple[Any, ...]], ...]) -> bool:
-        """Record these rules' sources where the record has none yet; whether every rule's recorded source
-        then has the same span and citations (stopping at the first that does not)."""
-        recorded_sources = self.sources
-        for rule, source in sources:
-            recorded = recorded_sources.get(rule)
-            if recorded is None:
-                self.record_source(rule, source)
-            elif recorded is not source and recorded[:2] != source[:2]:
-                return False
-        return True
-
     def outcome(self, outcome: OutcomeResult) -> dict[str, Any]:
         if outcome.applicable == "not_met" and not outcome.members and self.memo is not None:
             found = self.memo.get(("outcome", id(outcome.achieved), id(outcome.sustained)))
             if found is not None and found[0] is outcome.achieved and found[1] is outcome.sustained:
-                if self.adopt_sources(found[3]):
-                    return found[2]  # an outcome whose need was not identified: the evaluator's shared results
+                # An outcome whose need was not identified (the evaluator's shared results; most outcomes of
+                # a record): its rules' sources are recorded where the record has none yet (record_source,
+                # inline), and its entry reused unless the record already holds another source for one.
+                sources = self.sources
+                for rule, source in found[3]:
+                    recorded = sources.get(rule)
+                    if recorded is None:
+                        sources[rule] = source
+                        if source[5] is not None:
+                            self.source_entries[rule] = source[5]
+                    elif recorded is not source and recorded[:2] != source[:2]:
+                        break
+                else:
+                    return found[2]
         achieved = self.tri(outcome.achieved)
         parents = {"achieved": achieved, "sustained": self.tri(outcome.sustained) if outcome.sustained else None}
         data = {
@@ -452,7 +455,8 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
     span, citations = encoder.sources[rule][:2]  # set by encoding the family's criterion, never replaced
     bare = encoder.framework_params
     encoded: dict[str, Any] = {}
-    for pid, r in sorted(members.items()):
+    for pid in sorted(members):
+        r = members[pid]
         if (r.span is span and r.citations is citations and r.person_id == pid and r.rule == rule
                 and r.kind == kind and not r.evidence and not r.unknowns and not r.children and r.detail is None
                 and r.override is None and r.overridden_from is None
