@@ -468,7 +468,8 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
 
 
 #: each need's description in the framework's table as a tuple of ``_NEED_HEADER``, to compare without a dict
-_need_headers = _ByIdentity(lambda shared: {code: tuple(n[k] for k in _NEED_HEADER) for code, n in shared.needs.items()})
+_need_headers = _ByIdentity(lambda shared: {code: tuple(n[k] for k in _NEED_HEADER) for code, n in shared.needs.items()},
+                            limit=8)  # (each entry holds its table and so its memo: keep few)
 
 
 #: ``Evidence.sort_key`` read by one C call per fact rather than a Python method call
