@@ -23,6 +23,7 @@ from engine.decisions.overrides import OverrideRecord
 from engine.decisions.compact import canonical_bytes, compact
 from engine.decisions.framework_text import framework_text
 from engine.decisions.records import pack_result, unpack_result
+from engine.integrate.collector import collector_paused
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
 
@@ -101,7 +102,10 @@ def evaluate_one(compiled: Any, family: FamilyInput, as_of: date,
 
 def _evaluated(compiled: Any, family: FamilyInput, as_of: date,
                overrides: Sequence[OverrideRecord], trace: bool) -> Evaluated:
-    result = evaluate_one(compiled, family, as_of, overrides, trace)
+    return _recorded(compiled, family, evaluate_one(compiled, family, as_of, overrides, trace), overrides)
+
+
+def _recorded(compiled: Any, family: FamilyInput, result: Any, overrides: Sequence[OverrideRecord]) -> Evaluated:
     record = compact(result, framework_text(compiled.framework))
     packed, digest = pack_result(canonical_bytes(record))
     return Evaluated(
@@ -173,8 +177,23 @@ def _run_batch(index: int) -> Any:
 
 def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                      overrides: Mapping[str, Sequence[OverrideRecord]], trace: bool) -> list[Evaluated]:
+    """A batch's records. Without trees, the batch's person-level rules are first evaluated column-wise
+    (:mod:`engine.columns.person`), which gives each family exactly the results it would compute itself.
+    The collector is paused meanwhile: the batch's evaluations are many objects and few cycles."""
     ordered = sorted(families, key=lambda f: f.family_id)
-    return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
+    if trace or not hasattr(compiled, "evaluation"):
+        return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
+    from engine.columns.person import seed_person_rules
+
+    with collector_paused():
+        evaluations = [compiled.evaluation(f, as_of, evaluator_overrides(overrides.get(f.family_id, ())), False)
+                       for f in ordered]
+        seed_person_rules(compiled, evaluations, as_of)
+        done = []
+        for i, family in enumerate(ordered):
+            ev, evaluations[i] = evaluations[i], None  # each evaluation is freed once recorded
+            done.append(_recorded(compiled, family, ev.family_result(), overrides.get(family.family_id, ())))
+        return done
 
 
 def evaluate_batches(

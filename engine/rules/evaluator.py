@@ -181,8 +181,12 @@ class CompiledFramework:
         does not). ``parameters`` replaces parameter values for a what-if (scenario tests, previews);
         each replaced value is marked "what-if" wherever it is cited.
         """
-        ev = Evaluation(self, family, as_of, tuple(overrides), trace, self.what_if(as_of, parameters))
-        return ev.family_result()
+        return self.evaluation(family, as_of, overrides, trace, parameters).family_result()
+
+    def evaluation(self, family: FamilyInput, as_of: date, overrides: Iterable[Override] = (),
+                   trace: bool = True, parameters: Mapping[str, Any] | None = None) -> Evaluation:
+        """The evaluation :meth:`evaluate` runs, not yet run (bulk evaluation seeds a batch's first)."""
+        return Evaluation(self, family, as_of, tuple(overrides), trace, self.what_if(as_of, parameters))
 
     def what_if(self, as_of: date, values: Mapping[str, Any] | None) -> dict[str, ParamUse | None]:
         """The parameters in force on ``as_of`` with ``values`` replacing some of them."""
@@ -272,6 +276,9 @@ class Evaluation:
         #: (person id, footprint variant) -> the number of the member's part of shared results' keys
         self.member_keys: dict[tuple[str, int], int] = {}
         self._index_facts(family.facts)
+        #: (batch columns, person id -> member number): person-level results computed column-wise for the
+        #: batch (engine.columns.person), set by bulk evaluation when it computed them
+        self.seeds: tuple[Any, dict[str, int]] | None = None
         self.shared, self.coverage_id = self._sharing(compiled, params)
         #: id(footprint) -> fact type -> date ranges its aggregates read on this date, under the parameters in
         #: force then (sharing implies them), so the same for every family evaluated on the date
@@ -500,6 +507,10 @@ class Evaluation:
 
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
         person = self.member_by_id.get(person_id) if person_id else None
+        if self.seeds is not None and person is not None:
+            seeded = self.seeds[0].result(self, rule, person_id)
+            if seeded is not None:
+                return seeded
         if self.shared is None or person is None or rule.footprint is None:
             return self.evaluate_rule(rule, person, person_id)
         return shared_result(self, rule, person, person_id)

@@ -1,0 +1,533 @@
+"""Person-level rules evaluated column-wise over a batch of families, as seeds for the per-family evaluator.
+
+Bulk profiling evaluates every role, person helper rule, member need and outcome part for every member
+of every family: most of a family's criteria. :class:`PersonColumns` evaluates each such rule once for
+all the batch's members with NumPy (three values as int8: 0 not met, 1 unknown, 2 met; numbers and
+dates as float bounds, so a count known only within bounds compares as the evaluator's ranges do), and
+each family's :class:`~engine.rules.evaluator.Evaluation` takes a member's result from it instead of
+running the rule (``Evaluation.seeds``).
+
+A seeded result must be the one the per-family evaluator would build, exactly:
+
+- its **value**;
+- the **facts cited**: an aggregate cites the records it selected whose ``where`` was met or unknown,
+  whatever its test decided, and a referenced rule's facts come with it - but only where evaluation
+  reached them, since a Kleene ``and``/``or`` stops at its first deciding argument (a *reach* mask per
+  sub-expression);
+- the **parameter uses, in the order they were first read** (the encoder compares a member's list with
+  the family's by position): a window's length when its aggregate runs, a ``where``'s parameters when it
+  was tried on at least one record, a test's when it was tried on one, a comparison's left side before its
+  right, a referenced rule's uses where it is referenced.
+
+Unknown results are never seeded: their reasons are worded by the evaluator, which computes them when
+asked. A rule is not seeded at all (the evaluator runs it as before) when it uses anything outside what
+is covered here: a family-scope or periodic aggregate, ``all``/``sum``/``rate``-style aggregates, windows
+anchored on a case date, person attributes other than age, parameters inside a ``where`` under
+``and``/``or``, built-in functions, or a rule that is itself not covered. Tests compare the stored
+records of seeded and unseeded evaluation byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.columns.values import (
+    MIRROR, NAMES, NOT, UNSURE, YES, Const, Num, Obj, Unsupported, arith_columns, arith_values, column,
+    compare_numbers, compare_objects, compare_values, field_type, group_rows, params_under_junction,
+)
+from engine.rules import ir
+from engine.rules.aggregates import (
+    RECORDS_BEGIN, _coverage_gaps, _uncovered_because, field_value, records_known_from, state_end,
+)
+from engine.rules.calendar import age_on, period_of
+from engine.rules.results import ParamUse, TriResult, unique_evidence
+from engine.rules.sharing import person_rules
+from engine.rules.values import UNK, NoRecord
+
+if TYPE_CHECKING:
+    from engine.rules.evaluator import Evaluation, RuleDef
+
+_FOREVER = date.max.toordinal()
+#: aggregates covered over events and states registers, and over periodic records (attendance)
+_EVENT_FNS = ("any", "none", "count", "latest", "earliest")
+_PERIODIC_FNS = ("all", "rate")
+_BUSY: Any = object()  # a rule under evaluation (a rule reaching itself is left to the evaluator)
+
+
+@dataclass
+class Facts:
+    """One fact type's records of the batch's members, member by member in the evaluator's order."""
+
+    fact_type: ir.FactType
+    owner: np.ndarray
+    day: np.ndarray
+    end: np.ndarray
+    facts: list
+    fields: dict[str, Num | Obj] = field(default_factory=dict)
+
+
+@dataclass
+class RuleColumns:
+    """A rule's results for every member: values, and what each member's result cites."""
+
+    value: np.ndarray
+    #: per member, the number of its parameter-use list in ``lists``
+    list_id: np.ndarray
+    lists: list[list[ParamUse]]
+    #: member -> the records the rule's own aggregates cited
+    own: dict[int, list]
+    #: (referenced rule, per member whether its evaluation reached it): a reached rule's records come too
+    refs: list[tuple[str, list[bool]]]
+    #: per member: whether its result cites any record (its own or a reached reference's)
+    cites: np.ndarray
+    #: the same as Python lists, for reading one member at a time: value names (None for unknown) and
+    #: each member's parameter uses
+    names: list = field(default_factory=list)
+    uses: list = field(default_factory=list)
+    citing: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.names = [None if v == UNSURE else NAMES[v] for v in self.value.tolist()]
+        self.uses = [self.lists[i] for i in self.list_id.tolist()]
+        self.citing = self.cites.tolist()
+
+
+class PersonColumns:
+    """The batch's person-level results; ``Evaluation.seeds`` asks :meth:`result` for one."""
+
+    def __init__(self, compiled: Any, evaluations: list[Evaluation], as_of: date) -> None:
+        self.compiled, self.as_of = compiled, as_of
+        self.first = evaluations[0]
+        self.params = self.first.params
+        self.defs = person_rules(compiled.framework)
+        self.rules: dict[str, RuleColumns | None] = {}
+        #: rule name -> its columns (None: left to the evaluator), for :meth:`result`
+        self.ready: dict[str, RuleColumns | None] = {}
+        self.fact_columns: dict[str, Facts] = {}
+        self.members: list = []
+        self.owner_ev: list[Evaluation] = []
+        for ev in evaluations:
+            if ev.params is not self.params or ev.coverage != self.first.coverage or ev.as_of != as_of:
+                raise ValueError("a batch's seeded evaluations must share date, parameters and coverage")
+            ev.seeds = (self, {m.person_id: len(self.members) + i for i, m in enumerate(ev.members)})
+            self.members.extend(ev.members)
+            self.owner_ev.extend([ev] * len(ev.members))
+        self.size = len(self.members)
+        self._age: Num | None = None
+        self._gather_facts()
+        self.owner_ev = []  # read: the evaluations need not live as long as the batch's columns
+
+    # Seeds ------------------------------------------------------------------------------------------
+    def result(self, ev: Evaluation, rule: RuleDef, person_id: str) -> TriResult | None:
+        """The member's result of ``rule``, or None when it is left to the evaluator."""
+        found = self.ready.get(rule.name, False)
+        if found is False:
+            found = self.ready[rule.name] = self.rule(rule.name) if rule.name in self.defs else None
+        if found is None:
+            return None
+        m = ev.seeds[1][person_id]
+        value = found.names[m]
+        if value is None:
+            return None
+        evidence: list = []
+        if found.citing[m]:
+            cited = found.own.get(m)
+            if cited:
+                evidence = [ev.evidence_of(f) for f in cited]
+            for ref, reached in found.refs:
+                if reached[m]:
+                    evidence.extend(ev.rule_result(ref, person_id).evidence)
+            evidence = unique_evidence(evidence)
+        return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, person_id, evidence,
+                         list(found.uses[m]), [], [], None)
+
+    def rule(self, name: str) -> RuleColumns | None:
+        """The rule's columns, evaluated on first use; None when it is left to the evaluator."""
+        found = self.rules.get(name, False)
+        if found is _BUSY:
+            raise Unsupported(f"rule {name} refers to itself")
+        if found is not False:
+            return found
+        self.rules[name] = _BUSY
+        try:
+            found = self._evaluate(name)
+        except Unsupported:
+            found = None
+        self.rules[name] = found
+        return found
+
+    def _evaluate(self, name: str) -> RuleColumns:
+        kind, _, condition, role = self.defs[name]
+        reads: list[tuple] = []
+        everyone = np.ones(self.size, dtype=bool)
+        if kind == "need" and role is not None:
+            held = self.ref(role, everyone, reads)
+            value = np.minimum(held, self.tri(condition, everyone & (held != NOT), reads))
+            value = np.where(held == NOT, NOT, value).astype(np.int8)
+        else:
+            value = self.tri(condition, everyone, reads)
+        return self._columns(value, reads)
+
+    def _columns(self, value: np.ndarray, reads: list[tuple]) -> RuleColumns:
+        keys, events, refs = [], [], []
+        own: dict[int, list] = {}
+        cites = np.zeros(self.size, dtype=bool)
+        for read in reads:
+            if read[0] == "param":
+                keys.append(read[2].astype(np.int64))
+                events.append(read)
+            elif read[0] == "ref":
+                ref = self.rules[read[1]]
+                keys.append(np.where(read[2], ref.list_id, -1))
+                events.append(read)
+                refs.append((read[1], read[2].tolist()))
+                cites |= read[2] & ref.cites
+            else:
+                columns, rows = read[1], np.flatnonzero(read[2])
+                owners = columns.owner[rows]
+                cites[owners] = True
+                for row, owner in zip(rows.tolist(), owners.tolist()):
+                    own.setdefault(owner, []).append(columns.facts[row])
+        if keys:
+            list_id, rows = group_rows(np.stack(keys, axis=1))
+            lists = [self._param_list(events, row) for row in rows]
+        else:
+            list_id, lists = np.zeros(self.size, dtype=np.int64), [[]]
+        return RuleColumns(value, list_id, lists, own, refs, cites)
+
+    def _param_list(self, events: list[tuple], row: np.ndarray) -> list[ParamUse]:
+        uses: dict[str, ParamUse] = {}
+        for event, key in zip(events, row):
+            if event[0] == "param":
+                if key:
+                    uses[event[1].name] = event[1]
+            elif key >= 0:
+                uses.update((p.name, p) for p in self.rules[event[1]].lists[key])
+        return list(uses.values())
+
+    # Conditions -------------------------------------------------------------------------------------
+    def ref(self, name: str, reach: np.ndarray, reads: list[tuple]) -> np.ndarray:
+        if name not in self.defs:
+            raise Unsupported(f"{name} is not a person-level rule")
+        found = self.rule(name)
+        if found is None:
+            raise Unsupported(f"rule {name} is not covered")
+        reads.append(("ref", name, reach))
+        return found.value
+
+    def tri(self, node: Any, reach: np.ndarray | None, reads: list[tuple] | None,
+            scope: Facts | None = None) -> np.ndarray:
+        kind = node.kind
+        if kind in ("and", "or"):
+            decisive, otherwise = (NOT, YES) if kind == "and" else (YES, NOT)
+            decided = unsure = None
+            for arg in node.args:
+                value = self.tri(arg, reach, reads, scope)
+                hit = value == decisive
+                decided = hit if decided is None else decided | hit
+                unsure = (value == UNSURE) if unsure is None else unsure | (value == UNSURE)
+                if reach is not None:
+                    reach = reach & ~hit
+            return np.where(decided, decisive, np.where(unsure, UNSURE, otherwise)).astype(np.int8)
+        if kind == "not":
+            return (2 - self.tri(node.arg, reach, reads, scope)).astype(np.int8)
+        if kind == "cmp":
+            return self.compare(node, reach, reads, scope)
+        if kind in ("has_role", "rule") and scope is None:
+            return self.ref(node.role if kind == "has_role" else node.name, reach, reads)
+        if kind == "agg" and node.fn in ("any", "none", "all") and scope is None:
+            return self.aggregate(node, reach, reads)
+        raise Unsupported(f"condition kind {kind}")
+
+    def compare(self, node: ir.Compare, reach: np.ndarray | None, reads: list[tuple] | None,
+                scope: Facts | None) -> np.ndarray:
+        op = node.op
+        left = self.value(node.left, reach, reads, scope)
+        right = self.value(node.right, reach, reads, scope)
+        size = self.size if scope is None else len(scope.facts)
+        if isinstance(left, Const) and isinstance(right, Const):
+            return np.full(size, compare_values(op, left.value, right.value), dtype=np.int8)
+        if isinstance(left, Const):
+            if op not in MIRROR:
+                raise Unsupported(f"a list on the left of {op}")
+            left, right, op = right, left, MIRROR[op]
+        positive = op not in ("!=", "not in")
+        if isinstance(right, Const):
+            if right.value is UNK or (isinstance(right.value, tuple) and UNK in right.value):
+                return np.full(size, UNSURE, dtype=np.int8)
+            if isinstance(right.value, NoRecord):
+                return np.where(left.unk, UNSURE, NOT if positive else YES).astype(np.int8)
+        if isinstance(left, Num):
+            decided = compare_numbers(op, left, right)
+        elif isinstance(right, Const):
+            decided = compare_objects(op, left, right.value)
+        else:
+            raise Unsupported("comparing two codes read from records")
+        unk = left.unk if isinstance(right, Const) else left.unk | right.unk
+        none = left.none if isinstance(right, Const) else left.none | right.none
+        return np.where(unk, UNSURE, np.where(none, NOT if positive else YES, decided)).astype(np.int8)
+
+    # Values -----------------------------------------------------------------------------------------
+    def value(self, node: Any, reach: np.ndarray | None, reads: list[tuple] | None,
+              scope: Facts | None) -> Num | Obj | Const:
+        kind = node.kind
+        if kind == "lit":
+            return Const(UNK if node.value is None else node.value)
+        if kind == "param":
+            use = self.params.get(node.name)
+            if use is None:
+                return Const(UNK)
+            if reads is None:
+                raise Unsupported("a parameter under and/or inside a record test")
+            reads.append(("param", use, reach))
+            return Const(use.value)
+        if kind == "as_of" and node.anchor == "as_of":
+            return Const(self.as_of)
+        if kind == "list":
+            items = [self.value(item, reach, reads, scope) for item in node.items]
+            if not all(isinstance(i, Const) for i in items):
+                raise Unsupported("a list of values read from records")
+            return Const(tuple(i.value for i in items))
+        if kind == "arith":
+            left, right = self.value(node.left, reach, reads, scope), self.value(node.right, reach, reads, scope)
+            if isinstance(left, Const) and isinstance(right, Const):
+                return Const(arith_values(node.op, left.value, right.value, self.compiled.terms))
+            return arith_columns(node.op, left, right)
+        if kind == "person_attr" and node.name == "age" and scope is None:
+            return self.ages()
+        if kind == "field" and scope is not None:
+            return self.field(scope, node.name)
+        if kind == "agg" and node.fn in ("count", "latest", "earliest", "rate") and scope is None:
+            return self.aggregate(node, reach, reads)
+        raise Unsupported(f"value kind {kind}")
+
+    def ages(self) -> Num:
+        if self._age is None:
+            born = [m.date_of_birth for m in self.members]
+            ages = np.array([age_on(b, self.as_of) if b is not None else np.nan for b in born], dtype=np.float64)
+            unk = np.isnan(ages)
+            self._age = Num(ages, ages, unk, np.zeros(self.size, dtype=bool), False)
+        return self._age
+
+    # Records ----------------------------------------------------------------------------------------
+    def facts_of(self, name: str) -> Facts:
+        found = self.fact_columns.get(name)
+        if found is None:
+            found = self.fact_columns[name] = self._fact_columns(name, [], [])
+        return found
+
+    def _gather_facts(self) -> None:
+        """Every member's records, by fact type, in one pass over the evaluations' own indexes."""
+        owners: dict[str, list[int]] = {}
+        records: dict[str, list] = {}
+        for ev, (_, number) in ((ev, ev.seeds) for ev in dict.fromkeys(self.owner_ev)):
+            for (person, name), (_, facts) in ev._facts.items():
+                if person is not None:
+                    owners.setdefault(name, []).extend([number[person]] * len(facts))
+                    records.setdefault(name, []).extend(facts)
+        for name, facts in records.items():
+            self.fact_columns[name] = self._fact_columns(name, owners[name], facts)
+
+    def _fact_columns(self, name: str, owner: list[int], facts: list) -> Facts:
+        fact_type = self.compiled.fact_types[name]
+        day = np.fromiter((f.date.toordinal() for f in facts), dtype=np.int64, count=len(facts))
+        if fact_type.recording == "states":
+            ends = (state_end(f, fact_type) for f in facts)
+            end = np.fromiter((_FOREVER if e is None else e.toordinal() for e in ends), dtype=np.int64,
+                              count=len(facts))
+        else:
+            end = np.full(len(facts), _FOREVER, dtype=np.int64)
+        owners = np.array(owner, dtype=np.int64)
+        order = np.argsort(owners, kind="stable")  # member by member, each in the evaluator's order
+        return Facts(fact_type, owners[order], day[order], end[order], [facts[i] for i in order])
+
+    def field(self, columns: Facts, name: str) -> Num | Obj:
+        found = columns.fields.get(name)
+        if found is None:
+            found = columns.fields[name] = column([field_value(f, name, columns.fact_type) for f in columns.facts],
+                                                   field_type(columns.fact_type, name))
+        return found
+
+    def record_test(self, node: Any, columns: Facts, reach: np.ndarray, tried: np.ndarray,
+                    reads: list[tuple]) -> np.ndarray:
+        """A ``where``/test over every record; its parameters count as read for members with a record
+        it was tried on (``tried``). They must not sit under and/or/not, where each record could read
+        a different subset in a different order."""
+        found: list[tuple] = []
+        value = self.tri(node, None, None if params_under_junction(node) else found, columns)
+        reads.extend(("param", use, reach & tried) for _, use, _ in found)
+        return value
+
+    def aggregate(self, node: ir.Aggregate, reach: np.ndarray, reads: list[tuple]) -> Any:
+        fact_type = self.compiled.fact_types.get(node.fact)
+        periodic = fact_type is not None and fact_type.recording == "periodic"
+        boolean = node.fn in ("any", "none", "all")
+        if node.scope != "person" or fact_type is None or (
+                node.fn not in _PERIODIC_FNS if periodic else node.fn not in _EVENT_FNS):
+            raise Unsupported(f"aggregate {node.fn} of {node.fact}")
+        if periodic and node.window is None:
+            raise Unsupported("a periodic aggregate without a window")
+        if node.window is not None:
+            window = node.window
+            if window.anchor != "as_of":  # (``each of`` only changes how a window is described)
+                raise Unsupported("a window anchored on a case date")
+            length = window.length
+            if isinstance(length, ir.ParamRef):
+                use = self.params.get(length.name)
+                if use is None:
+                    return np.full(self.size, UNSURE, dtype=np.int8) if boolean else Const(UNK)
+                reads.append(("param", use, reach))
+                length = use.value
+            if not isinstance(length, ir.Duration):
+                raise Unsupported("a window length that is not a duration")
+            start, end = self.compiled.window(self.as_of, length.amount, length.unit, window.direction)
+            watched = start
+        else:
+            start, end, watched = RECORDS_BEGIN, self.as_of, records_known_from(self.first, node.fact)
+        columns = self.facts_of(node.fact)
+        last = min(end, self.as_of).toordinal()
+        if fact_type.recording == "states":
+            selected = (columns.day <= last) & (columns.end >= start.toordinal())
+        else:
+            selected = (columns.day >= start.toordinal()) & (columns.day <= last)
+        counts = np.bincount(columns.owner[selected], minlength=self.size)
+        if node.where is not None:
+            test = self.record_test(node.where, columns, reach, counts > 0, reads)
+            matched, uncertain = selected & (test == YES), selected & (test == UNSURE)
+        else:
+            matched, uncertain = selected, np.zeros(len(columns.facts), dtype=bool)
+        reads.append(("facts", columns, (matched | uncertain) & reach[columns.owner]))
+        n_matched = np.bincount(columns.owner[matched], minlength=self.size)
+        n_uncertain = np.bincount(columns.owner[uncertain], minlength=self.size)
+        if periodic:
+            return self._periodic(node, columns, reach, reads, selected, matched, uncertain, n_matched,
+                                  n_uncertain, start, end)
+        holes = _coverage_gaps(self.first, node.fact, watched, end)
+        if boolean:
+            if node.test is not None:
+                passed = self.record_test(node.test, columns, reach, n_matched > 0, reads)
+                found = np.bincount(columns.owner[matched & (passed == YES)], minlength=self.size) > 0
+                unsure = (n_uncertain > 0) | (np.bincount(columns.owner[matched & (passed == UNSURE)],
+                                                          minlength=self.size) > 0)
+            else:
+                found, unsure = n_matched > 0, n_uncertain > 0
+            value = np.where(found, YES, np.where(unsure | bool(holes), UNSURE, NOT)).astype(np.int8)
+            return value if node.fn == "any" else (2 - value).astype(np.int8)
+        if node.fn == "count":
+            low = n_matched.astype(np.float64)
+            high = np.full(self.size, np.inf) if holes else low + n_uncertain
+            no = np.zeros(self.size, dtype=bool)
+            return Num(low, high, no, no, False)
+        return self._extreme(node, fact_type, columns, matched, n_uncertain > 0, holes, end)
+
+    def _periodic(self, node: ir.Aggregate, columns: Facts, reach: np.ndarray, reads: list[tuple],
+                  selected: np.ndarray, matched: np.ndarray, uncertain: np.ndarray, n_matched: np.ndarray,
+                  n_uncertain: np.ndarray, start: date, end: date) -> Any:
+        """``every``/``rate`` over periodic records (attendance): a period of the window with no record
+        makes the result unknown (the evaluator's period gaps)."""
+        unit = columns.fact_type.period or "terms"
+        expected = self.compiled.expected_periods(start, end, unit)
+        position = {key: i for i, key in enumerate(expected)}
+        days, first = np.unique(columns.day, return_inverse=True)
+        index = np.array([position.get(period_of(date.fromordinal(int(d)), unit, self.compiled.terms), -1)
+                          for d in days], dtype=np.int64)[first.reshape(-1)] if len(days) else np.zeros(0, np.int64)
+        inside = selected & (index >= 0)
+        pairs = np.unique(columns.owner[inside] * (len(expected) + 1) + index[inside])
+        present = np.bincount(pairs // (len(expected) + 1), minlength=self.size)
+        holes = present < len(expected)
+        if node.fn == "all":
+            passed = None
+            if node.test is not None:
+                passed = self.record_test(node.test, columns, reach, (n_matched > 0) | (n_uncertain > 0), reads)
+            else:
+                passed = np.full(len(columns.facts), YES, dtype=np.int8)
+            failed = np.bincount(columns.owner[matched & (passed == NOT)], minlength=self.size) > 0
+            unsure = (np.bincount(columns.owner[matched & (passed == UNSURE)], minlength=self.size) > 0) | (
+                np.bincount(columns.owner[uncertain & (passed != YES)], minlength=self.size) > 0)
+            return np.where(failed, NOT, np.where(unsure | holes, UNSURE, YES)).astype(np.int8)
+        values = self.field(columns, node.field or "")
+        per = self.field(columns, node.per_field or "")
+        if not isinstance(values, Num) or not isinstance(per, Num) or values.dates or per.dates:
+            raise Unsupported("a rate of fields that are not numbers")
+        weights = np.where(matched, 1.0, 0.0)
+        missing = np.bincount(columns.owner[matched & (values.unk | per.unk)], minlength=self.size) > 0
+        total = np.bincount(columns.owner, weights=np.where(matched & ~values.unk, values.lo, 0.0) * weights,
+                            minlength=self.size)
+        over = np.bincount(columns.owner, weights=np.where(matched & ~per.unk, per.lo, 0.0), minlength=self.size)
+        unk = (n_uncertain > 0) | holes | missing | (n_matched == 0) | (over == 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(unk, np.nan, total / np.where(over == 0, 1.0, over) * 100)
+        no = np.zeros(self.size, dtype=bool)
+        return Num(rate, rate, unk, no, False)
+
+    def _extreme(self, node: ir.Aggregate, fact_type: ir.FactType, columns: Facts, matched: np.ndarray,
+                 uncertain: np.ndarray, holes: list, end: date) -> Num | Obj:
+        """``latest``/``earliest`` of a field: the record each member's value comes from, chosen as the
+        evaluator chooses it (a member's records are consecutive rows in the evaluator's order)."""
+        latest = node.fn == "latest"
+        if fact_type.recording == "states" and node.where is None and latest:
+            # the state on the window's last day; none when the register covers the day and lists none
+            day = min(end, self.as_of)
+            uncovered = _uncovered_because(self.first, node.fact, day) is not None
+            candidates = matched & (columns.day <= day.toordinal()) & (columns.end >= day.toordinal())
+        else:
+            uncovered = bool(holes)  # no matching record: none when the sources cover the whole period
+            candidates = matched
+        rows = np.flatnonzero(candidates)
+        owners = columns.owner[rows]
+        if latest:
+            picked = rows[np.r_[owners[1:] != owners[:-1], True]] if len(rows) else rows
+        else:
+            picked = rows[np.r_[True, owners[1:] != owners[:-1]]] if len(rows) else rows
+        if fact_type.recording == "states" and node.where is None and latest:
+            picked = np.array([self._first_of_ties(columns, int(r), candidates) for r in picked], dtype=np.int64)
+            blocked = np.zeros(len(picked), dtype=bool)
+        elif holes:  # a gap after the latest (before the earliest) record could hide a later (earlier) one
+            bound = max(g[1] for g in holes) if latest else min(g[0] for g in holes)
+            day = columns.day[picked]
+            blocked = (day < bound.toordinal()) if latest else (day > bound.toordinal())
+        else:
+            blocked = np.zeros(len(picked), dtype=bool)
+        has = np.zeros(self.size, dtype=bool)
+        has[columns.owner[picked]] = True
+        unk = uncertain | (~has & uncovered)
+        none = ~uncertain & ~has & (not uncovered)
+        values = self.field(columns, node.field or "")
+        take = picked[~blocked]
+        who = columns.owner[take]
+        unk[columns.owner[picked[blocked]]] = True
+        unk[who] |= values.unk[take]
+        if isinstance(values, Num):
+            lo = np.full(self.size, np.nan)
+            lo[who] = values.lo[take]
+            return Num(lo, lo.copy(), unk, none & ~unk, values.dates)
+        array = np.empty(self.size, dtype=object)
+        array[who] = values.values[take]
+        return Obj(array, unk, none & ~unk)
+
+    @staticmethod
+    def _first_of_ties(columns: Facts, row: int, candidates: np.ndarray) -> int:
+        """The evaluator takes ``max`` by (date, fact id), which keeps the first of equal records."""
+        while (row > 0 and candidates[row - 1] and columns.owner[row - 1] == columns.owner[row]
+               and columns.day[row - 1] == columns.day[row]
+               and columns.facts[row - 1].fact_id == columns.facts[row].fact_id):
+            row -= 1
+        return row
+
+
+def seed_person_rules(compiled: Any, evaluations: list[Evaluation], as_of: date) -> None:
+    """Give a batch's bulk evaluations (sharing on: no trace, override or what-if value) their members'
+    results column-wise, one :class:`PersonColumns` per coverage (a run's families share one)."""
+    groups: dict[int, list[Evaluation]] = {}
+    for ev in evaluations:
+        if ev.shared is not None and ev.members:
+            groups.setdefault(ev.coverage_id, []).append(ev)
+    for group in groups.values():
+        PersonColumns(compiled, group, as_of)
+
+
+__all__ = ["PersonColumns", "Unsupported", "seed_person_rules"]
