@@ -168,7 +168,8 @@ def plan_snapshot(
 
 #: a plan's families (by id, each with its members sorted), every planned person's record keys over
 #: all their memberships, and the family and person each record's facts follow
-_Planned = tuple[tuple[tuple[str, tuple[MemberRow, ...]], ...], dict[str, tuple[str, ...]], dict[str, tuple[str, str]]]
+_Planned = tuple[tuple[tuple[str, tuple[MemberRow, ...]], ...], dict[str, tuple[str, ...]],
+                 dict[str, tuple[str, str]]]
 
 
 def _plan_all(members_of: Mapping[str, list[MemberRow]], family_ids: Collection[str] | None) -> _Planned:
@@ -193,10 +194,10 @@ _FEW_FAMILIES = 200
 
 
 def _plan_few(conn: sa.Connection, layer: str, as_of: date, known: datetime | None, asked: set[str]) -> _Planned:
-    """The families ``asked`` for (those with members on ``as_of``) planned exactly as :func:`plan_snapshot` plans them
-    from every membership, from the few memberships that decide them, found by index: the families' own;
-    their members' other memberships (a person's identity draws on all of them); and every other
-    membership listing one of their record keys (a record's facts follow the last one read).
+    """The families ``asked`` for (those with members on ``as_of``) planned exactly as :func:`_plan_all`
+    plans them from every membership, but from the few memberships that decide them, found by index: the
+    families' own; their members' other memberships (a person's identity draws on all of them); and
+    every other membership listing one of their record keys (a record's facts follow the last one read).
 
     Finding the last needs no scan of the borough, because of how builds write memberships
     (:func:`engine.integrate.families.build_families`): each build leaves one open membership per person,
