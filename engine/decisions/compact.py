@@ -376,7 +376,10 @@ class _Encoder:
                ) -> dict[str, Any]:
         """A member's criterion under the family-level one (``parent_tri``, encoded as ``parent``). The usual
         case - same rule, kind, source and parameter uses as the family's, nothing of its own - encodes as
-        just its value, in every format, without a memo lookup."""
+        just its value, in every format, without a memo lookup (:func:`_need_results` tests it inline for a
+        need's members). "Same" is by identity, in order: a member whose uses are the family's objects in
+        another order (which the evaluator gives, e.g. when members use different parameters) or equal
+        copies is encoded in full, as ``{"value": ...}``, and records already written spell it so."""
         if parent_tri is None:  # (a member's sustained part where the family's outcome has none)
             return self.tri(tri, None, person)
         if (tri.rule == parent_tri.rule and tri.kind == parent_tri.kind and tri.person_id == person
