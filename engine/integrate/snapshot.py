@@ -361,8 +361,9 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
     """family id -> its memberships on ``as_of`` as known at ``known``, families and each family's rows in
     the order they are first read (:func:`_membership_query`): a record listed twice follows the last."""
     where = () if family_ids is None else (family_memberships.c.family_id.in_(sorted(family_ids)),)
+    query = _membership_query(layer, as_of, known, *where, layer_index=family_ids is None)
     members_of: dict[str, list[MemberRow]] = defaultdict(list)
-    for family_id, row, _ in _on_date(conn.execute(_membership_query(layer, as_of, known, *where)), as_of, known):
+    for family_id, row, _ in _on_date(conn.execute(query), as_of, known):
         members_of[family_id].append(row)
     return members_of
 
