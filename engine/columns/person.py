@@ -55,6 +55,8 @@ _FOREVER = date.max.toordinal()
 #: aggregates covered over events and states registers, and over periodic records (attendance)
 _EVENT_FNS = ("any", "none", "count", "latest", "earliest")
 _PERIODIC_FNS = ("all", "rate")
+#: value names by int8 code; unknown results are left to the evaluator (None)
+_VALUE_NAMES = np.array([NAMES[NOT], None, NAMES[YES]], dtype=object)
 _BUSY: Any = object()  # a rule under evaluation (a rule reaching itself is left to the evaluator)
 
 
@@ -78,8 +80,9 @@ class RuleColumns:
     #: per member, the number of its parameter-use list in ``lists``
     list_id: np.ndarray
     lists: list[list[ParamUse]]
-    #: member -> the records the rule's own aggregates cited
-    own: dict[int, list]
+    #: the records the rule's own aggregates cited: (fact columns, cited rows in member order, where each
+    #: member's rows start in that list)
+    own: list[tuple[Facts, list[int], list[int]]]
     #: (referenced rule, per member whether its evaluation reached it): a reached rule's records come too
     refs: list[tuple[str, list[bool]]]
     #: per member: whether its result cites any record (its own or a reached reference's)
@@ -91,8 +94,11 @@ class RuleColumns:
     citing: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.names = [None if v == UNSURE else NAMES[v] for v in self.value.tolist()]
-        self.uses = [self.lists[i] for i in self.list_id.tolist()]
+        self.names = _VALUE_NAMES[self.value].tolist()
+        lists = np.empty(len(self.lists), dtype=object)
+        for i, uses in enumerate(self.lists):
+            lists[i] = uses
+        self.uses = lists[self.list_id].tolist()
         self.citing = self.cites.tolist()
 
 
@@ -135,9 +141,8 @@ class PersonColumns:
             return None
         evidence: list = []
         if found.citing[m]:
-            cited = found.own.get(m)
-            if cited:
-                evidence = [ev.evidence_of(f) for f in cited]
+            for columns, rows, starts in found.own:
+                evidence.extend(ev.evidence_of(columns.facts[r]) for r in rows[starts[m]:starts[m + 1]])
             for ref, reached in found.refs:
                 if reached[m]:
                     evidence.extend(ev.rule_result(ref, person_id).evidence)
@@ -174,7 +179,7 @@ class PersonColumns:
 
     def _columns(self, value: np.ndarray, reads: list[tuple]) -> RuleColumns:
         keys, events, refs = [], [], []
-        own: dict[int, list] = {}
+        own: list[tuple[Facts, list[int], list[int]]] = []
         cites = np.zeros(self.size, dtype=bool)
         for read in reads:
             if read[0] == "param":
@@ -188,10 +193,11 @@ class PersonColumns:
                 cites |= read[2] & ref.cites
             else:
                 columns, rows = read[1], np.flatnonzero(read[2])
-                owners = columns.owner[rows]
-                cites[owners] = True
-                for row, owner in zip(rows.tolist(), owners.tolist()):
-                    own.setdefault(owner, []).append(columns.facts[row])
+                if len(rows):
+                    owners = columns.owner[rows]  # ascending: a fact type's rows are in member order
+                    cites[owners] = True
+                    own.append((columns, rows.tolist(),
+                                np.searchsorted(owners, np.arange(self.size + 1)).tolist()))
         if keys:
             list_id, rows = group_rows(np.stack(keys, axis=1))
             lists = [self._param_list(events, row) for row in rows]

@@ -546,13 +546,19 @@ class Evaluation:
         rule = self.rules[code]
         found = self._need_members[code] = {}
         role, memo = rule.role, self.memo
+        seeds = self.seeds[0] if self.seeds is not None else None
         for member in self.members:
             pid = member.person_id
             if role is not None:
                 held = memo.get((role, pid))
                 if (held if held is not None and held is not _IN_PROGRESS else self.rule_result(role, pid)).value == NOT_MET:
                     continue
-            found[pid] = self.rule_result(code, pid)
+            result = memo.get((code, pid)) if seeds is not None else None
+            if result is None and seeds is not None:  # a batch's column-wise result: no dispatch needed
+                result = seeds.result(self, rule, pid)
+                if result is not None:
+                    memo[(code, pid)] = result
+            found[pid] = result if result is not None and result is not _IN_PROGRESS else self.rule_result(code, pid)
         return found
 
     def _family_need(self, rule: RuleDef) -> TriResult:
