@@ -162,6 +162,10 @@ class PersonColumns:
             found = self._evaluate(name)
         except Unsupported:
             found = None
+        except (ArithmeticError, LookupError, TypeError, ValueError):
+            # Data this module did not foresee: the evaluator, which defines every result (and reports a
+            # framework's own errors in its words), decides for this rule. Never a different answer.
+            found = None
         self.rules[name] = found
         return found
 

@@ -140,3 +140,21 @@ def test_crafted_families_record_the_same_bytes(as_of):
     assert results["C2"].roles["C2-x"]["dependent_child"] == "unknown"
     assert results["C4"].needs["EDU_PERSISTENT_ABSENCE"].members["C4-c"].value == "unknown"
     _assert_same(compiled, _crafted() + bench.synthetic_families(10, seed=9), as_of)
+
+
+def test_a_rule_the_columns_cannot_evaluate_is_left_to_the_evaluator(monkeypatch):
+    """Data the column-wise code did not foresee never changes an answer: that rule is computed by the
+    per-family evaluator instead (here every need raises inside the columns)."""
+    compiled = compile_framework(load_framework(FRAMEWORKS["phase3"]))
+    evaluate = PersonColumns._evaluate
+    left: list[str] = []
+
+    def failing(self, name):
+        if self.defs[name][0] == "need":
+            left.append(name)
+            raise TypeError("unforeseen data")
+        return evaluate(self, name)
+
+    monkeypatch.setattr(PersonColumns, "_evaluate", failing)
+    _assert_same(compiled, bench.synthetic_families(20, seed=2), date(2023, 9, 1))
+    assert left, "the failing rules were asked for"
