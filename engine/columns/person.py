@@ -529,15 +529,16 @@ class PersonColumns:
         return row
 
 
-def seed_person_rules(compiled: Any, evaluations: list[Evaluation], as_of: date) -> None:
+def seed_person_rules(compiled: Any, evaluations: list[Evaluation]) -> None:
     """Give a batch's bulk evaluations (sharing on: no trace, override or what-if value) their members'
-    results column-wise, one :class:`PersonColumns` per coverage (a run's families share one)."""
-    groups: dict[int, list[Evaluation]] = {}
+    results column-wise, one :class:`PersonColumns` per coverage, parameters and date (a run's families
+    share them)."""
+    groups: dict[tuple[int, int, date], list[Evaluation]] = {}
     for ev in evaluations:
         if ev.shared is not None and ev.members:
-            groups.setdefault(ev.coverage_id, []).append(ev)
-    for group in groups.values():
-        PersonColumns(compiled, group, as_of)
+            groups.setdefault((ev.coverage_id, id(ev.params), ev.as_of), []).append(ev)
+    for (_, _, day), group in groups.items():
+        PersonColumns(compiled, group, day)
 
 
 __all__ = ["PersonColumns", "Unsupported", "seed_person_rules"]

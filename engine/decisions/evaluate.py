@@ -188,7 +188,7 @@ def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date
     with collector_paused():
         evaluations = [compiled.evaluation(f, as_of, evaluator_overrides(overrides.get(f.family_id, ())), False)
                        for f in ordered]
-        seed_person_rules(compiled, evaluations, as_of)
+        seed_person_rules(compiled, evaluations)
         done = []
         for i, family in enumerate(ordered):
             ev, evaluations[i] = evaluations[i], None  # each evaluation is freed once recorded
