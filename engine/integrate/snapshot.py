@@ -225,6 +225,8 @@ def _plan_few(conn: sa.Connection, layer: str, as_of: date, known: datetime | No
 
     read_by(family_memberships.c.family_id, asked)
     own = [row for family_id, row, _ in found.values() if family_id in asked]
+    if not own:  # none of them has members on the date
+        return (), {}, {}
     persons = {row[0] for row in own}
     keys = {key for row in own for key in row[3]}
     # members' other memberships, and any membership without record keys (it lists its person id)

@@ -140,3 +140,4 @@ def test_several_families_and_unknown_ids(borough: sa.Engine) -> None:
         assert [f for batch in plan.batches for f in load_batch(conn, plan, batch)] == [
             whole[f] for f in sorted(asked) if f in whole]
     assert load_snapshot_families(borough, day, known, ["F-none"]) == []
+    assert plan_snapshot(borough, day, known, family_ids=[]).batches == ()
