@@ -203,11 +203,11 @@ def _plan_few(conn: sa.Connection, layer: str, as_of: date, known: datetime | No
     (:func:`engine.integrate.families.build_families`): each build leaves one open membership per person,
     listing that person's records at the build, and a person's records are theirs alone, so the
     memberships open as known at any time (builds finish in the order they run) list every record at
-    most once. A second membership listing
-    a record on ``as_of`` must therefore be one a later build ended after ``as_of`` (when a record moved
-    to another person in the same build as its old person moved home): those are read by the ended-build
-    index. Only a record none of whose memberships read so far is open can be listed by an open
-    membership elsewhere: those few keys are looked for in the record key lists themselves.
+    most once. A second membership listing a record on ``as_of`` must therefore be one a later build
+    ended after ``as_of`` (when a record moved to another person in the same build as its old person
+    moved home): those are read by the ended-build index. Only a record none of whose memberships read
+    so far is open can be listed by an open membership elsewhere: those few keys are looked for in the
+    record key lists themselves.
 
     Which of several memberships is read last depends on where their families are first read
     (:func:`_memberships` groups rows by family), so every family met is read whole."""
