@@ -20,11 +20,13 @@ A seeded result must be the one the per-family evaluator would build, exactly:
   right, a referenced rule's uses where it is referenced.
 
 Unknown results are never seeded: their reasons are worded by the evaluator, which computes them when
-asked. A rule is not seeded at all (the evaluator runs it as before) when it uses anything outside what
-is covered here: a family-scope or periodic aggregate, ``all``/``sum``/``rate``-style aggregates, windows
-anchored on a case date, person attributes other than age, parameters inside a ``where`` under
-``and``/``or``, built-in functions, or a rule that is itself not covered. Tests compare the stored
-records of seeded and unseeded evaluation byte for byte.
+asked. Covered: ``any``/``none``/``count``/``latest``/``earliest`` over events and states registers and
+``every``/``rate`` over periodic records in a window, comparisons, and/or/not, age, parameters, the
+evaluation date and arithmetic on known values, roles and person rules. A rule using anything else (a
+family-scope aggregate, ``sum``/``min``/``max``/``average``, a window anchored on a case date, a person
+attribute other than age, a parameter under and/or inside a record test, a built-in function, date
+arithmetic per record, a rule that is itself not covered) is not seeded at all: the evaluator runs it as
+before. Tests compare the stored records of seeded and unseeded evaluation byte for byte.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ class PersonColumns:
         self.size = len(self.members)
         self._age: Num | None = None
         self._gather_facts()
-        self.owner_ev = []  # read: the evaluations need not live as long as the batch's columns
+        self.owner_ev = []  # every record is read now: the columns need not keep the evaluations alive
 
     # Seeds ------------------------------------------------------------------------------------------
     def result(self, ev: Evaluation, rule: RuleDef, person_id: str) -> TriResult | None:
