@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from engine.decisions.evaluate import batches_for_workers, evaluate_one, map_batches
+from engine.decisions.evaluate import batches_for_workers, bulk_results, map_batches
 from engine.decisions.overrides import OverrideRecord
 from engine.rules.inputs import FamilyInput
 from engine.rules.results import NOT_MET, FamilyResult, ParamUse, TriResult
@@ -203,12 +203,10 @@ def _merged(parts: Iterator[FrameworkDiff]) -> FrameworkDiff:
 def _diff_batch(compiled_a: Any, compiled_b: Any, families: Sequence[FamilyInput], as_of: date,
                 overrides: Mapping[str, Sequence[OverrideRecord]] | None) -> FrameworkDiff:
     # Bulk evaluation (no sub-criteria trees): the comparison reads values, spans, citations and parameters.
-    overrides = overrides or {}
     report = FrameworkDiff()
-    for family in sorted(families, key=lambda f: f.family_id):
-        applied = overrides.get(family.family_id, ())
-        a = evaluate_one(compiled_a, family, as_of, applied, trace=False)
-        b = evaluate_one(compiled_b, family, as_of, applied, trace=False)
+    before = bulk_results(compiled_a, families, as_of, overrides)
+    after = bulk_results(compiled_b, families, as_of, overrides)
+    for (family, a), (_, b) in zip(before, after):
         report.families += 1
         report.eligible_before[a.eligible.value] += 1
         report.eligible_after[b.eligible.value] += 1

@@ -175,25 +175,33 @@ def _run_batch(index: int) -> Any:
     return _SHARED["work"](_SHARED["batches"][index])
 
 
-def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
-                     overrides: Mapping[str, Sequence[OverrideRecord]], trace: bool) -> list[Evaluated]:
-    """A batch's records. Without trees, the batch's person-level rules are first evaluated column-wise
-    (:mod:`engine.columns.person`), which gives each family exactly the results it would compute itself.
-    The collector is paused meanwhile: the batch's evaluations are many objects and few cycles."""
-    ordered = sorted(families, key=lambda f: f.family_id)
-    if trace or not hasattr(compiled, "evaluation"):
-        return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
+def bulk_results(compiled: Any, families: Sequence[FamilyInput], as_of: date,
+                 overrides: Mapping[str, Sequence[OverrideRecord]] | None = None) -> Iterator[tuple[FamilyInput, Any]]:
+    """(family, FamilyResult without sub-criteria trees) for a batch, in family id order. The batch's
+    person-level rules are first evaluated column-wise (:mod:`engine.columns.person`), which gives each
+    family exactly the results it would compute itself. The collector is paused meanwhile: the batch's
+    evaluations are many objects and few cycles."""
     from engine.columns.person import seed_person_rules
 
+    overrides = overrides or {}
+    ordered = sorted(families, key=lambda f: f.family_id)
     with collector_paused():
         evaluations = [compiled.evaluation(f, as_of, evaluator_overrides(overrides.get(f.family_id, ())), False)
                        for f in ordered]
         seed_person_rules(compiled, evaluations)
-        done = []
         for i, family in enumerate(ordered):
-            ev, evaluations[i] = evaluations[i], None  # each evaluation is freed once recorded
-            done.append(_recorded(compiled, family, ev.family_result(), overrides.get(family.family_id, ())))
-        return done
+            ev, evaluations[i] = evaluations[i], None  # each evaluation is freed once its result is used
+            yield family, ev.family_result()
+
+
+def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
+                     overrides: Mapping[str, Sequence[OverrideRecord]], trace: bool) -> list[Evaluated]:
+    """A batch's records (:func:`bulk_results` unless sub-criteria trees are stored too)."""
+    if trace or not hasattr(compiled, "evaluation"):
+        ordered = sorted(families, key=lambda f: f.family_id)
+        return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
+    return [_recorded(compiled, family, result, overrides.get(family.family_id, ()))
+            for family, result in bulk_results(compiled, families, as_of, overrides)]
 
 
 def evaluate_batches(
