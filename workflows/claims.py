@@ -44,6 +44,19 @@ def _jsonable(row: sa.Row) -> dict[str, Any]:
     return out
 
 
+def _latest_decision_id(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> str | None:
+    """The family's latest profiling decision under the case's framework known when it was claimed."""
+    from engine.storage.tables_decisions import decisions
+
+    if not sa.inspect(conn).has_table("decisions"):
+        return None
+    return conn.execute(
+        sa.select(decisions.c.decision_id).where(
+            decisions.c.family_id == case.family_id, decisions.c.framework_hash == case.framework_hash,
+            decisions.c.known_at <= claim.claimed_at)
+        .order_by(decisions.c.seq.desc()).limit(1)).scalar()
+
+
 def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[dict[str, Any]]:
     """The profiling decisions behind the case: the one that opened it and the latest for its
     framework up to the claim; empty when the rules engine has recorded none."""
@@ -52,13 +65,7 @@ def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[
 
     if not sa.inspect(conn).has_table("decisions"):
         return []
-    ids = {case.opening_decision_id, claim.decision_id} - {None}
-    latest = conn.execute(
-        sa.select(decisions.c.decision_id).where(
-            decisions.c.family_id == case.family_id, decisions.c.framework_hash == case.framework_hash,
-            decisions.c.known_at <= claim.claimed_at)
-        .order_by(decisions.c.seq.desc()).limit(1)).scalar()
-    ids |= {latest} - {None}
+    ids = {case.opening_decision_id, claim.decision_id, _latest_decision_id(conn, case, claim)} - {None}
     rows = conn.execute(sa.select(decisions).where(decisions.c.decision_id.in_(sorted(ids)))
                         .order_by(decisions.c.seq)).all()
     records = []
@@ -67,6 +74,11 @@ def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[
         record["result"] = stored_result(row, conn)
         records.append(record)
     return records
+
+
+def _supporting_decision(conn: sa.Connection, claim: sa.Row) -> str | None:
+    case = conn.execute(sa.select(cases).where(cases.c.case_id == claim.case_id)).one()
+    return _latest_decision_id(conn, case, claim)
 
 
 def audit_pack(conn: sa.Connection, claim: sa.Row) -> dict[str, Any]:
@@ -110,7 +122,9 @@ def export_claims(engine: sa.Engine, period_start: date, period_end: date, out: 
                 "claimed_on": claim.claimed_at.date().isoformat(),
                 "attached_on": claim.attached_on.isoformat() if claim.attached_on else "",
                 "lead_practitioner": claim.lead_practitioner or "", "requested_by": claim.requested_by or "",
-                "signed_off_by": claim.signed_off_by, "decision_id": claim.decision_id or "",
+                "signed_off_by": claim.signed_off_by,
+                # the decision an auditor replays: the one the claim named, else the latest it rests on
+                "decision_id": claim.decision_id or _supporting_decision(conn, claim) or "",
                 "audit_pack": str(pack_path.relative_to(out)),
             })
             report.claims += 1

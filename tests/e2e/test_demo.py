@@ -88,6 +88,29 @@ def test_claims_export_has_a_claim_file_and_an_audit_pack_per_claim(demo, db) ->
     assert len(list((folder / "audit").glob("*.json"))) == len(claim_ids)
 
 
+def test_an_auditor_replays_and_explains_each_claim_from_the_claim_file(demo, db) -> None:
+    """Issue 4's "done": the claim file names the decision each claim rests on; replaying it gives the same
+    decision, and explaining the family re-derives exactly what was recorded."""
+    home, _ = demo
+    (claim_file,) = (home / "outputs" / "claims").glob("pbr-claims-*.csv")
+    with claim_file.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "COLUMNS": "200"}
+    for row in rows:
+        decision = row["decision_id"]
+        family, = db.execute("select family_id from decisions where decision_id = ?", (decision,)).fetchone()
+        assert family == row["family_id"]
+        pack = json.loads((claim_file.parent / row["audit_pack"]).read_text(encoding="utf-8"))
+        assert decision in {d["decision_id"] for d in pack["decisions"]}
+        replay = subprocess.run([HEARTH, "replay", decision, "--home", str(home)], capture_output=True, text=True,
+                                timeout=120, env=env)
+        assert replay.returncode == 0 and "identical" in replay.stdout, replay.stdout + replay.stderr
+        explain = subprocess.run([HEARTH, "explain", family, "--home", str(home)], capture_output=True, text=True,
+                                 timeout=120, env=env)
+        assert explain.returncode == 0 and "matches the record exactly" in explain.stdout, explain.stdout[-2000:]
+
+
 def test_returns_and_extracts_are_written_and_logged(demo, db) -> None:
     home, _ = demo
     outputs = home / "outputs"
