@@ -177,8 +177,8 @@ class PersonColumns:
         everyone = np.ones(self.size, dtype=bool)
         if kind == "need" and role is not None:
             held = self.ref(role, everyone, reads)
-            value = np.minimum(held, self.tri(condition, everyone & (held != NOT), reads))
-            value = np.where(held == NOT, NOT, value).astype(np.int8)
+            # not a holder: not met (Kleene and, as the evaluator's and2)
+            value = np.minimum(held, self.tri(condition, everyone & (held != NOT), reads)).astype(np.int8)
         else:
             value = self.tri(condition, everyone, reads)
         return self._columns(value, reads)

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from engine.rules import ir
-from engine.rules.calendar import shift
-from engine.rules.expressions import compare_ranges
+from engine.rules.expressions import arithmetic, compare_ranges
 from engine.rules.results import MET, NOT_MET, UNKNOWN
 from engine.rules.values import UNK, NoRecord, Range
 
@@ -123,8 +122,8 @@ def compare_numbers(op: str, left: Num, right: Num | Const) -> np.ndarray:
         else:
             r_lo = r_hi = np.full(left.lo.shape, _as_number(right.value, left.dates))
     else:
-        if right.dates != left.dates:
-            raise Unsupported("comparing a date with a number")
+        if not isinstance(right, Num) or right.dates != left.dates:
+            raise Unsupported("comparing a number or date with something else")
         r_lo, r_hi = right.lo, right.hi
     with np.errstate(invalid="ignore"):
         if op in ("=", "!="):
@@ -194,17 +193,21 @@ def arith_columns(op: str, left: Num | Obj | Const, right: Num | Obj | Const) ->
     return Num(result, result, unk, np.zeros(result.shape, dtype=bool), False)
 
 
+class _Known:
+    """What :func:`engine.rules.expressions.arithmetic` asks of an evaluation, for values known before
+    any member is read: the term calendar, and somewhere to put a reason (an unknown value is seeded
+    nowhere, so the reason is not needed)."""
+
+    def __init__(self, terms: Any) -> None:
+        self.terms = terms
+
+    def unknown(self, reason: str) -> None:
+        pass
+
+
 def arith_values(op: str, a: Any, b: Any, terms: Any) -> Any:
-    """Arithmetic on two known-in-advance values: only what needs no reason when it fails."""
-    if a is UNK or b is UNK:
-        return UNK
-    if isinstance(b, ir.Duration) and isinstance(a, date) and op in "+-":
-        return shift(a, b.amount if op == "+" else -b.amount, b.unit, terms)
-    if isinstance(a, date) and isinstance(b, date) and op == "-":
-        return (a - b).days
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and op in "+-*":
-        return {"+": operator.add, "-": operator.sub, "*": operator.mul}[op](a, b)
-    raise Unsupported(f"arithmetic {op} on {a!r} and {b!r}")
+    """Arithmetic on two known-in-advance values, exactly as the evaluator computes it."""
+    return arithmetic(op, a, b, _Known(terms))
 
 
 __all__ = ["NOT", "UNSURE", "YES", "NAMES", "MIRROR", "Unsupported", "Num", "Obj", "Const", "group_rows", "field_type",

@@ -197,7 +197,7 @@ def bulk_results(compiled: Any, families: Sequence[FamilyInput], as_of: date,
 def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                      overrides: Mapping[str, Sequence[OverrideRecord]], trace: bool) -> list[Evaluated]:
     """A batch's records (:func:`bulk_results` unless sub-criteria trees are stored too)."""
-    if trace or not hasattr(compiled, "evaluation"):
+    if trace:
         ordered = sorted(families, key=lambda f: f.family_id)
         return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
     return [_recorded(compiled, family, result, overrides.get(family.family_id, ()))
