@@ -76,11 +76,6 @@ def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[
     return records
 
 
-def _supporting_decision(conn: sa.Connection, claim: sa.Row) -> str | None:
-    case = conn.execute(sa.select(cases).where(cases.c.case_id == claim.case_id)).one()
-    return _latest_decision_id(conn, case, claim)
-
-
 def audit_pack(conn: sa.Connection, claim: sa.Row) -> dict[str, Any]:
     case = conn.execute(sa.select(cases).where(cases.c.case_id == claim.case_id)).one()
     trail = conn.execute(sa.select(case_audit).where(case_audit.c.case_id == claim.case_id)
@@ -114,7 +109,8 @@ def export_claims(engine: sa.Engine, period_start: date, period_end: date, out: 
                             .order_by(claims.c.claimed_at, claims.c.claim_id)).all()
         for claim in rows:
             pack_path = out / "audit" / (re.sub(r"[^A-Za-z0-9_.-]", "_", claim.claim_id) + ".json")
-            pack_path.write_text(json.dumps(audit_pack(conn, claim), indent=2, sort_keys=True))
+            pack = audit_pack(conn, claim)
+            pack_path.write_text(json.dumps(pack, indent=2, sort_keys=True))
             report.audit_packs.append(pack_path)
             writer.writerow({
                 "claim_reference": claim.claim_id, "family_id": claim.family_id,
@@ -124,7 +120,8 @@ def export_claims(engine: sa.Engine, period_start: date, period_end: date, out: 
                 "lead_practitioner": claim.lead_practitioner or "", "requested_by": claim.requested_by or "",
                 "signed_off_by": claim.signed_off_by,
                 # the decision an auditor replays: the one the claim named, else the latest it rests on
-                "decision_id": claim.decision_id or _supporting_decision(conn, claim) or "",
+                # (the pack's decisions are in order, the latest under the case's framework last)
+                "decision_id": claim.decision_id or (pack["decisions"][-1]["decision_id"] if pack["decisions"] else ""),
                 "audit_pack": str(pack_path.relative_to(out)),
             })
             report.claims += 1
