@@ -166,10 +166,9 @@ def family_as_known(engine: sa.Engine, family_id: str, as_of: date, known_at: da
     holds it), or a NotFoundError naming the closest family id that has members then."""
     family = load_family(loader or default_loader(), engine, as_of, known_at, family_id)
     if family is None:
-        from engine.integrate.snapshot import plan_snapshot
+        from engine.integrate.snapshot import families_on_date
 
-        plan = plan_snapshot(engine, as_of, known_at, batch_size=10**9)
-        known = [f for batch in plan.batches for f, _ in batch.families]
+        known = families_on_date(engine, as_of, known_at)
         raise NotFoundError(
             f"family {family_id!r} has no members on {as_of} in what was known at {known_at:%Y-%m-%d %H:%M} UTC"
             f"{did_you_mean(family_id, known)}"

@@ -216,7 +216,7 @@ def _plan_few(conn: sa.Connection, layer: str, as_of: date, known: datetime | No
     def read(*where: sa.ColumnElement[bool], layer_index: bool = False) -> None:
         # unordered: ordering by (ended build, id) would lead SQLite to walk the layer's index for it
         query = _membership_query(layer, as_of, known, *where, layer_index=layer_index).order_by(None)
-        for family_id, row, (ended_build, row_id) in _on_date(conn.execute(query), as_of, known):
+        for family_id, row, (ended_build, row_id) in _on_date(conn.execute(query), known):
             found[row_id] = (family_id, row, (ended_build is not None, ended_build or 0, row_id))
 
     def read_by(column: sa.Column, values: Collection[str]) -> None:
@@ -359,6 +359,19 @@ def family_of_person(conn: sa.Connection, as_of: date, known_at: datetime | None
             for person, *_ in rows}
 
 
+def families_on_date(engine: sa.Engine, as_of: date, known_at: datetime | None = None,
+                     layer: str = "household") -> list[str]:
+    """The ids of the families of ``layer`` with members on ``as_of`` as known at ``known_at``, sorted: the
+    families :func:`plan_snapshot` plans, found by the same membership rules without reading record
+    keys or planning anything (to name the closest family to an id that has none)."""
+    known = _naive_utc(known_at) if known_at else None
+    family_id = family_memberships.c.family_id
+    query = _membership_query(layer, as_of, known).with_only_columns(family_id).distinct()
+    query = query.order_by(None).order_by(family_id)
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
 def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime | None,
                  family_ids: Collection[str] | None) -> dict[str, list[MemberRow]]:
     """family id -> its memberships on ``as_of`` as known at ``known``, families and each family's rows in
@@ -366,7 +379,7 @@ def _memberships(conn: sa.Connection, layer: str, as_of: date, known: datetime |
     where = () if family_ids is None else (family_memberships.c.family_id.in_(sorted(family_ids)),)
     query = _membership_query(layer, as_of, known, *where, layer_index=family_ids is None)
     members_of: dict[str, list[MemberRow]] = defaultdict(list)
-    for family_id, row, _ in _on_date(conn.execute(query), as_of, known):
+    for family_id, row, _ in _on_date(conn.execute(query), known):
         members_of[family_id].append(row)
     return members_of
 
@@ -380,7 +393,11 @@ def _membership_query(layer: str, as_of: date, known: datetime | None, *where: s
     (:func:`_plan_few`) can tell which membership the whole snapshot reads last. Without
     ``layer_index`` the layer is compared in a form no index serves, so that SQLite (which, without
     statistics, prefers one equality to an ``IN`` list) looks ``where``'s ids up by their own index
-    instead of walking every membership of the layer."""
+    instead of walking every membership of the layer.
+
+    A membership is on ``as_of`` unless it ended by then in a build finished by ``known``: an end
+    recorded later was not yet known (:func:`_on_date` reads such a row as still open). This is the one
+    statement of who is in a family on a date; :func:`families_on_date` asks it for family ids alone."""
     started = family_builds.alias("started")
     ended = family_builds.alias("ended")
     # Dates and record keys raw (ISO and JSON text on SQLite): a borough has hundreds of thousands of
@@ -398,21 +415,21 @@ def _membership_query(layer: str, as_of: date, known: datetime | None, *where: s
                started.c.finished_at.is_not(None), *where)
         .order_by(family_memberships.c.ended_build.asc().nulls_first(), family_memberships.c.id)
     )
+    still_member = [family_memberships.c.to_date.is_(None), family_memberships.c.to_date > as_of]
     if known is not None:
         query = query.where(started.c.finished_at <= known)
-    return query
+        still_member += [ended.c.finished_at.is_(None), ended.c.finished_at > known]
+    return query.where(sa.or_(*still_member))
 
 
-def _on_date(rows: Iterable[tuple], as_of: date, known: datetime | None) -> Iterator[tuple[str, MemberRow, tuple]]:
+def _on_date(rows: Iterable[tuple], known: datetime | None) -> Iterator[tuple[str, MemberRow, tuple]]:
     """(family id, member row, (ended build, membership id)) for each of :func:`_membership_query`'s rows
-    that is a membership on ``as_of`` as known at ``known``."""
+    (memberships on ``as_of`` as known at ``known``), with the end date as known then."""
     dates, decode = _Dates(), orjson.loads
     for family_id, person, joined, left, keys, ended_known, ended_build, row_id in rows:
         left = dates[left]
         if left is not None and known is not None and (ended_known is None or ended_known > known):
             left = None  # the move was not yet known at `known`
-        if left is not None and left <= as_of:
-            continue
         if isinstance(keys, str):
             keys = decode(keys)
         yield family_id, (person, dates[joined], left, tuple(keys or (person,))), (ended_build, row_id)
