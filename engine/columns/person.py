@@ -94,6 +94,9 @@ class RuleColumns:
     names: list = field(default_factory=list)
     uses: list = field(default_factory=list)
     citing: list = field(default_factory=list)
+    #: (role, per family whether its evaluation reached a quantifier over the members holding it): every
+    #: member's result of the role comes too (family-level rules only: engine.columns.family)
+    member_refs: list[tuple[str, list[bool]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.names = _VALUE_NAMES[self.value].tolist()
@@ -105,7 +108,13 @@ class RuleColumns:
 
 
 class PersonColumns:
-    """The batch's person-level results; ``Evaluation.seeds`` asks :meth:`result` for one."""
+    """The batch's person-level results; ``Evaluation.seeds`` asks :meth:`result` for one (and
+    :meth:`family_result` for a family-level rule, which :mod:`engine.columns.family` evaluates)."""
+
+    #: the scope of the aggregates this class reads records for (one row per member)
+    scope = "person"
+    #: the batch's family-level results, when a batch has them
+    families: Any = None
 
     def __init__(self, compiled: Any, evaluations: list[Evaluation], as_of: date) -> None:
         self.compiled, self.as_of = compiled, as_of
@@ -130,27 +139,48 @@ class PersonColumns:
         self.owner_ev = []  # every record is read now: the columns need not keep the evaluations alive
 
     # Seeds ------------------------------------------------------------------------------------------
+    def _ready(self, name: str) -> RuleColumns | None:
+        """A rule's columns for :meth:`result` (None: left to the evaluator), evaluated on first use."""
+        found = self.ready.get(name, False)
+        if found is False:
+            found = self.ready[name] = self.rule(name) if name in self.defs else None
+        return found
+
     def result(self, ev: Evaluation, rule: RuleDef, person_id: str) -> TriResult | None:
         """The member's result of ``rule``, or None when it is left to the evaluator."""
         found = self.ready.get(rule.name, False)
         if found is False:
-            found = self.ready[rule.name] = self.rule(rule.name) if rule.name in self.defs else None
+            found = self._ready(rule.name)
         if found is None:
             return None
-        m = ev.seeds[1][person_id]
-        value = found.names[m]
+        return self.seed(ev, rule, found, ev.seeds[1][person_id], person_id)
+
+    @staticmethod
+    def seed(ev: Evaluation, rule: RuleDef, found: RuleColumns, row: int, person_id: str | None) -> TriResult | None:
+        """The result ``row`` of ``found`` gives the subject (a member, or the family when ``person_id`` is
+        None), or None when it is unknown: the facts its aggregates cited and those of the references its
+        evaluation reached, and its parameter uses."""
+        value = found.names[row]
         if value is None:
             return None
         evidence: list = []
-        if found.citing[m]:
+        if found.citing[row]:
             for columns, rows, starts in found.own:
-                evidence.extend(ev.evidence_of(columns.facts[r]) for r in rows[starts[m]:starts[m + 1]])
+                evidence.extend(ev.evidence_of(columns.facts[r]) for r in rows[starts[row]:starts[row + 1]])
             for ref, reached in found.refs:
-                if reached[m]:
+                if reached[row]:
                     evidence.extend(ev.rule_result(ref, person_id).evidence)
+            for role, reached in found.member_refs:
+                if reached[row]:
+                    for member in ev.members:
+                        evidence.extend(ev.rule_result(role, member.person_id).evidence)
             evidence = unique_evidence(evidence)
         return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, person_id, evidence,
-                         list(found.uses[m]), [], [], None)
+                         list(found.uses[row]), [], [], None)
+
+    def family_result(self, ev: Evaluation, rule: RuleDef) -> TriResult | None:
+        """The family's result of a family-level ``rule``, or None when it is left to the evaluator."""
+        return None if self.families is None else self.families.result(ev, rule)
 
     def rule(self, name: str) -> RuleColumns | None:
         """The rule's columns, evaluated on first use; None when it is left to the evaluator."""
@@ -184,7 +214,7 @@ class PersonColumns:
         return self._columns(value, reads)
 
     def _columns(self, value: np.ndarray, reads: list[tuple]) -> RuleColumns:
-        keys, events, refs = [], [], []
+        keys, events, refs, member_refs = [], [], [], []
         own: list[tuple[Facts, list[int], list[int]]] = []
         cites = np.zeros(self.size, dtype=bool)
         for read in reads:
@@ -197,6 +227,11 @@ class PersonColumns:
                 events.append(read)
                 refs.append((read[1], read[2].tolist()))
                 cites |= read[2] & ref.cites
+            elif read[0] == "members":  # (role, reach, each family's key into its table of uses, cites)
+                keys.append(np.where(read[2], read[3], -1))
+                events.append(read)
+                member_refs.append((read[1], read[2].tolist()))
+                cites |= read[2] & read[5]
             else:
                 columns, rows = read[1], np.flatnonzero(read[2])
                 if len(rows):
@@ -209,7 +244,7 @@ class PersonColumns:
             lists = [self._param_list(events, row) for row in rows]
         else:
             list_id, lists = np.zeros(self.size, dtype=np.int64), [[]]
-        return RuleColumns(value, list_id, lists, own, refs, cites)
+        return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs)
 
     def _param_list(self, events: list[tuple], row: np.ndarray) -> list[ParamUse]:
         uses: dict[str, ParamUse] = {}
@@ -218,7 +253,8 @@ class PersonColumns:
                 if key:
                     uses[event[1].name] = event[1]
             elif key >= 0:
-                uses.update((p.name, p) for p in self.rules[event[1]].lists[key])
+                table = event[4] if event[0] == "members" else self.rules[event[1]].lists
+                uses.update((p.name, p) for p in table[key])
         return list(uses.values())
 
     # Conditions -------------------------------------------------------------------------------------
@@ -378,7 +414,7 @@ class PersonColumns:
         fact_type = self.compiled.fact_types.get(node.fact)
         periodic = fact_type is not None and fact_type.recording == "periodic"
         boolean = node.fn in ("any", "none", "all")
-        if node.scope != "person" or fact_type is None or (
+        if node.scope != self.scope or fact_type is None or (
                 node.fn not in _PERIODIC_FNS if periodic else node.fn not in _EVENT_FNS):
             raise Unsupported(f"aggregate {node.fn} of {node.fact}")
         if periodic and node.window is None:
@@ -531,16 +567,4 @@ class PersonColumns:
         return row
 
 
-def seed_person_rules(compiled: Any, evaluations: list[Evaluation]) -> None:
-    """Give a batch's bulk evaluations (sharing on: no trace, override or what-if value) their members'
-    results column-wise, one :class:`PersonColumns` per coverage, parameters and date (a run's families
-    share them)."""
-    groups: dict[tuple[int, int, date], list[Evaluation]] = {}
-    for ev in evaluations:
-        if ev.shared is not None and ev.members:
-            groups.setdefault((ev.coverage_id, id(ev.params), ev.as_of), []).append(ev)
-    for (_, _, day), group in groups.items():
-        PersonColumns(compiled, group, day)
-
-
-__all__ = ["PersonColumns", "Unsupported", "seed_person_rules"]
+__all__ = ["PersonColumns", "RuleColumns", "Unsupported"]

@@ -178,17 +178,17 @@ def _run_batch(index: int) -> Any:
 def bulk_results(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                  overrides: Mapping[str, Sequence[OverrideRecord]] | None = None) -> Iterator[tuple[FamilyInput, Any]]:
     """(family, FamilyResult without sub-criteria trees) for a batch, in family id order. The batch's
-    person-level rules are first evaluated column-wise (:mod:`engine.columns.person`), which gives each
+    person- and family-level rules are first evaluated column-wise (:mod:`engine.columns`), which gives each
     family exactly the results it would compute itself. The collector is paused meanwhile: the batch's
     evaluations are many objects and few cycles."""
-    from engine.columns.person import seed_person_rules
+    from engine.columns.family import seed_batch
 
     overrides = overrides or {}
     ordered = sorted(families, key=lambda f: f.family_id)
     with collector_paused():
         evaluations = [compiled.evaluation(f, as_of, evaluator_overrides(overrides.get(f.family_id, ())), False)
                        for f in ordered]
-        seed_person_rules(compiled, evaluations)
+        seed_batch(compiled, evaluations)
         for i, family in enumerate(ordered):
             ev, evaluations[i] = evaluations[i], None  # each evaluation is freed once its result is used
             yield family, ev.family_result()

@@ -507,8 +507,9 @@ class Evaluation:
 
     def _run(self, rule: RuleDef, person_id: str | None) -> TriResult:
         person = self.member_by_id.get(person_id) if person_id else None
-        if self.seeds is not None and person is not None:
-            seeded = self.seeds[0].result(self, rule, person_id)
+        if self.seeds is not None and (person is not None or person_id is None):
+            seeds = self.seeds[0]
+            seeded = seeds.result(self, rule, person_id) if person is not None else seeds.family_result(self, rule)
             if seeded is not None:
                 return seeded
         if self.shared is None or person is None or rule.footprint is None:
