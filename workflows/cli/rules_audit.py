@@ -218,7 +218,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         moment = parse_moment(known_at) or utc_now()
         day = parse_date(as_of, "--as-of")
         with engine.connect() as conn:
-            in_force = overrides_in_force(conn, moment)
+            in_force = overrides_in_force(conn, moment, None if family is None else [family])
         compiled_a, compiled_b = compile_for(fw_a), compile_for(fw_b)
         if family is not None:  # one family: read and compare only it (every change shown)
             from engine.decisions.diff import diff_frameworks
