@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation, RuleDef
 
 
+#: the claim helpers over every identified need's outcome, by the part they ask for
+_ALL_OUTCOMES = {"all_outcomes_achieved": "achieved", "all_outcomes_sustained": "sustained"}
+
+
 def family_rules(framework: ir.Framework) -> dict[str, tuple[str, str, ir.Expr, str | None]]:
     """Every family-level rule the evaluator may run: name -> (kind, subject, condition, role)."""
     found: dict[str, tuple[str, str, ir.Expr, str | None]] = {}
@@ -81,8 +85,16 @@ class FamilyColumns(PersonColumns):
         first_rows = [ev.seeds[1][ev.members[0].person_id] for ev in evaluations]
         self.starts = np.array(first_rows, dtype=np.int64)
         self.row_of_start = {start: f for f, start in enumerate(first_rows)}
-        #: role -> (each family's key into the table, the table of parameter-use lists, whether it cites)
-        self.member_uses: dict[str, tuple[np.ndarray, list[list[ParamUse]], np.ndarray]] = {}
+        #: a member quantifier's (node, (each family's key into the table, the table of parameter-use lists,
+        #: whether it cites)), by its role and the node's identity (the entry holds the node)
+        self.member_uses: dict[tuple[str | None, int], tuple[ir.Members, tuple]] = {}
+        #: outcome code -> its family values (:meth:`outcome`)
+        self.outcomes: dict[str, tuple] = {}
+        #: families whose case was identified before the evaluation date: their outcomes are judged for the
+        #: needs identified then, which these columns (of the evaluation date) do not hold
+        self.identified_earlier = np.array(
+            [ev.family.case is not None and ev.family.case.identified is not None and ev.family.case.identified < ev.as_of
+             for ev in evaluations], dtype=bool)
         self._gather_family_facts(evaluations)
 
     def _gather_family_facts(self, evaluations: list[Evaluation]) -> None:
@@ -110,13 +122,17 @@ class FamilyColumns(PersonColumns):
     def tri(self, node: Any, reach: np.ndarray | None, reads: list[tuple] | None,
             scope: Facts | None = None) -> np.ndarray:
         if scope is None and node.kind == "members" and node.quant != "count":
-            met, unsure = self.members(node, reach, reads)
+            met, unsure, violated, doubtful = self.members(node, reach, reads)
+            if node.quant == "all":  # "every member who is R has C": a sure holder failing C breaks it
+                return np.where(violated, NOT, np.where(doubtful, UNSURE, YES)).astype(np.int8)
             found = np.where(met > 0, YES, np.where(unsure > 0, UNSURE, NOT)).astype(np.int8)
-            if node.quant == "any":
-                return found
-            if node.quant == "none":
-                return (2 - found).astype(np.int8)
-            return np.full(self.size, YES, dtype=np.int8)  # "all": with no test, every holder passes
+            return found if node.quant == "any" else (2 - found).astype(np.int8)
+        if scope is None and node.kind == "call" and node.fn in _ALL_OUTCOMES:
+            if reads is None:
+                raise Unsupported("all outcomes inside a record test")
+            value, undecided = self.all_outcomes(_ALL_OUTCOMES[node.fn])
+            reads.append(("undecided", undecided))
+            return value
         if node.kind == "has_role":
             raise Unsupported("a role asked of a family")  # (the evaluator reports the framework's error)
         return super().tri(node, reach, reads, scope)
@@ -126,7 +142,7 @@ class FamilyColumns(PersonColumns):
         if scope is None and node.kind == "need_count":
             return self.need_count(node)
         if scope is None and node.kind == "members" and node.quant == "count":
-            met, unsure = self.members(node, reach, reads)
+            met, unsure, _, _ = self.members(node, reach, reads)
             no = np.zeros(self.size, dtype=bool)
             return Num(met.astype(np.float64), (met + unsure).astype(np.float64), no, no, False)
         return super().value(node, reach, reads, scope)
@@ -135,48 +151,150 @@ class FamilyColumns(PersonColumns):
         raise Unsupported("a person's age asked of a family")
 
     def members(self, node: ir.Members, reach: np.ndarray | None, reads: list[tuple] | None,
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """Per family, how many members surely and how many possibly hold the role (all members when
-        the quantifier names none)."""
-        if node.test is not None:
-            raise Unsupported("a test of each member")
-        counts = np.diff(np.append(self.starts, self.persons.size))
+                ) -> tuple[np.ndarray, ...]:
+        """Per family: how many members surely and how many possibly hold the role and pass the test
+        (all members, and no test, when the quantifier names none), and for "every": whether a sure
+        holder surely fails the test, and whether any holder may. Like the evaluator, every member's
+        result of the role is read, and the test is tried on every member who may hold it."""
+        persons = self.persons
+        if reads is None:
+            raise Unsupported("a member quantifier inside a record test")
+        reach = reach if reach is not None else np.ones(self.size, dtype=bool)
         if node.role is None:
-            return counts, np.zeros(self.size, dtype=np.int64)
-        role = self.persons._ready(node.role)
-        if role is None or reads is None:
-            raise Unsupported(f"role {node.role} is not covered")
-        holds = role.value
-        met = np.add.reduceat((holds == YES).astype(np.int64), self.starts)
-        unsure = np.add.reduceat((holds == UNSURE).astype(np.int64), self.starts)
-        reads.append(("members", node.role, reach if reach is not None else np.ones(self.size, dtype=bool),
-                      *self._member_uses(node.role, role)))
-        return met, unsure
+            holds, role = np.full(persons.size, YES, dtype=np.int8), None
+        else:
+            role = persons._ready(node.role)
+            if role is None:
+                raise Unsupported(f"role {node.role} is not covered")
+            holds = role.value
+        test = None
+        passed = np.full(persons.size, YES, dtype=np.int8)
+        if node.test is not None:
+            tried = np.repeat(reach, np.diff(np.append(self.starts, persons.size))) & (holds != NOT)
+            test_reads: list[tuple] = []
+            passed = persons.tri(node.test, tried, test_reads)
+            test = persons._columns(passed, test_reads)
+        holder = holds != NOT
+        both = np.minimum(holds, passed)
+        met = np.add.reduceat((holder & (both == YES)).astype(np.int64), self.starts)
+        unsure = np.add.reduceat((holder & (both == UNSURE)).astype(np.int64), self.starts)
+        broken = (holds == YES) & (passed == NOT)
+        violated = np.logical_or.reduceat(broken, self.starts)
+        doubtful = np.logical_or.reduceat(holder & (passed != YES) & ~broken, self.starts)
+        if role is not None or test is not None:
+            reads.append(("members", node.role, reach, *self._member_uses(node, role, test, holder), test))
+            if test is not None and test.undecided is not None:
+                reads.append(("undecided", np.logical_or.reduceat(test.undecided, self.starts)))
+        return met, unsure, violated, doubtful
 
-    def _member_uses(self, name: str, role: RuleColumns) -> tuple[np.ndarray, list[list[ParamUse]], np.ndarray]:
-        """Each family's parameter uses from its members' results of the role, gathered member by member
-        as the evaluator folds them in (as a key into a table of the distinct lists), and whether any of
-        those results cites a record."""
-        found = self.member_uses.get(name)
+    def _member_uses(self, node: ir.Members, role: RuleColumns | None, test: RuleColumns | None,
+                     holder: np.ndarray) -> tuple[np.ndarray, list[list[ParamUse]], np.ndarray]:
+        """Each family's parameter uses from a member quantifier, gathered member by member as the
+        evaluator folds them in (the member's result of the role, then what the test read for it), as a
+        key into a table of the distinct lists; and whether any of those results cites a record."""
+        cache_key = (node.role, id(node))
+        found = self.member_uses.get(cache_key)
+        if found is not None and found[0] is node:
+            return found[1]
+        size = self.persons.size
+        role_ids = role.list_id.tolist() if role is not None else [-1] * size
+        test_ids = np.where(holder, test.list_id, -1).tolist() if test is not None else [-1] * size
+        bounds = self.starts.tolist() + [size]
+        number: dict[tuple[int, ...], int] = {}
+        table: list[list[ParamUse]] = []
+        keys = np.empty(self.size, dtype=np.int64)
+        for f in range(self.size):
+            sequence = tuple(zip(role_ids[bounds[f]:bounds[f + 1]], test_ids[bounds[f]:bounds[f + 1]]))
+            key = number.get(sequence)
+            if key is None:
+                uses: dict[str, ParamUse] = {}
+                for role_id, test_id in sequence:
+                    if role_id >= 0:
+                        uses.update((p.name, p) for p in role.lists[role_id])
+                    if test_id >= 0:
+                        uses.update((p.name, p) for p in test.lists[test_id])
+                key = number[sequence] = len(table)
+                table.append(list(uses.values()))
+            keys[f] = key
+        cites = np.zeros(size, dtype=bool)
+        if role is not None:
+            cites |= role.cites
+        if test is not None:
+            cites |= test.cites & holder
+        result = (keys, table, np.logical_or.reduceat(cites, self.starts))
+        self.member_uses[cache_key] = (node, result)
+        return result
+
+    # Outcomes ---------------------------------------------------------------------------------------
+    def outcome(self, code: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        """An outcome's family values - whether its need was identified, achieved, sustained (None when
+        the framework has no sustained part) and the outcome - and the families these columns cannot
+        decide: those whose case was identified before the evaluation date (their needs are judged on
+        that date) and, where the need was identified, those whose parts are left to the evaluator."""
+        found = self.outcomes.get(code)
         if found is None:
-            list_ids = role.list_id.tolist()
-            bounds = self.starts.tolist() + [self.persons.size]
-            number: dict[tuple[int, ...], int] = {}
-            table: list[list[ParamUse]] = []
-            keys = np.empty(self.size, dtype=np.int64)
-            for f in range(self.size):
-                sequence = tuple(dict.fromkeys(list_ids[bounds[f]:bounds[f + 1]]))
-                key = number.get(sequence)
-                if key is None:
-                    uses: dict[str, ParamUse] = {}
-                    for list_id in sequence:
-                        uses.update((p.name, p) for p in role.lists[list_id])
-                    key = number[sequence] = len(table)
-                    table.append(list(uses.values()))
-                keys[f] = key
-            cites = np.logical_or.reduceat(role.cites, self.starts)
-            found = self.member_uses[name] = (keys, table, cites)
+            need = self.compiled.framework.need(code)
+            applicable = self.need_value(need)
+            undecided = self.identified_earlier | False
+            parts = []
+            for suffix in ("achieved", "sustained"):
+                name = f"{code}.{suffix}"
+                if name not in self.compiled.rules:
+                    parts.append(None)
+                    continue
+                value, left = self._outcome_part(name, code, self.compiled.rules[name].subject)
+                undecided |= left & (applicable != NOT)
+                parts.append(value)
+            achieved, sustained = parts
+            value = achieved if sustained is None else np.minimum(achieved, sustained)
+            value = np.where(applicable == NOT, NOT, value).astype(np.int8)
+            found = self.outcomes[code] = (applicable, achieved, sustained, value, undecided)
         return found
+
+    def _outcome_part(self, name: str, code: str, subject: str) -> tuple[np.ndarray, np.ndarray]:
+        """A part's family value (the evaluator's ``family_outcome`` for a member-level part: every member
+        who had the need achieves it, Kleene "for all"), and the families it cannot decide."""
+        if subject == "family":
+            found = self.rule(name)
+            if found is None:
+                return np.full(self.size, UNSURE, dtype=np.int8), np.ones(self.size, dtype=bool)
+            left = np.zeros(self.size, dtype=bool) if found.undecided is None else found.undecided
+            return found.value, left
+        part, had = self.persons._ready(name), self.persons._ready(code)
+        if part is None or had is None:
+            return np.full(self.size, UNSURE, dtype=np.int8), np.ones(self.size, dtype=bool)
+        counted = had.value != NOT
+        each = np.where(part.value == YES, YES, np.where((had.value == YES) & (part.value == NOT), NOT, UNSURE))
+        failed = np.logical_or.reduceat(counted & (each == NOT), self.starts)
+        doubtful = np.logical_or.reduceat(counted & (each == UNSURE), self.starts)
+        value = np.where(failed, NOT, np.where(doubtful, UNSURE, YES))
+        value = np.where(np.logical_or.reduceat(counted, self.starts), value, NOT).astype(np.int8)
+        return value, np.zeros(self.size, dtype=bool)
+
+    def all_outcomes(self, part: str) -> tuple[np.ndarray, np.ndarray]:
+        """``all_outcomes_achieved()`` / ``..._sustained()`` (engine.rules.outcomes.all_outcomes): every
+        identified need's outcome is, and some need is surely identified. It cites nothing."""
+        outcomes = self.compiled.outcomes
+        any_identified = np.zeros(self.size, dtype=bool)
+        surely = np.zeros(self.size, dtype=bool)
+        failed = np.zeros(self.size, dtype=bool)
+        doubtful = np.zeros(self.size, dtype=bool)
+        undecided = self.identified_earlier | False
+        for need in self.compiled.needs:
+            if need.name in outcomes and need.name in self.compiled.rules:
+                applicable, achieved, _, value, left = self.outcome(need.name)
+                value = achieved if part == "achieved" else value
+                undecided |= left
+            else:  # a need with no outcome rule: not met where surely identified
+                applicable = self.need_value(need)
+                value = np.full(self.size, NOT, dtype=np.int8)
+            identified = applicable != NOT
+            any_identified |= identified
+            surely |= applicable == YES
+            failed |= identified & (value == NOT) & (applicable == YES)
+            doubtful |= identified & ~((value == NOT) & (applicable == YES)) & (value != YES)
+        value = np.where(~any_identified | failed, NOT, np.where(doubtful | ~surely, UNSURE, YES)).astype(np.int8)
+        return value, undecided
 
     def need_count(self, node: ir.NeedCount) -> Num:
         """``count of needs`` (or of distinct headlines): met ones, and as many again possibly met."""

@@ -94,12 +94,19 @@ class RuleColumns:
     names: list = field(default_factory=list)
     uses: list = field(default_factory=list)
     citing: list = field(default_factory=list)
-    #: (role, per family whether its evaluation reached a quantifier over the members holding it): every
-    #: member's result of the role comes too (family-level rules only: engine.columns.family)
-    member_refs: list[tuple[str, list[bool]]] = field(default_factory=list)
+    #: (role or None, per family whether its evaluation reached a quantifier over the members holding it,
+    #: the member test's columns or None): every member's result of the role comes too, and what the test
+    #: cited for each member it tried (family-level rules only: engine.columns.family)
+    member_refs: list[tuple[str | None, list[bool], RuleColumns | None]] = field(default_factory=list)
+    #: rows whose value these columns could not decide (they read something left to the evaluator): left
+    #: to the evaluator like unknown ones, and never read as values
+    undecided: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.names = _VALUE_NAMES[self.value].tolist()
+        names = _VALUE_NAMES[self.value]
+        if self.undecided is not None:
+            names[self.undecided] = None
+        self.names = names.tolist()
         lists = np.empty(len(self.lists), dtype=object)
         for i, uses in enumerate(self.lists):
             lists[i] = uses
@@ -165,18 +172,29 @@ class PersonColumns:
             return None
         evidence: list = []
         if found.citing[row]:
-            for columns, rows, starts in found.own:
-                evidence.extend(ev.evidence_of(columns.facts[r]) for r in rows[starts[row]:starts[row + 1]])
-            for ref, reached in found.refs:
-                if reached[row]:
-                    evidence.extend(ev.rule_result(ref, person_id).evidence)
-            for role, reached in found.member_refs:
+            evidence = PersonColumns.cited(ev, found, row, person_id)
+            for role, reached, test in found.member_refs:
                 if reached[row]:
                     for member in ev.members:
-                        evidence.extend(ev.rule_result(role, member.person_id).evidence)
+                        if role is not None:
+                            evidence.extend(ev.rule_result(role, member.person_id).evidence)
+                        if test is not None:
+                            evidence.extend(PersonColumns.cited(ev, test, ev.seeds[1][member.person_id],
+                                                                member.person_id))
             evidence = unique_evidence(evidence)
         return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, person_id, evidence,
                          list(found.uses[row]), [], [], None)
+
+    @staticmethod
+    def cited(ev: Evaluation, found: RuleColumns, row: int, person_id: str | None) -> list:
+        """What row ``row`` of ``found`` cites itself: its aggregates' records and its reached references'."""
+        evidence: list = []
+        for columns, rows, starts in found.own:
+            evidence.extend(ev.evidence_of(columns.facts[r]) for r in rows[starts[row]:starts[row + 1]])
+        for ref, reached in found.refs:
+            if reached[row]:
+                evidence.extend(ev.rule_result(ref, person_id).evidence)
+        return evidence
 
     def family_result(self, ev: Evaluation, rule: RuleDef) -> TriResult | None:
         """The family's result of a family-level ``rule``, or None when it is left to the evaluator."""
@@ -217,8 +235,11 @@ class PersonColumns:
         keys, events, refs, member_refs = [], [], [], []
         own: list[tuple[Facts, list[int], list[int]]] = []
         cites = np.zeros(self.size, dtype=bool)
+        undecided = None
         for read in reads:
-            if read[0] == "param":
+            if read[0] == "undecided":
+                undecided = read[1] if undecided is None else undecided | read[1]
+            elif read[0] == "param":
                 keys.append(read[2].astype(np.int64))
                 events.append(read)
             elif read[0] == "ref":
@@ -227,10 +248,10 @@ class PersonColumns:
                 events.append(read)
                 refs.append((read[1], read[2].tolist()))
                 cites |= read[2] & ref.cites
-            elif read[0] == "members":  # (role, reach, each family's key into its table of uses, cites)
+            elif read[0] == "members":  # (role, reach, each family's key into its table of uses, cites, test)
                 keys.append(np.where(read[2], read[3], -1))
                 events.append(read)
-                member_refs.append((read[1], read[2].tolist()))
+                member_refs.append((read[1], read[2].tolist(), read[6]))
                 cites |= read[2] & read[5]
             else:
                 columns, rows = read[1], np.flatnonzero(read[2])
@@ -244,7 +265,7 @@ class PersonColumns:
             lists = [self._param_list(events, row) for row in rows]
         else:
             list_id, lists = np.zeros(self.size, dtype=np.int64), [[]]
-        return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs)
+        return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs, undecided=undecided)
 
     def _param_list(self, events: list[tuple], row: np.ndarray) -> list[ParamUse]:
         uses: dict[str, ParamUse] = {}
@@ -265,6 +286,8 @@ class PersonColumns:
         if found is None:
             raise Unsupported(f"rule {name} is not covered")
         reads.append(("ref", name, reach))
+        if found.undecided is not None:
+            reads.append(("undecided", found.undecided))
         return found.value
 
     def tri(self, node: Any, reach: np.ndarray | None, reads: list[tuple] | None,

@@ -17,7 +17,8 @@ from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from engine.decisions.evaluate import batches_for_workers, bulk_results, map_batches
+from engine.decisions.evaluate import batches_for_workers, map_batches, seeded_evaluations
+from engine.integrate.collector import collector_paused
 from engine.decisions.overrides import OverrideRecord
 from engine.rules.inputs import FamilyInput
 from engine.rules.results import NOT_MET, FamilyResult, ParamUse, TriResult
@@ -202,23 +203,42 @@ def _merged(parts: Iterator[FrameworkDiff]) -> FrameworkDiff:
 
 def _diff_batch(compiled_a: Any, compiled_b: Any, families: Sequence[FamilyInput], as_of: date,
                 overrides: Mapping[str, Sequence[OverrideRecord]] | None) -> FrameworkDiff:
-    # Bulk evaluation (no sub-criteria trees): the comparison reads values, spans, citations and parameters.
+    """A batch's diff. Both frameworks' values come first, column-wise (engine.columns.summary): a family
+    whose values all agree does not change, and only the others are evaluated in full (no sub-criteria
+    trees), since a change reads the rules' spans, citations and parameters too."""
+    from engine.columns.summary import FamilyValues, family_values
+
     report = FrameworkDiff()
-    before = bulk_results(compiled_a, families, as_of, overrides)
-    after = bulk_results(compiled_b, families, as_of, overrides)
-    for (family, a), (_, b) in zip(before, after):
-        report.families += 1
-        report.eligible_before[a.eligible.value] += 1
-        report.eligible_after[b.eligible.value] += 1
-        for code in set(a.headlines) | set(b.headlines):
-            counts = report.headlines.setdefault(code, HeadlineCounts())
-            was = code in a.headlines and a.headlines[code].value == "met"
-            now = code in b.headlines and b.headlines[code].value == "met"
-            counts.before += was
-            counts.after += now
-            counts.gained += now and not was
-            counts.lost += was and not now
-        changes = compare_results(a, b)
-        if changes:
-            report.changes[family.family_id] = changes
+    ordered = sorted(families, key=lambda f: f.family_id)
+    with collector_paused():
+        before = seeded_evaluations(compiled_a, ordered, as_of, overrides)
+        after = seeded_evaluations(compiled_b, ordered, as_of, overrides)
+        values = zip(family_values(compiled_a, before), family_values(compiled_b, after))
+        for i, (a, b) in enumerate(values):
+            if a is None or b is None or _values_differ(a, b):
+                result_a, result_b = before[i].family_result(), after[i].family_result()
+                changes = compare_results(result_a, result_b)
+                if changes:
+                    report.changes[ordered[i].family_id] = changes
+                a, b = FamilyValues.of_result(result_a), FamilyValues.of_result(result_b)
+            before[i] = after[i] = None  # each evaluation is freed once its family is compared
+            report.families += 1
+            report.eligible_before[a.eligible] += 1
+            report.eligible_after[b.eligible] += 1
+            for code in set(a.headlines) | set(b.headlines):
+                counts = report.headlines.setdefault(code, HeadlineCounts())
+                was, now = a.headlines.get(code) == "met", b.headlines.get(code) == "met"
+                counts.before += was
+                counts.after += now
+                counts.gained += now and not was
+                counts.lost += was and not now
     return report
+
+
+def _values_differ(a: Any, b: Any) -> bool:
+    """Whether :func:`compare_results` would find a change, from the two frameworks' values alone."""
+    if (a.family_definition, a.eligible, a.claimable) != (b.family_definition, b.eligible, b.claimable):
+        return True
+    return any(not _same(old.get(key, ABSENT), new.get(key, ABSENT))
+               for old, new in ((a.needs, b.needs), (a.rules, b.rules), (a.outcomes, b.outcomes))
+               for key in old.keys() | new.keys())

@@ -181,17 +181,25 @@ def bulk_results(compiled: Any, families: Sequence[FamilyInput], as_of: date,
     person- and family-level rules are first evaluated column-wise (:mod:`engine.columns`), which gives each
     family exactly the results it would compute itself. The collector is paused meanwhile: the batch's
     evaluations are many objects and few cycles."""
-    from engine.columns.family import seed_batch
-
-    overrides = overrides or {}
     ordered = sorted(families, key=lambda f: f.family_id)
     with collector_paused():
-        evaluations = [compiled.evaluation(f, as_of, evaluator_overrides(overrides.get(f.family_id, ())), False)
-                       for f in ordered]
-        seed_batch(compiled, evaluations)
+        evaluations = seeded_evaluations(compiled, ordered, as_of, overrides)
         for i, family in enumerate(ordered):
             ev, evaluations[i] = evaluations[i], None  # each evaluation is freed once its result is used
             yield family, ev.family_result()
+
+
+def seeded_evaluations(compiled: Any, families: Sequence[FamilyInput], as_of: date,
+                       overrides: Mapping[str, Sequence[OverrideRecord]] | None = None) -> list[Any]:
+    """The families' evaluations (no sub-criteria trees), in the order given, with the batch's person- and
+    family-level results computed column-wise and handed to them (:mod:`engine.columns`)."""
+    from engine.columns.family import seed_batch
+
+    overrides = overrides or {}
+    evaluations = [compiled.evaluation(f, as_of, evaluator_overrides(overrides.get(f.family_id, ())), False)
+                   for f in families]
+    seed_batch(compiled, evaluations)
+    return evaluations
 
 
 def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,

@@ -1,0 +1,117 @@
+"""A family's values under a framework, read from a batch's columns: what ``hearth diff`` compares.
+
+Comparing two frameworks needs, for most families, only values: the family definition, eligibility,
+claim readiness, every need, helper rule, outcome and headline. When both frameworks' columns decide
+all of them for a family and none differs, the family does not change and its full results (evidence,
+parameter uses, reasons) need not be built; every other family is evaluated in full, as before.
+
+Values here are exactly the evaluator's, unknown included: an unknown value is a value. A family is left
+undecided (None) when the batch was not evaluated column-wise for it (overrides, what-if values, no
+members), when a rule it needs is left to the evaluator, or where :class:`FamilyColumns` says so (an
+outcome judged on an earlier identification date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.columns.family import FamilyColumns
+from engine.columns.values import NAMES, UNSURE, Unsupported
+from engine.rules.results import FamilyResult
+
+if TYPE_CHECKING:
+    from engine.rules.evaluator import Evaluation
+
+
+@dataclass(frozen=True)
+class FamilyValues:
+    """The values one framework gives one family, as its ``FamilyResult`` holds them."""
+
+    family_definition: str
+    eligible: str
+    claimable: str
+    needs: dict[str, str]
+    rules: dict[str, str]
+    outcomes: dict[str, str]
+    headlines: dict[str, str]
+
+    @classmethod
+    def of_result(cls, result: FamilyResult) -> FamilyValues:
+        """The same values read from a family's full result."""
+        return cls(result.family_definition.value, result.eligible.value, result.claimable.value,
+                   {code: n.value for code, n in result.needs.items()},
+                   {name: r.value for name, r in result.rules.items()},
+                   {code: o.value for code, o in result.outcomes.items()},
+                   {code: h.value for code, h in result.headlines.items()})
+
+
+def family_values(compiled: Any, evaluations: list[Evaluation]) -> list[FamilyValues | None]:
+    """Each evaluation's family values (None where the columns do not decide them all); the evaluations
+    must have been seeded (``engine.columns.family.seed_batch``)."""
+    tables: dict[int, tuple[FamilyColumns, dict[str, Any] | None]] = {}
+    found: list[FamilyValues | None] = []
+    for ev in evaluations:
+        families = ev.seeds[0].families if ev.seeds is not None else None
+        if families is None:
+            found.append(None)
+            continue
+        if id(families) not in tables:
+            tables[id(families)] = (families, _table(compiled, families))
+        table = tables[id(families)][1]
+        row = families.row_of_start[ev.seeds[1][ev.members[0].person_id]]
+        if table is None or table["undecided"][row]:
+            found.append(None)
+            continue
+        found.append(FamilyValues(
+            **{name: NAMES[table[name][row]] for name in ("family_definition", "eligible", "claimable")},
+            **{part: {code: NAMES[values[row]] for code, values in table[part].items()}
+               for part in ("needs", "rules", "outcomes", "headlines")}))
+    return found
+
+
+def _table(compiled: Any, families: FamilyColumns) -> dict[str, Any] | None:
+    """Every value as an array over the batch's families, or None when a rule is left to the evaluator."""
+    undecided = np.zeros(families.size, dtype=bool)
+
+    def rule(name: str) -> np.ndarray:
+        nonlocal undecided
+        if name not in families.defs:  # (the evaluator's answer for a framework without the rule)
+            return np.full(families.size, UNSURE, dtype=np.int8)
+        columns = families.rule(name)
+        if columns is None:
+            raise Unsupported(name)
+        if columns.undecided is not None:
+            undecided = undecided | columns.undecided
+        return columns.value
+
+    try:
+        needs = {need.name: families.need_value(need) for need in compiled.needs}
+        table: dict[str, Any] = {name: rule(name) for name in ("family_definition", "eligible", "claimable")}
+        table["rules"] = {name: rule(name) for name in compiled.family_helpers}
+        outcomes = {}
+        for code in compiled.outcome_codes:
+            if code in compiled.rules:
+                outcome = families.outcome(code)
+                outcomes[code] = outcome[3]
+                undecided |= outcome[4]
+    except Unsupported:
+        return None
+    table.update(needs=needs, outcomes=outcomes, headlines=_headlines(compiled, needs, families.size),
+                 undecided=undecided)
+    return table
+
+
+def _headlines(compiled: Any, needs: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """Each headline (every declared one, and any a need names): met when a need under it is met, else
+    unknown when one may be (``engine.rules.scoring.headline_results``)."""
+    under: dict[str, list[np.ndarray]] = {h.code: [] for h in compiled.framework.headlines}
+    for need in compiled.needs:
+        under.setdefault(need.headline, []).append(needs[need.name])
+    return {code: np.maximum.reduce(values) if values else np.zeros(size, dtype=np.int8)
+            for code, values in under.items()}
+
+
+__all__ = ["FamilyValues", "family_values"]
