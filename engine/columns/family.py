@@ -11,16 +11,22 @@ On top of what the person-level columns cover, a family-level rule may use:
 
 - aggregates over the family's records (``any rent_account of family ...``): every record of the
   family's current members and the family's own;
-- ``any/none/all/count member is ROLE`` with no further test, or over all members: the evaluator asks
-  every member's result of the role in turn and folds each in (its records and parameter uses, member
-  by member), whatever decides the quantifier, and so does this;
+- ``any/none/all/count member [is ROLE] [has TEST]``: the evaluator asks every member's result of the
+  role in turn and folds each in (its records and parameter uses, member by member), then tries the test
+  on each member who may hold it, folding in what the test read for that member; so does this, with the
+  test evaluated over the member rows;
 - ``count of needs`` and ``count of distinct headlines`` (optionally under given headlines): each need's
   family value is read, and nothing of it is cited - an unknown need only widens the count;
+- ``all_outcomes_achieved()`` / ``all_outcomes_sustained()`` (the claim): every identified need's outcome,
+  which cites nothing. Outcomes are judged for the needs identified on the evaluation date; a family
+  whose case was identified earlier is left to the evaluator (rows these columns leave *undecided*,
+  kept apart from unknown values, and so is any result reading one);
 - references to other family-level rules.
 
-Anything else (a member test, a family attribute, a referenced person-level need, ``all needs have
-sustained outcomes``...) leaves the rule to the evaluator, as do unknown results. Tests compare the
-stored records of seeded and unseeded evaluation byte for byte.
+Anything else (a family attribute, a referenced person-level need by name, a record test with a
+parameter under and/or) leaves the rule to the evaluator, as do unknown results. Tests compare the
+stored records of seeded and unseeded evaluation byte for byte. :meth:`FamilyColumns.outcome` and
+:meth:`FamilyColumns.need_value` also give the values :mod:`engine.columns.summary` reads.
 """
 
 from __future__ import annotations
@@ -324,7 +330,7 @@ class FamilyColumns(PersonColumns):
                 raise Unsupported(f"need {need.name} is not covered")
             return np.maximum.reduceat(found.value, self.starts)
         found = self.rule(need.name)
-        if found is None:
+        if found is None or (found.undecided is not None and found.undecided.any()):
             raise Unsupported(f"need {need.name} is not covered")
         return found.value
 
