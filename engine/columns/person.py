@@ -39,7 +39,7 @@ import numpy as np
 
 from engine.columns.values import (
     MIRROR, NAMES, NOT, UNSURE, YES, Const, Num, Obj, Unsupported, arith_columns, arith_values, column,
-    compare_numbers, compare_objects, compare_values, field_type, group_rows, params_under_junction,
+    compare_numbers, compare_objects, compare_values, field_type, group_rows, params_maybe_unread,
 )
 from engine.rules import ir
 from engine.rules.aggregates import (
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 _FOREVER = date.max.toordinal()
 #: aggregates covered over events and states registers, and over periodic records (attendance)
-_EVENT_FNS = ("any", "none", "count", "latest", "earliest")
+_EVENT_FNS = ("any", "none", "all", "count", "latest", "earliest")
 _PERIODIC_FNS = ("all", "rate")
 #: value names by int8 code; unknown results are left to the evaluator (None)
 _VALUE_NAMES = np.array([NAMES[NOT], None, NAMES[YES]], dtype=object)
@@ -426,10 +426,10 @@ class PersonColumns:
     def record_test(self, node: Any, columns: Facts, reach: np.ndarray, tried: np.ndarray,
                     reads: list[tuple]) -> np.ndarray:
         """A ``where``/test over every record; its parameters count as read for members with a record
-        it was tried on (``tried``). They must not sit under and/or/not, where each record could read
-        a different subset in a different order."""
+        it was tried on (``tried``). None may sit after the first argument of and/or, where each record
+        could read a different subset."""
         found: list[tuple] = []
-        value = self.tri(node, None, None if params_under_junction(node) else found, columns)
+        value = self.tri(node, None, None if params_maybe_unread(node) else found, columns)
         reads.extend(("param", use, reach & tried) for _, use, _ in found)
         return value
 
@@ -478,6 +478,13 @@ class PersonColumns:
             return self._periodic(node, columns, reach, reads, selected, matched, uncertain, n_matched,
                                   n_uncertain, start, end)
         holes = _coverage_gaps(self.first, node.fact, watched, end)
+        if node.fn == "all":  # every record has the test: one failing decides, one in doubt leaves it unknown
+            passed = np.full(len(columns.facts), YES, dtype=np.int8) if node.test is None else \
+                self.record_test(node.test, columns, reach, (n_matched > 0) | (n_uncertain > 0), reads)
+            failed = np.bincount(columns.owner[matched & (passed == NOT)], minlength=self.size) > 0
+            unsure = (np.bincount(columns.owner[matched & (passed == UNSURE)], minlength=self.size) > 0) | (
+                np.bincount(columns.owner[uncertain & (passed != YES)], minlength=self.size) > 0)
+            return np.where(failed, NOT, np.where(unsure | bool(holes), UNSURE, YES)).astype(np.int8)
         if boolean:
             if node.test is not None:
                 passed = self.record_test(node.test, columns, reach, n_matched > 0, reads)

@@ -95,15 +95,19 @@ def column(values: list[Any], kind: str) -> Num | Obj:
     raise Unsupported(f"a {kind} field")
 
 
-def params_under_junction(node: Any, under: bool = False) -> bool:
+def params_maybe_unread(node: Any, later: bool = False) -> bool:
+    """Whether evaluating ``node`` on one record may leave one of its parameters unread: one in an argument
+    of and/or after the first (Kleene evaluation stops at the deciding argument). Every other parameter is
+    read, in the order the columns visit them, whenever the test is tried on a record."""
     kind = getattr(node, "kind", None)
     if kind == "param":
-        return under
-    if kind in ("and", "or", "not"):
-        under = True
+        return later
+    if kind in ("and", "or"):
+        first, *rest = node.args
+        return params_maybe_unread(first, later) or any(params_maybe_unread(arg, True) for arg in rest)
     children = [getattr(node, f, None) for f in ("arg", "left", "right")] + list(getattr(node, "args", ()) or ())
     children += list(getattr(node, "items", ()) or ())
-    return any(params_under_junction(c, under) for c in children if c is not None)
+    return any(params_maybe_unread(c, later) for c in children if c is not None)
 
 
 def _as_number(value: Any, dates: bool) -> float:
@@ -211,5 +215,5 @@ def arith_values(op: str, a: Any, b: Any, terms: Any) -> Any:
 
 
 __all__ = ["NOT", "UNSURE", "YES", "NAMES", "MIRROR", "Unsupported", "Num", "Obj", "Const", "group_rows", "field_type",
-           "column", "params_under_junction", "compare_numbers", "compare_objects", "compare_values",
+           "column", "params_maybe_unread", "compare_numbers", "compare_objects", "compare_values",
            "arith_columns", "arith_values"]

@@ -31,17 +31,14 @@ def _families() -> list[FamilyInput]:
 @pytest.mark.parametrize("as_of", [date(2023, 9, 1), date(2023, 3, 15)])
 @pytest.mark.parametrize("name", sorted(FRAMEWORKS))
 def test_the_values_the_columns_decide_are_the_evaluators(name, as_of):
-    """Every family's values are decided but for those the columns leave to the evaluator: no members, a
-    case identified before the date, or (Phase 3) rent arrears identified, whose sustained outcome reads
-    "every rent_account ... has" a test with a parameter under "and"."""
+    """Every family's values are decided but for those the columns leave to the evaluator: no members, or
+    a case identified before the date (its outcomes are judged for the needs identified then)."""
     compiled = _COMPILED[name]
     families = _families()
     evaluations = seeded_evaluations(compiled, families, as_of)
     for family, ev, found in zip(families, evaluations, family_values(compiled, evaluations)):
         result = ev.family_result()
-        arrears = result.needs.get("HOUSING_ARREARS")
-        left = (not family.members or family.family_id.endswith("-case") or family.case.identified is not None
-                or (arrears is not None and arrears.value != "not_met"))
+        left = not family.members or (family.case.identified is not None and family.case.identified < as_of)
         assert (found is None) == left, family.family_id
         if found is not None:
             assert found == FamilyValues.of_result(result), family.family_id
