@@ -104,15 +104,22 @@ class FamilyColumns(PersonColumns):
         self._gather_family_facts(evaluations)
 
     def _gather_family_facts(self, evaluations: list[Evaluation]) -> None:
+        """Each family's records by type (its current members' and its own), made columns when a rule
+        first reads the type (few family-level rules read records, and not the largest types)."""
         owners: dict[str, list[int]] = {}
         records: dict[str, list] = {}
         for f, ev in enumerate(evaluations):
             for (person, name), (_, facts) in ev._facts.items():
-                if person is None:  # the family's scope: its current members' records and its own
+                if person is None:
                     owners.setdefault(name, []).extend([f] * len(facts))
                     records.setdefault(name, []).extend(facts)
-        for name, facts in records.items():
-            self.fact_columns[name] = self._fact_columns(name, owners[name], facts)
+        self.records = {name: (owners[name], facts) for name, facts in records.items()}
+
+    def facts_of(self, name: str) -> Facts:
+        found = self.fact_columns.get(name)
+        if found is None:
+            found = self.fact_columns[name] = self._fact_columns(name, *self.records.get(name, ([], [])))
+        return found
 
     # Seeds ------------------------------------------------------------------------------------------
     def result(self, ev: Evaluation, rule: RuleDef, person_id: str | None = None) -> TriResult | None:
