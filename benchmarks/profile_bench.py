@@ -8,7 +8,8 @@ writing hash-chained decision records to a SQLite file - then times ``explain`` 
 ``replay`` for one decision. In the same run a vectorised NumPy implementation of Phase 3 eligibility
 (``profile_reference.py``: three-valued, reading the framework IR, sharing no code with the evaluator)
 computes every family's eligibility on the same column arrays; the script prints both times and whether the answers agree
-family by family. Targets (issue 4): profile < 10 s and < 4 GB for 300,000 people; explain < 100 ms;
+family by family, and then the time Hearth's own column-wise code (``engine.columns``, what ``hearth diff``
+compares) takes to decide the same values from the FamilyInput objects, and whether it agrees. Targets (issue 4): profile < 10 s and < 4 GB for 300,000 people; explain < 100 ms;
 replay < 200 ms. Figures are printed as measured.
 """
 
@@ -374,6 +375,31 @@ def run_cprofile(compiled, families, limit: int = 3000) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
+def column_values_line(compiled, families, reference: dict[str, str]) -> str:
+    """Hearth's own column-wise values (``engine.columns``: what ``hearth diff`` compares), one process, from
+    the same FamilyInput objects: a like-for-like anchor beside the NumPy reference, which reads columns."""
+    from engine.columns.summary import family_values
+    from engine.decisions.evaluate import family_batches, seeded_evaluations
+    from engine.integrate.collector import collector_paused
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    setup = 0.0
+    eligible: dict[str, str | None] = {}
+    with collector_paused():
+        for batch in family_batches(families, 2000):
+            clock = time.process_time()
+            evaluations = seeded_evaluations(compiled, batch, AS_OF)
+            setup += time.process_time() - clock
+            for family, values in zip(batch, family_values(compiled, evaluations)):
+                eligible[family.family_id] = values.eligible if values is not None else None
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    decided = [fid for fid, value in eligible.items() if value is not None]
+    agree = sum(eligible[fid] == reference[fid] for fid in decided)
+    return (f"Hearth column-wise values (engine.columns, 1 process): {seconds:.2f}s wall, {cpu:.2f}s CPU, of which "
+            f"{setup:.2f}s building per-family evaluations and gathering their records into columns; "
+            f"{len(decided):,} of {len(eligible):,} families decided, {agree:,} agree with NumPy")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=300_000)
@@ -458,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(Hearth evaluate+write {hearth_seconds:.2f}s; evaluate only {run.seconds_evaluating:.2f}s)")
     print(f"  agreement family by family: {len(reference) - len(disagree):,} of {len(reference):,}"
           + ("" if not disagree else f"; first disagreements (family, hearth, numpy): {disagree[:5]}"))
+    print(column_values_line(compiled, families, {f"F{i:06d}": names[int(v)] for i, v in enumerate(reference)}))
     if args.cprofile:
         run_cprofile(compiled, sorted(families, key=lambda f: f.family_id))
     return 0 if not disagree else 1
