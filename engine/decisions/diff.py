@@ -18,8 +18,8 @@ from typing import Any, Mapping, Sequence
 import sqlalchemy as sa
 
 from engine.decisions.evaluate import batches_for_workers, map_batches, seeded_evaluations
-from engine.integrate.collector import collector_paused
 from engine.decisions.overrides import OverrideRecord
+from engine.integrate.collector import collector_paused
 from engine.rules.inputs import FamilyInput
 from engine.rules.results import NOT_MET, FamilyResult, ParamUse, TriResult
 
