@@ -1,9 +1,10 @@
 """A family's values under a framework, read from a batch's columns: what ``hearth diff`` compares.
 
-Comparing two frameworks needs, for most families, only values: the family definition, eligibility,
-claim readiness, every need, helper rule, outcome and headline. When both frameworks' columns decide
-all of them for a family and none differs, the family does not change and its full results (evidence,
-parameter uses, reasons) need not be built; every other family is evaluated in full, as before.
+Comparing two frameworks needs only values: the family definition, eligibility (and the parameters it
+read, which a diff names when they moved it), claim readiness, every need, helper rule, outcome and
+headline; each change cites its rule, which the framework holds. When both frameworks' columns decide a
+family, its full results (evidence, reasons, members) need not be built; every other family is
+evaluated in full, as before.
 
 Values here are exactly the evaluator's, unknown included: an unknown value is a value. A family is left
 undecided (None) when the batch was not evaluated column-wise for it (overrides, what-if values, no
@@ -20,7 +21,7 @@ import numpy as np
 
 from engine.columns.family import FamilyColumns
 from engine.columns.values import NAMES, UNSURE, Unsupported
-from engine.rules.results import FamilyResult
+from engine.rules.results import FamilyResult, ParamUse
 
 if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation
@@ -37,6 +38,8 @@ class FamilyValues:
     rules: dict[str, str]
     outcomes: dict[str, str]
     headlines: dict[str, str]
+    #: the parameter uses eligibility read, in the order it read them (a diff names those that moved it)
+    eligible_parameters: tuple[ParamUse, ...] = ()
 
     @classmethod
     def of_result(cls, result: FamilyResult) -> FamilyValues:
@@ -45,7 +48,8 @@ class FamilyValues:
                    {code: n.value for code, n in result.needs.items()},
                    {name: r.value for name, r in result.rules.items()},
                    {code: o.value for code, o in result.outcomes.items()},
-                   {code: h.value for code, h in result.headlines.items()})
+                   {code: h.value for code, h in result.headlines.items()},
+                   tuple(result.eligible.parameters))
 
 
 def family_values(compiled: Any, evaluations: list[Evaluation]) -> list[FamilyValues | None]:
@@ -68,7 +72,8 @@ def family_values(compiled: Any, evaluations: list[Evaluation]) -> list[FamilyVa
         found.append(FamilyValues(
             **{name: NAMES[table[name][row]] for name in ("family_definition", "eligible", "claimable")},
             **{part: {code: NAMES[values[row]] for code, values in table[part].items()}
-               for part in ("needs", "rules", "outcomes", "headlines")}))
+               for part in ("needs", "rules", "outcomes", "headlines")},
+            eligible_parameters=tuple(table["eligible_parameters"][row])))
     return found
 
 
@@ -90,6 +95,8 @@ def _table(compiled: Any, families: FamilyColumns) -> dict[str, Any] | None:
     try:
         needs = {need.name: families.need_value(need) for need in compiled.needs}
         table: dict[str, Any] = {name: rule(name) for name in ("family_definition", "eligible", "claimable")}
+        eligible = families.rule("eligible") if "eligible" in families.defs else None
+        table["eligible_parameters"] = eligible.uses if eligible is not None else [()] * families.size
         table["rules"] = {name: rule(name) for name in compiled.family_helpers}
         outcomes = {}
         for code in compiled.outcome_codes:

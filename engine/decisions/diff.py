@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -109,54 +109,84 @@ class FrameworkDiff:
         }
 
 
+#: where a change's rule is cited from: (kind, code) -> (span, guidance citations) of the rule giving the value
+Cites = Callable[[str, str], tuple[str | None, tuple[str, ...]]]
+
+
 def _cite(tri: TriResult | None) -> tuple[str | None, tuple[str, ...]]:
     if tri is None:
         return None, ()
     return (str(tri.span) if tri.span else None), tuple(c.text for c in tri.citations)
 
 
+def result_cites(result: FamilyResult) -> Cites:
+    """A family's full result as the source of its rules' spans and citations."""
+    def cite(kind: str, code: str) -> tuple[str | None, tuple[str, ...]]:
+        if kind == "need":
+            return _cite(result.needs[code].result)
+        if kind == "rule":
+            return _cite(result.rules[code])
+        if kind == "outcome":
+            return _cite(result.outcomes[code].achieved)
+        return _cite(getattr(result, kind))
+    return cite
+
+
+def framework_cites(compiled: Any) -> Cites:
+    """A compiled framework as the source: a result's span and citations are always its rule's (an outcome's,
+    its achieved part's), and a top-level rule the framework lacks has none."""
+    def cite(kind: str, code: str) -> tuple[str | None, tuple[str, ...]]:
+        rule = compiled.rules.get(f"{code}.achieved" if kind == "outcome" else code)
+        if rule is None:
+            return None, ()
+        return (str(rule.span) if rule.span else None), tuple(c.text for c in rule.citations)
+    return cite
+
+
 def _param_text(p: ParamUse) -> str:
     return f"{p.name} = {p.value} (from {p.effective_from.isoformat()})"
 
 
-def _change(family_id: str, kind: str, code: str, old: TriResult | None, new: TriResult | None,
-            because: tuple[str, ...] = ()) -> Change:
-    span, citations = _cite(new if new is not None else old)
-    return Change(family_id, kind, code, old.value if old else ABSENT, new.value if new else ABSENT, span,
-                  citations, because)
-
-
 def compare_results(a: FamilyResult, b: FamilyResult) -> list[Change]:
     """Changes from ``a`` (old framework) to ``b`` (new framework) for one family."""
-    fid = a.family_id
+    from engine.columns.summary import FamilyValues
+
+    return compare_values(a.family_id, FamilyValues.of_result(a), FamilyValues.of_result(b), result_cites(a),
+                          result_cites(b))
+
+
+def compare_values(fid: str, a: Any, b: Any, cite_a: Cites, cite_b: Cites) -> list[Change]:
+    """Changes from the old framework's values ``a`` to the new one's ``b`` (``FamilyValues``), each citing
+    the rule that gives the new value (the old one's when the new framework lacks it)."""
+    def change(kind: str, code: str, old: str | None, new: str | None, because: tuple[str, ...] = ()) -> Change:
+        span, citations = cite_b(kind, code) if new is not None else cite_a(kind, code)
+        return Change(fid, kind, code, old if old is not None else ABSENT, new if new is not None else ABSENT,
+                      span, citations, because)
+
     changes: list[Change] = []
     need_changes: list[str] = []
     for code in sorted(set(a.needs) | set(b.needs)):
         old, new = a.needs.get(code), b.needs.get(code)
-        if not _same(old.value if old else ABSENT, new.value if new else ABSENT):
-            changes.append(_change(fid, "need", code, old.result if old else None, new.result if new else None))
+        if not _same(old or ABSENT, new or ABSENT):
+            changes.append(change("need", code, old, new))
             need_changes.append(f"need {code} {changes[-1].before} -> {changes[-1].after}")
     for name in sorted(set(a.rules) | set(b.rules)):
         old, new = a.rules.get(name), b.rules.get(name)
-        if not _same(old.value if old else ABSENT, new.value if new else ABSENT):
-            changes.append(_change(fid, "rule", name, old, new))
-    if a.family_definition.value != b.family_definition.value:
-        changes.insert(0, _change(fid, "family_definition", "family_definition", a.family_definition,
-                                  b.family_definition))
-    if a.eligible.value != b.eligible.value:
-        old_params = {_param_text(p) for p in a.eligible.parameters}
-        moved = tuple(f"parameter {_param_text(p)}" for p in b.eligible.parameters
+        if not _same(old or ABSENT, new or ABSENT):
+            changes.append(change("rule", name, old, new))
+    if a.family_definition != b.family_definition:
+        changes.insert(0, change("family_definition", "family_definition", a.family_definition, b.family_definition))
+    if a.eligible != b.eligible:
+        old_params = {_param_text(p) for p in a.eligible_parameters}
+        moved = tuple(f"parameter {_param_text(p)}" for p in b.eligible_parameters
                       if _param_text(p) not in old_params)
-        changes.insert(0, _change(fid, "eligible", "eligible", a.eligible, b.eligible,
-                                  tuple(need_changes) + moved))
+        changes.insert(0, change("eligible", "eligible", a.eligible, b.eligible, tuple(need_changes) + moved))
     for code in sorted(set(a.outcomes) | set(b.outcomes)):
         old, new = a.outcomes.get(code), b.outcomes.get(code)
-        if not _same(old.value if old else ABSENT, new.value if new else ABSENT):
-            changed = _change(fid, "outcome", code, old.achieved if old else None, new.achieved if new else None)
-            changes.append(Change(fid, "outcome", code, old.value if old else ABSENT, new.value if new else ABSENT,
-                                  changed.span, changed.citations))
-    if a.claimable.value != b.claimable.value:
-        changes.append(_change(fid, "claimable", "claimable", a.claimable, b.claimable))
+        if not _same(old or ABSENT, new or ABSENT):
+            changes.append(change("outcome", code, old, new))
+    if a.claimable != b.claimable:
+        changes.append(change("claimable", "claimable", a.claimable, b.claimable))
     return changes
 
 
@@ -203,24 +233,27 @@ def _merged(parts: Iterator[FrameworkDiff]) -> FrameworkDiff:
 
 def _diff_batch(compiled_a: Any, compiled_b: Any, families: Sequence[FamilyInput], as_of: date,
                 overrides: Mapping[str, Sequence[OverrideRecord]] | None) -> FrameworkDiff:
-    """A batch's diff. Both frameworks' values come first, column-wise (engine.columns.summary): a family
-    whose values all agree does not change, and only the others are evaluated in full (no sub-criteria
-    trees), since a change reads the rules' spans, citations and parameters too."""
+    """A batch's diff. Both frameworks' values come first, column-wise (engine.columns.summary), and the
+    changes are read from them, each citing its rule from the framework; only families the columns leave
+    undecided are evaluated in full (no sub-criteria trees)."""
     from engine.columns.summary import FamilyValues, family_values
 
     report = FrameworkDiff()
     ordered = sorted(families, key=lambda f: f.family_id)
+    cite_a, cite_b = framework_cites(compiled_a), framework_cites(compiled_b)
     with collector_paused():
         before = seeded_evaluations(compiled_a, ordered, as_of, overrides)
         after = seeded_evaluations(compiled_b, ordered, as_of, overrides)
         values = zip(family_values(compiled_a, before), family_values(compiled_b, after))
         for i, (a, b) in enumerate(values):
-            if a is None or b is None or _values_differ(a, b):
+            if a is None or b is None:
                 result_a, result_b = before[i].family_result(), after[i].family_result()
-                changes = compare_results(result_a, result_b)
-                if changes:
-                    report.changes[ordered[i].family_id] = changes
                 a, b = FamilyValues.of_result(result_a), FamilyValues.of_result(result_b)
+                changes = compare_values(ordered[i].family_id, a, b, result_cites(result_a), result_cites(result_b))
+            else:
+                changes = compare_values(ordered[i].family_id, a, b, cite_a, cite_b)
+            if changes:
+                report.changes[ordered[i].family_id] = changes
             before[i] = after[i] = None  # each evaluation is freed once its family is compared
             report.families += 1
             report.eligible_before[a.eligible] += 1
@@ -234,11 +267,3 @@ def _diff_batch(compiled_a: Any, compiled_b: Any, families: Sequence[FamilyInput
                 counts.lost += was and not now
     return report
 
-
-def _values_differ(a: Any, b: Any) -> bool:
-    """Whether :func:`compare_results` would find a change, from the two frameworks' values alone."""
-    if (a.family_definition, a.eligible, a.claimable) != (b.family_definition, b.eligible, b.claimable):
-        return True
-    return any(not _same(old.get(key, ABSENT), new.get(key, ABSENT))
-               for old, new in ((a.needs, b.needs), (a.rules, b.rules), (a.outcomes, b.outcomes))
-               for key in old.keys() | new.keys())
