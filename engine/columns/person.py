@@ -20,13 +20,14 @@ A seeded result must be the one the per-family evaluator would build, exactly:
   right, a referenced rule's uses where it is referenced.
 
 Unknown results are never seeded: their reasons are worded by the evaluator, which computes them when
-asked. Covered: ``any``/``none``/``count``/``latest``/``earliest`` over events and states registers and
-``every``/``rate`` over periodic records in a window, comparisons, and/or/not, age, parameters, the
-evaluation date and arithmetic on known values, roles and person rules. A rule using anything else (a
-family-scope aggregate, ``sum``/``min``/``max``/``average``, a window anchored on a case date, a person
-attribute other than age, a parameter under and/or inside a record test, a built-in function, date
-arithmetic per record, a rule that is itself not covered) is not seeded at all: the evaluator runs it as
-before. Tests compare the stored records of seeded and unseeded evaluation byte for byte.
+asked. Covered: ``any``/``none``/``every``/``count``/``latest``/``earliest`` over events and states
+registers and ``every``/``rate`` over periodic records in a window, comparisons, and/or/not, age,
+parameters, the evaluation date and arithmetic on known values, roles and person rules. A rule using
+anything else (a family-scope aggregate - :mod:`engine.columns.family` has those -, ``sum``/``min``/
+``max``/``average``, a window anchored on a case date, a person attribute other than age, a parameter in
+a record test after the first argument of and/or, a built-in function, date arithmetic per record, a rule
+that is itself not covered) is not seeded at all: the evaluator runs it as before. Tests compare the
+stored records of seeded and unseeded evaluation byte for byte.
 """
 
 from __future__ import annotations
