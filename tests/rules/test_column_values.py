@@ -1,10 +1,11 @@
 """Family values read from the columns (engine.columns.summary) are the evaluator's, and ``hearth diff``,
-which evaluates in full only the families whose values differ, reports exactly what comparing every
-family in full reports."""
+which reads its changes from them and evaluates in full only the families the columns leave undecided,
+reports exactly what comparing every family in full reports."""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 import pytest
 
@@ -17,7 +18,9 @@ from engine.rules.evaluator import compile_framework
 from engine.rules.inputs import CaseDates, FamilyInput
 from tests.rules.test_columns import FRAMEWORKS, _crafted, bench
 
-_COMPILED = {name: compile_framework(load_framework(path)) for name, path in FRAMEWORKS.items()}
+@cache
+def _compiled(name: str):
+    return compile_framework(load_framework(FRAMEWORKS[name]))
 
 
 def _families() -> list[FamilyInput]:
@@ -33,7 +36,7 @@ def _families() -> list[FamilyInput]:
 def test_the_values_the_columns_decide_are_the_evaluators(name, as_of):
     """Every family's values are decided but for those the columns leave to the evaluator: no members, or
     a case identified before the date (its outcomes are judged for the needs identified then)."""
-    compiled = _COMPILED[name]
+    compiled = _compiled(name)
     families = _families()
     evaluations = seeded_evaluations(compiled, families, as_of)
     for family, ev, found in zip(families, evaluations, family_values(compiled, evaluations)):
@@ -51,9 +54,9 @@ def _every_family_in_full(compiled, evaluations):
 @pytest.mark.parametrize("old, new", [("phase2", "phase3"), ("phase3", "local_plan"), ("local_plan", "phase2")])
 def test_diff_reports_the_same_as_comparing_every_family_in_full(old, new, monkeypatch):
     families = _families()
-    quick = diff_frameworks(_COMPILED[old], _COMPILED[new], families, date(2023, 9, 1))
+    quick = diff_frameworks(_compiled(old), _compiled(new), families, date(2023, 9, 1))
     monkeypatch.setattr(summary, "family_values", _every_family_in_full)
-    full = diff_frameworks(_COMPILED[old], _COMPILED[new], families, date(2023, 9, 1))
+    full = diff_frameworks(_compiled(old), _compiled(new), families, date(2023, 9, 1))
     assert quick.families == full.families == len(families)
     assert quick.to_dict() == full.to_dict()
     assert full.changes and len(full.changes) < len(families)  # (some families change, some do not)
