@@ -39,6 +39,7 @@ import numpy as np
 from engine.columns.person import Facts, PersonColumns, RuleColumns, Unsupported
 from engine.columns.values import NOT, UNSURE, YES, Num
 from engine.rules import ir
+from engine.rules.named import named_rules
 from engine.rules.results import ParamUse, TriResult
 
 if TYPE_CHECKING:
@@ -50,28 +51,9 @@ _ALL_OUTCOMES = {"all_outcomes_achieved": "achieved", "all_outcomes_sustained": 
 
 
 def family_rules(framework: ir.Framework) -> dict[str, tuple[str, str, ir.Expr, str | None]]:
-    """Every family-level rule the evaluator may run: name -> (kind, subject, condition, role)."""
-    found: dict[str, tuple[str, str, ir.Expr, str | None]] = {}
-    for rule in list(framework.rules) + (list(framework.claim.alternatives) if framework.claim else []):
-        if rule.subject == "family":
-            found[rule.name] = ("rule", "family", rule.condition, None)
-    for need in framework.needs:
-        if need.subject == "family":
-            found[need.name] = ("need", "family", need.condition, None)
-    for outcome in framework.outcomes:
-        if outcome.subject == "family":
-            found[f"{outcome.need}.achieved"] = ("outcome_achieved", "family", outcome.achieved, None)
-            if outcome.sustained is not None:
-                found[f"{outcome.need}.sustained"] = ("outcome_sustained", "family", outcome.sustained, None)
-    if framework.eligibility is not None:
-        e = framework.eligibility
-        found["family_definition"] = ("family_definition", "family", e.family_definition, None)
-        found["eligibility_condition"] = ("eligibility_condition", "family", e.condition, None)
-        both = ir.And(args=(ir.RuleRef(name="family_definition"), ir.RuleRef(name="eligibility_condition")))
-        found["eligible"] = ("eligible", "family", both, None)
-    if framework.claim is not None:
-        found["claimable"] = ("claimable", "family", framework.claim.condition, None)
-    return found
+    """Every family-level rule the evaluator may run: name -> (kind, subject, condition, role). A role
+    decides nothing without a person in scope, so none is given."""
+    return {r.name: (r.kind, "family", r.condition, None) for r in named_rules(framework) if r.subject == "family"}
 
 
 class FamilyColumns(PersonColumns):

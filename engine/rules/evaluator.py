@@ -33,6 +33,7 @@ from engine.rules.aggregates import facts_in_order, field_value
 from engine.rules.assemble import family_result
 from engine.rules.calendar import ENGLISH_TERMS, TermCalendar, age_on, periods_ending_within, window_after, window_before
 from engine.rules.expressions import CompileContext, compile_bool
+from engine.rules.named import named_rules
 from engine.rules.inputs import Fact, FamilyInput, Member
 from engine.rules.results import (
     MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, OutcomeResult, Override, ParamUse, param_use,
@@ -117,29 +118,8 @@ class CompiledFramework:
             cc.where, cc.span = f"{kind} {name}", span
             rules[name] = RuleDef(name, kind, subject, compile_bool(expr, cc), span, citations, role)
 
-        for role in fw.roles:
-            add(role.name, "role", "person", role.condition, role.span, role.citations)
-        derived = list(fw.rules) + (list(fw.claim.alternatives) if fw.claim else [])
-        for rule in derived:
-            add(rule.name, "rule", rule.subject, rule.condition, rule.span, rule.citations)
-        for need in fw.needs:
-            add(need.name, "need", need.subject, need.condition, need.span, need.citations, need.role)
-        for outcome in fw.outcomes:
-            need = fw.need(outcome.need)
-            role = outcome.role or (need.role if need else None)
-            add(f"{outcome.need}.achieved", "outcome_achieved", outcome.subject, outcome.achieved,
-                outcome.span, outcome.citations, role)
-            if outcome.sustained is not None:
-                add(f"{outcome.need}.sustained", "outcome_sustained", outcome.subject, outcome.sustained,
-                    outcome.span, outcome.citations, role)
-        if fw.eligibility is not None:
-            e = fw.eligibility
-            add("family_definition", "family_definition", "family", e.family_definition, e.span, e.citations)
-            add("eligibility_condition", "eligibility_condition", "family", e.condition, e.span, e.citations)
-            both = ir.And(args=(ir.RuleRef(name="family_definition"), ir.RuleRef(name="eligibility_condition")))
-            add("eligible", "eligible", "family", both, e.span, e.citations)
-        if fw.claim is not None:
-            add("claimable", "claimable", "family", fw.claim.condition, fw.claim.span, fw.claim.citations)
+        for r in named_rules(fw):
+            add(r.name, r.kind, r.subject, r.condition, r.span, r.citations, r.role)
         return rules
 
     # Caches shared by evaluations ------------------------------------------------------------------

@@ -38,6 +38,7 @@ from engine.rules.aggregates import RECORDS_BEGIN, state_end
 from engine.rules.calendar import age_on
 from engine.rules.functions import FUNCTIONS
 from engine.rules.inputs import CaseDates, Coverage, Fact, Member
+from engine.rules.named import named_rules
 from engine.rules.results import UNKNOWN, ParamUse, TriResult
 
 if TYPE_CHECKING:
@@ -160,22 +161,8 @@ class _Reader:
 
 def person_rules(framework: ir.Framework) -> dict[str, tuple[str, str, ir.Expr, str | None]]:
     """Every rule the evaluator may run for one person: name -> (kind, subject, condition, role)."""
-    found: dict[str, tuple[str, str, ir.Expr, str | None]] = {}
-    for role in framework.roles:
-        found[role.name] = ("role", "person", role.condition, None)
-    derived = list(framework.rules) + (list(framework.claim.alternatives) if framework.claim else [])
-    for rule in derived:
-        if rule.subject == "person":
-            found[rule.name] = ("rule", "person", rule.condition, None)
-    for need in framework.needs:
-        if need.subject == "person":
-            found[need.name] = ("need", "person", need.condition, need.role)
-    for outcome in framework.outcomes:
-        if outcome.subject == "person":
-            found[f"{outcome.need}.achieved"] = ("outcome_achieved", "person", outcome.achieved, None)
-            if outcome.sustained is not None:
-                found[f"{outcome.need}.sustained"] = ("outcome_sustained", "person", outcome.sustained, None)
-    return found
+    return {r.name: (r.kind, "person", r.condition, r.role if r.kind == "need" else None)
+            for r in named_rules(framework) if r.subject == "person"}
 
 
 def footprints(framework: ir.Framework) -> dict[str, Footprint]:
