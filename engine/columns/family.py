@@ -81,8 +81,8 @@ class FamilyColumns(PersonColumns):
         #: families whose case was identified before the evaluation date: their outcomes are judged for the
         #: needs identified then, which these columns (of the evaluation date) do not hold
         self.identified_earlier = np.array(
-            [ev.family.case is not None and ev.family.case.identified is not None and ev.family.case.identified < ev.as_of
-             for ev in evaluations], dtype=bool)
+            [ev.family.case.identified is not None and ev.family.case.identified < ev.as_of for ev in evaluations],
+            dtype=bool)
         self._gather_family_facts(evaluations)
 
     def _gather_family_facts(self, evaluations: list[Evaluation]) -> None:
@@ -106,9 +106,7 @@ class FamilyColumns(PersonColumns):
     # Seeds ------------------------------------------------------------------------------------------
     def result(self, ev: Evaluation, rule: RuleDef, person_id: str | None = None) -> TriResult | None:
         """The family's result of ``rule``, or None when it is left to the evaluator."""
-        found = self.ready.get(rule.name, False)
-        if found is False:
-            found = self._ready(rule.name)
+        found = self._ready(rule.name)
         if found is None:
             return None
         return self.seed(ev, rule, found, self.row_of_start[ev.seeds[1][ev.members[0].person_id]], None)
