@@ -65,7 +65,7 @@ from engine.decisions.compact_read import (  # noqa: F401
 )
 from engine.decisions.framework_text import FrameworkText
 from engine.rules.results import (
-    UNKNOWN, Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, span_text,
+    Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, span_text,
 )
 
 try:  # orjson writes the same canonical JSON about ten times faster (it spells 1e-07 as 1e-7)
@@ -162,14 +162,6 @@ class _Encoder:
         self.framework_sources = shared.sources if shared is not None else None
         #: objects indexed by id() are kept alive until the record is built, so ids are not reused
         self.keep: list[Any] = []
-        #: the reasons of the unknown criteria ``FamilyResult.unknowns`` covers, gathered as they are encoded
-        self.unknown_reasons: set[str] = set()
-
-    def note_unknowns(self, tri: TriResult) -> None:
-        """Gathers ``FamilyResult.unknowns`` from one of the criteria it covers (its ``iter_results``), so
-        the record need not walk them all again."""
-        if tri.value == UNKNOWN:
-            self.unknown_reasons.update(tri.unknowns)
 
     def fact(self, evidence: Evidence) -> int:
         found = self.fact_by_id.get(id(evidence))
@@ -416,10 +408,7 @@ class _Encoder:
                     elif recorded is not source and recorded[:2] != source[:2]:
                         break
                 else:
-                    return found[2]  # (memoised only when neither part has unknowns)
-        self.note_unknowns(outcome.achieved)
-        if outcome.sustained is not None:
-            self.note_unknowns(outcome.sustained)
+                    return found[2]
         achieved = self.tri(outcome.achieved)
         parents = {"achieved": achieved, "sustained": self.tri(outcome.sustained) if outcome.sustained else None}
         data = {
@@ -460,7 +449,6 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
     usual case, tested here inline against the family criterion's fields read once (a borough family
     has about a hundred of them)."""
     family = need.result
-    encoder.note_unknowns(family)
     result = encoder.tri(family)
     members = need.members
     if not members:
@@ -477,8 +465,7 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
                 and r.override is None and r.overridden_from is None
                 and len(r.parameters) == count and all(map(is_, r.parameters, parameters))):
             encoded[pid] = r.value if bare else _VALUE_ONLY[r.value]
-        else:  # (the usual criterion has no unknowns to note)
-            encoder.note_unknowns(r)
+        else:
             encoded[pid] = encoder.tri(r, result, pid)
     return {"result": result, "members": encoded}
 
@@ -507,8 +494,6 @@ def compact(result: FamilyResult, shared: FrameworkText | None = None, version: 
                          f"framework {shared.framework_hash[:12]}...'s citations and sources")
     encoder = _Encoder(shared, version)
     tri = encoder.tri
-    for top in (result.family_definition, result.eligible, result.claimable):
-        encoder.note_unknowns(top)  # (needs' and outcomes' criteria are noted as they are encoded)
     # Criteria first, in sorted order: they fill the tables, which must not depend on dict insertion order.
     family_definition = tri(result.family_definition)
     rules = {name: tri(r) for name, r in sorted(result.rules.items())}
@@ -545,7 +530,7 @@ def compact(result: FamilyResult, shared: FrameworkText | None = None, version: 
         "outcomes": outcomes,
         "claimable": claimable,
         "scores": {name: s.to_dict() for name, s in result.scores.items()},
-        "unknowns": sorted(encoder.unknown_reasons),
+        "unknowns": result.unknowns,
         "overrides": [o.to_dict() for o in sorted(result.overrides, key=lambda o: (o.rule, o.person_id or "", o.at))],
     }
 
