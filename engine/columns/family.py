@@ -61,6 +61,8 @@ class FamilyColumns(PersonColumns):
     person-level columns ``persons``, starting at ``starts``)."""
 
     scope = "family"
+    #: the batch's whole results (engine.columns.assemble), made when the first is asked for
+    results: Any = None
 
     def __init__(self, persons: PersonColumns, evaluations: list[Evaluation]) -> None:
         self.persons = persons

@@ -65,7 +65,7 @@ from engine.decisions.compact_read import (  # noqa: F401
 )
 from engine.decisions.framework_text import FrameworkText
 from engine.rules.results import (
-    Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, span_text,
+    Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, same_objects, span_text,
 )
 
 try:  # orjson writes the same canonical JSON about ten times faster (it spells 1e-07 as 1e-7)
@@ -385,7 +385,7 @@ class _Encoder:
         if (tri.rule == parent_tri.rule and tri.kind == parent_tri.kind and tri.person_id == person
                 and not tri.evidence and not tri.unknowns and not tri.children and tri.detail is None
                 and tri.override is None and tri.overridden_from is None
-                and _same_objects(tri.parameters, parent_tri.parameters)):
+                and same_objects(tri.parameters, parent_tri.parameters)):
             recorded = self.sources.get(tri.rule)
             if recorded is not None and recorded[0] is tri.span and recorded[1] is tri.citations:
                 return tri.value if self.framework_params else _VALUE_ONLY[tri.value]
@@ -435,10 +435,6 @@ class _Encoder:
         return data
 
 
-def _same_objects(a: list[Any], b: list[Any]) -> bool:
-    return len(a) == len(b) and all(map(is_, a, b))
-
-
 #: a member's criterion that differs from the family's only in its value (format 4 writes the bare value)
 _VALUE_ONLY = {value: {"value": value} for value in ("met", "not_met", "unknown")}
 
@@ -447,7 +443,8 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
     """A need's family-level criterion and its members'. Most members' criteria are the evaluator's
     shared results, equal to the family's but for the value and person id: :meth:`_Encoder.member`'s
     usual case, tested here inline against the family criterion's fields read once (a borough family
-    has about a hundred of them)."""
+    has about a hundred of them). A member given as a bare value (a ``ColumnResult``'s: the columns
+    established that usual case) is written as such."""
     family = need.result
     result = encoder.tri(family)
     members = need.members
@@ -460,7 +457,9 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
     encoded: dict[str, Any] = {}
     for pid in sorted(members):
         r = members[pid]
-        if (r.span is span and r.citations is citations and r.person_id == pid and r.rule == rule
+        if r.__class__ is str:  # given as its bare value: nothing of its own (engine.columns.assemble)
+            encoded[pid] = r if bare else _VALUE_ONLY[r]
+        elif (r.span is span and r.citations is citations and r.person_id == pid and r.rule == rule
                 and r.kind == kind and not r.evidence and not r.unknowns and not r.children and r.detail is None
                 and r.override is None and r.overridden_from is None
                 and len(r.parameters) == count and all(map(is_, r.parameters, parameters))):

@@ -177,16 +177,20 @@ def _run_batch(index: int) -> Any:
 
 def bulk_results(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                  overrides: Mapping[str, Sequence[OverrideRecord]] | None = None) -> Iterator[tuple[FamilyInput, Any]]:
-    """(family, FamilyResult without sub-criteria trees) for a batch, in family id order. The batch's
-    person- and family-level rules are first evaluated column-wise (:mod:`engine.columns`), which gives each
-    family exactly the results it would compute itself. The collector is paused meanwhile: the batch's
-    evaluations are many objects and few cycles."""
+    """(family, FamilyResult without sub-criteria trees) for a batch, in family id order, to record. The
+    batch's person- and family-level rules are first evaluated column-wise (:mod:`engine.columns`), which
+    gives each family exactly the results it would compute itself; a family the columns decide entirely
+    gets its whole result from them (a ``ColumnResult``, which only the record encoder reads), any other is
+    assembled by its evaluator. The collector is paused meanwhile: the batch's evaluations are many objects
+    and few cycles."""
+    from engine.columns.assemble import column_result
+
     ordered = sorted(families, key=lambda f: f.family_id)
     with collector_paused():
         evaluations = seeded_evaluations(compiled, ordered, as_of, overrides)
         for i, family in enumerate(ordered):
             ev, evaluations[i] = evaluations[i], None  # each evaluation is freed once its result is used
-            yield family, ev.family_result()
+            yield family, column_result(ev) or ev.family_result()
 
 
 def seeded_evaluations(compiled: Any, families: Sequence[FamilyInput], as_of: date,

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import is_
 from typing import Any, Iterable, Literal, Mapping
 
 from engine.rules import ir
@@ -139,6 +140,11 @@ class Evidence(_BuiltOnce):
             "batch_id": self.batch_id,
             "values": jsonable(self.values),
         }
+
+
+def same_objects(a: list[Any], b: list[Any]) -> bool:
+    """The same objects in the same order (results share their parameter uses and facts)."""
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 def unique_evidence(evidence: list[Evidence]) -> list[Evidence]:
