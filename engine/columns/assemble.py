@@ -10,8 +10,9 @@ result straight from the columns instead, as :func:`engine.rules.assemble.family
 - a person-level need's family result combines its holders' results as ``Evaluation.combined`` does
   (the facts and parameter uses of the members whose value is the family's);
 - a member whose result cites nothing and whose parameter uses are the family result's objects in the same
-  order is given as its bare value (:class:`ColumnResult`): that is how the record encoder writes such a
-  member, so no result object is built for it;
+  order is given as its bare value (:class:`ColumnResult`), which is how the record encoder writes it, and
+  any other member as its value, facts and parameter uses (:class:`Member`), which the encoder writes
+  directly: no result object is built for a member of a need;
 - outcomes are judged as :mod:`engine.rules.outcomes` judges them for the needs identified on the date;
 - headlines and scores, which depend on the needs' values alone, are computed once per combination of
   values in the batch and shared.
@@ -23,13 +24,15 @@ the evaluator.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from engine.columns.values import NOT, UNSURE
 from engine.rules.outcomes import _not_identified
-from engine.rules.results import MET, NOT_MET, FamilyResult, NeedResult, OutcomeResult, TriResult, same_objects
+from engine.rules.results import (
+    MET, NOT_MET, Evidence, FamilyResult, NeedResult, OutcomeResult, ParamUse, TriResult, same_objects, unique_evidence,
+)
 from engine.rules.scoring import headline_results, score_results
 
 if TYPE_CHECKING:
@@ -38,10 +41,19 @@ if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation, RuleDef
 
 
+class Member(NamedTuple):
+    """A member's result of a person-level need in a :class:`ColumnResult`: the need's rule, kind and
+    source, the member's person id, nothing unknown, and what it cites and read."""
+
+    value: str
+    evidence: list[Evidence]
+    parameters: list[ParamUse]
+
+
 class ColumnResult(FamilyResult):
     """A result the columns decided entirely: nothing in it is unknown and nothing is overridden. A need's
-    member may be given as its bare value (a str), meaning the family result's rule, kind, source and
-    parameter uses with nothing cited: only the record encoder reads it (``compact``)."""
+    member is given as a :class:`Member`, or as its bare value (a str) when it also has the family result's
+    parameter uses and cites nothing. Only the record encoder reads it (``compact``)."""
 
     __slots__ = ()
 
@@ -183,7 +195,7 @@ class ColumnResults:
         """The need's family result (``Evaluation._family_need``), its holders' results (bare values where
         the encoder writes them so) and each holder's value."""
         found = self.columns.person[rule.name]
-        names, citing, list_id, seed = found.names, found.citing, found.list_id, self.persons.seed
+        names, citing, list_id, cited = found.names, found.citing, found.list_id, self.persons.cited
         if rule.role is None:
             holders = list(range(start, end))
         else:
@@ -208,16 +220,18 @@ class ColumnResults:
                 result = self.plain[key] = TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
                                                      [], params, [], [], detail)
         else:
-            parts = {r: seed(ev, rule, found, r, members[r - start]) for r in relevant}
+            parts = {r: Member(names[r], unique_evidence(cited(ev, found, r, members[r - start])) if citing[r] else [],
+                               found.uses[r]) for r in relevant}
             result = ev.combined(rule, value, list(parts.values()), None)
         params = result.parameters
         results: dict[str, Any] = {}
         for r in holders:
-            pid = members[r - start]
             if not citing[r] and ((same and list_id[r] == number) or same_objects(found.uses[r], params)):
-                results[pid] = names[r]  # what the encoder writes for it: its bare value
+                results[members[r - start]] = names[r]  # what the encoder writes for it: its bare value
             else:
-                results[pid] = parts.get(r) or seed(ev, rule, found, r, pid)
+                results[members[r - start]] = parts.get(r) or Member(
+                    names[r], unique_evidence(cited(ev, found, r, members[r - start])) if citing[r] else [],
+                    found.uses[r])
         return result, results, held
 
     def _merged(self, found: RuleColumns, name: str, number: int) -> tuple[list, bool]:

@@ -391,6 +391,19 @@ class _Encoder:
                 return tri.value if self.framework_params else _VALUE_ONLY[tri.value]
         return self.tri(tri, parent, person)
 
+    def member_values(self, member: tuple[str, list[Evidence], list[ParamUse]], parent: dict[str, Any]) -> dict[str, Any]:
+        """What :meth:`tri` writes for a member's criterion with the family criterion's rule, kind and source
+        and the member's person id, nothing unknown, no sub-criteria, detail or override, given its value,
+        facts and parameter uses (a criterion citing no facts encodes the same in or out of the memo)."""
+        value, evidence, parameters = member
+        data: dict[str, Any] = {"value": value}
+        if evidence:
+            data["facts"] = self.fact_refs(evidence)
+        params = self.param_refs(parameters) if parameters else None
+        if params != parent.get("params"):
+            data["params"] = params or []
+        return data
+
     def outcome(self, outcome: OutcomeResult) -> dict[str, Any]:
         if outcome.applicable == "not_met" and not outcome.members and self.memo is not None:
             found = self.memo.get(("outcome", id(outcome.achieved), id(outcome.sustained)))
@@ -459,6 +472,8 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
         r = members[pid]
         if r.__class__ is str:  # given as its bare value: nothing of its own (engine.columns.assemble)
             encoded[pid] = r if bare else _VALUE_ONLY[r]
+        elif isinstance(r, tuple):  # value, facts and parameter uses, the rest the family's (the same module)
+            encoded[pid] = encoder.member_values(r, result)
         elif (r.span is span and r.citations is citations and r.person_id == pid and r.rule == rule
                 and r.kind == kind and not r.evidence and not r.unknowns and not r.children and r.detail is None
                 and r.override is None and r.overridden_from is None
