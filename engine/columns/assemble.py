@@ -1,37 +1,41 @@
-"""A family's whole result taken from the batch's columns, for the families the columns decide entirely.
+"""A family's whole result assembled from the batch's columns rather than by its evaluator.
 
 Seeding (:mod:`engine.columns.person`, :mod:`engine.columns.family`) hands each family's evaluator its
 criteria one by one, and the evaluator still assembles them - every member's result of every need, each
 an object, each found through its memo - before the record encoder turns most of them back into a bare
-value. For a family whose every criterion the columns decide (no unknown value, nothing left undecided,
-no override, a case not identified before the evaluation date), :func:`column_result` assembles the
-result straight from the columns instead, as :func:`engine.rules.assemble.family_result` would:
+value. :func:`column_result` assembles the result straight from the columns instead, as
+:func:`engine.rules.assemble.family_result` would:
 
+- a criterion the columns leave to the evaluator (unknown, whose reasons the evaluator words, or reading
+  something the columns do not cover) is asked of the evaluator, which computes just that criterion;
 - a person-level need's family result combines its holders' results as ``Evaluation.combined`` does
-  (the facts and parameter uses of the members whose value is the family's);
+  (the facts, parameter uses and reasons of the members whose value is the family's);
 - a member whose result cites nothing and whose parameter uses are the family result's objects in the same
   order is given as its bare value (:class:`ColumnResult`), which is how the record encoder writes it, and
-  any other member as its value, facts and parameter uses (:class:`Member`), which the encoder writes
-  directly: no result object is built for a member of a need;
+  any other member the columns decide as its value, facts and parameter uses (:class:`Member`), which the
+  encoder writes directly: no result object is built for such a member of a need;
 - outcomes are judged as :mod:`engine.rules.outcomes` judges them for the needs identified on the date;
-- headlines and scores, which depend on the needs' values alone, are computed once per combination of
-  values in the batch and shared.
+- headlines and scores, which depend on the needs' values alone when none is unknown, are computed once
+  per combination of values in the batch and shared.
 
-The record it gives is byte for byte the evaluator's (``tests/rules/test_column_records.py`` compares every
-record of the benchmark families, the scenario families and crafted ones); any other family is left to
-the evaluator.
+A family with an override, or whose case was identified before the evaluation date (its outcomes are
+judged for the needs of that date), is left to the evaluator, as is every family of a batch whose
+columns do not cover a rule the record holds. The record is byte for byte the evaluator's
+(``tests/rules/test_columns.py`` and ``test_column_records.py`` compare them).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 import numpy as np
 
-from engine.columns.values import NOT, UNSURE
+from engine.columns.values import UNSURE
+from engine.rules.evaluator import and2
 from engine.rules.outcomes import _not_identified
 from engine.rules.results import (
-    MET, NOT_MET, Evidence, FamilyResult, NeedResult, OutcomeResult, ParamUse, TriResult, same_objects, unique_evidence,
+    MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, NeedResult, OutcomeResult, ParamUse, TriResult, same_objects,
+    unique_evidence,
 )
 from engine.rules.scoring import headline_results, score_results
 
@@ -51,69 +55,59 @@ class Member(NamedTuple):
 
 
 class ColumnResult(FamilyResult):
-    """A result the columns decided entirely: nothing in it is unknown and nothing is overridden. A need's
-    member is given as a :class:`Member`, or as its bare value (a str) when it also has the family result's
-    parameter uses and cites nothing. Only the record encoder reads it (``compact``)."""
+    """A result assembled from the columns. A need's member the columns decide is given as a
+    :class:`Member`, or as its bare value (a str) when it also has the family result's parameter uses and
+    cites nothing. Only the record encoder reads it (``compact``)."""
 
     __slots__ = ()
 
-    @property
-    def unknowns(self) -> list[str]:
-        return []
+    def iter_results(self) -> Iterable[TriResult]:
+        return (tri for tri in FamilyResult.iter_results(self) if isinstance(tri, TriResult))
 
 
 class _Rules:
-    """The columns of the rules a record holds, and which families they decide entirely."""
+    """The columns of the rules a record holds, and the families they may assemble."""
 
     def __init__(self, persons: PersonColumns, families: FamilyColumns) -> None:
         compiled = persons.compiled
         self.rules = rules = compiled.rules
-        starts = families.starts
         self.person: dict[str, RuleColumns] = {}
         self.family: dict[str, RuleColumns] = {}
-        person_ok = np.ones(persons.size, dtype=bool)
-        family_ok = ~families.identified_earlier
-        needs = {n.name for n in compiled.needs}
-        for name in compiled.role_names + compiled.person_helpers + [n for n in needs if rules[n].subject == "person"]:
-            person_ok &= self._decided(self.person, name, persons)
-        top = ["family_definition", "eligible", "claimable"]
-        for name in top + compiled.family_helpers + [n for n in needs if rules[n].subject == "family"]:
-            if name in rules:
-                family_ok &= self._decided(self.family, name, families)
-            else:  # a framework without it: the evaluator words the result as unknown
-                family_ok[:] = False
-        for code in compiled.outcome_codes:
-            if code not in rules:
-                continue
-            need_columns = self.person if rules[code].subject == "person" else self.family
-            for suffix in ("achieved", "sustained"):
-                part = rules.get(f"{code}.{suffix}")
-                if part is None:
-                    continue
-                if code not in need_columns or (part.subject == "person" and need_columns is self.family):
-                    family_ok[:] = False  # a need left to the evaluator, or members' parts of a family need
-                elif part.subject == "person":
-                    had = self.person[code].value != NOT
-                    person_ok &= ~had | self._decided(self.person, part.name, persons)
-                else:
-                    applicable = self._need_value(code, families)
-                    family_ok &= (applicable == NOT) | self._decided(self.family, part.name, families)
-        self.decided = family_ok & np.logical_and.reduceat(person_ok, starts)
+        # outcomes of a case identified earlier are judged for the needs of that date: the evaluator's
+        self.assembled = ~families.identified_earlier
+        #: per family: whether the columns decide every family-level rule, and every member's roles and
+        #: person rules (else the evaluator is asked for some)
+        self.family_known = self.person_known = np.zeros(families.size, dtype=bool)
+        wanted = [(persons, self.person, name) for name in compiled.role_names + compiled.person_helpers]
+        for name in ["family_definition", "eligible", "claimable"] + compiled.family_helpers:
+            wanted.append((families, self.family, name))
+        for need in compiled.needs:
+            wanted.append((persons if need.subject == "person" else families,
+                           self.person if need.subject == "person" else self.family, need.name))
+            outcome = [rules.get(f"{need.name}.{part}") for part in ("achieved", "sustained")]
+            for part in filter(None, outcome if need.name in compiled.outcome_codes else ()):
+                if part.subject == "person" and need.subject == "family":
+                    self.assembled[:] = False  # members' parts of a family need: the evaluator's
+                wanted.append((persons if part.subject == "person" else families,
+                               self.person if part.subject == "person" else self.family, part.name))
+        for columns, into, name in wanted:
+            found = columns._ready(name) if name in rules else None
+            if found is None:  # not covered, or a framework without it (the evaluator words that unknown)
+                self.assembled[:] = False
+                return
+            into[name] = found
+        self.family_known = np.ones(families.size, dtype=bool)
+        for name in ["family_definition", "eligible", "claimable"] + compiled.family_helpers:
+            self.family_known &= _known(self.family[name])
+        person_known = np.ones(persons.size, dtype=bool)
+        for name in compiled.role_names + compiled.person_helpers:
+            person_known &= _known(self.person[name])
+        self.person_known = np.logical_and.reduceat(person_known, families.starts)
 
-    @staticmethod
-    def _decided(into: dict[str, RuleColumns], name: str, columns: PersonColumns) -> np.ndarray:
-        found = columns._ready(name)
-        if found is None:
-            return np.zeros(columns.size, dtype=bool)
-        into[name] = found
-        decided = found.value != UNSURE
-        return decided if found.undecided is None else decided & ~found.undecided
 
-    def _need_value(self, code: str, families: FamilyColumns) -> np.ndarray:
-        need = self.rules[code]
-        if need.subject == "person":
-            return np.maximum.reduceat(self.person[code].value, families.starts)
-        return self.family[code].value
+def _known(found: RuleColumns) -> np.ndarray:
+    known = found.value != UNSURE
+    return known if found.undecided is None else known & ~found.undecided
 
 
 class ColumnResults:
@@ -125,21 +119,24 @@ class ColumnResults:
         self.compiled = compiled = persons.compiled
         self.header = compiled.framework.header
         self.columns = _Rules(persons, families)
-        self.decided = self.columns.decided.tolist()
+        self.assembled = self.columns.assembled.tolist()
+        self.family_known, self.person_known = self.columns.family_known.tolist(), self.columns.person_known.tolist()
         self.needs = compiled.needs
-        #: need values -> (headlines, scores), which depend on them alone
+        #: need values -> (headlines, scores), which depend on them alone when none is unknown
         self.summaries: dict[tuple[str, ...], tuple[dict[str, TriResult], dict[str, Any]]] = {}
         #: (rule, value, parameter-use list number, detail) -> the family-level result citing nothing
         self.plain: dict[tuple[str, str, int, str | None], TriResult] = {}
         #: list number -> (the uses as one member result's combine gives them, whether that is the same list)
         self.merged: dict[tuple[str, int], tuple[list, bool]] = {}
         self.not_identified: dict[str, OutcomeResult] = {}
+        #: id of a rule's columns (which these results keep alive) -> its rows' list numbers
+        self.list_ids: dict[int, list[int]] = {}
 
     def result(self, ev: Evaluation) -> ColumnResult | None:
-        """The family's whole result, or None when the columns leave any of it to the evaluator."""
+        """The family's whole result, or None when the evaluator must assemble it."""
         start = ev.seeds[1][ev.members[0].person_id]
         row = self.families.row_of_start[start]
-        if not self.decided[row]:
+        if not self.assembled[row]:
             return None
         compiled, rules, columns = self.compiled, self.columns.rules, self.columns
         members = [m.person_id for m in ev.members]
@@ -155,35 +152,68 @@ class ColumnResults:
                 result, member_results = family_rule(ev, rule, row), {}
             needs[need.name] = NeedResult(need.name, need.description or need.name, need.headline, need.subject,
                                           result, member_results, need.local)
+        asked = not self.family_known[row]
+        if asked:  # the evaluator decides a family-level rule: what it would read of the needs is known
+            for code, need in needs.items():
+                ev.memo[(code, None)] = need.result
+                ev.identified_needs[code] = (need.result.value, dict(held.get(code, ())))
         summary = tuple(n.result.value for n in needs.values())
         found = self.summaries.get(summary)
         if found is None:
             headlines = headline_results(compiled.framework, needs)
-            found = self.summaries[summary] = (headlines, score_results(compiled.framework, needs, headlines))
+            found = (headlines, score_results(compiled.framework, needs, headlines))
+            if UNKNOWN not in summary:  # (an unknown need's reasons are its headline's)
+                self.summaries[summary] = found
         headlines, scores = found
-        person = columns.person
-        roles = {pid: {name: person[name].names[start + i] for name in compiled.role_names}
-                 for i, pid in enumerate(members)}
-        helpers = compiled.person_helpers
-        person_rules = {pid: {name: person[name].names[start + i] for name in helpers}
-                        for i, pid in enumerate(members)} if helpers else {}
         header = self.header
+        family_definition = family_rule(ev, rules["family_definition"], row)
+        eligible = family_rule(ev, rules["eligible"], row)
+        outcomes = self._outcomes(ev, needs, held, row)
+        if asked:
+            ev._outcomes = outcomes  # (as the claim reads them)
+        known = self.person_known[row]
         return ColumnResult(
             family_id=ev.family.family_id, as_of=ev.as_of, framework_id=header.id,
             framework_version=header.version, framework_hash=compiled.hash,
-            family_definition=family_rule(ev, rules["family_definition"], row), needs=needs,
-            headlines=headlines, eligible=family_rule(ev, rules["eligible"], row),
-            outcomes=self._outcomes(ev, needs, held, row, start),
-            claimable=family_rule(ev, rules["claimable"], row), scores=scores, roles=roles,
+            family_definition=family_definition, needs=needs, headlines=headlines, eligible=eligible,
+            outcomes=outcomes, claimable=family_rule(ev, rules["claimable"], row), scores=scores,
+            roles=self._values(ev, compiled.role_names, members, start, known),
             rules={name: family_rule(ev, rules[name], row) for name in compiled.family_helpers},
-            person_rules=person_rules)
+            person_rules=self._values(ev, compiled.person_helpers, members, start, known) if compiled.person_helpers
+            else {})
+
+    def _values(self, ev: Evaluation, names: list[str], members: list[str], start: int, known: bool,
+                ) -> dict[str, dict[str, str]]:
+        """Each member's values of person-level rules (the evaluator's where the columns leave one)."""
+        person = self.columns.person
+        found = {pid: {name: person[name].names[start + i] for name in names} for i, pid in enumerate(members)}
+        for pid, values in () if known else found.items():
+            for name, value in values.items():
+                if value is None:
+                    values[name] = ev.rule_result(name, pid).value
+        return found
+
+    def _member(self, ev: Evaluation, rule: RuleDef, found: RuleColumns, row: int, pid: str | None) -> TriResult:
+        """A result from the columns, or from the evaluator where they leave it (unknown or undecided)."""
+        if found.names[row] is None:
+            return ev.rule_result(rule.name, pid)
+        return self.persons.seed(ev, rule, found, row, pid)
+
+    def _need_member(self, ev: Evaluation, rule: RuleDef, found: RuleColumns, row: int, pid: str) -> Any:
+        """A member's result of a person-level need: a :class:`Member` from the columns, or the evaluator's."""
+        value = found.names[row]
+        if value is None:
+            return ev.rule_result(rule.name, pid)
+        return Member(value, unique_evidence(self.persons.cited(ev, found, row, pid)) if found.citing[row] else [],
+                      found.uses[row])
 
     # Family-level rules ------------------------------------------------------------------------------
     def _family_rule(self, ev: Evaluation, rule: RuleDef, row: int) -> TriResult:
         found = self.columns.family[rule.name]
-        if found.citing[row]:
-            return self.persons.seed(ev, rule, found, row, None)
-        key = (rule.name, found.names[row], int(found.list_id[row]), None)
+        value = found.names[row]
+        if value is None or found.citing[row]:
+            return self._member(ev, rule, found, row, None)
+        key = (rule.name, value, self._list_ids(found)[row], None)
         result = self.plain.get(key)
         if result is None:
             result = self.plain[key] = self.persons.seed(ev, rule, found, row, None)
@@ -195,19 +225,26 @@ class ColumnResults:
         """The need's family result (``Evaluation._family_need``), its holders' results (bare values where
         the encoder writes them so) and each holder's value."""
         found = self.columns.person[rule.name]
-        names, citing, list_id, cited = found.names, found.citing, found.list_id, self.persons.cited
+        names, citing, list_id, member = found.names, found.citing, self._list_ids(found), self._need_member
+        parts: dict[int, Any] = {}
         if rule.role is None:
             holders = list(range(start, end))
         else:
             role = self.columns.person[rule.role].names
-            holders = [r for r in range(start, end) if role[r] != NOT_MET]
-        held = [(members[r - start], names[r]) for r in holders]
-        value = MET if any(v == MET for _, v in held) else NOT_MET
-        relevant = [r for r in holders if names[r] == value] or holders
-        numbers = {int(list_id[r]) for r in relevant}
-        parts: dict[int, TriResult] = {}
+            holders = [r for r in range(start, end) if role[r] != NOT_MET and (
+                role[r] is not None or ev.rule_result(rule.role, members[r - start]).value != NOT_MET)]
+        values = [names[r] for r in holders]
+        if None in values:  # unknown, or left to the evaluator: its result, with the reasons it words
+            for i, r in enumerate(holders):
+                if values[i] is None:
+                    parts[r] = member(ev, rule, found, r, members[r - start])
+                    values[i] = parts[r].value
+        held = [(members[r - start], v) for r, v in zip(holders, values)]
+        value = MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
+        relevant = [r for r, v in zip(holders, values) if v == value] or holders
+        numbers = {list_id[r] for r in relevant}
         number, same = -1, False
-        if len(numbers) <= 1 and not any(citing[r] for r in relevant):
+        if len(numbers) <= 1 and not any(citing[r] or r in parts for r in relevant):
             # the usual case: one list of parameter uses and nothing cited, the same result in many families
             params: list = []
             if numbers:
@@ -220,19 +257,28 @@ class ColumnResults:
                 result = self.plain[key] = TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
                                                      [], params, [], [], detail)
         else:
-            parts = {r: Member(names[r], unique_evidence(cited(ev, found, r, members[r - start])) if citing[r] else [],
-                               found.uses[r]) for r in relevant}
-            result = ev.combined(rule, value, list(parts.values()), None)
+            for r in relevant:
+                if r not in parts:
+                    parts[r] = member(ev, rule, found, r, members[r - start])
+            # (the members whose value is the family's are the ones it combines, reasons included)
+            result = ev.combined(rule, value, [parts[r] for r in relevant], None)
         params = result.parameters
         results: dict[str, Any] = {}
         for r in holders:
-            if not citing[r] and ((same and list_id[r] == number) or same_objects(found.uses[r], params)):
-                results[members[r - start]] = names[r]  # what the encoder writes for it: its bare value
+            pid = members[r - start]
+            if names[r] is not None and not citing[r] and (
+                    (same and list_id[r] == number) or same_objects(found.uses[r], params)):
+                results[pid] = names[r]  # what the encoder writes for it: its bare value
             else:
-                results[members[r - start]] = parts.get(r) or Member(
-                    names[r], unique_evidence(cited(ev, found, r, members[r - start])) if citing[r] else [],
-                    found.uses[r])
+                results[pid] = parts.get(r) or member(ev, rule, found, r, pid)
         return result, results, held
+
+    def _list_ids(self, found: RuleColumns) -> list[int]:
+        """Each row's number of its parameter-use list, as a Python list (read one row at a time)."""
+        ids = self.list_ids.get(id(found))
+        if ids is None:
+            ids = self.list_ids[id(found)] = found.list_id.tolist()
+        return ids
 
     def _merged(self, found: RuleColumns, name: str, number: int) -> tuple[list, bool]:
         """A parameter-use list as combining members' results that all have it gives it (by name, in order)."""
@@ -246,7 +292,7 @@ class ColumnResults:
 
     # Outcomes ------------------------------------------------------------------------------------
     def _outcomes(self, ev: Evaluation, needs: dict[str, NeedResult], held: dict[str, list[tuple[str, str]]],
-                  row: int, start: int) -> dict[str, OutcomeResult]:
+                  row: int) -> dict[str, OutcomeResult]:
         """``engine.rules.outcomes.outcome_results`` for needs identified on the evaluation date."""
         rules = self.columns.rules
         results: dict[str, OutcomeResult] = {}
@@ -264,18 +310,17 @@ class ColumnResults:
                 results[code] = found
                 continue
             members: dict[str, dict[str, TriResult]] = {}
-            achieved = self._part(ev, achieved_rule, code, held, row, start, members, "achieved")
+            achieved = self._part(ev, achieved_rule, code, held, row, members, "achieved")
             sustained = None
             if sustained_rule is not None:
-                sustained = self._part(ev, sustained_rule, code, held, row, start, members, "sustained")
-            value = achieved.value if sustained is None else (
-                NOT_MET if NOT_MET in (achieved.value, sustained.value) else MET)
+                sustained = self._part(ev, sustained_rule, code, held, row, members, "sustained")
+            value = achieved.value if sustained is None else and2(achieved.value, sustained.value)
             results[code] = OutcomeResult(code, applicable, achieved, sustained, value,
                                           members if achieved_rule.subject == "person" else {})
         return results
 
     def _part(self, ev: Evaluation, rule: RuleDef, code: str, held: dict[str, list[tuple[str, str]]], row: int,
-              start: int, members: dict[str, dict[str, TriResult]], part: str) -> TriResult:
+              members: dict[str, dict[str, TriResult]], part: str) -> TriResult:
         """An outcome part for the family (``engine.rules.outcomes.family_outcome`` for a person-level one:
         every member who had the need achieves it), each had member's result kept under ``members``."""
         if rule.subject != "person":
@@ -286,16 +331,21 @@ class ColumnResults:
         for pid, had in sorted(held[code]):
             if had == NOT_MET:
                 continue
-            result = self.persons.seed(ev, rule, found, rows[pid], pid)
+            result = self._member(ev, rule, found, rows[pid], pid)
             members.setdefault(pid, {})[part] = result
             parts.append(result)
-            values.append(MET if result.value == MET else NOT_MET)
-        return ev.combined(rule, NOT_MET if NOT_MET in values else MET, parts, None)
+            # "every member who had the need achieves the outcome": not (had) or outcome
+            values.append(MET if result.value == MET else (
+                NOT_MET if had == MET and result.value == NOT_MET else UNKNOWN))
+        if not parts:
+            return ev.combined(rule, NOT_MET, parts, f"no current member had need {code}")
+        value = NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+        return ev.combined(rule, value, parts, None)
 
 
 def column_result(ev: Evaluation) -> ColumnResult | None:
     """The family's whole result from its batch's columns, or None when the evaluator must assemble it
-    (the evaluation was not seeded, or the columns leave part of it undecided)."""
+    (the evaluation was not seeded, has an override, or its case was identified before the date)."""
     if ev.seeds is None or ev.overrides:
         return None
     persons = ev.seeds[0]
