@@ -420,8 +420,11 @@ class PersonColumns:
     def field(self, columns: Facts, name: str) -> Num | Obj:
         found = columns.fields.get(name)
         if found is None:
-            found = columns.fields[name] = column([field_value(f, name, columns.fact_type) for f in columns.facts],
-                                                   field_type(columns.fact_type, name))
+            facts, fact_type = columns.facts, columns.fact_type
+            values = [f.fields.get(name) for f in facts]
+            if name in (fact_type.date_field, fact_type.end_field) and None in values:  # (they fall back)
+                values = [field_value(f, name, fact_type) if v is None else v for f, v in zip(facts, values)]
+            found = columns.fields[name] = column(values, field_type(fact_type, name))
         return found
 
     def record_test(self, node: Any, columns: Facts, reach: np.ndarray, tried: np.ndarray,

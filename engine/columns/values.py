@@ -75,16 +75,22 @@ def field_type(fact_type: ir.FactType, name: str) -> str:
     raise Unsupported(f"field {name} of {fact_type.name}")
 
 
+_DATES = {date, type(None)}
+_NUMBERS = {int, float, type(None)}
+
+
 def column(values: list[Any], kind: str) -> Num | Obj:
     missing = np.array([v is None for v in values], dtype=bool)
     no = np.zeros(len(values), dtype=bool)
+    types = set(map(type, values))  # (the usual exact types are checked at C speed; subclasses one by one)
     if kind == "date":
-        if not all(v is None or isinstance(v, date) for v in values):
+        if not types <= _DATES and not all(v is None or isinstance(v, date) for v in values):
             raise Unsupported("a date field holding something else")
         lo = np.array([v.toordinal() if v is not None else np.nan for v in values], dtype=np.float64)
         return Num(lo, lo, missing, no, True)
     if kind in _NUMBER_FIELDS:
-        if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+        if not types <= _NUMBERS and not all(
+                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
             raise Unsupported("a number field holding something else")
         lo = np.array([v if v is not None else np.nan for v in values], dtype=np.float64)
         return Num(lo, lo, missing, no, False)
