@@ -59,10 +59,15 @@ class ColumnResult(FamilyResult):
     :class:`Member`, or as its bare value (a str) when it also has the family result's parameter uses and
     cites nothing. Only the record encoder reads it (``compact``)."""
 
-    __slots__ = ()
+    #: whether the evaluator was asked for any result: only then can anything be unknown
+    __slots__ = ("asked",)
 
     def iter_results(self) -> Iterable[TriResult]:
         return (tri for tri in FamilyResult.iter_results(self) if isinstance(tri, TriResult))
+
+    @property
+    def unknowns(self) -> list[str]:
+        return FamilyResult.unknowns.fget(self) if self.asked else []
 
 
 class _Rules:
@@ -172,7 +177,7 @@ class ColumnResults:
         if asked:
             ev._outcomes = outcomes  # (as the claim reads them)
         known = self.person_known[row]
-        return ColumnResult(
+        result = ColumnResult(
             family_id=ev.family.family_id, as_of=ev.as_of, framework_id=header.id,
             framework_version=header.version, framework_hash=compiled.hash,
             family_definition=family_definition, needs=needs, headlines=headlines, eligible=eligible,
@@ -181,6 +186,8 @@ class ColumnResults:
             rules={name: family_rule(ev, rules[name], row) for name in compiled.family_helpers},
             person_rules=self._values(ev, compiled.person_helpers, members, start, known) if compiled.person_helpers
             else {})
+        result.asked = bool(ev.memo)  # (every criterion the evaluator decides is in its memo)
+        return result
 
     def _values(self, ev: Evaluation, names: list[str], members: list[str], start: int, known: bool,
                 ) -> dict[str, dict[str, str]]:
