@@ -136,6 +136,9 @@ class ColumnResults:
         self.not_identified: dict[str, OutcomeResult] = {}
         #: id of a rule's columns (which these results keep alive) -> its rows' list numbers
         self.list_ids: dict[int, list[int]] = {}
+        #: (need, achieved rule, sustained rule or None) of each outcome of a need the framework defines
+        self.outcome_rules = [(code, compiled.rules[f"{code}.achieved"], compiled.rules.get(f"{code}.sustained"))
+                              for code in compiled.outcome_codes if code in compiled.rules]
 
     def result(self, ev: Evaluation) -> ColumnResult | None:
         """The family's whole result, or None when the evaluator must assemble it."""
@@ -301,12 +304,8 @@ class ColumnResults:
     def _outcomes(self, ev: Evaluation, needs: dict[str, NeedResult], held: dict[str, list[tuple[str, str]]],
                   row: int) -> dict[str, OutcomeResult]:
         """``engine.rules.outcomes.outcome_results`` for needs identified on the evaluation date."""
-        rules = self.columns.rules
         results: dict[str, OutcomeResult] = {}
-        for code in self.compiled.outcome_codes:
-            if code not in rules:
-                continue
-            achieved_rule, sustained_rule = rules[f"{code}.achieved"], rules.get(f"{code}.sustained")
+        for code, achieved_rule, sustained_rule in self.outcome_rules:
             applicable = needs[code].result.value
             if applicable == NOT_MET:
                 found = self.not_identified.get(code)
