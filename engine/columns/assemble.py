@@ -146,7 +146,7 @@ class ColumnResults:
         row = self.families.row_of_start[start]
         if not self.assembled[row]:
             return None
-        compiled, rules, columns = self.compiled, self.columns.rules, self.columns
+        compiled, rules = self.compiled, self.columns.rules
         members = [m.person_id for m in ev.members]
         end = start + len(members)
         family_rule = self._family_rule

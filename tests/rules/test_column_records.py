@@ -8,7 +8,6 @@ a family with an override or a case identified earlier is left to the evaluator.
 from __future__ import annotations
 
 import importlib.util
-from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
@@ -137,8 +136,9 @@ def test_an_override_or_an_earlier_case_leaves_the_family_to_the_evaluator(phase
     assert together == alone
 
 
-def test_an_unseeded_evaluation_has_no_whole_result(phase3):
-    family = bench.synthetic_families(1, seed=5)[0]
+def test_only_a_seeded_evaluation_has_a_whole_result(phase3):
+    family = next(f for f in bench.synthetic_families(10, seed=5) if f.case.identified is None)
     assert column_result(phase3.evaluation(family, AS_OF, (), False)) is None
     seeded = seeded_evaluations(phase3, [family], AS_OF)[0]
-    assert seeded.seeds is not None
+    whole = column_result(seeded)
+    assert isinstance(whole, ColumnResult) and whole.family_id == family.family_id
