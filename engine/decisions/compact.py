@@ -456,8 +456,9 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
     """A need's family-level criterion and its members'. Most members' criteria are the evaluator's
     shared results, equal to the family's but for the value and person id: :meth:`_Encoder.member`'s
     usual case, tested here inline against the family criterion's fields read once (a borough family
-    has about a hundred of them). A member given as a bare value (a ``ColumnResult``'s: the columns
-    established that usual case) is written as such."""
+    has about a hundred of them). A ``ColumnResult`` gives a member as a bare value (the columns
+    established that usual case), written as such, or as its value, facts and parameter uses
+    (:meth:`_Encoder.member_values`)."""
     family = need.result
     result = encoder.tri(family)
     members = need.members

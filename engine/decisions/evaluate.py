@@ -179,9 +179,10 @@ def bulk_results(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                  overrides: Mapping[str, Sequence[OverrideRecord]] | None = None) -> Iterator[tuple[FamilyInput, Any]]:
     """(family, FamilyResult without sub-criteria trees) for a batch, in family id order, to record. The
     batch's person- and family-level rules are first evaluated column-wise (:mod:`engine.columns`), which
-    gives each family exactly the results it would compute itself; a family the columns decide entirely
-    gets its whole result from them (a ``ColumnResult``, which only the record encoder reads), any other is
-    assembled by its evaluator. The collector is paused meanwhile: the batch's evaluations are many objects
+    gives each family exactly the results it would compute itself; each family's whole result is then
+    assembled from them (a ``ColumnResult``, which only the record encoder reads, the evaluator asked only
+    for what they leave unknown), except a family with an override or a case identified earlier, which its
+    evaluator assembles. The collector is paused meanwhile: the batch's evaluations are many objects
     and few cycles."""
     from engine.columns.assemble import column_result
 
