@@ -13,7 +13,11 @@ value. :func:`column_result` assembles the result straight from the columns inst
 - a member whose result cites nothing and whose parameter uses are the family result's objects in the same
   order is given as its bare value (:class:`ColumnResult`), which is how the record encoder writes it, and
   any other member the columns decide as its value, facts and parameter uses (:class:`Member`), which the
-  encoder writes directly: no result object is built for such a member of a need;
+  encoder writes directly: no result object is built for such a member of a need. Where the columns
+  decide every member's role and every holder's value with one list of parameter uses (most needs of most
+  families; found for the whole batch at once, ``_Rules.shared_list``), that is settled without a test per
+  member, and a need none of whose holders cites a record is given as ``BareValues``, which the encoder
+  writes as it is;
 - outcomes are judged as :mod:`engine.rules.outcomes` judges them for the needs identified on the date;
 - headlines and scores, which depend on the needs' values alone when none is unknown, are computed once
   per combination of values in the batch and shared.
@@ -30,12 +34,12 @@ from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 import numpy as np
 
-from engine.columns.values import UNSURE
+from engine.columns.values import NOT, UNSURE
 from engine.rules.evaluator import and2
 from engine.rules.outcomes import _not_identified
 from engine.rules.results import (
-    MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, NeedResult, OutcomeResult, ParamUse, TriResult, same_objects,
-    unique_evidence,
+    MET, NOT_MET, UNKNOWN, BareValues, Evidence, FamilyResult, NeedResult, OutcomeResult, ParamUse, TriResult,
+    same_objects, unique_evidence,
 )
 from engine.rules.scoring import headline_results, score_results
 
@@ -59,15 +63,15 @@ class ColumnResult(FamilyResult):
     :class:`Member`, or as its bare value (a str) when it also has the family result's parameter uses and
     cites nothing. Only the record encoder reads it (``compact``)."""
 
-    #: whether the evaluator was asked for any result: only then can anything be unknown
-    __slots__ = ("asked",)
+    #: whether anything in it may be unknown (only a result the evaluator decided can be)
+    __slots__ = ("unsure",)
 
     def iter_results(self) -> Iterable[TriResult]:
         return (tri for tri in FamilyResult.iter_results(self) if isinstance(tri, TriResult))
 
     @property
     def unknowns(self) -> list[str]:
-        return FamilyResult.unknowns.fget(self) if self.asked else []
+        return FamilyResult.unknowns.fget(self) if self.unsure else []
 
 
 class _Rules:
@@ -82,7 +86,7 @@ class _Rules:
         self.assembled = ~families.identified_earlier
         #: per family: whether the columns decide every family-level rule, and every member's roles and
         #: person rules (else the evaluator is asked for some)
-        self.family_known = self.person_known = np.zeros(families.size, dtype=bool)
+        self.family_known = self.person_known = self.needs_known = np.zeros(families.size, dtype=bool)
         wanted = [(persons, self.person, name) for name in compiled.role_names + compiled.person_helpers]
         for name in ["family_definition", "eligible", "claimable"] + compiled.family_helpers:
             wanted.append((families, self.family, name))
@@ -108,6 +112,35 @@ class _Rules:
         for name in compiled.role_names + compiled.person_helpers:
             person_known &= _known(self.person[name])
         self.person_known = np.logical_and.reduceat(person_known, families.starts)
+        #: per family: whether the columns decide every need's value, for the family and every member
+        every_person, every_family = np.ones(persons.size, dtype=bool), np.ones(families.size, dtype=bool)
+        for need in compiled.needs:
+            if need.subject == "person":
+                every_person &= _known(self.person[need.name])
+            else:
+                every_family &= _known(self.family[need.name])
+        self.needs_known = every_family & np.logical_and.reduceat(every_person, families.starts)
+        #: per person-level need, per family: the number of the one parameter-use list its holders share
+        #: (-1: no member holds the role) when the columns decide every member's role and every holder's
+        #: value, else -2; and whether a holder's result cites a record (else each is its bare value)
+        self.shared_list: dict[str, list[int]] = {}
+        self.holder_cites: dict[str, list[bool]] = {}
+        starts, no_list = families.starts, np.iinfo(np.int64).max
+        for need in compiled.needs:
+            if need.subject != "person":
+                continue
+            found, role = self.person[need.name], rules[need.name].role
+            if role is None:
+                holder = np.ones(persons.size, dtype=bool)
+                doubt = ~_known(found)
+            else:
+                holder = self.person[role].value != NOT
+                doubt = ~_known(self.person[role]) | (holder & ~_known(found))
+            lowest = np.minimum.reduceat(np.where(holder, found.list_id, no_list), starts)
+            highest = np.maximum.reduceat(np.where(holder, found.list_id, -1), starts)
+            mixed = np.logical_or.reduceat(doubt, starts) | ((lowest != highest) & (highest >= 0))
+            self.shared_list[need.name] = np.where(mixed, -2, highest).tolist()
+            self.holder_cites[need.name] = np.logical_or.reduceat(holder & found.cites, starts).tolist()
 
 
 def _known(found: RuleColumns) -> np.ndarray:
@@ -126,6 +159,7 @@ class ColumnResults:
         self.columns = _Rules(persons, families)
         self.assembled = self.columns.assembled.tolist()
         self.family_known, self.person_known = self.columns.family_known.tolist(), self.columns.person_known.tolist()
+        self.needs_known = self.columns.needs_known.tolist()
         self.needs = compiled.needs
         #: need values -> (headlines, scores), which depend on them alone when none is unknown
         self.summaries: dict[tuple[str, ...], tuple[dict[str, TriResult], dict[str, Any]]] = {}
@@ -155,7 +189,7 @@ class ColumnResults:
         for need in self.needs:
             rule = rules[need.name]
             if need.subject == "person":
-                result, member_results, held[need.name] = self._person_need(ev, rule, members, start, end)
+                result, member_results, held[need.name] = self._person_need(ev, rule, members, start, end, row)
             else:
                 result, member_results = family_rule(ev, rule, row), {}
             needs[need.name] = NeedResult(need.name, need.description or need.name, need.headline, need.subject,
@@ -189,7 +223,11 @@ class ColumnResults:
             rules={name: family_rule(ev, rules[name], row) for name in compiled.family_helpers},
             person_rules=self._values(ev, compiled.person_helpers, members, start, known) if compiled.person_helpers
             else {})
-        result.asked = bool(ev.memo)  # (every criterion the evaluator decides is in its memo)
+        # Only a criterion the evaluator decided (each is in its memo) can be unknown; it may also have been
+        # asked for what a member's result cites, which the result does not hold.
+        result.unsure = bool(ev.memo) and not (self.needs_known[row] and UNKNOWN not in (
+            family_definition.value, eligible.value, result.claimable.value) and not any(
+            UNKNOWN in (o.achieved.value, o.sustained.value if o.sustained else None) for o in outcomes.values()))
         return result
 
     def _values(self, ev: Evaluation, names: list[str], members: list[str], start: int, known: bool,
@@ -230,12 +268,19 @@ class ColumnResults:
         return result
 
     # Person-level needs ------------------------------------------------------------------------------
-    def _person_need(self, ev: Evaluation, rule: RuleDef, members: list[str], start: int, end: int,
+    def _person_need(self, ev: Evaluation, rule: RuleDef, members: list[str], start: int, end: int, row: int,
                      ) -> tuple[TriResult, dict[str, Any], list[tuple[str, str]]]:
         """The need's family result (``Evaluation._family_need``), its holders' results (bare values where
         the encoder writes them so) and each holder's value."""
         found = self.columns.person[rule.name]
-        names, citing, list_id, member = found.names, found.citing, self._list_ids(found), self._need_member
+        names = found.names
+        number = self.columns.shared_list[rule.name][row]
+        if number >= -1:  # the usual case: every holder's value decided, with the same parameter uses
+            params, same = self._merged(found, rule.name, number) if number >= 0 else ([], True)
+            if same:
+                return self._decided_need(ev, rule, found, members, start, end, number, params,
+                                          self.columns.holder_cites[rule.name][row])
+        citing, list_id, member = found.citing, self._list_ids(found), self._need_member
         parts: dict[int, Any] = {}
         if rule.role is None:
             holders = list(range(start, end))
@@ -281,6 +326,46 @@ class ColumnResults:
                 results[pid] = names[r]  # what the encoder writes for it: its bare value
             else:
                 results[pid] = parts.get(r) or member(ev, rule, found, r, pid)
+        return result, results, held
+
+    def _decided_need(self, ev: Evaluation, rule: RuleDef, found: RuleColumns, members: list[str], start: int,
+                      end: int, number: int, params: list[ParamUse], cites: bool,
+                      ) -> tuple[TriResult, dict[str, Any], list[tuple[str, str]]]:
+        """:meth:`_person_need` where the columns decide every member's role and every holder's value, and
+        the holders' parameter uses are one list (``params`` as combining them gives it, the same objects):
+        a holder citing nothing is its bare value, and the family's result cites nothing unless a holder
+        whose value is the family's cites a record."""
+        names = found.names
+        if rule.role is None:
+            rows: Iterable[int] = range(start, end)
+        else:
+            role = self.columns.person[rule.role].names
+            rows = [r for r in range(start, end) if role[r] != NOT_MET]
+        held = [(members[r - start], names[r]) for r in rows]
+        value = MET if any(v == MET for _, v in held) else NOT_MET
+        results: dict[str, Any]
+        evidence: list[Evidence] = []
+        if not cites:
+            results = BareValues(held)
+        else:
+            results, citing = {}, found.citing
+            for r in rows:
+                pid = members[r - start]
+                if citing[r]:
+                    part = results[pid] = Member(names[r], unique_evidence(self.persons.cited(ev, found, r, pid)),
+                                                 found.uses[r])
+                    if part.value == value:
+                        evidence += part.evidence
+                else:
+                    results[pid] = names[r]
+        if evidence:  # (as Evaluation.combined gives it, the members whose value is the family's combined)
+            return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
+                             unique_evidence(evidence), params, [], [], None), results, held
+        key = (rule.name, value, number, None if held else f"no member is {rule.role or 'a member'}")
+        result = self.plain.get(key)
+        if result is None:
+            result = self.plain[key] = TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
+                                                 [], params, [], [], key[3])
         return result, results, held
 
     def _list_ids(self, found: RuleColumns) -> list[int]:

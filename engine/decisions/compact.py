@@ -65,7 +65,8 @@ from engine.decisions.compact_read import (  # noqa: F401
 )
 from engine.decisions.framework_text import FrameworkText
 from engine.rules.results import (
-    Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, same_objects, span_text,
+    BareValues, Evidence, FamilyResult, OutcomeResult, ParamUse, TriResult, citation_dict, citations_json, same_objects,
+    span_text,
 )
 
 try:  # orjson writes the same canonical JSON about ten times faster (it spells 1e-07 as 1e-7)
@@ -464,6 +465,8 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
     members = need.members
     if not members:
         return {"result": result, "members": {}}
+    if members.__class__ is BareValues and encoder.framework_params:  # written as given (keys sorted then)
+        return {"result": result, "members": members}
     rule, kind, parameters = family.rule, family.kind, family.parameters
     count = len(parameters)
     span, citations = encoder.sources[rule][:2]  # set by encoding the family's criterion, never replaced

@@ -142,6 +142,14 @@ class Evidence(_BuiltOnce):
         }
 
 
+class BareValues(dict):
+    """A need's members given as their bare values (person id -> value), each with the family result's
+    rule, kind, source and parameter uses and nothing of its own: what a record writes for each of them.
+    Only whole results assembled from the columns (``engine.columns.assemble``) give members so."""
+
+    __slots__ = ()
+
+
 def same_objects(a: list[Any], b: list[Any]) -> bool:
     """The same objects in the same order (results share their parameter uses and facts)."""
     return len(a) == len(b) and all(map(is_, a, b))

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from dsl.api import load_framework
-from engine.columns.assemble import ColumnResult, column_result
+from engine.columns.assemble import ColumnResult, Member, column_result
 from engine.decisions.evaluate import _evaluate_loaded, _evaluated, bulk_results, seeded_evaluations
 from engine.decisions.overrides import OverrideRecord
 from engine.rules.evaluator import compile_framework
 from engine.rules.inputs import CaseDates, Fact, FamilyInput
+from engine.rules.results import BareValues, FamilyResult
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("evaluator_bench", ROOT / "benchmarks" / "evaluator_bench.py")
@@ -142,3 +143,36 @@ def test_only_a_seeded_evaluation_has_a_whole_result(phase3):
     seeded = seeded_evaluations(phase3, [family], AS_OF)[0]
     whole = column_result(seeded)
     assert isinstance(whole, ColumnResult) and whole.family_id == family.family_id
+
+
+def test_a_whole_result_looks_for_unknowns_only_where_one_may_be(phase3):
+    """A result whose every criterion the columns decided cannot be unknown, even when its evaluator was
+    asked for what a member's result cites: its unknowns are not looked for. Either way they are what a
+    walk over every criterion finds, and what the evaluator's own result lists."""
+    families = [f for f in bench.synthetic_families(60, seed=5) if f.case.identified is None]
+    evaluations = seeded_evaluations(phase3, families, AS_OF)
+    results = [(ev, column_result(ev)) for ev in evaluations]
+    assert all(isinstance(r, ColumnResult) for _, r in results)
+    for ev, r in results:
+        walked = FamilyResult.unknowns.fget(r)
+        assert r.unknowns == walked
+        assert walked == phase3.evaluation(ev.family, AS_OF, (), False).family_result().unknowns
+        assert r.unsure or not walked
+    assert any(ev.memo and not r.unsure for ev, r in results)  # asked, yet sure
+    assert any(r.unsure and r.unknowns for _, r in results)
+
+
+def test_members_of_a_need_the_columns_decide_are_bare_values_or_their_citations(phase3):
+    """Where the columns decide every holder of a need, with one list of parameter uses, each member is its
+    bare value unless it cites records; a need no member of which cites is given as ``BareValues``, which
+    the record writes as it is."""
+    families = [f for f in bench.synthetic_families(60, seed=5) if f.case.identified is None]
+    needs = [n for ev in seeded_evaluations(phase3, families, AS_OF) for n in column_result(ev).needs.values()
+             if n.subject == "person" and n.members]
+    bare = [n for n in needs if isinstance(n.members, BareValues)]
+    assert bare and all(isinstance(v, str) for n in bare for v in n.members.values())
+    mixed = [n for n in needs if not isinstance(n.members, BareValues)
+             and all(isinstance(m, (str, Member)) for m in n.members.values())]
+    assert any(any(isinstance(m, str) for m in n.members.values()) and any(
+        isinstance(m, Member) and m.evidence for m in n.members.values()) for n in mixed)
+    assert any(n.value == "met" and n.result.evidence for n in mixed)
