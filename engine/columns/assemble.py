@@ -51,7 +51,8 @@ if TYPE_CHECKING:
 
 class Member(NamedTuple):
     """A member's result of a person-level need in a :class:`ColumnResult`: the need's rule, kind and
-    source, the member's person id, nothing unknown, and what it cites and read."""
+    source, the member's person id, nothing unknown, and what it cites (each fact once, in
+    ``unique_evidence``'s order, which the encoder relies on) and read."""
 
     value: str
     evidence: list[Evidence]

@@ -81,6 +81,8 @@ SELF_CONTAINED_FORMAT = 2
 
 #: memoised criteria per framework before the memo restarts (Phase 3 fills a few thousand)
 _MEMO_LIMIT = 50_000
+#: criteria remembered by identity before that memory restarts (results made for one family come and go)
+_IDENTITY_LIMIT = 5_000
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -139,6 +141,7 @@ class _Encoder:
         self.framework_params = shared is not None and version >= 4
         self.param_base = len(shared.params) if self.framework_params else 0
         self.memo = shared.memo if self.framework_params else None
+        self.by_identity = shared.by_identity if self.framework_params else None
         self.facts: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
         self.citations: list[dict[str, Any]] = []
@@ -247,6 +250,18 @@ class _Encoder:
         """``parent`` (a family-level criterion's encoding) and ``person`` (the member's id) are given for
         a member's criterion, which then leaves out the rule, kind, parameters and person id it shares
         with them."""
+        if parent is None and self.memo is not None:
+            found = self.by_identity.get(id(tri))
+            if found is not None and found[0] is tri:  # a shared result met before: memoised's answer
+                entry = found[1]
+                recorded = self.sources.get(tri.rule)
+                if recorded is None:
+                    source = self.sources[tri.rule] = entry[4]
+                    if source[5] is not None:
+                        self.source_entries[tri.rule] = source[5]
+                    return entry[3]
+                if recorded[0] is tri.span and recorded[1] is tri.citations:
+                    return entry[3]
         if (self.memo is not None and not tri.evidence and not tri.unknowns and not tri.children
                 and tri.override is None and tri.overridden_from is None
                 and tri.person_id == (None if parent is None else person)):
@@ -291,6 +306,10 @@ class _Encoder:
             source = self.sources[rule] = found[4]
             if source[5] is not None:
                 self.source_entries[rule] = source[5]
+        if parent is None:  # met twice: likely a shared result (the entry holds it, so its id is not reused)
+            if len(self.by_identity) >= _IDENTITY_LIMIT:
+                self.by_identity.clear()
+            self.by_identity[id(tri)] = (tri, found)
         return found[3]
 
     def framework_refs(self, ids: tuple[int, ...], params: list[ParamUse]) -> list[int] | None:
@@ -349,14 +368,15 @@ class _Encoder:
             data["overridden_from"] = tri.overridden_from
         return data
 
-    def fact_refs(self, evidence: list[Evidence]) -> list[int]:
-        """Indexes of a criterion's facts, in format 1's (date, fact type, fact id) order."""
+    def fact_refs(self, evidence: list[Evidence], ordered: bool = False) -> list[int]:
+        """Indexes of a criterion's facts, in format 1's (date, fact type, fact id) order (``ordered``: the
+        order they are given in, as ``unique_evidence`` gives them)."""
         fact_by_id = self.fact_by_id
         if len(evidence) == 1:
             found = fact_by_id.get(id(evidence[0]))
             return [found if found is not None else self.fact(evidence[0])]
         return [fact_by_id[id(e)] if id(e) in fact_by_id else self.fact(e)
-                for e in sorted(evidence, key=_EVIDENCE_ORDER)]
+                for e in (evidence if ordered else sorted(evidence, key=_EVIDENCE_ORDER))]
 
     def param_refs(self, parameters: list[ParamUse]) -> list[int]:
         """Indexes of a criterion's parameter uses, in format 1's (name, date in force) order; criteria
@@ -399,7 +419,7 @@ class _Encoder:
         value, evidence, parameters = member
         data: dict[str, Any] = {"value": value}
         if evidence:
-            data["facts"] = self.fact_refs(evidence)
+            data["facts"] = self.fact_refs(evidence, ordered=True)  # (a Member's facts are unique_evidence's)
         params = self.param_refs(parameters) if parameters else None
         if params != parent.get("params"):
             data["params"] = params or []

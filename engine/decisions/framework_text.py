@@ -66,6 +66,9 @@ class FrameworkText:
     params_json: list[dict[str, Any]] = field(default_factory=list)
     #: the encoder's per-framework memory (encoded criteria that cite no facts); not part of the table
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: id of a family-level criterion found in ``memo`` -> (the criterion, its memo entry): shared results
+    #: (the same object in many records) then skip building their memo key; restarts past a few thousand
+    by_identity: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _rule_sources(framework: ir.Framework) -> list[tuple[str, ir.Span | None, tuple[ir.Citation, ...]]]:

@@ -40,8 +40,9 @@ def jsonable(value: Any) -> Any:
     """Turn a field or parameter value into deterministic JSON data (dates -> ISO text)."""
     if type(value) in _PLAIN:  # the common case, before the isinstance chain
         return value
-    if type(value) is dict:  # a fact's values (text, numbers and dates): plain ones copied without a call
-        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    if type(value) is dict:  # a fact's values (text, numbers and dates): plain ones and dates without a call
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else v.isoformat() if type(v) is date
+                else jsonable(v) for k, v in value.items()}
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, ir.Duration):

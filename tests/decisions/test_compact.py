@@ -4,6 +4,7 @@ form (formats 3 and 4 with their framework's table), and records written in the 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -185,6 +186,26 @@ def test_encoding_ignores_the_order_results_were_built_in() -> None:
     shuffled.needs["CRIME"].members = dict(reversed(list(shuffled.needs["CRIME"].members.items())))
     shuffled.needs["CRIME"].result.evidence.reverse()
     assert encode(shuffled) == encode(result)
+
+
+def test_a_shared_result_remembered_by_identity_still_yields_to_a_record_s_own_source(compiled) -> None:
+    """The encoder remembers a family-level criterion it has met in two records by the object itself (a
+    shared result: the same object in many records). A later record whose first criterion of that rule
+    has another source must still spell the shared result's own source, as the full walk would."""
+    shared = framework_text(compiled.framework)
+    family = next(f for f in bench.synthetic_families(10, seed=5) if f.case.identified is None)
+    result = compiled.evaluate(family, date(2023, 9, 1), trace=False)
+    name, common = next((n, r) for n, r in sorted(result.rules.items()) if not r.evidence)
+    for _ in range(3):  # met again and again: remembered by identity
+        assert expand(json.loads(encode(result, shared)), shared) == full(result)
+    assert shared.by_identity[id(common)][0] is common
+    moved = ir.Span(file="local.hearth", line=99, column=1)
+    # the record's first criterion of the rule (family_definition is encoded first) has another source
+    result.family_definition = dataclasses.replace(common, span=moved)
+    assert result.rules[name] is common
+    stored = json.loads(encode(result, shared))
+    assert stored["rules"][name]["span"] == str(common.span)
+    assert expand(stored, shared) == full(result)
 
 
 def test_a_record_format_this_engine_does_not_know_is_refused() -> None:
