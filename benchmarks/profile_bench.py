@@ -323,21 +323,19 @@ def load_phase3(args) -> object | None:
 
 
 def record_figures(engine, compiled, families, trace: bool, sample: int = 500) -> str:
-    """Decision record size (stored JSON and zlib bytes per family) and, on a sample of families evaluated
-    as one batch, the CPU split between evaluating and writing the record (encode, compress, hash)."""
-    import zlib
-
+    """Decision record size (stored JSON and compressed bytes per family) and, on a sample of families
+    evaluated as one batch, the CPU split between evaluating and writing the record (encode, compress, hash)."""
     import sqlalchemy as sa
 
     from engine.decisions.compact import encode
     from engine.decisions.framework_text import framework_text
-    from engine.decisions.records import pack_result
+    from engine.decisions.records import decompress, pack_result
     from engine.storage.tables_decisions import decisions
 
     with engine.connect() as conn:
         stored = conn.execute(sa.select(decisions.c.result_zlib)).scalars().all()
     packed = sum(len(s) for s in stored) / max(len(stored), 1)
-    text = sum(len(zlib.decompress(s)) for s in stored) / max(len(stored), 1)
+    text = sum(len(decompress(s)) for s in stored) / max(len(stored), 1)
     part = families[:sample]
     if trace:
         results = ((f, compiled.evaluate(f, AS_OF, trace=True)) for f in part)
@@ -356,7 +354,7 @@ def record_figures(engine, compiled, families, trace: bool, sample: int = 500) -
         writing += written - evaluated
         clock = written
     per = 1000 / max(len(part), 1)
-    return (f"  decision records: {text / 1000:,.1f} KB JSON, {packed / 1000:,.1f} KB stored (zlib) per family; CPU per "
+    return (f"  decision records: {text / 1000:,.1f} KB JSON, {packed / 1000:,.1f} KB stored (zstd) per family; CPU per "
             f"family on {len(part)}: evaluate {evaluating * per:.2f} ms + record {writing * per:.2f} ms")
 
 

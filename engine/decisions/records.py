@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
 
 import sqlalchemy as sa
+import zstandard
 
 from engine.storage.tables_decisions import GENESIS_HASH, decision_runs, decisions
 
@@ -54,14 +56,36 @@ HASHED_COLUMNS = (
 )
 
 
+#: how a stored result starts when it is a zstd frame; rows written before zstd are zlib streams (which
+#: start 0x78), read the same
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: each thread's zstd compressor and decompressor (they are not safe to share between threads)
+_codecs = threading.local()
+
+
+def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    found = getattr(_codecs, "pair", None)
+    if found is None:
+        found = _codecs.pair = (zstandard.ZstdCompressor(level=1), zstandard.ZstdDecompressor())
+    return found
+
+
 def pack_result(text: str | bytes) -> tuple[bytes, str]:
-    """The stored form of a result's canonical JSON: zlib bytes (fast level) and the JSON's sha256."""
+    """The stored form of a result's canonical JSON: zstd bytes (level 1: about three times faster to write
+    and to read than zlib's fastest level, and smaller) and the JSON's sha256."""
     data = text.encode() if isinstance(text, str) else text
-    return zlib.compress(data, 1), hashlib.sha256(data).hexdigest()
+    return _zstd()[0].compress(data), hashlib.sha256(data).hexdigest()
+
+
+def decompress(stored: bytes) -> bytes:
+    """The canonical JSON bytes of a stored result, zstd (what runs write) or zlib (rows written before)."""
+    if bytes(stored[:4]) == _ZSTD_MAGIC:
+        return _zstd()[1].decompress(stored)
+    return zlib.decompress(stored)
 
 
 def unpack_result(stored: bytes) -> str:
-    return zlib.decompress(stored).decode()
+    return decompress(stored).decode()
 
 
 def stored_result(row: sa.Row, frameworks: Any = None) -> dict[str, Any]:
@@ -77,14 +101,14 @@ def stored_result(row: sa.Row, frameworks: Any = None) -> dict[str, Any]:
 
 def stored_bytes(row: sa.Row) -> bytes:
     """The canonical JSON bytes a decision row stored (and ``result_sha256`` covers)."""
-    return zlib.decompress(row.result_zlib)
+    return decompress(row.result_zlib)
 
 
 def parse_stored(stored: bytes) -> dict[str, Any]:
     """The JSON data of a stored result, as stored (format 1 full, or format 2 or 3 compact)."""
     from engine.decisions.compact import loads
 
-    return loads(zlib.decompress(stored))
+    return loads(decompress(stored))
 
 
 def record_hash(prev_hash: str, row: dict[str, Any]) -> str:
@@ -252,8 +276,8 @@ def row_intact(row: sa.Row) -> bool:
 
 def _content_digest(stored: bytes) -> str | None:
     try:
-        return hashlib.sha256(zlib.decompress(stored)).hexdigest()
-    except zlib.error:
+        return hashlib.sha256(decompress(stored)).hexdigest()
+    except (zlib.error, zstandard.ZstdError):
         return None
 
 

@@ -2,8 +2,8 @@
 
 Decisions are append-only. Each row carries ``prev_hash`` (the record hash of the decision before it,
 in ``seq`` order) and ``record_hash = sha256(prev_hash + canonical JSON of the record)``; the record
-names its result by ``result_sha256``, the digest of the result JSON (stored zlib-compressed: evidence
-for a borough runs to gigabytes of JSON, a tenth of that compressed), so editing or
+names its result by ``result_sha256``, the digest of the result JSON (stored compressed: evidence for a
+borough runs to gigabytes of JSON, a sixth of that compressed), so editing or
 deleting any stored decision breaks the chain at that row (``hearth audit verify``). ``prev_hash`` is
 unique: two writers appending after the same decision cannot fork the chain; the second one fails.
 
@@ -63,7 +63,8 @@ decisions = sa.Table(
     sa.Column("override_ids", sa.Text, nullable=False, comment="JSON list of overrides applied"),
     sa.Column("traced", sa.Boolean, nullable=False, comment="result includes the sub-criteria tree"),
     sa.Column("result_zlib", sa.LargeBinary, nullable=False,
-              comment="the result as canonical JSON, UTF-8, zlib-compressed: a format 3 compact record "
+              comment="the result as canonical JSON, UTF-8, compressed (zstd; zlib in older rows): a "
+                      "format 4 compact record "
                       "citing its stored framework (engine.decisions.compact; older rows: format 2, "
                       "self-contained, or format 1, FamilyResult.to_dict())"),
     sa.Column("result_sha256", sa.String(64), nullable=False, comment="sha256 of the uncompressed JSON bytes"),

@@ -64,6 +64,19 @@ def test_tampered_result_is_reported_at_that_decision(db: sa.Engine) -> None:
     assert again.broken_decision_id == "D000000003" and "does not match its record hash" in again.problem
 
 
+def test_a_result_that_no_longer_decompresses_is_reported_as_altered(db: sa.Engine) -> None:
+    """Stored results are zstd frames (zlib streams in older rows): a damaged one is an altered decision,
+    not a crash."""
+    with db.begin() as conn:
+        _write_run(conn, "R1", ["F1", "F2", "F3"])
+        stored = bytes(conn.execute(sa.select(decisions.c.result_zlib).where(decisions.c.seq == 2)).scalar())
+        assert stored.startswith(b"\x28\xb5\x2f\xfd")
+        conn.execute(decisions.update().where(decisions.c.seq == 2).values(result_zlib=stored[:-5]))
+    with db.connect() as conn:
+        report = verify_chain(conn)
+    assert not report.intact and report.broken_decision_id == "D000000002" and "altered" in report.problem
+
+
 def test_rehashed_tampering_breaks_the_next_link(db: sa.Engine) -> None:
     """A forger who also recomputes the edited row's hash is caught by the next row's prev_hash."""
     from engine.decisions.records import record_hash

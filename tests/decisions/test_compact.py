@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zlib
 from collections import Counter
 from datetime import date, datetime
 
@@ -223,14 +224,17 @@ def test_a_record_format_this_engine_does_not_know_is_refused() -> None:
 
 def _rewrite_in_format(engine: sa.Engine, version: int) -> None:
     """Turn every stored decision into what an older engine wrote: the full JSON (format 1, before compact
-    records) or the self-contained compact record (format 2), its digest, and the hash chain recomputed."""
+    records) or the self-contained compact record (format 2), zlib-compressed, its digest, and the hash
+    chain recomputed."""
     with engine.begin() as conn:
         rows = conn.execute(sa.select(decisions).order_by(decisions.c.seq)).all()
         prev = GENESIS_HASH
         for row in rows:
             data = stored_result(row, conn)
             text = canonical_json(data) if version == 1 else encode(result_from_dict(data))
-            packed, digest = pack_result(text)
+            data_bytes = text.encode() if isinstance(text, str) else text
+            # (older engines compressed with zlib; runs now write zstd: readers take either)
+            packed, digest = zlib.compress(data_bytes, 1), pack_result(text)[1]
             data = dict(row._mapping, result_zlib=packed, result_sha256=digest, prev_hash=prev)
             data["record_hash"] = prev = record_hash(prev, data)
             conn.execute(decisions.update().where(decisions.c.seq == row.seq).values(
