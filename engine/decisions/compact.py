@@ -412,14 +412,18 @@ class _Encoder:
                 return tri.value if self.framework_params else _VALUE_ONLY[tri.value]
         return self.tri(tri, parent, person)
 
-    def member_values(self, member: tuple[str, list[Evidence], list[ParamUse]], parent: dict[str, Any]) -> dict[str, Any]:
+    def member_values(self, member: tuple[str, list[Evidence], list[ParamUse]], parent: dict[str, Any],
+                      parent_uses: list[ParamUse]) -> dict[str, Any]:
         """What :meth:`tri` writes for a member's criterion with the family criterion's rule, kind and source
         and the member's person id, nothing unknown, no sub-criteria, detail or override, given its value,
-        facts and parameter uses (a criterion citing no facts encodes the same in or out of the memo)."""
+        facts and parameter uses (a criterion citing no facts encodes the same in or out of the memo).
+        ``parent`` is the family criterion's encoding and ``parent_uses`` its parameter uses."""
         value, evidence, parameters = member
         data: dict[str, Any] = {"value": value}
         if evidence:
             data["facts"] = self.fact_refs(evidence, ordered=True)  # (a Member's facts are unique_evidence's)
+        if same_objects(parameters, parent_uses):
+            return data  # (the usual case: the family's uses, so the same positions)
         params = self.param_refs(parameters) if parameters else None
         if params != parent.get("params"):
             data["params"] = params or []
@@ -497,7 +501,7 @@ def _need_results(encoder: _Encoder, need: Any) -> dict[str, Any]:
         if r.__class__ is str:  # given as its bare value: nothing of its own (engine.columns.assemble)
             encoded[pid] = r if bare else _VALUE_ONLY[r]
         elif isinstance(r, tuple):  # value, facts and parameter uses, the rest the family's (the same module)
-            encoded[pid] = encoder.member_values(r, result)
+            encoded[pid] = encoder.member_values(r, result, parameters)
         elif (r.span is span and r.citations is citations and r.person_id == pid and r.rule == rule
                 and r.kind == kind and not r.evidence and not r.unknowns and not r.children and r.detail is None
                 and r.override is None and r.overridden_from is None
