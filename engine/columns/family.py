@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.columns.person import Facts, PersonColumns, RuleColumns, Unsupported
+from engine.columns.facts import Facts
+from engine.columns.person import PersonColumns, RuleColumns, Unsupported
 from engine.columns.values import NOT, UNSURE, YES, Num
 from engine.rules import ir
 from engine.rules.named import named_rules

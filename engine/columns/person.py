@@ -38,14 +38,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.columns.facts import Facts, fact_columns, field_column
 from engine.columns.values import (
-    MIRROR, NAMES, NOT, UNSURE, YES, Const, Num, Obj, Unsupported, arith_columns, arith_values, column,
-    compare_numbers, compare_objects, compare_values, field_type, group_rows, params_maybe_unread,
+    MIRROR, NAMES, NOT, UNSURE, YES, Const, Num, Obj, Unsupported, arith_columns, arith_values,
+    compare_numbers, compare_objects, compare_values, group_rows, params_maybe_unread,
 )
 from engine.rules import ir
-from engine.rules.aggregates import (
-    RECORDS_BEGIN, _coverage_gaps, _uncovered_because, field_value, records_known_from, state_end,
-)
+from engine.rules.aggregates import RECORDS_BEGIN, _coverage_gaps, _uncovered_because, records_known_from
 from engine.rules.calendar import age_on, period_of
 from engine.rules.results import ParamUse, TriResult, unique_evidence
 from engine.rules.sharing import person_rules
@@ -54,25 +53,12 @@ from engine.rules.values import UNK, NoRecord
 if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation, RuleDef
 
-_FOREVER = date.max.toordinal()
 #: aggregates covered over events and states registers, and over periodic records (attendance)
 _EVENT_FNS = ("any", "none", "all", "count", "latest", "earliest")
 _PERIODIC_FNS = ("all", "rate")
 #: value names by int8 code; unknown results are left to the evaluator (None)
 _VALUE_NAMES = np.array([NAMES[NOT], None, NAMES[YES]], dtype=object)
 _BUSY: Any = object()  # a rule under evaluation (a rule reaching itself is left to the evaluator)
-
-
-@dataclass
-class Facts:
-    """One fact type's records of the batch's members, member by member in the evaluator's order."""
-
-    fact_type: ir.FactType
-    owner: np.ndarray
-    day: np.ndarray
-    end: np.ndarray
-    facts: list
-    fields: dict[str, Num | Obj] = field(default_factory=dict)
 
 
 @dataclass
@@ -191,7 +177,10 @@ class PersonColumns:
         """What row ``row`` of ``found`` cites itself: its aggregates' records and its reached references'."""
         evidence: list = []
         for columns, rows, starts in found.own:
-            evidence.extend(ev.evidence_of(columns.facts[r]) for r in rows[starts[row]:starts[row + 1]])
+            first, last = starts[row], starts[row + 1]
+            if first != last:
+                evidence_of, facts = ev.evidence_of, columns.facts
+                evidence += [evidence_of(facts[r]) for r in rows[first:last]]
         for ref, reached in found.refs:
             if reached[row]:
                 evidence.extend(ev.rule_result(ref, person_id).evidence)
@@ -405,27 +394,9 @@ class PersonColumns:
             self.fact_columns[name] = self._fact_columns(name, owners[name], facts)
 
     def _fact_columns(self, name: str, owner: list[int], facts: list) -> Facts:
-        fact_type = self.compiled.fact_types[name]
-        day = np.fromiter((f.date.toordinal() for f in facts), dtype=np.int64, count=len(facts))
-        if fact_type.recording == "states":
-            ends = (state_end(f, fact_type) for f in facts)
-            end = np.fromiter((_FOREVER if e is None else e.toordinal() for e in ends), dtype=np.int64,
-                              count=len(facts))
-        else:
-            end = np.full(len(facts), _FOREVER, dtype=np.int64)
-        owners = np.array(owner, dtype=np.int64)
-        order = np.argsort(owners, kind="stable")  # member by member, each in the evaluator's order
-        return Facts(fact_type, owners[order], day[order], end[order], [facts[i] for i in order])
+        return fact_columns(self.compiled.fact_types[name], owner, facts)
 
-    def field(self, columns: Facts, name: str) -> Num | Obj:
-        found = columns.fields.get(name)
-        if found is None:
-            facts, fact_type = columns.facts, columns.fact_type
-            values = [f.fields.get(name) for f in facts]
-            if name in (fact_type.date_field, fact_type.end_field) and None in values:  # (they fall back)
-                values = [field_value(f, name, fact_type) if v is None else v for f, v in zip(facts, values)]
-            found = columns.fields[name] = column(values, field_type(fact_type, name))
-        return found
+    field = staticmethod(field_column)
 
     def record_test(self, node: Any, columns: Facts, reach: np.ndarray, tried: np.ndarray,
                     reads: list[tuple]) -> np.ndarray:
