@@ -113,14 +113,8 @@ class _Rules:
         for name in compiled.role_names + compiled.person_helpers:
             person_known &= _known(self.person[name])
         self.person_known = np.logical_and.reduceat(person_known, families.starts)
-        #: per family: whether the columns decide every need's value, for the family and every member
+        # per family: whether the columns decide every need's value, for the family and every member
         every_person, every_family = np.ones(persons.size, dtype=bool), np.ones(families.size, dtype=bool)
-        for need in compiled.needs:
-            if need.subject == "person":
-                every_person &= _known(self.person[need.name])
-            else:
-                every_family &= _known(self.family[need.name])
-        self.needs_known = every_family & np.logical_and.reduceat(every_person, families.starts)
         #: per person-level need, per family: the number of the one parameter-use list its holders share
         #: (-1: no member holds the role) when the columns decide every member's role and every holder's
         #: value, else -2; and whether a holder's result cites a record (else each is its bare value)
@@ -129,8 +123,10 @@ class _Rules:
         starts, no_list = families.starts, np.iinfo(np.int64).max
         for need in compiled.needs:
             if need.subject != "person":
+                every_family &= _known(self.family[need.name])
                 continue
             found, role = self.person[need.name], rules[need.name].role
+            every_person &= _known(found)
             if role is None:
                 holder = np.ones(persons.size, dtype=bool)
                 doubt = ~_known(found)
@@ -142,6 +138,7 @@ class _Rules:
             mixed = np.logical_or.reduceat(doubt, starts) | ((lowest != highest) & (highest >= 0))
             self.shared_list[need.name] = np.where(mixed, -2, highest).tolist()
             self.holder_cites[need.name] = np.logical_or.reduceat(holder & found.cites, starts).tolist()
+        self.needs_known = every_family & np.logical_and.reduceat(every_person, starts)
 
 
 def _known(found: RuleColumns) -> np.ndarray:
@@ -306,12 +303,7 @@ class ColumnResults:
             if numbers:
                 number = numbers.pop()
                 params, same = self._merged(found, rule.name, number)
-            detail = None if holders else f"no member is {rule.role or 'a member'}"
-            key = (rule.name, value, number, detail)
-            result = self.plain.get(key)
-            if result is None:
-                result = self.plain[key] = TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
-                                                     [], params, [], [], detail)
+            result = self._plain_need(rule, value, number, params, bool(holders))
         else:
             for r in relevant:
                 if r not in parts:
@@ -353,8 +345,7 @@ class ColumnResults:
             for r in rows:
                 pid = members[r - start]
                 if citing[r]:
-                    part = results[pid] = Member(names[r], unique_evidence(self.persons.cited(ev, found, r, pid)),
-                                                 found.uses[r])
+                    part = results[pid] = self._need_member(ev, rule, found, r, pid)
                     if part.value == value:
                         evidence += part.evidence
                 else:
@@ -362,12 +353,18 @@ class ColumnResults:
         if evidence:  # (as Evaluation.combined gives it, the members whose value is the family's combined)
             return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
                              unique_evidence(evidence), params, [], [], None), results, held
-        key = (rule.name, value, number, None if held else f"no member is {rule.role or 'a member'}")
+        return self._plain_need(rule, value, number, params, bool(held)), results, held
+
+    def _plain_need(self, rule: RuleDef, value: str, number: int, params: list[ParamUse], held: bool) -> TriResult:
+        """A need's family result citing nothing, with parameter-use list ``number`` (-1: none; ``params`` as
+        combining gives it): the same result in many families, made once per batch."""
+        detail = None if held else f"no member is {rule.role or 'a member'}"
+        key = (rule.name, value, number, detail)
         result = self.plain.get(key)
         if result is None:
             result = self.plain[key] = TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None,
-                                                 [], params, [], [], key[3])
-        return result, results, held
+                                                 [], params, [], [], detail)
+        return result
 
     def _list_ids(self, found: RuleColumns) -> list[int]:
         """Each row's number of its parameter-use list, as a Python list (read one row at a time)."""
