@@ -221,9 +221,9 @@ class ColumnResults:
             rules={name: family_rule(ev, rules[name], row) for name in compiled.family_helpers},
             person_rules=self._values(ev, compiled.person_helpers, members, start, known) if compiled.person_helpers
             else {})
-        # Only a criterion the evaluator decided (each is in its memo) can be unknown; it may also have been
-        # asked for what a member's result cites, which the result does not hold.
-        result.unsure = bool(ev.memo) and not (self.needs_known[row] and UNKNOWN not in (
+        # Whether any criterion the result holds may be unknown (the evaluator's, or a member's the columns
+        # word): only then are its unknowns gathered.
+        result.unsure = not (self.needs_known[row] and UNKNOWN not in (
             family_definition.value, eligible.value, result.claimable.value) and not any(
             UNKNOWN in (o.achieved.value, o.sustained.value if o.sustained else None) for o in outcomes.values()))
         return result
@@ -250,6 +250,8 @@ class ColumnResults:
         value = found.names[row]
         if value is None:
             return ev.rule_result(rule.name, pid)
+        if value == UNKNOWN:  # an unknown the columns word (engine.columns.reasons): a result with its reasons
+            return self.persons.seed(ev, rule, found, row, pid)
         return Member(value, unique_evidence(self.persons.cited(ev, found, row, pid)) if found.citing[row] else [],
                       found.uses[row])
 
@@ -297,7 +299,7 @@ class ColumnResults:
         relevant = [r for r, v in zip(holders, values) if v == value] or holders
         numbers = {list_id[r] for r in relevant}
         number, same = -1, False
-        if len(numbers) <= 1 and not any(citing[r] or r in parts for r in relevant):
+        if len(numbers) <= 1 and value != UNKNOWN and not any(citing[r] or r in parts for r in relevant):
             # the usual case: one list of parameter uses and nothing cited, the same result in many families
             params: list = []
             if numbers:
@@ -314,7 +316,7 @@ class ColumnResults:
         results: dict[str, Any] = {}
         for r in holders:
             pid = members[r - start]
-            if names[r] is not None and not citing[r] and (
+            if names[r] is not None and names[r] != UNKNOWN and not citing[r] and (
                     (same and list_id[r] == number) or same_objects(found.uses[r], params)):
                 results[pid] = names[r]  # what the encoder writes for it: its bare value
             else:

@@ -19,9 +19,12 @@ A seeded result must be the one the per-family evaluator would build, exactly:
   was tried on at least one record, a test's when it was tried on one, a comparison's left side before its
   right, a referenced rule's uses where it is referenced.
 
-Unknown results are never seeded: their reasons are worded by the evaluator, which computes them when
-asked. Covered: ``any``/``none``/``every``/``count``/``latest``/``earliest`` over events and states
-registers and ``every``/``rate`` over periodic records in a window, comparisons, and/or/not, age,
+An unknown result is seeded only when the columns word its reasons as the evaluator would: a period of
+attendance missing from the window, or a missing date of birth, and nothing else in doubt
+(:mod:`engine.columns.reasons`); any other unknown is worded by the evaluator, which computes it when
+asked. Covered (the aggregates are :mod:`engine.columns.aggregates`'): ``any``/``none``/``every``/
+``count``/``latest``/``earliest`` over events and states registers and ``every``/``rate`` over periodic
+records in a window, comparisons, and/or/not, age,
 parameters, the evaluation date and arithmetic on known values, roles and person rules. A rule using
 anything else (a family-scope aggregate - :mod:`engine.columns.family` has those -, ``sum``/``min``/
 ``max``/``average``, a window anchored on a case date, a person attribute other than age, a parameter in
@@ -38,25 +41,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.columns.aggregates import RecordAggregates
 from engine.columns.facts import Facts, fact_columns, field_column
+from engine.columns.reasons import NO_BIRTH_DATE, explain_rows, reasons_of
 from engine.columns.values import (
     MIRROR, NAMES, NOT, UNSURE, YES, Const, Num, Obj, Unsupported, arith_columns, arith_values,
-    compare_numbers, compare_objects, compare_values, group_rows, params_maybe_unread,
+    compare_numbers, compare_objects, compare_values, group_rows,
 )
 from engine.rules import ir
-from engine.rules.aggregates import RECORDS_BEGIN, _coverage_gaps, _uncovered_because, records_known_from
-from engine.rules.calendar import age_on, period_of
-from engine.rules.results import ParamUse, TriResult, unique_evidence
+from engine.rules.calendar import age_on
+from engine.rules.results import UNKNOWN, ParamUse, TriResult, unique_evidence
 from engine.rules.sharing import person_rules
 from engine.rules.values import UNK, NoRecord
 
 if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation, RuleDef
 
-#: aggregates covered over events and states registers, and over periodic records (attendance)
-_EVENT_FNS = ("any", "none", "all", "count", "latest", "earliest")
-_PERIODIC_FNS = ("all", "rate")
-#: value names by int8 code; unknown results are left to the evaluator (None)
+#: value names by int8 code; unknown results are left to the evaluator (None) unless the columns word them
 _VALUE_NAMES = np.array([NAMES[NOT], None, NAMES[YES]], dtype=object)
 _BUSY: Any = object()  # a rule under evaluation (a rule reaching itself is left to the evaluator)
 
@@ -88,11 +89,17 @@ class RuleColumns:
     #: rows whose value these columns could not decide (they read something left to the evaluator): left
     #: to the evaluator like unknown ones, and never read as values
     undecided: np.ndarray | None = None
+    #: unknown rows whose reasons these columns word (engine.columns.reasons), and the reasons' sources;
+    #: every other unknown row is the evaluator's
+    explained: np.ndarray | None = None
+    why: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         names = _VALUE_NAMES[self.value]
         if self.undecided is not None:
             names[self.undecided] = None
+        if self.explained is not None:
+            names[self.explained] = UNKNOWN
         self.names = names.tolist()
         lists = np.empty(len(self.lists), dtype=object)
         for i, uses in enumerate(self.lists):
@@ -101,7 +108,7 @@ class RuleColumns:
         self.citing = self.cites.tolist()
 
 
-class PersonColumns:
+class PersonColumns(RecordAggregates):
     """The batch's person-level results; ``Evaluation.seeds`` asks :meth:`result` for one (and
     :meth:`family_result` for a family-level rule, which :mod:`engine.columns.family` evaluates)."""
 
@@ -169,8 +176,9 @@ class PersonColumns:
                             evidence.extend(PersonColumns.cited(ev, test, ev.seeds[1][member.person_id],
                                                                 member.person_id))
             evidence = unique_evidence(evidence)
+        reasons = reasons_of(found, ev.seeds[0].rules, row, f"person {person_id}") if value == UNKNOWN else []
         return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, person_id, evidence,
-                         list(found.uses[row]), [], [], None)
+                         list(found.uses[row]), reasons, [], None)
 
     @staticmethod
     def cited(ev: Evaluation, found: RuleColumns, row: int, person_id: str | None) -> list:
@@ -219,9 +227,9 @@ class PersonColumns:
             value = np.minimum(held, self.tri(condition, everyone & (held != NOT), reads)).astype(np.int8)
         else:
             value = self.tri(condition, everyone, reads)
-        return self._columns(value, reads)
+        return self._columns(value, reads, explain=self.scope == "person")
 
-    def _columns(self, value: np.ndarray, reads: list[tuple]) -> RuleColumns:
+    def _columns(self, value: np.ndarray, reads: list[tuple], explain: bool = False) -> RuleColumns:
         keys, events, refs, member_refs = [], [], [], []
         own: list[tuple[Facts, list[int], list[int]]] = []
         cites = np.zeros(self.size, dtype=bool)
@@ -229,6 +237,8 @@ class PersonColumns:
         for read in reads:
             if read[0] == "undecided":
                 undecided = read[1] if undecided is None else undecided | read[1]
+            elif read[0] in ("doubt", "gaps"):
+                continue  # (sources of unknowns: explain_rows reads them)
             elif read[0] == "param":
                 keys.append(read[2].astype(np.int64))
                 events.append(read)
@@ -255,7 +265,9 @@ class PersonColumns:
             lists = [self._param_list(events, row) for row in rows]
         else:
             list_id, lists = np.zeros(self.size, dtype=np.int64), [[]]
-        return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs, undecided=undecided)
+        explained, why = explain_rows(value, reads, self.rules, undecided, UNSURE) if explain else (None, [])
+        return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs, undecided=undecided,
+                           explained=explained, why=why)
 
     def _param_list(self, events: list[tuple], row: np.ndarray) -> list[ParamUse]:
         uses: dict[str, ParamUse] = {}
@@ -306,10 +318,23 @@ class PersonColumns:
 
     def compare(self, node: ir.Compare, reach: np.ndarray | None, reads: list[tuple] | None,
                 scope: Facts | None) -> np.ndarray:
-        op = node.op
         left = self.value(node.left, reach, reads, scope)
         right = self.value(node.right, reach, reads, scope)
-        size = self.size if scope is None else len(scope.facts)
+        value = self._compared(node.op, left, right, self.size if scope is None else len(scope.facts))
+        # An unknown its operands do not account for (a missing parameter, a count known within bounds) is
+        # a source of doubt; inside a record test, any unknown met marks the record (engine.columns.reasons).
+        unsure = value == UNSURE
+        operands = [side.unk for side in (left, right) if not isinstance(side, Const)]
+        if scope is None:
+            new = unsure & ~np.logical_or.reduce(operands) if operands else unsure
+            if reads is not None and reach is not None and new.any():
+                reads.append(("doubt", reach & new))
+        elif self._touched is not None:
+            self._touched |= np.logical_or.reduce([unsure, *operands])
+        return value
+
+    @staticmethod
+    def _compared(op: str, left: Num | Obj | Const, right: Num | Obj | Const, size: int) -> np.ndarray:
         if isinstance(left, Const) and isinstance(right, Const):
             return np.full(size, compare_values(op, left.value, right.value), dtype=np.int8)
         if isinstance(left, Const):
@@ -340,7 +365,11 @@ class PersonColumns:
             return Const(UNK if node.value is None else node.value)
         if kind == "param":
             use = self.params.get(node.name)
-            if use is None:
+            if use is None:  # (the evaluator words the missing value wherever it reads it)
+                if scope is None and reads is not None and reach is not None:
+                    reads.append(("doubt", reach))
+                elif scope is not None and self._touched is not None:
+                    self._touched[:] = True
                 return Const(UNK)
             if reads is None:
                 raise Unsupported("a parameter under and/or inside a record test")
@@ -357,9 +386,18 @@ class PersonColumns:
             left, right = self.value(node.left, reach, reads, scope), self.value(node.right, reach, reads, scope)
             if isinstance(left, Const) and isinstance(right, Const):
                 return Const(arith_values(node.op, left.value, right.value, self.compiled.terms))
-            return arith_columns(node.op, left, right)
+            result = arith_columns(node.op, left, right)
+            if scope is None and reads is not None and reach is not None:  # a division by zero: doubt
+                prior = [side.unk for side in (left, right) if isinstance(side, Num)]
+                new = result.unk & ~np.logical_or.reduce(prior) if prior else result.unk
+                if new.any():
+                    reads.append(("doubt", reach & new))
+            return result
         if kind == "person_attr" and node.name == "age" and scope is None:
-            return self.ages()
+            ages = self.ages()
+            if reads is not None and reach is not None:  # no date of birth: worded as the evaluator does
+                self._gaps(reads, reach & ages.unk, ~ages.unk[:, None], NO_BIRTH_DATE)
+            return ages
         if kind == "field" and scope is not None:
             return self.field(scope, node.name)
         if kind == "agg" and node.fn in ("count", "latest", "earliest", "rate") and scope is None:
@@ -397,179 +435,6 @@ class PersonColumns:
         return fact_columns(self.compiled.fact_types[name], owner, facts)
 
     field = staticmethod(field_column)
-
-    def record_test(self, node: Any, columns: Facts, reach: np.ndarray, tried: np.ndarray,
-                    reads: list[tuple]) -> np.ndarray:
-        """A ``where``/test over every record; its parameters count as read for members with a record
-        it was tried on (``tried``). None may sit after the first argument of and/or, where each record
-        could read a different subset."""
-        found: list[tuple] = []
-        value = self.tri(node, None, None if params_maybe_unread(node) else found, columns)
-        reads.extend(("param", use, reach & tried) for _, use, _ in found)
-        return value
-
-    def aggregate(self, node: ir.Aggregate, reach: np.ndarray, reads: list[tuple]) -> Any:
-        fact_type = self.compiled.fact_types.get(node.fact)
-        periodic = fact_type is not None and fact_type.recording == "periodic"
-        boolean = node.fn in ("any", "none", "all")
-        if node.scope != self.scope or fact_type is None or (
-                node.fn not in _PERIODIC_FNS if periodic else node.fn not in _EVENT_FNS):
-            raise Unsupported(f"aggregate {node.fn} of {node.fact}")
-        if periodic and node.window is None:
-            raise Unsupported("a periodic aggregate without a window")
-        if node.window is not None:
-            window = node.window
-            if window.anchor != "as_of":  # (``each of`` only changes how a window is described)
-                raise Unsupported("a window anchored on a case date")
-            length = window.length
-            if isinstance(length, ir.ParamRef):
-                use = self.params.get(length.name)
-                if use is None:
-                    return np.full(self.size, UNSURE, dtype=np.int8) if boolean else Const(UNK)
-                reads.append(("param", use, reach))
-                length = use.value
-            if not isinstance(length, ir.Duration):
-                raise Unsupported("a window length that is not a duration")
-            start, end = self.compiled.window(self.as_of, length.amount, length.unit, window.direction)
-            watched = start
-        else:
-            start, end, watched = RECORDS_BEGIN, self.as_of, records_known_from(self.first, node.fact)
-        columns = self.facts_of(node.fact)
-        last = min(end, self.as_of).toordinal()
-        if fact_type.recording == "states":
-            selected = (columns.day <= last) & (columns.end >= start.toordinal())
-        else:
-            selected = (columns.day >= start.toordinal()) & (columns.day <= last)
-        counts = np.bincount(columns.owner[selected], minlength=self.size)
-        if node.where is not None:
-            test = self.record_test(node.where, columns, reach, counts > 0, reads)
-            matched, uncertain = selected & (test == YES), selected & (test == UNSURE)
-        else:
-            matched, uncertain = selected, np.zeros(len(columns.facts), dtype=bool)
-        reads.append(("facts", columns, (matched | uncertain) & reach[columns.owner]))
-        n_matched = np.bincount(columns.owner[matched], minlength=self.size)
-        n_uncertain = np.bincount(columns.owner[uncertain], minlength=self.size)
-        if periodic:
-            return self._periodic(node, columns, reach, reads, selected, matched, uncertain, n_matched,
-                                  n_uncertain, start, end)
-        holes = _coverage_gaps(self.first, node.fact, watched, end)
-        if node.fn == "all":  # every record has the test: one failing decides, one in doubt leaves it unknown
-            passed = np.full(len(columns.facts), YES, dtype=np.int8) if node.test is None else \
-                self.record_test(node.test, columns, reach, (n_matched > 0) | (n_uncertain > 0), reads)
-            failed = np.bincount(columns.owner[matched & (passed == NOT)], minlength=self.size) > 0
-            unsure = (np.bincount(columns.owner[matched & (passed == UNSURE)], minlength=self.size) > 0) | (
-                np.bincount(columns.owner[uncertain & (passed != YES)], minlength=self.size) > 0)
-            return np.where(failed, NOT, np.where(unsure | bool(holes), UNSURE, YES)).astype(np.int8)
-        if boolean:
-            if node.test is not None:
-                passed = self.record_test(node.test, columns, reach, n_matched > 0, reads)
-                found = np.bincount(columns.owner[matched & (passed == YES)], minlength=self.size) > 0
-                unsure = (n_uncertain > 0) | (np.bincount(columns.owner[matched & (passed == UNSURE)],
-                                                          minlength=self.size) > 0)
-            else:
-                found, unsure = n_matched > 0, n_uncertain > 0
-            value = np.where(found, YES, np.where(unsure | bool(holes), UNSURE, NOT)).astype(np.int8)
-            return value if node.fn == "any" else (2 - value).astype(np.int8)
-        if node.fn == "count":
-            low = n_matched.astype(np.float64)
-            high = np.full(self.size, np.inf) if holes else low + n_uncertain
-            no = np.zeros(self.size, dtype=bool)
-            return Num(low, high, no, no, False)
-        return self._extreme(node, fact_type, columns, matched, n_uncertain > 0, holes, end)
-
-    def _periodic(self, node: ir.Aggregate, columns: Facts, reach: np.ndarray, reads: list[tuple],
-                  selected: np.ndarray, matched: np.ndarray, uncertain: np.ndarray, n_matched: np.ndarray,
-                  n_uncertain: np.ndarray, start: date, end: date) -> Any:
-        """``every``/``rate`` over periodic records (attendance): a period of the window with no record
-        makes the result unknown (the evaluator's period gaps)."""
-        unit = columns.fact_type.period or "terms"
-        expected = self.compiled.expected_periods(start, end, unit)
-        position = {key: i for i, key in enumerate(expected)}
-        days, first = np.unique(columns.day, return_inverse=True)
-        index = np.array([position.get(period_of(date.fromordinal(int(d)), unit, self.compiled.terms), -1)
-                          for d in days], dtype=np.int64)[first.reshape(-1)] if len(days) else np.zeros(0, np.int64)
-        inside = selected & (index >= 0)
-        pairs = np.unique(columns.owner[inside] * (len(expected) + 1) + index[inside])
-        present = np.bincount(pairs // (len(expected) + 1), minlength=self.size)
-        holes = present < len(expected)
-        if node.fn == "all":
-            passed = None
-            if node.test is not None:
-                passed = self.record_test(node.test, columns, reach, (n_matched > 0) | (n_uncertain > 0), reads)
-            else:
-                passed = np.full(len(columns.facts), YES, dtype=np.int8)
-            failed = np.bincount(columns.owner[matched & (passed == NOT)], minlength=self.size) > 0
-            unsure = (np.bincount(columns.owner[matched & (passed == UNSURE)], minlength=self.size) > 0) | (
-                np.bincount(columns.owner[uncertain & (passed != YES)], minlength=self.size) > 0)
-            return np.where(failed, NOT, np.where(unsure | holes, UNSURE, YES)).astype(np.int8)
-        values = self.field(columns, node.field or "")
-        per = self.field(columns, node.per_field or "")
-        if not isinstance(values, Num) or not isinstance(per, Num) or values.dates or per.dates:
-            raise Unsupported("a rate of fields that are not numbers")
-        weights = np.where(matched, 1.0, 0.0)
-        missing = np.bincount(columns.owner[matched & (values.unk | per.unk)], minlength=self.size) > 0
-        total = np.bincount(columns.owner, weights=np.where(matched & ~values.unk, values.lo, 0.0) * weights,
-                            minlength=self.size)
-        over = np.bincount(columns.owner, weights=np.where(matched & ~per.unk, per.lo, 0.0), minlength=self.size)
-        unk = (n_uncertain > 0) | holes | missing | (n_matched == 0) | (over == 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate = np.where(unk, np.nan, total / np.where(over == 0, 1.0, over) * 100)
-        no = np.zeros(self.size, dtype=bool)
-        return Num(rate, rate, unk, no, False)
-
-    def _extreme(self, node: ir.Aggregate, fact_type: ir.FactType, columns: Facts, matched: np.ndarray,
-                 uncertain: np.ndarray, holes: list, end: date) -> Num | Obj:
-        """``latest``/``earliest`` of a field: the record each member's value comes from, chosen as the
-        evaluator chooses it (a member's records are consecutive rows in the evaluator's order)."""
-        latest = node.fn == "latest"
-        if fact_type.recording == "states" and node.where is None and latest:
-            # the state on the window's last day; none when the register covers the day and lists none
-            day = min(end, self.as_of)
-            uncovered = _uncovered_because(self.first, node.fact, day) is not None
-            candidates = matched & (columns.day <= day.toordinal()) & (columns.end >= day.toordinal())
-        else:
-            uncovered = bool(holes)  # no matching record: none when the sources cover the whole period
-            candidates = matched
-        rows = np.flatnonzero(candidates)
-        owners = columns.owner[rows]
-        if latest:
-            picked = rows[np.r_[owners[1:] != owners[:-1], True]] if len(rows) else rows
-        else:
-            picked = rows[np.r_[True, owners[1:] != owners[:-1]]] if len(rows) else rows
-        if fact_type.recording == "states" and node.where is None and latest:
-            picked = np.array([self._first_of_ties(columns, int(r), candidates) for r in picked], dtype=np.int64)
-            blocked = np.zeros(len(picked), dtype=bool)
-        elif holes:  # a gap after the latest (before the earliest) record could hide a later (earlier) one
-            bound = max(g[1] for g in holes) if latest else min(g[0] for g in holes)
-            day = columns.day[picked]
-            blocked = (day < bound.toordinal()) if latest else (day > bound.toordinal())
-        else:
-            blocked = np.zeros(len(picked), dtype=bool)
-        has = np.zeros(self.size, dtype=bool)
-        has[columns.owner[picked]] = True
-        unk = uncertain | (~has & uncovered)
-        none = ~uncertain & ~has & (not uncovered)
-        values = self.field(columns, node.field or "")
-        take = picked[~blocked]
-        who = columns.owner[take]
-        unk[columns.owner[picked[blocked]]] = True
-        unk[who] |= values.unk[take]
-        if isinstance(values, Num):
-            lo = np.full(self.size, np.nan)
-            lo[who] = values.lo[take]
-            return Num(lo, lo.copy(), unk, none & ~unk, values.dates)
-        array = np.empty(self.size, dtype=object)
-        array[who] = values.values[take]
-        return Obj(array, unk, none & ~unk)
-
-    @staticmethod
-    def _first_of_ties(columns: Facts, row: int, candidates: np.ndarray) -> int:
-        """The evaluator takes ``max`` by (date, fact id), which keeps the first of equal records."""
-        while (row > 0 and candidates[row - 1] and columns.owner[row - 1] == columns.owner[row]
-               and columns.day[row - 1] == columns.day[row]
-               and columns.facts[row - 1].fact_id == columns.facts[row].fact_id):
-            row -= 1
-        return row
 
 
 __all__ = ["PersonColumns", "RuleColumns", "Unsupported"]
