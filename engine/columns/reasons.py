@@ -8,11 +8,11 @@ birth, which leaves a member's roles unknown. The columns know which periods eac
 date of birth is missing, so they word it as the evaluator's ``_period_gaps`` and ``_attr_of`` do, and a
 rule's unknown row is *explained* when every reached source of doubt in its evaluation is one of those (a
 referenced rule's explained row counts as one). Any other source of doubt - an uncertain record, a
-missing field, a missing parameter, a division by zero, a coverage gap of events, a record test that met an unknown on a
-record even where its answer was decided (the evaluator keeps the reasons it met on the way) - marks the
-row *doubtful*, and a doubtful unknown row is left to the evaluator, as every unknown row was before. An
-unknown row with no source at all is left to it too, so a source this module does not know of can only
-cost time, never a reason.
+missing field, a missing parameter, a division by zero, a coverage gap of events, a record test that met
+an unknown on a record even where its answer was decided (the evaluator keeps the reasons it met on the
+way) - marks the row *doubtful*, and a doubtful unknown row is left to the evaluator, as every unknown
+row was before. An unknown row with no source at all is left to it too, so a source this module does
+not know of can only cost time, never a reason.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class Missing:
     words: list[tuple[str, str]]
 
     def reasons(self, row: int, subject: str) -> list[str]:
-        lacking = self.has[row]
-        return [before + subject + after for i, (before, after) in enumerate(self.words) if not lacking[i]]
+        present = self.has[row]
+        return [before + subject + after for i, (before, after) in enumerate(self.words) if not present[i]]
 
 
 def period_words(name: str, unit: str, expected: list[Hashable], as_of: date, coverage: Any) -> list[tuple[str, str]]:
