@@ -7,7 +7,7 @@ parameters read, and which unknown rows are the columns' to word (:mod:`engine.c
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -175,7 +175,9 @@ class RecordAggregates:
         has = np.zeros((self.size, len(expected)), dtype=bool)  # member x period: a record of it
         has[columns.owner[inside], index[inside]] = True
         holes = ~has.all(axis=1)
-        words = period_words(node.fact, unit, expected, self.as_of, self.first.coverage.get(node.fact))
+
+        def words() -> list[tuple[str, str]]:  # (worded only when a row needs them)
+            return period_words(node.fact, unit, expected, self.as_of, self.first.coverage.get(node.fact))
         if node.fn == "all":
             passed = self._record_test(node.test, columns, reach, (n_matched > 0) | (n_uncertain > 0), reads,
                                        matched | uncertain, touched)
@@ -208,9 +210,11 @@ class RecordAggregates:
         return Num(rate, rate, unk, no, False), (unk & ~gaps) | troubled
 
     @staticmethod
-    def _gaps(reads: list[tuple], rows: np.ndarray, has: np.ndarray, words: list[tuple[str, str]]) -> None:
+    def _gaps(reads: list[tuple], rows: np.ndarray, has: np.ndarray, words: Callable[[], list[tuple[str, str]]],
+              ) -> None:
+        """A source of reasons for ``rows``: what each lacks (``has``), worded by ``words()``."""
         if rows.any():
-            reads.append(("gaps", rows, Missing(has, words)))
+            reads.append(("gaps", rows, Missing(has, words())))
 
     def _extreme(self, node: ir.Aggregate, fact_type: ir.FactType, columns: Facts, matched: np.ndarray,
                  uncertain: np.ndarray, holes: list, end: date) -> Num | Obj:

@@ -265,7 +265,7 @@ class PersonColumns(RecordAggregates):
             lists = [self._param_list(events, row) for row in rows]
         else:
             list_id, lists = np.zeros(self.size, dtype=np.int64), [[]]
-        explained, why = explain_rows(value, reads, self.rules, undecided, UNSURE) if explain else (None, [])
+        explained, why = explain_rows(value, reads, self.rules, undecided) if explain else (None, [])
         return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs, undecided=undecided,
                            explained=explained, why=why)
 
@@ -396,7 +396,7 @@ class PersonColumns(RecordAggregates):
         if kind == "person_attr" and node.name == "age" and scope is None:
             ages = self.ages()
             if reads is not None and reach is not None:  # no date of birth: worded as the evaluator does
-                self._gaps(reads, reach & ages.unk, ~ages.unk[:, None], NO_BIRTH_DATE)
+                self._gaps(reads, reach & ages.unk, ~ages.unk[:, None], lambda: NO_BIRTH_DATE)
             return ages
         if kind == "field" and scope is not None:
             return self.field(scope, node.name)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Hashable
 
 import numpy as np
 
+from engine.columns.values import UNSURE
 from engine.rules.calendar import period_end, period_label
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ NO_BIRTH_DATE = [("date of birth missing for ", ", so their age is unknown")]
 
 
 def explain_rows(value: np.ndarray, reads: list[tuple], rules: dict[str, RuleColumns | None],
-                 undecided: np.ndarray | None, unsure: int) -> tuple[np.ndarray | None, list[tuple]]:
+                 undecided: np.ndarray | None) -> tuple[np.ndarray | None, list[tuple]]:
     """A rule's unknown rows the columns explain, and the ordered sources of their reasons: ("gaps", rows,
     :class:`Missing`) and ("ref", rows, referenced rule's name), in the order evaluation met them (the
     order the evaluator collects reasons in)."""
@@ -78,13 +79,13 @@ def explain_rows(value: np.ndarray, reads: list[tuple], rules: dict[str, RuleCol
             sourced |= read[1]
         elif read[0] == "ref":
             ref = rules[read[1]]
-            unknown = read[2] & (ref.value == unsure)
+            unknown = read[2] & (ref.value == UNSURE)
             explained = ref.explained if ref.explained is not None else np.zeros(len(value), dtype=bool)
             doubt |= unknown & ~explained
             if (unknown & explained).any():
                 why.append(("ref", unknown & explained, read[1]))
                 sourced |= unknown & explained
-    explained = (value == unsure) & sourced & ~doubt
+    explained = (value == UNSURE) & sourced & ~doubt
     if undecided is not None:
         explained &= ~undecided
     if not explained.any():
