@@ -14,7 +14,10 @@ from dsl import format_text, parse_text
 from dsl.format_expr import render
 
 REPO = Path(__file__).resolve().parents[2]
-HEARTH_FILES = sorted(p for p in REPO.rglob("*.hearth") if ".venv" not in p.parts and "bad" not in p.parts)
+# the repository's framework files: not hidden folders (.venv, nor .hearth, the home `hearth demo` makes -
+# itself named like a framework file) and not the deliberately bad fixtures
+HEARTH_FILES = sorted(p for p in REPO.rglob("*.hearth") if p.is_file() and "bad" not in p.parts
+                      and not any(part.startswith(".") for part in p.relative_to(REPO).parts))
 
 
 @pytest.mark.parametrize("path", HEARTH_FILES, ids=lambda p: str(p.relative_to(REPO)))
