@@ -112,10 +112,11 @@ def profiled_families(engine: sa.Engine, run_id: str) -> tuple[Framework, date, 
             raise NotFoundError(f"no profiling run {run_id!r}; `hearth profile` prints the run id it records")
         framework = load_stored_framework(conn, run.framework_hash)
         # eligibility read in place from each stored record, streamed: a borough's run is ~130,000 decisions
-        rows = conn.execute(sa.select(decisions.c.family_id, decisions.c.result_zlib, decisions.c.decision_id)
-                            .where(decisions.c.run_id == run_id).order_by(decisions.c.seq))
-        families = [ProfiledFamily(family_id, decision_summary(stored).eligible, decision_id)
-                    for family_id, stored, decision_id in rows]
+        rows = conn.execute(sa.select(decisions.c.family_id, decisions.c.result_zlib, decisions.c.decision_id,
+                                      decisions.c.framework_hash)
+                            .where(decisions.c.run_id == run_id).order_by(decisions.c.seq)).fetchall()
+        families = [ProfiledFamily(row.family_id, decision_summary(row, conn).eligible, row.decision_id)
+                    for row in rows]
     return framework, run.as_of, families
 
 

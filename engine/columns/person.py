@@ -93,6 +93,10 @@ class RuleColumns:
     #: every other unknown row is the evaluator's
     explained: np.ndarray | None = None
     why: list = field(default_factory=list)
+    #: ``own``'s cited rows and their members' numbers as arrays (what a stored batch keeps: engine.columns.stored)
+    own_rows: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: ``refs``' and ``member_refs``' reach as arrays (likewise)
+    reach_arrays: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         names = _VALUE_NAMES[self.value]
@@ -232,6 +236,8 @@ class PersonColumns(RecordAggregates):
     def _columns(self, value: np.ndarray, reads: list[tuple], explain: bool = False) -> RuleColumns:
         keys, events, refs, member_refs = [], [], [], []
         own: list[tuple[Facts, list[int], list[int]]] = []
+        own_rows: list[tuple[np.ndarray, np.ndarray]] = []
+        ref_reach, member_reach = [], []
         cites = np.zeros(self.size, dtype=bool)
         undecided = None
         for read in reads:
@@ -247,11 +253,13 @@ class PersonColumns(RecordAggregates):
                 keys.append(np.where(read[2], ref.list_id, -1))
                 events.append(read)
                 refs.append((read[1], read[2].tolist()))
+                ref_reach.append(read[2])
                 cites |= read[2] & ref.cites
             elif read[0] == "members":  # (role, reach, each family's key into its table of uses, cites, test)
                 keys.append(np.where(read[2], read[3], -1))
                 events.append(read)
                 member_refs.append((read[1], read[2].tolist(), read[6]))
+                member_reach.append(read[2])
                 cites |= read[2] & read[5]
             else:
                 columns, rows = read[1], np.flatnonzero(read[2])
@@ -260,6 +268,7 @@ class PersonColumns(RecordAggregates):
                     cites[owners] = True
                     own.append((columns, rows.tolist(),
                                 np.searchsorted(owners, np.arange(self.size + 1)).tolist()))
+                    own_rows.append((rows, owners))
         if keys:
             list_id, rows = group_rows(np.stack(keys, axis=1))
             lists = [self._param_list(events, row) for row in rows]
@@ -267,7 +276,8 @@ class PersonColumns(RecordAggregates):
             list_id, lists = np.zeros(self.size, dtype=np.int64), [[]]
         explained, why = explain_rows(value, reads, self.rules, undecided) if explain else (None, [])
         return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs, undecided=undecided,
-                           explained=explained, why=why)
+                           explained=explained, why=why, own_rows=own_rows,
+                           reach_arrays=ref_reach + member_reach)
 
     def _param_list(self, events: list[tuple], row: np.ndarray) -> list[ParamUse]:
         uses: dict[str, ParamUse] = {}

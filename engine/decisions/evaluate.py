@@ -2,7 +2,9 @@
 
 Families are sorted by id before evaluation and results come back in that order whatever the worker
 count, and each result is serialised to a compact record's canonical JSON, so the same framework, knowledge state and
-evaluation date always give byte-identical records.
+evaluation date always give byte-identical records. A profile run (``stored=True``) stores a family its
+batch's columns decide entirely as those columns instead (format 5, :mod:`engine.decisions.batches`):
+its record, derived when read, is the same bytes.
 
 Worker processes are forked: they inherit the compiled framework and the family list (or the list of
 batches to load), so nothing big is pickled on the way in; only each family's packed result comes back.
@@ -20,6 +22,7 @@ from datetime import date
 from typing import Any, Mapping, Sequence, TypeVar
 
 from engine.decisions.overrides import OverrideRecord
+from engine.decisions.batches import batch_key, family_digest, pointer
 from engine.decisions.compact import canonical_bytes, compact
 from engine.decisions.framework_text import framework_text
 from engine.decisions.records import pack_result, unpack_result
@@ -42,6 +45,9 @@ class Evaluated:
     eligible: str = "unknown"
     headlines: tuple[tuple[str, str], ...] = ()
     unknowns: int = 0
+    #: a record stored as its batch's columns (format 5; ``result_zlib`` points to them): the batch's key and
+    #: stored bytes (one object for the batch's families, so it crosses from a worker once)
+    batch: tuple[str, bytes] | None = None
 
     @property
     def result_json(self) -> str:
@@ -208,13 +214,75 @@ def seeded_evaluations(compiled: Any, families: Sequence[FamilyInput], as_of: da
 
 
 def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
-                     overrides: Mapping[str, Sequence[OverrideRecord]], trace: bool) -> list[Evaluated]:
-    """A batch's records (:func:`bulk_results` unless sub-criteria trees are stored too)."""
+                     overrides: Mapping[str, Sequence[OverrideRecord]], trace: bool,
+                     stored: bool = False) -> list[Evaluated]:
+    """A batch's records (:func:`bulk_results` unless sub-criteria trees are stored too). With
+    ``stored``, the families the batch's columns decide entirely are recorded as the batch's columns
+    (format 5, :mod:`engine.decisions.batches`) instead of a record each."""
     if trace:
         ordered = sorted(families, key=lambda f: f.family_id)
         return [_evaluated(compiled, f, as_of, overrides.get(f.family_id, ()), trace) for f in ordered]
+    if stored:
+        return _stored_loaded(compiled, families, as_of, overrides)
     return [_recorded(compiled, family, result, overrides.get(family.family_id, ()))
             for family, result in bulk_results(compiled, families, as_of, overrides)]
+
+
+def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
+                   overrides: Mapping[str, Sequence[OverrideRecord]]) -> list[Evaluated]:
+    from engine.columns.assemble import column_result
+    from engine.columns.summary import family_values
+
+    ordered = sorted(families, key=lambda f: f.family_id)
+    with collector_paused():
+        evaluations = seeded_evaluations(compiled, ordered, as_of, overrides)
+        pointing = _stored_groups(compiled, evaluations)
+        pointed = [ev for ev in evaluations if id(ev) in pointing]
+        summaries = dict(zip(map(id, pointed), family_values(compiled, pointed)))
+        del pointed
+        out: list[Evaluated] = []
+        for i, family in enumerate(ordered):
+            ev, evaluations[i] = evaluations[i], None
+            batch = pointing.get(id(ev))
+            found = summaries.get(id(ev))
+            if batch is None or found is None:
+                out.append(_recorded(compiled, family, column_result(ev) or ev.family_result(),
+                                     overrides.get(family.family_id, ())))
+                continue
+            key = batch[0]
+            out.append(Evaluated(
+                family_id=family.family_id, person_ids=tuple(sorted(m.person_id for m in family.members)),
+                result_zlib=pointer(key), result_sha256=family_digest(key, family.family_id), override_ids=(),
+                eligible=found.eligible, headlines=tuple(sorted(found.headlines.items())), unknowns=0, batch=batch))
+    return out
+
+
+def _stored_groups(compiled: Any, evaluations: list[Any]) -> dict[int, tuple[str, bytes]]:
+    """id(evaluation) -> (key, stored bytes) of its group's stored columns, for each family its batch's
+    columns decide entirely (:func:`engine.columns.stored.clean_families`)."""
+    from engine.columns.assemble import ColumnResults
+    from engine.columns.stored import NotStorable, clean_families, pack_batch
+
+    groups: dict[int, list[Any]] = {}
+    for ev in evaluations:
+        if ev.seeds is not None and ev.seeds[0].families is not None:
+            groups.setdefault(id(ev.seeds[0]), []).append(ev)
+    pointing: dict[int, tuple[str, bytes]] = {}
+    for group in groups.values():
+        persons = group[0].seeds[0]
+        results = persons.families.results
+        if results is None:
+            results = persons.families.results = ColumnResults(persons)
+        clean = clean_families(results)
+        if not clean.any():
+            continue
+        try:
+            stored = pack_batch(results, group, clean)
+        except NotStorable:
+            continue
+        batch = (batch_key(stored), stored)
+        pointing.update((id(ev), batch) for ev, ok in zip(group, clean.tolist()) if ok)
+    return pointing
 
 
 def evaluate_batches(
@@ -225,6 +293,7 @@ def evaluate_batches(
     overrides: Mapping[str, Sequence[OverrideRecord]] | None = None,
     workers: int = 1,
     trace: bool = False,
+    stored: bool = False,
 ) -> Iterator[list[Evaluated]]:
     """Load each batch with ``load`` and evaluate it, yielding each batch's results (sorted by family
     id) in the order of ``batches`` as soon as it and the batches before it are done.
@@ -239,7 +308,7 @@ def evaluate_batches(
     overrides = dict(overrides or {})
 
     def work(batch: Batch) -> list[Evaluated]:
-        return _evaluate_loaded(compiled, load(batch), as_of, overrides, trace)
+        return _evaluate_loaded(compiled, load(batch), as_of, overrides, trace, stored)
 
     return map_batches(work, batches, workers)
 

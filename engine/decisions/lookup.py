@@ -114,14 +114,16 @@ def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | N
         framework = load_stored_framework(conn, row.framework_hash)
         applied = set(json.loads(row.override_ids))
         records = [o for o in list_overrides(conn, family_id) if o.override_id in applied]
-    data = stored_result(row, framework)
+        data = stored_result(row, framework, conn)
     result = None
     info = _decision_info(row)
     if not row.traced:
         from engine.decisions.replay import record_differences, reevaluate
 
         traced, plain = reevaluate(engine, row, loader, (True, False), framework)
-        if not record_differences(row, plain, framework):
+        with engine.connect() as conn:
+            differs = record_differences(row, plain, framework, conn)
+        if not differs:
             result = traced
             info["tree"] = "re-derived from the stored framework and knowledge state; matches the record exactly"
         else:

@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import engine as engine_pkg
+from engine.decisions.batches import store_batches
 from engine.decisions.evaluate import Evaluated, as_given, compile_for, evaluate_batches, family_batches
 from engine.decisions.overrides import overrides_in_force
 from engine.decisions.records import NewDecision, append_decisions, utc_naive, utc_now
@@ -127,12 +128,14 @@ def profile(
         in_force = overrides_in_force(conn, known_at)
     if families is None and loader is None:
         snapshot, load, workers = snapshot_batches(engine, as_of, known_at, workers, batch_size)
-        parts = evaluate_batches(compiled, snapshot, load, as_of, in_force, workers=workers, trace=trace)
+        parts = evaluate_batches(compiled, snapshot, load, as_of, in_force, workers=workers, trace=trace,
+                                 stored=not trace)
     else:
         if families is None:
             families = loader(engine, as_of, known_at)
         batches = family_batches(families, batch_size_for(len(families), batch_size, _min_batches(workers)))
-        parts = evaluate_batches(compiled, batches, as_given, as_of, in_force, workers=workers, trace=trace)
+        parts = evaluate_batches(compiled, batches, as_given, as_of, in_force, workers=workers, trace=trace,
+                                 stored=not trace)
     loaded = time.perf_counter()
     run_id = new_run_id(started)
     try:
@@ -207,6 +210,7 @@ def _write_run(engine: sa.Engine, framework: Framework, run_id: str, as_of: date
             clock = time.perf_counter()
             for item in part:
                 written.summary.add(item)
+            store_batches(conn, digest, {item.batch[0]: item.batch[1] for item in part if item.batch is not None})
             written.decision_ids += append_decisions(
                 conn, run_id=run_id, framework_hash=digest, engine_version=engine_pkg.__version__, as_of=as_of,
                 known_at=known_at, traced=trace,

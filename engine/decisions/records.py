@@ -21,6 +21,8 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 import zstandard
 
+from engine.decisions.batches import family_digest, is_pointer, key_of, record_bytes, verify_batches
+from engine.errors import IntegrityError
 from engine.storage.tables_decisions import GENESIS_HASH, decision_runs, decisions
 
 
@@ -88,19 +90,27 @@ def unpack_result(stored: bytes) -> str:
     return decompress(stored).decode()
 
 
-def stored_result(row: sa.Row, frameworks: Any = None) -> dict[str, Any]:
+def stored_result(row: sa.Row, frameworks: Any = None, conn: sa.Connection | None = None) -> dict[str, Any]:
     """The result a decision row recorded, in the full ``FamilyResult.to_dict()`` form whatever format
     it was stored in (compact records are expanded; see :mod:`engine.decisions.compact`). Format 3 records
     (what profile runs write) need ``frameworks``: the connection the row was read on (its stored
     framework is loaded once per connection), the framework itself, or a resolver
-    (:func:`engine.decisions.framework_text.resolver`)."""
+    (:func:`engine.decisions.framework_text.resolver`). A decision stored as its batch's columns (format
+    5) needs the connection: ``frameworks`` when it is one, else ``conn``."""
+    from engine.decisions.compact import loads
     from engine.decisions.rehydrate import full_form
 
-    return full_form(parse_stored(row.result_zlib), frameworks)
+    return full_form(loads(stored_bytes(row, conn if conn is not None else frameworks)), frameworks)
 
 
-def stored_bytes(row: sa.Row) -> bytes:
-    """The canonical JSON bytes a decision row stored (and ``result_sha256`` covers)."""
+def stored_bytes(row: sa.Row, conn: Any = None) -> bytes:
+    """The canonical JSON bytes of the record a decision row stored (for a format 5 row, the record
+    derived from its stored batch, which needs the connection the row was read on)."""
+    if is_pointer(row.result_zlib):
+        if not isinstance(conn, sa.Connection):
+            raise IntegrityError(f"decision {row.decision_id} is stored as its batch's columns: read it with the "
+                                 "connection it was read on (stored_result(row, conn))")
+        return record_bytes(conn, row)
     return decompress(row.result_zlib)
 
 
@@ -231,6 +241,7 @@ def verify_chain(conn: sa.Connection, chunk: int = 2000) -> ChainReport:
     expected_seq = 1
     checked = 0
     last_seq = 0
+    batches: set[str] = set()  # the stored batches decisions point to (format 5)
     while True:
         rows = conn.execute(
             sa.select(decisions).where(decisions.c.seq > last_seq).order_by(decisions.c.seq).limit(chunk)
@@ -248,7 +259,7 @@ def verify_chain(conn: sa.Connection, chunk: int = 2000) -> ChainReport:
                 return ChainReport(checked, where, data["seq"],
                                    f"{where} points to previous hash {data['prev_hash'][:12]}..., but the "
                                    f"decision before it hashes to {prev[:12]}... (a row was changed or removed)")
-            content = _content_digest(data["result_zlib"])
+            content = _content_digest(data["result_zlib"], data["family_id"], batches)
             if content != data["result_sha256"]:
                 return ChainReport(checked, where, data["seq"],
                                    f"{where} stored result does not match its digest (the result was "
@@ -263,18 +274,31 @@ def verify_chain(conn: sa.Connection, chunk: int = 2000) -> ChainReport:
             expected_seq += 1
             checked += 1
         last_seq = rows[-1].seq
+    wrong = verify_batches(conn, batches)
+    if wrong is not None:
+        return ChainReport(checked, None, None, wrong)
     counted = _verify_run_counts(conn, checked)
     return counted if not counted.intact else _verify_frameworks(conn, checked)
 
 
-def row_intact(row: sa.Row) -> bool:
-    """Whether one stored decision still matches its own digest and record hash."""
+def row_intact(row: sa.Row, conn: sa.Connection | None = None) -> bool:
+    """Whether one stored decision still matches its own digest and record hash (and, read on ``conn``,
+    the stored batch it points to, if any, its key)."""
     data = _normalise_row(row)
-    return (_content_digest(data["result_zlib"]) == data["result_sha256"]
-            and record_hash(data["prev_hash"], data) == data["record_hash"])
+    batches: set[str] = set()
+    return (_content_digest(data["result_zlib"], data["family_id"], batches) == data["result_sha256"]
+            and record_hash(data["prev_hash"], data) == data["record_hash"]
+            and (conn is None or not batches or verify_batches(conn, batches) is None))
 
 
-def _content_digest(stored: bytes) -> str | None:
+def _content_digest(stored: bytes, family_id: str, batches: set[str] | None = None) -> str | None:
+    """The digest ``result_sha256`` must hold: of the record's JSON, or for a decision pointing to a
+    stored batch, of the batch's key and the family (the batch's own digest is checked by key)."""
+    if is_pointer(stored):
+        key = key_of(stored)
+        if batches is not None:
+            batches.add(key)
+        return family_digest(key, family_id)
     try:
         return hashlib.sha256(decompress(stored)).hexdigest()
     except (zlib.error, zstandard.ZstdError):
@@ -335,12 +359,15 @@ class DecisionSummary:
     rag: str | None
 
 
-def decision_summary(stored: bytes) -> DecisionSummary:
+def decision_summary(stored: bytes | sa.Row, conn: sa.Connection | None = None) -> DecisionSummary:
     """:class:`DecisionSummary` of a stored result, in any format: every format writes the family-level
     results of needs, headlines and eligibility, and the scores, in place (only members' criteria and
     outcomes are abbreviated), so nothing needs the framework's tables or :func:`stored_result`'s
-    expansion, which costs about a millisecond a decision."""
-    data = parse_stored(stored)
+    expansion, which costs about a millisecond a decision. ``stored`` is a stored result, or a decision row
+    (read with ``conn``, which a format 5 row needs)."""
+    from engine.decisions.compact import loads
+
+    data = parse_stored(stored) if isinstance(stored, (bytes, memoryview)) else loads(stored_bytes(stored, conn))
     first_score = next(iter(data.get("scores", {}).values()), None)
     return DecisionSummary(
         eligible=data["eligible"]["value"],

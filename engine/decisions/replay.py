@@ -74,12 +74,12 @@ def json_differences(recorded: Any, replayed: Any, path: str = "$") -> list[Diff
         Difference(path, recorded, replayed)]
 
 
-def record_differences(row: sa.Row, result: Any, framework: Framework) -> list[Difference]:
+def record_differences(row: sa.Row, result: Any, framework: Framework, conn: sa.Connection) -> list[Difference]:
     """Every difference between a decision's stored result and ``result`` (a re-evaluation under the
     decision's stored ``framework``), in the full ``to_dict()`` form. A compact record the re-evaluation
     encodes to byte for byte is identical without expanding it; otherwise, and for format 1 and 2
-    records, the full forms are compared path by path."""
-    stored = stored_bytes(row)
+    records, the full forms are compared path by path. ``conn``: what the row was read on."""
+    stored = stored_bytes(row, conn)
     if encode(result, framework_text(framework)) == stored:
         return []
     return json_differences(full_form(loads(stored), framework), json.loads(canonical_json(result.to_dict())))
@@ -132,11 +132,12 @@ def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | 
     with engine.connect() as conn:
         framework = load_stored_framework(conn, row.framework_hash)
     (result,) = reevaluate(engine, row, loader, (bool(row.traced),), framework)
-    report = ReplayReport(
-        decision_id=row.decision_id, family_id=row.family_id, framework_hash=row.framework_hash,
-        differences=record_differences(row, result, framework),
-        record_intact=row_intact(row),
-    )
+    with engine.connect() as conn:
+        report = ReplayReport(
+            decision_id=row.decision_id, family_id=row.family_id, framework_hash=row.framework_hash,
+            differences=record_differences(row, result, framework, conn),
+            record_intact=row_intact(row, conn),
+        )
     report.seconds = time.perf_counter() - clock
     return report
 

@@ -198,8 +198,9 @@ def _latest_results(conn: sa.Connection, as_of: date) -> tuple[datetime | None, 
         return None, {}
     from engine.decisions.records import stored_result
 
-    query = sa.select(decisions.c.family_id, decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)
-    return run.known_at, {row.family_id: stored_result(row, conn) for row in conn.execute(query)}
+    query = sa.select(decisions.c.decision_id, decisions.c.family_id, decisions.c.framework_hash,
+                      decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)
+    return run.known_at, {row.family_id: stored_result(row, conn) for row in conn.execute(query).fetchall()}
 
 
 def evaluate_against_truth(

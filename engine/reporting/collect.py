@@ -100,8 +100,10 @@ def collect_decisions(conn: sa.Connection, data: ReportData, headline_names: dic
     rag: Counter[str] = Counter()
     from engine.decisions.records import decision_summary
 
-    for (stored,) in conn.execute(sa.select(decisions.c.result_zlib).where(decisions.c.run_id == run.run_id)):
-        summary = decision_summary(stored)
+    query = sa.select(decisions.c.decision_id, decisions.c.family_id, decisions.c.framework_hash,
+                      decisions.c.result_zlib).where(decisions.c.run_id == run.run_id).order_by(decisions.c.seq)
+    for row in conn.execute(query).fetchall():
+        summary = decision_summary(row, conn)
         need_counts[len(summary.needs_met)] += 1
         for code in summary.headlines_met:
             by_headline[headline_names.get(code, code)] += 1

@@ -37,10 +37,11 @@ def latest_results(conn: sa.Connection) -> dict[str, dict]:
         .group_by(decisions.c.family_id)
     ).subquery()
     rows = conn.execute(
-        sa.select(decisions.c.family_id, decisions.c.result_zlib).join(
+        sa.select(decisions.c.decision_id, decisions.c.family_id, decisions.c.framework_hash,
+                  decisions.c.result_zlib).join(
             latest, sa.and_(latest.c.family_id == decisions.c.family_id, latest.c.seq == decisions.c.seq)
         )
-    )
+    ).fetchall()
     return {r.family_id: stored_result(r, conn) for r in rows}
 
 

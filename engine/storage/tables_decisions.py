@@ -66,10 +66,22 @@ decisions = sa.Table(
               comment="the result as canonical JSON, UTF-8, compressed (zstd; zlib in older rows): a "
                       "format 4 compact record "
                       "citing its stored framework (engine.decisions.compact; older rows: format 2, "
-                      "self-contained, or format 1, FamilyResult.to_dict())"),
-    sa.Column("result_sha256", sa.String(64), nullable=False, comment="sha256 of the uncompressed JSON bytes"),
+                      "self-contained, or format 1, FamilyResult.to_dict()); or a pointer to the stored "
+                      "batch it is derived from (format 5, decision_batches)"),
+    sa.Column("result_sha256", sa.String(64), nullable=False,
+              comment="sha256 of the uncompressed JSON bytes (format 5: of '<batch key>:<family id>')"),
     sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("record_hash", sa.String(64), nullable=False),
+)
+
+decision_batches = sa.Table(
+    "decision_batches",
+    metadata,
+    sa.Column("batch_key", sa.String(64), primary_key=True, comment="sha256 of the stored bytes"),
+    sa.Column("framework_hash", sa.String(64), nullable=False),
+    sa.Column("stored", sa.LargeBinary, nullable=False,
+              comment="a batch's columns (engine.columns.stored, format 5): the records of the decisions "
+                      "whose result_zlib points here are derived from them"),
 )
 
 overrides = sa.Table(

@@ -43,10 +43,10 @@ def test_profile_records_one_chained_decision_per_family(db: sa.Engine) -> None:
         stored_run = conn.execute(sa.select(decision_runs)).one()
         stored_fw = conn.execute(sa.select(frameworks_store.c.framework_hash)).scalar_one()
         assert verify_chain(conn).intact
+        first = stored_result(rows[0], framework(), conn)
     assert [r.family_id for r in rows] == [f"F0{i}" for i in range(1, 9)]
     assert stored_run.families == 8 and stored_run.eligible_met == 2
     assert stored_fw == framework().content_hash() == rows[0].framework_hash
-    first = stored_result(rows[0], framework())
     assert first["eligible"]["value"] == "met" and json.loads(rows[0].person_ids) == ["F01-C0", "F01-P1"]
     # the evidence an auditor follows back to the feed row is in the stored record
     evidence = first["needs"]["EDU_PERSISTENT_ABSENCE"]["result"]

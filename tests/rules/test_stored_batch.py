@@ -1,0 +1,98 @@
+"""Decisions stored as their batch's columns (format 5): each family's record derived from the stored batch
+is byte for byte the record the run would have written itself (``engine.columns.stored``)."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from dsl.api import load_framework
+from engine.columns.stored import StoredBatch, StoredBatchError
+from engine.decisions.batches import is_pointer
+from engine.decisions.compact import canonical_bytes, compact
+from engine.decisions.evaluate import _evaluate_loaded
+from engine.decisions.framework_text import framework_text
+from engine.decisions.records import decompress
+from engine.rules.evaluator import compile_framework
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("evaluator_bench", ROOT / "benchmarks" / "evaluator_bench.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+FRAMEWORKS = {"phase3": ROOT / "frameworks" / "phase3", "phase2": ROOT / "frameworks" / "phase2",
+              "local_plan": ROOT / "examples" / "local_plan"}
+
+
+@pytest.fixture(scope="module")
+def families():
+    return bench.synthetic_families(120, seed=11)
+
+
+@pytest.fixture(scope="module")
+def phase3():
+    return compile_framework(load_framework(FRAMEWORKS["phase3"]))
+
+
+@pytest.mark.parametrize("name", sorted(FRAMEWORKS))
+@pytest.mark.parametrize("as_of", [date(2023, 9, 1), date(2023, 3, 15), date(2022, 11, 20)])
+def test_a_stored_family_reads_back_as_the_record_the_run_would_have_written(name, as_of, families):
+    compiled = compile_framework(load_framework(FRAMEWORKS[name]))
+    stored = _evaluate_loaded(compiled, families, as_of, {}, False, stored=True)
+    written = _evaluate_loaded(compiled, families, as_of, {}, False)
+    assert [e.family_id for e in stored] == [e.family_id for e in written]
+    pointing = [e for e in stored if e.batch is not None]
+    # most families are decided by the columns entirely; the rest keep a record each
+    assert len(families) // 2 < len(pointing) < len(families)
+    text = framework_text(compiled.framework)
+    batch = StoredBatch(pointing[0].batch[1], compiled)
+    for ours, theirs in zip(stored, written):
+        assert (ours.eligible, ours.headlines, ours.person_ids) == (theirs.eligible, theirs.headlines, theirs.person_ids)
+        if ours.batch is None:
+            assert ours.result_zlib == theirs.result_zlib and not is_pointer(ours.result_zlib)
+            continue
+        assert is_pointer(ours.result_zlib) and ours.unknowns == theirs.unknowns == 0
+        derived = canonical_bytes(compact(batch.result(ours.family_id), text))
+        assert derived == decompress(theirs.result_zlib), ours.family_id
+        # one family's rows read alone (as reading one decision does) give the same record
+        alone = StoredBatch(ours.batch[1], compiled, ours.family_id)
+        assert canonical_bytes(compact(alone.result(ours.family_id), text)) == derived, ours.family_id
+
+
+def test_a_family_the_batch_does_not_hold_is_refused(phase3, families):
+    stored = _evaluate_loaded(phase3, families, date(2023, 9, 1), {}, False, stored=True)
+    kept = next(e for e in stored if e.batch is None)
+    pointing = next(e for e in stored if e.batch is not None)
+    batch = StoredBatch(pointing.batch[1], phase3)
+    with pytest.raises(StoredBatchError, match=f"family {kept.family_id} is not stored"):
+        batch.result(kept.family_id)
+    with pytest.raises(StoredBatchError, match="F-none is not stored"):
+        batch.result("F-none")
+    with pytest.raises(StoredBatchError, match=f"family {kept.family_id} is not stored"):
+        StoredBatch(pointing.batch[1], phase3, kept.family_id)
+
+
+def test_damaged_or_foreign_bytes_are_refused(phase3, families):
+    stored = _evaluate_loaded(phase3, families, date(2023, 9, 1), {}, False, stored=True)
+    blob = next(e for e in stored if e.batch is not None).batch[1]
+    with pytest.raises(StoredBatchError, match="damaged"):
+        StoredBatch(blob[:-40], phase3)
+    other = compile_framework(load_framework(FRAMEWORKS["phase2"]))
+    with pytest.raises(StoredBatchError, match="evaluated with framework"):
+        StoredBatch(blob, other)
+
+
+def test_a_stored_family_whose_result_would_need_the_evaluator_is_refused(phase3, families):
+    """The evaluation a stored family is assembled with holds no records: were a criterion left to it, the
+    answer would be wrong, so it refuses instead of answering."""
+    stored = _evaluate_loaded(phase3, families, date(2023, 9, 1), {}, False, stored=True)
+    item = next(e for e in stored if e.batch is not None)
+    batch = StoredBatch(item.batch[1], phase3)
+    role = batch.results.persons.rules[phase3.role_names[0]]
+    row = batch.starts[batch.row_of_family[item.family_id]]
+    role.names[row] = None  # as if the columns had left this member's role to the evaluator
+    with pytest.raises(StoredBatchError, match=f"asked to evaluate rule {phase3.role_names[0]}"):
+        batch.result(item.family_id)
