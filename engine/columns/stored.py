@@ -139,6 +139,8 @@ class _Writer:
         self.offset = 0
         #: id(RuleColumns) -> its number in the header's table
         self.numbers: dict[int, int] = {}
+        #: the columns in the order of their numbers
+        self.objects: list[RuleColumns] = []
         self.table: list[dict[str, Any]] = []
         #: id(Facts) -> (facts object, [cited row arrays])
         self.cited: dict[int, tuple[Any, list[np.ndarray]]] = {}
@@ -157,13 +159,10 @@ class _Writer:
             return
         for _, _, test in found.member_refs:  # (numbered first: reading, an entry's tests are read before it)
             self.collect(test)
-        self.numbers[id(found)] = -1
+        self.numbers[id(found)] = len(self.objects)
+        self.objects.append(found)
         for (columns, _, _), (rows, _) in zip(found.own, found.own_rows):
             self.cited.setdefault(id(columns), (columns, []))[1].append(rows)
-
-    def number_all(self) -> None:
-        for i, key in enumerate(self.numbers):
-            self.numbers[key] = i
 
     def facts(self) -> list[dict[str, Any]]:
         """The cited records, column by column in chunks of each fact type's columns (each Facts' cited rows
@@ -217,20 +216,12 @@ def pack_batch(results: ColumnResults, evaluations: list[Any], clean: np.ndarray
     writer = _Writer(persons)
     for found in list(persons.rules.values()) + list(families.rules.values()):
         writer.collect(found)
-    writer.number_all()
     try:  # (dates are written as ISO text)
         facts = [(chunk["count"], orjson.dumps(chunk)) for chunk in writer.facts()]
     except TypeError as error:  # a value JSON cannot hold: the batch's families get format 4
         raise NotStorable(str(error)) from None
-    ordered = sorted(writer.numbers.items(), key=lambda item: item[1])
-    by_id = {id(found): found for found in list(persons.rules.values()) + list(families.rules.values())
-             if found is not None}
-    for found in list(by_id.values()):
-        for _, _, test in found.member_refs:
-            if test is not None:
-                by_id[id(test)] = test
     family_level = {id(found) for found in families.rules.values() if found is not None}
-    table = [writer.entry(by_id[key], key in family_level) for key, _ in ordered]
+    table = [writer.entry(found, id(found) in family_level) for found in writer.objects]
 
     def names(rules: dict[str, RuleColumns | None]) -> dict[str, int | None]:
         return {name: None if found is None else writer.numbers[id(found)] for name, found in rules.items()}

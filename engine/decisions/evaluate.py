@@ -239,7 +239,6 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
         pointing = _stored_groups(compiled, evaluations)
         pointed = [ev for ev in evaluations if id(ev) in pointing]
         summaries = dict(zip(map(id, pointed), family_values(compiled, pointed)))
-        del pointed
         out: list[Evaluated] = []
         for i, family in enumerate(ordered):
             ev, evaluations[i] = evaluations[i], None
