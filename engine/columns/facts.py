@@ -29,18 +29,16 @@ class Facts:
     fields: dict[str, Num | Obj] = field(default_factory=dict)
 
 
-def fact_columns(fact_type: ir.FactType, owner: list[int], facts: list) -> Facts:
-    """The records given owner by owner's number (``owner``, one per record), each owner's in the order
-    given (the evaluator's), as columns ordered by owner."""
-    day = np.fromiter((f.date.toordinal() for f in facts), dtype=np.int64, count=len(facts))
+def fact_columns(fact_type: ir.FactType, owner: np.ndarray, facts: list, day: np.ndarray) -> Facts:
+    """The records of ``fact_type`` owner by owner's number (``owner``, one per record, ascending), each
+    owner's in the evaluator's order (:class:`engine.columns.gather.BatchRecords` gives them so), with their
+    dates' ordinals (``day``), as columns."""
     if fact_type.recording == "states":
         ends = (state_end(f, fact_type) for f in facts)
         end = np.fromiter((FOREVER if e is None else e.toordinal() for e in ends), dtype=np.int64, count=len(facts))
     else:
         end = np.full(len(facts), FOREVER, dtype=np.int64)
-    owners = np.array(owner, dtype=np.int64)
-    order = np.argsort(owners, kind="stable")  # member by member, each in the evaluator's order
-    return Facts(fact_type, owners[order], day[order], end[order], [facts[i] for i in order])
+    return Facts(fact_type, owner, day, end, facts)
 
 
 def field_column(columns: Facts, name: str) -> Num | Obj:

@@ -86,24 +86,12 @@ class FamilyColumns(PersonColumns):
         self.identified_earlier = np.array(
             [ev.family.case.identified is not None and ev.family.case.identified < ev.as_of for ev in evaluations],
             dtype=bool)
-        self._gather_family_facts(evaluations)
-
-    def _gather_family_facts(self, evaluations: list[Evaluation]) -> None:
-        """Each family's records by type (its current members' and its own), made columns when a rule
-        first reads the type (few family-level rules read records, and not the largest types)."""
-        owners: dict[str, list[int]] = {}
-        records: dict[str, list] = {}
-        for f, ev in enumerate(evaluations):
-            for (person, name), (_, facts) in ev._facts.items():
-                if person is None:
-                    owners.setdefault(name, []).extend([f] * len(facts))
-                    records.setdefault(name, []).extend(facts)
-        self.records = {name: (owners[name], facts) for name, facts in records.items()}
+        self.records = persons.records
 
     def facts_of(self, name: str) -> Facts:
         found = self.fact_columns.get(name)
         if found is None:
-            found = self.fact_columns[name] = self._fact_columns(name, *self.records.get(name, ([], [])))
+            found = self.fact_columns[name] = self._fact_columns(name, *self.records.family(name))
         return found
 
     # Seeds ------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ import numpy as np
 
 from engine.columns.aggregates import RecordAggregates
 from engine.columns.facts import Facts, fact_columns, field_column
+from engine.columns.gather import BatchRecords
 from engine.columns.reasons import NO_BIRTH_DATE, explain_rows, reasons_of
 from engine.columns.values import (
     MIRROR, NAMES, NOT, UNSURE, YES, Const, Num, Obj, Unsupported, arith_columns, arith_values,
@@ -131,17 +132,14 @@ class PersonColumns(RecordAggregates):
         self.ready: dict[str, RuleColumns | None] = {}
         self.fact_columns: dict[str, Facts] = {}
         self.members: list = []
-        self.owner_ev: list[Evaluation] = []
         for ev in evaluations:
             if ev.params is not self.params or ev.coverage != self.first.coverage or ev.as_of != as_of:
                 raise ValueError("a batch's seeded evaluations must share date, parameters and coverage")
             ev.seeds = (self, {m.person_id: len(self.members) + i for i, m in enumerate(ev.members)})
             self.members.extend(ev.members)
-            self.owner_ev.extend([ev] * len(ev.members))
         self.size = len(self.members)
         self._age: Num | None = None
-        self._gather_facts()
-        self.owner_ev = []  # every record is read now: the columns need not keep the evaluations alive
+        self._gather_facts(evaluations)
 
     # Seeds ------------------------------------------------------------------------------------------
     def _ready(self, name: str) -> RuleColumns | None:
@@ -426,23 +424,18 @@ class PersonColumns(RecordAggregates):
     def facts_of(self, name: str) -> Facts:
         found = self.fact_columns.get(name)
         if found is None:
-            found = self.fact_columns[name] = self._fact_columns(name, [], [])
+            found = self.fact_columns[name] = self._fact_columns(name, *self.records.person(name))
         return found
 
-    def _gather_facts(self) -> None:
-        """Every member's records, by fact type, in one pass over the evaluations' own indexes."""
-        owners: dict[str, list[int]] = {}
-        records: dict[str, list] = {}
-        for ev, (_, number) in ((ev, ev.seeds) for ev in dict.fromkeys(self.owner_ev)):
-            for (person, name), (_, facts) in ev._facts.items():
-                if person is not None:
-                    owners.setdefault(name, []).extend([number[person]] * len(facts))
-                    records.setdefault(name, []).extend(facts)
-        for name, facts in records.items():
-            self.fact_columns[name] = self._fact_columns(name, owners[name], facts)
+    def _gather_facts(self, evaluations: list[Evaluation]) -> None:
+        """Every member's and every family's records, by fact type, in one pass over the batch's facts
+        (the family-level columns take theirs from here too); the member records' columns are made now."""
+        self.records = BatchRecords(evaluations)
+        for name in self.records.person_types():
+            self.facts_of(name)
 
-    def _fact_columns(self, name: str, owner: list[int], facts: list) -> Facts:
-        return fact_columns(self.compiled.fact_types[name], owner, facts)
+    def _fact_columns(self, name: str, owner: np.ndarray, facts: list, day: np.ndarray) -> Facts:
+        return fact_columns(self.compiled.fact_types[name], owner, facts, day)
 
     field = staticmethod(field_column)
 

@@ -253,6 +253,9 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                 family_id=family.family_id, person_ids=tuple(sorted(m.person_id for m in family.members)),
                 result_zlib=pointer(key), result_sha256=family_digest(key, family.family_id), override_ids=(),
                 eligible=found.eligible, headlines=tuple(sorted(found.headlines.items())), unknowns=0, batch=batch))
+        # Freed while the collector is still off: re-enabling it with the batch's columns alive would make
+        # its next collection scan all of them.
+        del pointed, summaries, pointing, ev
     return out
 
 

@@ -127,6 +127,37 @@ def record_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+#: how canonical_json spells a string (json's own encoder for it, as ``json.dumps`` with
+#: ``ensure_ascii=False`` calls it)
+_spelled = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+class _RunHasher:
+    """:func:`record_hash` for a run's rows, which share all but six of the hashed columns: the canonical
+    JSON of the shared ones is spelled once, and each row's own values are spelled into its gaps with the
+    encoder canonical_json uses (the bytes are the same: ``tests/decisions/test_append_rows.py``)."""
+
+    _OWN = ("seq", "decision_id", "family_id", "person_ids", "override_ids", "result_sha256")
+
+    def __init__(self, shared: dict[str, Any]) -> None:
+        pieces, text = [], "{"
+        for name in sorted(HASHED_COLUMNS):
+            text += canonical_json(name) + ":"
+            if name in self._OWN:
+                pieces.append(text)
+                text = ""
+            else:
+                text += canonical_json(shared[name])
+            text += ","
+        self.pieces = pieces + [text[:-1] + "}"]
+        self.order = tuple(name for name in sorted(HASHED_COLUMNS) if name in self._OWN)
+
+    def __call__(self, prev_hash: str, own: dict[str, Any]) -> str:
+        values = [str(own[name]) if name == "seq" else _spelled(own[name]) for name in self.order]
+        body = "".join(piece + value for piece, value in zip(self.pieces, values)) + self.pieces[-1]
+        return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
 def decision_id_for(seq: int) -> str:
     return f"D{seq:09d}"
 
@@ -172,6 +203,7 @@ def append_decisions(
     # the hash reads dates as canonical_json spells them (ISO text), so they are spelled once here
     shared = {"run_id": run_id, "framework_hash": framework_hash, "engine_version": engine_version,
               "as_of": as_of.isoformat(), "known_at": known_at.isoformat(), "traced": traced}
+    hashed = _RunHasher(shared)
     stored = _driver_values(conn, {**shared, "as_of": as_of, "known_at": known_at})
     binary = _driver_values(conn, {"result_zlib": b""}, converter_only=True)["result_zlib"]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -181,11 +213,11 @@ def append_decisions(
     for item in items:
         seq += 1
         decision_id = decision_id_for(seq)
-        person_ids = canonical_json(sorted(item.person_ids))
+        person_ids = "[" + ",".join(map(_spelled, sorted(item.person_ids))) + "]"  # canonical_json's spelling
         override_ids = canonical_json(sorted(item.override_ids)) if item.override_ids else "[]"
-        hashed = {**shared, "seq": seq, "decision_id": decision_id, "family_id": item.family_id,
-                  "person_ids": person_ids, "override_ids": override_ids, "result_sha256": item.result_sha256}
-        record = record_hash(prev, hashed)
+        record = hashed(prev, {"seq": seq, "decision_id": decision_id, "family_id": item.family_id,
+                               "person_ids": person_ids, "override_ids": override_ids,
+                               "result_sha256": item.result_sha256})
         rows.append((seq, decision_id, stored["run_id"], item.family_id, person_ids, stored["framework_hash"],
                      stored["engine_version"], stored["as_of"], stored["known_at"], override_ids, stored["traced"],
                      binary(item.result_zlib) if binary else item.result_zlib, item.result_sha256, prev, record))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, Callable, Iterable, Mapping
 
 from engine.errors import EvaluationError
@@ -251,11 +252,8 @@ class Evaluation:
         self._outcomes: dict[str, OutcomeResult] | None = None
         self.identified_on: date | None = None
         self.identification: Evaluation | None = None
-        #: fact types each member has any fact of
-        self.person_types: dict[str, set[str]] = {}
         #: (person id, footprint variant) -> the number of the member's part of shared results' keys
         self.member_keys: dict[tuple[str, int], int] = {}
-        self._index_facts(family.facts)
         #: (batch columns, person id -> member number): person-level results computed column-wise for the
         #: batch (engine.columns.person), set by bulk evaluation when it computed them
         self.seeds: tuple[Any, dict[str, int]] | None = None
@@ -281,19 +279,29 @@ class Evaluation:
         except TypeError:  # coverage values that cannot be hashed: evaluate every member in full
             return None, None
 
-    def _index_facts(self, facts: Iterable[Fact]) -> None:
+    @cached_property
+    def _facts(self) -> dict[tuple[str | None, str], tuple[list[date], list[Fact]]]:
+        """The family's facts by (member, or None for the family's whole set, fact type), in
+        :func:`facts_in_order`, with their dates. Indexed when the evaluator first reads a fact: a family
+        whose results the batch's columns give in full (:mod:`engine.columns`) never needs it."""
         active = {m.person_id for m in self.members}
         by_scope: dict[tuple[str | None, str], list[Fact]] = {}
-        for fact in facts_in_order(facts):
+        for fact in facts_in_order(self.family.facts):
             if fact.person_id is not None:
                 if fact.person_id not in active:
                     continue
                 by_scope.setdefault((fact.person_id, fact.fact_type), []).append(fact)
             by_scope.setdefault((None, fact.fact_type), []).append(fact)
-        self._facts = {key: ([f.date for f in facts], facts) for key, facts in by_scope.items()}
-        for owner, fact_type in by_scope:
+        return {key: ([f.date for f in facts], facts) for key, facts in by_scope.items()}
+
+    @cached_property
+    def person_types(self) -> dict[str, set[str]]:
+        """The fact types each member has any fact of."""
+        types: dict[str, set[str]] = {}
+        for owner, fact_type in self._facts:
             if owner is not None:
-                self.person_types.setdefault(owner, set()).add(fact_type)
+                types.setdefault(owner, set()).add(fact_type)
+        return types
 
     # Services for compiled expressions --------------------------------------------------------------
     def facts_for(self, fact_type: str, family_scope: bool) -> tuple[list[date], list[Fact]]:

@@ -46,3 +46,31 @@ def test_rows_read_back_as_written_and_hash_as_recorded(db: sa.Engine) -> None:
     assert second.prev_hash == first.record_hash
     # the hash covers the same values SQLAlchemy reads back, spelled by canonical_json
     assert first.record_hash == record_hash(first.prev_hash, dict(first._mapping))
+
+
+#: family and person ids that JSON spells with escapes: quotes, backslashes, control characters, line
+#: separators, accents, characters outside the basic plane
+AWKWARD_IDS = ['F"1', "F\\2", "F\n3\t", "F\x01\x1f", "F\u2028\u2029", "Fé-ü", "F\U0001F600", ""]
+
+
+def test_a_runs_rows_hash_exactly_as_canonical_json_spells_them(db: sa.Engine) -> None:
+    """append_decisions spells each row's own values into the run's shared JSON: for every awkward id the
+    hash is the one record_hash (and so verify_chain) computes from the row as read back."""
+    items = [NewDecision(family, (family + "/p", "P\u00a0" + family), *pack_result(canonical_json({"f": family})),
+                         (2, 1) if n % 2 else ())
+             for n, family in enumerate(AWKWARD_IDS)]
+    with db.begin() as conn:
+        digest = store_framework(conn, FRAMEWORK)
+        conn.execute(decision_runs.insert().values(
+            run_id='R"\u00e9', framework_hash=digest, engine_version="t\\", as_of=AS_OF,
+            known_at=KNOWN_AT.replace(tzinfo=None), started_at=datetime(2024, 3, 1), finished_at=datetime(2024, 3, 1),
+            families=len(items), eligible_met=0, eligible_not_met=0, eligible_unknown=len(items)))
+        append_decisions(conn, run_id='R"\u00e9', framework_hash=digest, engine_version="t\\", as_of=AS_OF,
+                         known_at=KNOWN_AT, items=items)
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(decisions).order_by(decisions.c.seq)).all()
+        assert verify_chain(conn).intact
+    assert [row.family_id for row in rows] == AWKWARD_IDS
+    for row in rows:
+        assert row.record_hash == record_hash(row.prev_hash, dict(row._mapping))
+        assert row.person_ids == canonical_json(sorted([row.family_id + "/p", "P\u00a0" + row.family_id]))

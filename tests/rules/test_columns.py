@@ -124,6 +124,11 @@ def _crafted() -> list[FamilyInput]:
             state("S1", "C7-c", date(2022, 9, 1), "alternative_provision", source="b"),
             state("S1", "C7-c", date(2022, 9, 1), "missing_education", source="a"),
         ), coverage=covered),
+        # two records of one day with different ids, given against the order of their ids: the id decides
+        FamilyInput("C8", (Member("C8-a", date(1980, 1, 1)), Member("C8-c", date(2011, 5, 5))), (
+            state("S2", "C8-c", date(2022, 9, 1), "alternative_provision"),
+            state("S1", "C8-c", date(2022, 9, 1), "missing_education"),
+        ), coverage=covered),
         # no date of birth: ages unknown, so roles and most needs are unknown
         FamilyInput("C2", (Member("C2-x"), Member("C2-c", date(2012, 2, 2))), (
             attendance("A1", "C2-x", date(2022, 9, 1), 40),
@@ -167,6 +172,7 @@ def test_crafted_families_record_the_same_bytes(as_of):
     assert results["C1"].needs["EDU_MISSING_EDUCATION"].members["C1-c"].value == "met"
     assert results["C1"].needs["EDU_ALTERNATIVE_PROVISION"].members["C1-c"].value != "met"
     assert results["C7"].needs["EDU_MISSING_EDUCATION"].members["C7-c"].value == "met"
+    assert results["C8"].needs["EDU_ALTERNATIVE_PROVISION"].members["C8-c"].value == "met"
     assert results["C2"].roles["C2-x"]["dependent_child"] == "unknown"
     assert results["C4"].needs["EDU_PERSISTENT_ABSENCE"].members["C4-c"].value == "unknown"
     assert results["C6"].needs["DA_INCIDENT"].value == "met" and results["C6"].needs["HOUSING_NOTICE"].value == "met"
