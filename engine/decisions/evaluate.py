@@ -149,11 +149,18 @@ def batches_for_workers(families: Sequence[FamilyInput], workers: int) -> tuple[
     return family_batches(families, -(-len(families) // (workers * 8)) if workers > 1 else len(families)), workers
 
 
-def family_batches(families: Sequence[FamilyInput], size: int) -> list[list[FamilyInput]]:
-    """``families`` sorted by id, in consecutive batches of ``size`` (to evaluate with :func:`as_given`)."""
+def family_batches(families: Sequence[FamilyInput], size: int, workers: int = 1) -> list[list[FamilyInput]]:
+    """``families`` sorted by id, in consecutive batches of ``size`` (to evaluate with :func:`as_given`);
+    for several ``workers``, smaller towards the end so they finish together (as a snapshot's batches are:
+    :func:`engine.integrate.snapshot_plan.tapered_sizes`)."""
+    from engine.integrate.snapshot_plan import tapered_sizes
+
     ordered = sorted(families, key=lambda f: f.family_id)
-    size = max(1, size)
-    return [ordered[start:start + size] for start in range(0, len(ordered), size)]
+    batches, start = [], 0
+    for length in tapered_sizes(len(ordered), max(1, size), workers):
+        batches.append(ordered[start:start + length])
+        start += length
+    return batches
 
 
 def as_given(families: Sequence[FamilyInput]) -> Sequence[FamilyInput]:

@@ -133,7 +133,7 @@ def profile(
     else:
         if families is None:
             families = loader(engine, as_of, known_at)
-        batches = family_batches(families, batch_size_for(len(families), batch_size, _min_batches(workers)))
+        batches = family_batches(families, batch_size_for(len(families), batch_size, _min_batches(workers)), workers)
         parts = evaluate_batches(compiled, batches, as_given, as_of, in_force, workers=workers, trace=trace,
                                  stored=not trace)
     loaded = time.perf_counter()
