@@ -36,6 +36,7 @@ stored records of seeded and unseeded evaluation byte for byte.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -78,11 +79,6 @@ class RuleColumns:
     refs: list[tuple[str, list[bool]]]
     #: per member: whether its result cites any record (its own or a reached reference's)
     cites: np.ndarray
-    #: the same as Python lists, for reading one member at a time: value names (None for unknown) and
-    #: each member's parameter uses
-    names: list = field(default_factory=list)
-    uses: list = field(default_factory=list)
-    citing: list = field(default_factory=list)
     #: (role or None, per family whether its evaluation reached a quantifier over the members holding it,
     #: the member test's columns or None): every member's result of the role comes too, and what the test
     #: cited for each member it tried (family-level rules only: engine.columns.family)
@@ -99,18 +95,30 @@ class RuleColumns:
     #: ``refs``' and ``member_refs``' reach as arrays (likewise)
     reach_arrays: list[np.ndarray] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
+    # The same as Python lists, for reading one member at a time (assembling a family's result); made
+    # when first read, as a batch stored as columns (engine.columns.stored) never reads them.
+    @cached_property
+    def names(self) -> list:
+        """Each row's value name (None: left to the evaluator)."""
         names = _VALUE_NAMES[self.value]
         if self.undecided is not None:
             names[self.undecided] = None
         if self.explained is not None:
             names[self.explained] = UNKNOWN
-        self.names = names.tolist()
+        return names.tolist()
+
+    @cached_property
+    def uses(self) -> list:
+        """Each row's parameter uses."""
         lists = np.empty(len(self.lists), dtype=object)
         for i, uses in enumerate(self.lists):
             lists[i] = uses
-        self.uses = lists[self.list_id].tolist()
-        self.citing = self.cites.tolist()
+        return lists[self.list_id].tolist()
+
+    @cached_property
+    def citing(self) -> list:
+        """Whether each row cites any record."""
+        return self.cites.tolist()
 
 
 class PersonColumns(RecordAggregates):

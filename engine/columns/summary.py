@@ -15,6 +15,7 @@ outcome judged on an earlier identification date).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,26 +56,52 @@ class FamilyValues:
 def family_values(compiled: Any, evaluations: list[Evaluation]) -> list[FamilyValues | None]:
     """Each evaluation's family values (None where the columns do not decide them all); the evaluations
     must have been seeded (``engine.columns.family.seed_batch``)."""
-    tables: dict[int, tuple[FamilyColumns, dict[str, Any] | None]] = {}
-    found: list[FamilyValues | None] = []
+    return [None if found is None else FamilyValues(
+        **{name: NAMES[found[0][name][found[1]]] for name in ("family_definition", "eligible", "claimable")},
+        **{part: {code: NAMES[values[found[1]]] for code, values in found[0][part].items()}
+           for part in ("needs", "rules", "outcomes", "headlines")},
+        eligible_parameters=tuple(found[0]["eligible_parameters"][found[1]]))
+        for found in _rows(compiled, evaluations)]
+
+
+def run_figures(compiled: Any, evaluations: list[Evaluation]) -> list[tuple[str, tuple[tuple[str, str], ...]] | None]:
+    """What a profile run counts of each evaluation's family: its eligibility and its headlines' values
+    (sorted by code), None where :func:`family_values` gives None; without building the rest."""
+    spelled: dict[tuple[int, bytes], tuple[tuple[str, str], ...]] = {}
+    grids: dict[int, tuple[list[str], np.ndarray]] = {}
+    found: list[tuple[str, tuple[tuple[str, str], ...]] | None] = []
+    for item in _rows(compiled, evaluations):
+        if item is None:
+            found.append(None)
+            continue
+        table, row = item
+        grid = grids.get(id(table))
+        if grid is None:  # (the table lives as long as its columns, which the evaluations keep alive)
+            codes = sorted(table["headlines"])
+            grid = grids[id(table)] = (codes, np.stack([table["headlines"][c] for c in codes], axis=1)
+                                       if codes else np.zeros((len(table["undecided"]), 0), dtype=np.int8))
+        key = (id(table), grid[1][row].tobytes())
+        headlines = spelled.get(key)
+        if headlines is None:
+            headlines = spelled[key] = tuple((code, NAMES[v]) for code, v in zip(grid[0], grid[1][row].tolist()))
+        found.append((NAMES[table["eligible"][row]], headlines))
+    return found
+
+
+def _rows(compiled: Any, evaluations: list[Evaluation]) -> Iterator[tuple[dict[str, Any], int] | None]:
+    """Each evaluation's (batch's table of values, its family's row), None where the columns do not decide
+    them all."""
+    tables: dict[int, dict[str, Any] | None] = {}
     for ev in evaluations:
         families = ev.seeds[0].families if ev.seeds is not None else None
         if families is None:
-            found.append(None)
+            yield None
             continue
         if id(families) not in tables:
-            tables[id(families)] = (families, _table(compiled, families))
-        table = tables[id(families)][1]
+            tables[id(families)] = _table(compiled, families)
+        table = tables[id(families)]
         row = families.row_of_start[ev.seeds[1][ev.members[0].person_id]]
-        if table is None or table["undecided"][row]:
-            found.append(None)
-            continue
-        found.append(FamilyValues(
-            **{name: NAMES[table[name][row]] for name in ("family_definition", "eligible", "claimable")},
-            **{part: {code: NAMES[values[row]] for code, values in table[part].items()}
-               for part in ("needs", "rules", "outcomes", "headlines")},
-            eligible_parameters=tuple(table["eligible_parameters"][row])))
-    return found
+        yield None if table is None or table["undecided"][row] else (table, row)
 
 
 def _table(compiled: Any, families: FamilyColumns) -> dict[str, Any] | None:
@@ -121,4 +148,4 @@ def _headlines(compiled: Any, needs: dict[str, np.ndarray], size: int) -> dict[s
             for code, values in under.items()}
 
 
-__all__ = ["FamilyValues", "family_values"]
+__all__ = ["FamilyValues", "family_values", "run_figures"]

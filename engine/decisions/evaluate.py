@@ -238,14 +238,14 @@ def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date
 def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                    overrides: Mapping[str, Sequence[OverrideRecord]]) -> list[Evaluated]:
     from engine.columns.assemble import column_result
-    from engine.columns.summary import family_values
+    from engine.columns.summary import run_figures
 
     ordered = sorted(families, key=lambda f: f.family_id)
     with collector_paused():
         evaluations = seeded_evaluations(compiled, ordered, as_of, overrides)
         pointing = _stored_groups(compiled, evaluations)
         pointed = [ev for ev in evaluations if id(ev) in pointing]
-        summaries = dict(zip(map(id, pointed), family_values(compiled, pointed)))
+        summaries = dict(zip(map(id, pointed), run_figures(compiled, pointed)))
         out: list[Evaluated] = []
         for i, family in enumerate(ordered):
             ev, evaluations[i] = evaluations[i], None
@@ -259,7 +259,7 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
             out.append(Evaluated(
                 family_id=family.family_id, person_ids=tuple(sorted(m.person_id for m in family.members)),
                 result_zlib=pointer(key), result_sha256=family_digest(key, family.family_id), override_ids=(),
-                eligible=found.eligible, headlines=tuple(sorted(found.headlines.items())), unknowns=0, batch=batch))
+                eligible=found[0], headlines=found[1], unknowns=0, batch=batch))
         # Freed while the collector is still off: re-enabling it with the batch's columns alive would make
         # its next collection scan all of them.
         del pointed, summaries, pointing, ev
