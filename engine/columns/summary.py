@@ -56,12 +56,15 @@ class FamilyValues:
 def family_values(compiled: Any, evaluations: list[Evaluation]) -> list[FamilyValues | None]:
     """Each evaluation's family values (None where the columns do not decide them all); the evaluations
     must have been seeded (``engine.columns.family.seed_batch``)."""
-    return [None if found is None else FamilyValues(
-        **{name: NAMES[found[0][name][found[1]]] for name in ("family_definition", "eligible", "claimable")},
-        **{part: {code: NAMES[values[found[1]]] for code, values in found[0][part].items()}
+    return [None if found is None else _values(*found) for found in _rows(compiled, evaluations)]
+
+
+def _values(table: dict[str, Any], row: int) -> FamilyValues:
+    return FamilyValues(
+        **{name: NAMES[table[name][row]] for name in ("family_definition", "eligible", "claimable")},
+        **{part: {code: NAMES[values[row]] for code, values in table[part].items()}
            for part in ("needs", "rules", "outcomes", "headlines")},
-        eligible_parameters=tuple(found[0]["eligible_parameters"][found[1]]))
-        for found in _rows(compiled, evaluations)]
+        eligible_parameters=tuple(table["eligible_parameters"][row]))
 
 
 def run_figures(compiled: Any, evaluations: list[Evaluation]) -> list[tuple[str, tuple[tuple[str, str], ...]] | None]:
@@ -76,7 +79,7 @@ def run_figures(compiled: Any, evaluations: list[Evaluation]) -> list[tuple[str,
             continue
         table, row = item
         grid = grids.get(id(table))
-        if grid is None:  # (the table lives as long as its columns, which the evaluations keep alive)
+        if grid is None:  # (_rows holds every table it made until it is done: ids are not reused)
             codes = sorted(table["headlines"])
             grid = grids[id(table)] = (codes, np.stack([table["headlines"][c] for c in codes], axis=1)
                                        if codes else np.zeros((len(table["undecided"]), 0), dtype=np.int8))

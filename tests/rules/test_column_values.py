@@ -11,7 +11,7 @@ import pytest
 
 import engine.columns.summary as summary
 from dsl.api import load_framework
-from engine.columns.summary import FamilyValues, family_values
+from engine.columns.summary import FamilyValues, family_values, run_figures
 from engine.decisions.diff import diff_frameworks
 from engine.decisions.evaluate import seeded_evaluations
 from engine.rules.evaluator import compile_framework
@@ -45,6 +45,11 @@ def test_the_values_the_columns_decide_are_the_evaluators(name, as_of):
         assert (found is None) == left, family.family_id
         if found is not None:
             assert found == FamilyValues.of_result(result), family.family_id
+    # what a profile run counts, read without building the rest: the same figures, the same families left
+    figures = [None if found is None else (found.eligible, tuple(sorted(found.headlines.items())))
+               for found in family_values(compiled, evaluations)]
+    assert run_figures(compiled, evaluations) == figures
+    assert any(found is None for found in figures) and any(found is not None for found in figures)
 
 
 def _every_family_in_full(compiled, evaluations):
