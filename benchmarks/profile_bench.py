@@ -360,8 +360,10 @@ def record_figures(engine, compiled, families, trace: bool, sample: int = 500) -
         writing += written - evaluated
         clock = written
     per = 1000 / max(len(part), 1)
-    return (f"  decision records: {text / 1000:,.1f} KB JSON per record kept whole, {packed / 1000:,.1f} KB stored per family "
-            f"(batches stored as columns included); CPU per "
+    whole = (f"{len(own):,} records kept whole ({text / 1000:,.1f} KB JSON each), the rest stored as their batch's columns"
+             if own else "every family stored as its batch's columns")
+    return (f"  decision records: {whole}; {packed / 1000:,.1f} KB stored per family "
+            f"(batches included); format 4 (one record each) for comparison, CPU per "
             f"family on {len(part)}: evaluate {evaluating * per:.2f} ms + record {writing * per:.2f} ms")
 
 

@@ -5,11 +5,19 @@ costs (``docs/performance.md``). A family the columns decide entirely - nothing 
 of the evaluator, which :func:`clean_families` finds for the whole batch - needs none of that at run
 time: its result is a function of the batch's columns, which are arrays. :func:`pack_batch` stores
 them as they are: every rule's values, parameter-use list numbers, cited records and reached references,
-the cited records' contents (source, record id, load batch, values), and each family's members.
-:class:`StoredBatch` reads them back into the same column objects, and :meth:`StoredBatch.result` runs
-the same assembly (:mod:`engine.columns.assemble`) on them for one family, with an evaluation that
-holds no records and refuses to evaluate anything: the result, and so its format 4 record, is the one
-the run would have built, byte for byte (``tests/rules/test_stored_batch.py`` compares them).
+the sources of the unknowns the columns word, the cited records' contents (source, record id, load batch,
+values), and each family's members. :class:`StoredBatch` reads them back into the same column objects,
+and :meth:`StoredBatch.result` runs the same assembly (:mod:`engine.columns.assemble`) on them for one
+family, with an evaluation that holds no records and no member's details and refuses to read either:
+the result, and so its format 4 record, is the one the run would have built, byte for byte
+(``tests/rules/test_stored_batch.py`` compares them).
+
+A family with something unknown is stored too when the run assembled its result without reading a
+record, a member's detail or a case date (``Evaluation.inputs_read``: its unknowns are all ones the
+columns word, and what the evaluator decided of it - family-level rules over those - read only what the
+batch stores: the columns' results, its members, the parameters and the date): reading it runs the same
+evaluator on the same inputs. Its record is still built at run time (a run counts its unknowns), but
+not encoded or compressed.
 
 The stored bytes are a zstd frame of: magic, the length of a JSON header, the header, then the arrays
 the header names by (dtype, offset, count). Parameter uses are stored by name: they are the framework's
@@ -32,6 +40,7 @@ from engine.columns.assemble import ColumnResults, _known
 from engine.columns.values import NOT
 from engine.columns.family import FamilyColumns
 from engine.columns.person import PersonColumns, RuleColumns
+from engine.columns.reasons import Missing
 from engine.errors import HearthError
 from engine.rules.evaluator import Evaluation
 from engine.rules.inputs import CaseDates, FamilyInput, Fact, Member
@@ -144,6 +153,9 @@ class _Writer:
         self.table: list[dict[str, Any]] = []
         #: id(Facts) -> (facts object, [cited row arrays])
         self.cited: dict[int, tuple[Any, list[np.ndarray]]] = {}
+        #: id(Missing) -> its number in the header's "missing" (sources of worded unknowns, shared by rules)
+        self.missing: dict[int, int] = {}
+        self.missing_table: list[list[Any]] = []
         self.fact_base: dict[int, tuple[np.ndarray, int]] = {}
 
     def array(self, values: np.ndarray, dtype: str) -> list[Any]:
@@ -206,7 +218,18 @@ class _Writer:
             "cites": self.array(found.cites, "?"),
             "undecided": None if found.undecided is None else self.array(found.undecided, "?"),
             "explained": None if found.explained is None else self.array(found.explained, "?"),
+            "why": [[kind, self.array(rows, "?"), source if kind == "ref" else self.missing_of(source)]
+                    for kind, rows, source in found.why] if found.explained is not None else [],
         }
+
+    def missing_of(self, missing: Missing) -> int:
+        """The number of ``missing`` (what each subject lacks, and each item's reason) in the header."""
+        number = self.missing.get(id(missing))
+        if number is None:
+            number = self.missing[id(missing)] = len(self.missing_table)
+            self.missing_table.append([self.array(missing.has.ravel(), "?"), int(missing.has.shape[1]),
+                                       [list(words) for words in missing.words]])
+        return number
 
 
 def pack_batch(results: ColumnResults, evaluations: list[Any], clean: np.ndarray) -> bytes:
@@ -234,6 +257,7 @@ def pack_batch(results: ColumnResults, evaluations: list[Any], clean: np.ndarray
         "clean": writer.array(clean, "?"),
         "identified_earlier": writer.array(families.identified_earlier, "?"),
         "columns": table,
+        "missing": writer.missing_table,
         "person_rules": names(persons.rules),
         "family_rules": names(families.rules),
         "facts": [[count, writer.array(np.frombuffer(data, dtype=np.uint8), "u1")] for count, data in facts],
@@ -278,16 +302,13 @@ class _Records:
 
 
 class _StoredEvaluation(Evaluation):
-    """The evaluation a stored family's result is assembled with: it holds no records, so any rule it
-    were asked to evaluate would be evaluated wrongly. None is, for a family stored this way; one that
-    were is refused, never answered."""
+    """The evaluation a stored family's result is assembled with: it holds no records, member's details
+    or case dates, so a rule that read them would be evaluated wrongly. None does, for a family stored
+    this way (the run's own evaluation read none); one that did is refused, never answered."""
 
-    def evaluate_rule(self, rule: Any, person: Any, person_id: str | None) -> Any:
-        raise StoredBatchError(f"a stored family's result asked to evaluate rule {rule.name}; "
-                               "its batch was stored with a result the columns do not decide")
-
-    def _family_need(self, rule: Any) -> Any:
-        return self.evaluate_rule(rule, None, None)
+    def reading_inputs(self) -> None:
+        raise StoredBatchError(f"a stored family's result ({self.family.family_id}) asked to read its records, "
+                               "a member's details or its case; its batch was stored with a result the columns do not decide")
 
 
 class StoredBatch:
@@ -328,6 +349,8 @@ class StoredBatch:
         records = _Records(_StoredFacts(self, header["facts"]))
         self.params = params = compiled.params_on(self.as_of)
         table: list[RuleColumns] = []
+        missing = [(self._array(has).reshape(-1, width), [tuple(words) for words in worded])
+                   for has, width, worded in header.get("missing", ())]
         for entry in header["columns"]:
             cut = rows if entry["family"] else people
             refs = [(name, self._array(reach)[cut].tolist()) for name, reach in entry["refs"]]
@@ -345,7 +368,10 @@ class StoredBatch:
             table.append(RuleColumns(
                 value, self._array(entry["list_id"])[cut], [[params[name] for name in uses] for uses in entry["lists"]],
                 own, refs, self._array(entry["cites"])[cut], member_refs=member_refs,
-                undecided=self._optional(entry["undecided"], cut), explained=self._optional(entry["explained"], cut)))
+                undecided=self._optional(entry["undecided"], cut), explained=self._optional(entry["explained"], cut),
+                why=[(kind, self._array(at)[cut], source if kind == "ref" else Missing(missing[source][0][cut],
+                                                                                       missing[source][1]))
+                     for kind, at, source in entry.get("why", ())]))
         starts_here = np.cumsum([0] + [len(m) for m in members[:-1]], dtype=np.int64)
         persons = PersonColumns.__new__(PersonColumns)
         persons.compiled, persons.as_of, persons.params = compiled, self.as_of, params

@@ -241,57 +241,75 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
     from engine.columns.summary import run_figures
 
     ordered = sorted(families, key=lambda f: f.family_id)
+    ev = found = result = None
     with collector_paused():
         evaluations = seeded_evaluations(compiled, ordered, as_of, overrides)
-        pointing = _stored_groups(compiled, evaluations)
-        pointed = [ev for ev in evaluations if id(ev) in pointing]
-        summaries = dict(zip(map(id, pointed), run_figures(compiled, pointed)))
+        stored = _stored_groups(compiled, evaluations)
+        figures = dict(zip(map(id, evaluations), run_figures(compiled, evaluations)))
         out: list[Evaluated] = []
         for i, family in enumerate(ordered):
             ev, evaluations[i] = evaluations[i], None
-            batch = pointing.get(id(ev))
-            found = summaries.get(id(ev))
-            if batch is None or found is None:
-                out.append(_recorded(compiled, family, column_result(ev) or ev.family_result(),
-                                     overrides.get(family.family_id, ())))
+            found = stored.get(id(ev))
+            batch, result = found if found is not None else (None, None)
+            if batch is None:
+                if result is None:
+                    result = column_result(ev) or ev.family_result()
+                out.append(_recorded(compiled, family, result, overrides.get(family.family_id, ())))
                 continue
             key = batch[0]
+            if result is None:  # (decided by the columns entirely: nothing unknown)
+                eligible, headlines, unknowns = *figures[id(ev)], 0
+            else:
+                eligible, unknowns = result.eligible.value, len(result.unknowns)
+                headlines = tuple((code, h.value) for code, h in sorted(result.headlines.items()))
             out.append(Evaluated(
                 family_id=family.family_id, person_ids=tuple(sorted(m.person_id for m in family.members)),
                 result_zlib=pointer(key), result_sha256=family_digest(key, family.family_id), override_ids=(),
-                eligible=found[0], headlines=found[1], unknowns=0, batch=batch))
+                eligible=eligible, headlines=headlines, unknowns=unknowns, batch=batch))
         # Freed while the collector is still off: re-enabling it with the batch's columns alive would make
         # its next collection scan all of them.
-        del pointed, summaries, pointing, ev
+        stored.clear()
+        figures.clear()
+        ev = found = result = None  # (the last family's)
     return out
 
 
-def _stored_groups(compiled: Any, evaluations: list[Any]) -> dict[int, tuple[str, bytes]]:
-    """id(evaluation) -> (key, stored bytes) of its group's stored columns, for each family its batch's
-    columns decide entirely (:func:`engine.columns.stored.clean_families`)."""
-    from engine.columns.assemble import ColumnResults
+def _stored_groups(compiled: Any, evaluations: list[Any]) -> dict[int, tuple[tuple[str, bytes] | None, Any]]:
+    """id(evaluation) -> (its group's stored columns as (key, bytes), or None where the family is not
+    stored; its result where it was assembled, else None) for each family of a column-wise group: the
+    families the columns decide entirely (:func:`engine.columns.stored.clean_families`), and those whose
+    result the run assembled reading no record, member's detail or case date (so the stored columns give
+    the same result: :mod:`engine.columns.stored`)."""
+    from engine.columns.assemble import ColumnResult, ColumnResults, column_result
     from engine.columns.stored import NotStorable, clean_families, pack_batch
 
     groups: dict[int, list[Any]] = {}
     for ev in evaluations:
         if ev.seeds is not None and ev.seeds[0].families is not None:
             groups.setdefault(id(ev.seeds[0]), []).append(ev)
-    pointing: dict[int, tuple[str, bytes]] = {}
+    found: dict[int, tuple[tuple[str, bytes] | None, Any]] = {}
     for group in groups.values():
         persons = group[0].seeds[0]
         results = persons.families.results
         if results is None:
             results = persons.families.results = ColumnResults(persons)
-        clean = clean_families(results)
-        if not clean.any():
-            continue
-        try:
-            stored = pack_batch(results, group, clean)
-        except NotStorable:
-            continue
-        batch = (batch_key(stored), stored)
-        pointing.update((id(ev), batch) for ev, ok in zip(group, clean.tolist()) if ok)
-    return pointing
+        stored = clean_families(results)
+        assembled: dict[int, Any] = {}
+        for f, (ev, clean) in enumerate(zip(group, stored.tolist())):
+            if clean:
+                continue
+            result = assembled[id(ev)] = column_result(ev) or ev.family_result()
+            stored[f] = isinstance(result, ColumnResult) and not ev.inputs_read
+        batch = None
+        if stored.any():
+            try:
+                packed = pack_batch(results, group, stored)
+                batch = (batch_key(packed), packed)
+            except NotStorable:
+                pass
+        found.update((id(ev), (batch if ok else None, assembled.get(id(ev))))
+                     for ev, ok in zip(group, stored.tolist()))
+    return found
 
 
 def evaluate_batches(

@@ -254,6 +254,10 @@ class Evaluation:
         self.identification: Evaluation | None = None
         #: (person id, footprint variant) -> the number of the member's part of shared results' keys
         self.member_keys: dict[tuple[str, int], int] = {}
+        #: whether evaluation read the family's records, a member's details or the case's dates (what else
+        #: it reads - the members' ids, parameters, the date, the batch's column-wise results - a stored
+        #: batch holds too)
+        self.inputs_read = False
         #: (batch columns, person id -> member number): person-level results computed column-wise for the
         #: batch (engine.columns.person), set by bulk evaluation when it computed them
         self.seeds: tuple[Any, dict[str, int]] | None = None
@@ -284,6 +288,7 @@ class Evaluation:
         """The family's facts by (member, or None for the family's whole set, fact type), in
         :func:`facts_in_order`, with their dates. Indexed when the evaluator first reads a fact: a family
         whose results the batch's columns give in full (:mod:`engine.columns`) never needs it."""
+        self.reading_inputs()
         active = {m.person_id for m in self.members}
         by_scope: dict[tuple[str | None, str], list[Fact]] = {}
         for fact in facts_in_order(self.family.facts):
@@ -341,6 +346,7 @@ class Evaluation:
     def anchor_date(self, anchor: str) -> Any:
         if anchor == "as_of":
             return self.as_of
+        self.reading_inputs()
         day = getattr(self.family.case, anchor)
         if day is None:
             self.unknown(f"the case has no {_ANCHOR_WORDS[anchor]} date yet")
@@ -385,7 +391,13 @@ class Evaluation:
     def person_age_on(self, day: date) -> Any:
         return self._attr_of(self.require_person("age_on"), "age", day)
 
+    def reading_inputs(self) -> None:
+        """Noted before the family's records, a member's details or the case's dates are read (a family
+        whose result read none of them may be stored as its batch's columns: engine.columns.stored)."""
+        self.inputs_read = True
+
     def _attr_of(self, person: Member, name: str, day: date) -> Any:
+        self.reading_inputs()
         if name == "age":
             if person.date_of_birth is None:
                 self.unknown(f"date of birth missing for person {person.person_id}, so their age is unknown")
@@ -502,6 +514,7 @@ class Evaluation:
                 return seeded
         if self.shared is None or person is None or rule.footprint is None:
             return self.evaluate_rule(rule, person, person_id)
+        self.reading_inputs()  # (a shared result is found by the member's details)
         return shared_result(self, rule, person, person_id)
 
     def evaluate_rule(self, rule: RuleDef, person: Member | None, person_id: str | None) -> TriResult:

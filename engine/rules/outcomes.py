@@ -36,6 +36,7 @@ def identified_need(ev: Evaluation, code: str) -> tuple[str, dict[str, str]]:
     known = ev.identified_needs.get(code)
     if known is not None:
         return known
+    ev.reading_inputs()
     day = ev.family.case.identified
     source = ev
     if day is not None and day < ev.as_of:
