@@ -98,15 +98,12 @@ def periods_not_delivered(engine: sa.Engine, framework: Framework, as_of: date,
 
 def count_waiting(gaps: list[PeriodNotDelivered], evaluated: Sequence) -> list[PeriodNotDelivered]:
     """Each gap with the number of eligibility-unknown families whose decision record names its period
-    (the evaluator's reasons read "attendance for autumn term 2024 ..."); reads the records only of
-    families whose eligibility is unknown."""
+    among its unknown reasons (the evaluator's reasons read "attendance for autumn term 2024 ...")."""
     if not gaps:
         return gaps
-    from engine.decisions.records import unpack_result
-
     unknown = [item for item in evaluated if item.eligible == "unknown"]
-    records = [unpack_result(item.result_zlib) for item in unknown]
-    return [replace(gap, families_unknown=sum(f"{gap.fact_type} for {gap.period}" in text for text in records),
+    return [replace(gap, families_unknown=sum(any(f"{gap.fact_type} for {gap.period}" in reason for reason in item.reasons)
+                                              for item in unknown),
                     families_unknown_in_all=len(unknown)) for gap in gaps]
 
 

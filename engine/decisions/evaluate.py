@@ -48,10 +48,16 @@ class Evaluated:
     #: a record stored as its batch's columns (format 5; ``result_zlib`` points to them): the batch's key and
     #: stored bytes (one object for the batch's families, so it crosses from a worker once)
     batch: tuple[str, bytes] | None = None
+    #: the record's unknown reasons (its "unknowns"), for what a run reports without reading records back
+    reasons: tuple[str, ...] = ()
 
     @property
     def result_json(self) -> str:
-        """The record as stored (format 4 compact JSON)."""
+        """The record as stored (format 4 compact JSON; a record stored as its batch's columns is derived when
+        read from the database: ``engine.decisions.records.stored_bytes``)."""
+        if self.batch is not None:
+            raise ValueError(f"family {self.family_id}'s record is stored as its batch's columns: read it from the "
+                             "decision row (engine.decisions.records.stored_bytes)")
         return unpack_result(self.result_zlib)
 
 
@@ -122,7 +128,7 @@ def _recorded(compiled: Any, family: FamilyInput, result: Any, overrides: Sequen
         override_ids=tuple(r.override_id for r in overrides),
         eligible=result.eligible.value,
         headlines=tuple((code, h.value) for code, h in sorted(result.headlines.items())),
-        unknowns=len(record["unknowns"]),
+        unknowns=len(record["unknowns"]), reasons=tuple(record["unknowns"]),
     )
 
 
@@ -258,14 +264,14 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                 continue
             key = batch[0]
             if result is None:  # (decided by the columns entirely: nothing unknown)
-                eligible, headlines, unknowns = *figures[id(ev)], 0
+                eligible, headlines, reasons = *figures[id(ev)], ()
             else:
-                eligible, unknowns = result.eligible.value, len(result.unknowns)
+                eligible, reasons = result.eligible.value, tuple(result.unknowns)
                 headlines = tuple((code, h.value) for code, h in sorted(result.headlines.items()))
             out.append(Evaluated(
                 family_id=family.family_id, person_ids=tuple(sorted(m.person_id for m in family.members)),
                 result_zlib=pointer(key), result_sha256=family_digest(key, family.family_id), override_ids=(),
-                eligible=eligible, headlines=headlines, unknowns=unknowns, batch=batch))
+                eligible=eligible, headlines=headlines, unknowns=len(reasons), batch=batch, reasons=reasons))
         # Freed while the collector is still off: re-enabling it with the batch's columns alive would make
         # its next collection scan all of them.
         stored.clear()

@@ -16,7 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from dsl import load_framework
+from engine.decisions.batches import is_pointer
+from engine.decisions.records import stored_result
 from engine.storage.db import make_engine
+from engine.storage.tables_decisions import decisions
 from engine.storage.tables_ingest import facts
 from workflows.cli.borough import load_generator
 from workflows.pipeline import Pipeline, PeriodNotDelivered, find_feeds, periods_not_delivered
@@ -58,6 +61,14 @@ def test_the_term_that_just_ended_is_named_with_the_families_it_leaves_unknown(r
         latest = conn.execute(sa.select(sa.func.max(facts.c.event_date))
                               .where(facts.c.fact_type == "attendance")).scalar_one()
     assert latest < date(2024, 9, 1)
+    # the count is the records': the eligibility-unknown families of that run whose record names the term
+    # (most stored as their batch's columns, read back through the decision rows)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(decisions).where(decisions.c.run_id == january.profile_run_id)).all()
+        named = [row for row in rows if stored_result(row, conn)["eligible"]["value"] == "unknown"
+                 and any("attendance for autumn term 2024" in r for r in stored_result(row, conn)["unknowns"])]
+        assert sum(is_pointer(row.result_zlib) for row in named) > 0
+    assert gap.families_unknown == len(named)
 
 
 def test_a_delivered_term_is_not_reported(run) -> None:
