@@ -2,9 +2,10 @@
 
 Families are sorted by id before evaluation and results come back in that order whatever the worker
 count, and each result is serialised to a compact record's canonical JSON, so the same framework, knowledge state and
-evaluation date always give byte-identical records. A profile run (``stored=True``) stores a family its
-batch's columns decide entirely as those columns instead (format 5, :mod:`engine.decisions.batches`):
-its record, derived when read, is the same bytes.
+evaluation date always give byte-identical records. A profile run (``stored=True``) stores a family as
+its batch's columns instead (format 5, :mod:`engine.decisions.batches`) when the columns decide it
+entirely, or decide all but family-level rules whose evaluation read no record, member's detail or case
+date (:mod:`engine.columns.stored`): its record, derived when read, is the same bytes.
 
 Worker processes are forked: they inherit the compiled framework and the family list (or the list of
 batches to load), so nothing big is pickled on the way in; only each family's packed result comes back.
