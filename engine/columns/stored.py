@@ -388,6 +388,7 @@ class StoredBatch:
         persons.families = families
         self.results = ColumnResults(persons)
         self.starts = starts_here.tolist()
+        self._figures: dict[str, Any] | None = None
 
     def _array(self, spec: list[Any]) -> np.ndarray:
         dtype, offset, count = spec
@@ -395,6 +396,49 @@ class StoredBatch:
 
     def _optional(self, spec: list[Any] | None, cut: slice) -> np.ndarray | None:
         return None if spec is None else self._array(spec)[cut]
+
+    def figures(self) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool, str | None] | None]:
+        """What a report counts of each stored family, read from the columns without assembling its result:
+        its eligibility, the needs and headlines it meets (each sorted by code, as its record lists them),
+        whether the framework scores families, and the first score's RAG rating (scores sorted by name, as
+        the record's are; None: not rated). None for a family whose eligibility the columns leave to the
+        evaluator."""
+        if self._figures is None:
+            self._figures = self._count_figures()
+        return self._figures
+
+    def _count_figures(self) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool, str | None] | None]:
+        from engine.columns.summary import figure_table
+        from engine.columns.values import NAMES, YES
+        from engine.rules.scoring import rag_band
+
+        families, compiled = self.results.families, self.compiled
+        table = figure_table(compiled, families)
+        if table is None:
+            return dict.fromkeys(self.family_ids)
+        needs, headlines = table["needs"], table["headlines"]
+        need_codes, headline_codes = sorted(needs), sorted(headlines)
+        scores = sorted(compiled.framework.scores, key=lambda score: score.name)
+        rags: list[str | None] = [None] * families.size
+        if scores:
+            score, points = scores[0], np.zeros(families.size, dtype=np.float64)
+            for weight in score.weights:
+                values = (needs if weight.target_kind == "need" else headlines).get(weight.target)
+                if values is not None:
+                    points += np.where(values == YES, weight.weight, 0.0)
+            bands: dict[float, str | None] = {}
+            rags = [bands[p] if p in bands else bands.setdefault(p, rag_band(score, p)) for p in points.tolist()]
+        found: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool, str | None] | None] = {}
+        undecided = table["undecided"].tolist()
+        for row, family_id in enumerate(self.family_ids):
+            if not self.clean[row] or undecided[row]:
+                found[family_id] = None
+                continue
+            found[family_id] = (NAMES[table["eligible"][row]],
+                                tuple(code for code in need_codes if needs[code][row] == YES),
+                                tuple(code for code in headline_codes if headlines[code][row] == YES), bool(scores),
+                                rags[row])
+        return found
 
     def result(self, family_id: str) -> Any:
         """The family's result (a ``ColumnResult``), assembled from the stored columns."""

@@ -107,6 +107,24 @@ def _rows(compiled: Any, evaluations: list[Evaluation]) -> Iterator[tuple[dict[s
         yield None if table is None or table["undecided"][row] else (table, row)
 
 
+def figure_table(compiled: Any, families: FamilyColumns) -> dict[str, Any] | None:
+    """What a report counts of a batch's families - eligibility, and every need's and headline's value - as
+    arrays over the families (and ``undecided``: the rows whose eligibility the columns leave to the
+    evaluator), or None when a need is left to it."""
+    if "eligible" not in families.defs:
+        return None
+    try:
+        needs = {need.name: families.need_value(need) for need in compiled.needs}
+    except Unsupported:
+        return None
+    eligible = families.rule("eligible")
+    if eligible is None:
+        return None
+    undecided = eligible.undecided if eligible.undecided is not None else np.zeros(families.size, dtype=bool)
+    return {"eligible": eligible.value, "needs": needs, "headlines": _headlines(compiled, needs, families.size),
+            "undecided": undecided}
+
+
 def _table(compiled: Any, families: FamilyColumns) -> dict[str, Any] | None:
     """Every value as an array over the batch's families, or None when a rule is left to the evaluator."""
     undecided = np.zeros(families.size, dtype=bool)
@@ -151,4 +169,4 @@ def _headlines(compiled: Any, needs: dict[str, np.ndarray], size: int) -> dict[s
             for code, values in under.items()}
 
 
-__all__ = ["FamilyValues", "family_values", "run_figures"]
+__all__ = ["FamilyValues", "family_values", "figure_table", "run_figures"]

@@ -69,34 +69,67 @@ def record_bytes(conn: sa.Connection, row: Any) -> bytes:
     """The canonical JSON of the format 4 record a pointing decision row stands for."""
     from engine.columns.stored import StoredBatch
     from engine.decisions.compact import canonical_bytes, compact
-    from engine.decisions.evaluate import compile_for
-    from engine.decisions.framework_text import framework_text
-    from engine.decisions.store import load_stored_framework
 
     key = key_of(row.result_zlib)
     found = _READ.get(key)
     one = _ASKED.get(key)
     if found is None and one is not None and one[0] == row.family_id:
         return one[1]
+    if found is None and key not in _ASKED:  # the first family asked of a batch: read only its rows (explain, replay)
+        stored, compiled, text = _batch_of(conn, row, key)
+        batch = StoredBatch(stored, compiled, row.family_id)
+        _ASKED[key] = (row.family_id, canonical_bytes(compact(batch.result(row.family_id), text)))
+        while len(_ASKED) > 16:
+            _ASKED.popitem(last=False)
+        return _ASKED[key][1]
+    batch, text = _whole(conn, row, key)  # (a report reads them all)
+    return canonical_bytes(compact(batch.result(row.family_id), text))
+
+
+#: each batch's report figures by family (StoredBatch.figures), by key
+_FIGURES: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+
+def batch_figures(conn: sa.Connection, row: Any) -> tuple[str, tuple[str, ...], tuple[str, ...], bool, str | None] | None:
+    """What a report counts of a pointing decision's family (``StoredBatch.figures``: eligibility, the needs
+    and headlines it meets, whether it is scored and its first score's RAG rating), read from its batch's
+    columns without deriving its record (a report reads every decision of a run); None where the columns
+    leave its eligibility to the evaluator."""
+    key = key_of(row.result_zlib)
+    found = _FIGURES.get(key)
     if found is None:
-        stored = conn.execute(sa.select(decision_batches.c.stored)
-                              .where(decision_batches.c.batch_key == key)).scalar()
-        if stored is None:
-            raise IntegrityError(f"decision {row.decision_id} points to stored batch {key[:12]}..., which is "
-                                 "missing (`hearth audit verify` checks every batch a decision points to)")
-        framework = load_stored_framework(conn, row.framework_hash)
-        compiled, text = compile_for(framework), framework_text(framework)
-        if key not in _ASKED:  # the first family asked of a batch: read only its rows (explain, replay)
-            batch = StoredBatch(bytes(stored), compiled, row.family_id)
-            _ASKED[key] = (row.family_id, canonical_bytes(compact(batch.result(row.family_id), text)))
-            while len(_ASKED) > 16:
-                _ASKED.popitem(last=False)
-            return _ASKED[key][1]
-        found = _READ[key] = (StoredBatch(bytes(stored), compiled), text)  # (a report reads them all)
+        found = _FIGURES[key] = _whole(conn, row, key)[0].figures()
+        while len(_FIGURES) > _READ_KEEP:
+            _FIGURES.popitem(last=False)
+    return found.get(row.family_id)
+
+
+def _whole(conn: sa.Connection, row: Any, key: str) -> tuple[Any, Any]:
+    """The whole stored batch ``row`` points to, read back, and its framework's table (kept for the next
+    families read from it)."""
+    from engine.columns.stored import StoredBatch
+
+    found = _READ.get(key)
+    if found is None:
+        stored, compiled, text = _batch_of(conn, row, key)
+        found = _READ[key] = (StoredBatch(stored, compiled), text)
         while len(_READ) > _READ_KEEP:
             _READ.popitem(last=False)
-    batch, text = found
-    return canonical_bytes(compact(batch.result(row.family_id), text))
+    return found
+
+
+def _batch_of(conn: sa.Connection, row: Any, key: str) -> tuple[bytes, Any, Any]:
+    """The stored bytes of batch ``key``, and the compiled framework and table of ``row``'s framework."""
+    from engine.decisions.evaluate import compile_for
+    from engine.decisions.framework_text import framework_text
+    from engine.decisions.store import load_stored_framework
+
+    stored = conn.execute(sa.select(decision_batches.c.stored).where(decision_batches.c.batch_key == key)).scalar()
+    if stored is None:
+        raise IntegrityError(f"decision {row.decision_id} points to stored batch {key[:12]}..., which is "
+                             "missing (`hearth audit verify` checks every batch a decision points to)")
+    framework = load_stored_framework(conn, row.framework_hash)
+    return bytes(stored), compile_for(framework), framework_text(framework)
 
 
 def verify_batches(conn: sa.Connection, keys: set[str]) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 import zstandard
 
-from engine.decisions.batches import family_digest, is_pointer, key_of, record_bytes, verify_batches
+from engine.decisions.batches import batch_figures, family_digest, is_pointer, key_of, record_bytes, verify_batches
 from engine.errors import IntegrityError
 from engine.storage.tables_decisions import GENESIS_HASH, decision_runs, decisions
 
@@ -399,6 +399,10 @@ def decision_summary(stored: bytes | sa.Row, conn: sa.Connection | None = None) 
     (read with ``conn``, which a format 5 row needs)."""
     from engine.decisions.compact import loads
 
+    if not isinstance(stored, (bytes, memoryview)) and is_pointer(stored.result_zlib) and isinstance(conn, sa.Connection):
+        figures = batch_figures(conn, stored)  # (from the batch's columns: no record derived)
+        if figures is not None:
+            return DecisionSummary(*figures)
     data = parse_stored(stored) if isinstance(stored, (bytes, memoryview)) else loads(stored_bytes(stored, conn))
     first_score = next(iter(data.get("scores", {}).values()), None)
     return DecisionSummary(

@@ -15,10 +15,11 @@ from dsl.api import load_framework
 from engine.decisions import batches
 from engine.decisions.batches import is_pointer
 from engine.decisions.profile import profile
-from engine.decisions.records import stored_bytes, stored_result, verify_chain
+from engine.decisions.records import decision_summary, pack_result, stored_bytes, stored_result, verify_chain
 from engine.errors import IntegrityError
 from engine.storage.db import make_engine
 from engine.storage.tables_decisions import decision_batches, decisions
+from tests.rules.test_columns import _crafted
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("evaluator_bench", ROOT / "benchmarks" / "evaluator_bench.py")
@@ -33,8 +34,8 @@ def phase3():
     return load_framework(ROOT / "frameworks" / "phase3")
 
 
-def _run(engine: sa.Engine, framework, families, batch_size: int, workers: int):
-    run = profile(engine, framework, AS_OF, families=families, batch_size=batch_size, workers=workers)
+def _run(engine: sa.Engine, framework, families, batch_size: int, workers: int, as_of: date = AS_OF):
+    run = profile(engine, framework, as_of, families=families, batch_size=batch_size, workers=workers)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(decisions).where(decisions.c.run_id == run.run_id).order_by(decisions.c.seq)).all()
         return run, rows, [(r.family_id, stored_bytes(r, conn)) for r in rows]
@@ -60,6 +61,21 @@ def test_records_read_back_the_same_whatever_the_batching(phase3, tmp_path):
         stored_result(pointing[0], phase3)
 
 
+def test_a_reports_figures_read_from_the_columns_are_the_records(phase3, tmp_path):
+    """A report counts each decision's eligibility, needs, headlines and RAG rating; for a family stored as
+    its batch's columns they are read from the columns, not from its derived record, and are the record's."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+    families = bench.synthetic_families(60, seed=3) + bench.synthetic_families(40, seed=8, start=100) + _crafted()
+    _, rows, records = _run(engine, phase3, families, 25, 1)
+    batches._READ.clear(), batches._ASKED.clear(), batches._FIGURES.clear()
+    with engine.connect() as conn:
+        summaries = [decision_summary(row, conn) for row in rows]
+        assert batches._FIGURES and not batches._ASKED  # (the columns were read, no record derived first)
+    assert summaries == [decision_summary(pack_result(record)[0]) for _, record in records]
+    assert {s.eligible for s in summaries} >= {"met", "not_met"} and any(s.needs_met for s in summaries)
+    assert all(s.scored for s in summaries) and {s.rag for s in summaries} - {None}
+
+
 def test_an_altered_or_missing_batch_breaks_the_chain(phase3, tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'runs.db'}")
     run, rows, _ = _run(engine, phase3, bench.synthetic_families(30, seed=4), 100, 1)
@@ -77,6 +93,6 @@ def test_an_altered_or_missing_batch_breaks_the_chain(phase3, tmp_path):
         report = verify_chain(conn)
         assert not report.intact and "is missing" in report.problem
         row = next(r for r in rows if is_pointer(r.result_zlib))
-        batches._READ.clear(), batches._ASKED.clear()  # (batches read are kept by key, which is their content's digest: as a new process)
+        batches._READ.clear(), batches._ASKED.clear(), batches._FIGURES.clear()  # (batches read are kept by key, which is their content's digest: as a new process)
         with pytest.raises(IntegrityError, match="which is missing"):
             stored_bytes(row, conn)

@@ -15,7 +15,7 @@ from engine.decisions.batches import is_pointer
 from engine.decisions.compact import canonical_bytes, compact
 from engine.decisions.evaluate import _evaluate_loaded
 from engine.decisions.framework_text import framework_text
-from engine.decisions.records import decompress
+from engine.decisions.records import DecisionSummary, decision_summary, decompress
 from engine.rules.evaluator import compile_framework
 from tests.rules.test_columns import _crafted
 
@@ -64,6 +64,9 @@ def test_a_stored_family_reads_back_as_the_record_the_run_would_have_written(nam
         assert is_pointer(ours.result_zlib) and ours.unknowns == theirs.unknowns
         derived = canonical_bytes(compact(batches[ours.batch[0]].result(ours.family_id), text))
         assert derived == decompress(theirs.result_zlib), ours.family_id
+        # what a report counts of it, read from the columns, is what its record says
+        figures = batches[ours.batch[0]].figures()[ours.family_id]
+        assert figures is None or DecisionSummary(*figures) == decision_summary(theirs.result_zlib), ours.family_id
         # one family's rows read alone (as reading one decision does) give the same record
         alone = StoredBatch(ours.batch[1], compiled, ours.family_id)
         assert canonical_bytes(compact(alone.result(ours.family_id), text)) == derived, ours.family_id
