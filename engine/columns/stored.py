@@ -37,12 +37,14 @@ import orjson
 import zstandard
 
 from engine.columns.assemble import ColumnResults, _known
-from engine.columns.values import NOT
+from engine.columns.summary import figure_table
+from engine.columns.values import NAMES, NOT, YES
 from engine.columns.family import FamilyColumns
 from engine.columns.person import PersonColumns, RuleColumns
 from engine.columns.reasons import Missing
 from engine.errors import HearthError
 from engine.rules.evaluator import Evaluation
+from engine.rules.scoring import rag_band
 from engine.rules.inputs import CaseDates, FamilyInput, Fact, Member
 
 if TYPE_CHECKING:
@@ -308,7 +310,8 @@ class _StoredEvaluation(Evaluation):
 
     def reading_inputs(self) -> None:
         raise StoredBatchError(f"a stored family's result ({self.family.family_id}) asked to read its records, "
-                               "a member's details or its case; its batch was stored with a result the columns do not decide")
+                               "a member's details or its case; its batch was stored with a result the columns "
+                               "do not decide")
 
 
 class StoredBatch:
@@ -408,10 +411,6 @@ class StoredBatch:
         return self._figures
 
     def _count_figures(self) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool, str | None] | None]:
-        from engine.columns.summary import figure_table
-        from engine.columns.values import NAMES, YES
-        from engine.rules.scoring import rag_band
-
         families, compiled = self.results.families, self.compiled
         table = figure_table(compiled, families)
         if table is None:
