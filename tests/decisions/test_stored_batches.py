@@ -4,7 +4,6 @@ missing batch is reported."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date
 from pathlib import Path
 
@@ -19,12 +18,9 @@ from engine.decisions.records import decision_summary, pack_result, stored_bytes
 from engine.errors import IntegrityError
 from engine.storage.db import make_engine
 from engine.storage.tables_decisions import decision_batches, decisions
-from tests.rules.test_columns import _crafted
+from tests.rules.test_columns import _crafted, bench
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("evaluator_bench", ROOT / "benchmarks" / "evaluator_bench.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
 
 AS_OF = date(2023, 9, 1)
 

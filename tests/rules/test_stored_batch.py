@@ -3,9 +3,7 @@ is byte for byte the record the run would have written itself (``engine.columns.
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -17,15 +15,8 @@ from engine.decisions.evaluate import _evaluate_loaded
 from engine.decisions.framework_text import framework_text
 from engine.decisions.records import DecisionSummary, decision_summary, decompress
 from engine.rules.evaluator import compile_framework
-from tests.rules.test_columns import _crafted
+from tests.rules.test_columns import FRAMEWORKS, _crafted, bench
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("evaluator_bench", ROOT / "benchmarks" / "evaluator_bench.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
-
-FRAMEWORKS = {"phase3": ROOT / "frameworks" / "phase3", "phase2": ROOT / "frameworks" / "phase2",
-              "local_plan": ROOT / "examples" / "local_plan"}
 
 
 @pytest.fixture(scope="module")
