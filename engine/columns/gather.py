@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation
     from engine.rules.inputs import Fact
 
-_PERSON, _TYPE, _ID, _DATE = attrgetter("person_id"), attrgetter("fact_type"), attrgetter("fact_id"), attrgetter("date")
+_PERSON, _TYPE, _DATE = attrgetter("person_id"), attrgetter("fact_type"), attrgetter("date")
 #: a fact of the family's own (no person): family scope only; and one of somebody who is not a current member
 _FAMILY_OWN, _NOT_MEMBER = -1, -2
 
