@@ -506,6 +506,8 @@ class LifecycleDecl:
     timers: tuple[TimerDecl, ...] = ()
     citations: tuple[Citation, ...] = ()
     span: Span = _span()
+    #: the roles that may override a criterion's result for a family (``overrides by ROLE, ...``)
+    override_roles: tuple[Name, ...] = ()
 
 
 Declaration = Union[

@@ -39,6 +39,7 @@ def check_lifecycle(lc: a.LifecycleDecl, model: Model, report: Reporter, exprs: 
             return False
         return True
 
+    _check_roles(lc.override_roles, actors, report)  # (who may override a criterion: see docs/language.md)
     transitions: dict[str, a.TransitionDecl] = {}
     for tr in lc.transitions:
         if tr.name in transitions:
@@ -48,10 +49,7 @@ def check_lifecycle(lc: a.LifecycleDecl, model: Model, report: Reporter, exprs: 
             known_state(ref)
         if not tr.roles and not tr.automatic:
             report.error(f"transition `{tr.name}` must say who takes it: `by ROLE, ...` or `automatically`", tr.span)
-        for role in tr.roles:
-            if role.name not in actors:
-                report.error(f"unknown role `{role.name}` (the lifecycle's roles: {', '.join(sorted(actors)) or 'none'})"
-                             f"{did_you_mean(role.name, actors)}", role.span)
+        _check_roles(tr.roles, actors, report)
         for guard in tr.guards:
             if guard.name not in guards:
                 report.error(f"unknown guard `{guard.name}`: a guard names a rule, a need or one of "
@@ -95,6 +93,13 @@ def check_lifecycle(lc: a.LifecycleDecl, model: Model, report: Reporter, exprs: 
                 report.error(f"unknown fact type `{fact.name}`{did_you_mean(fact.name, exprs.facts)}", fact.span)
 
     _check_reachability(lc, states, report)
+
+
+def _check_roles(given: Iterable[a.Name], actors: set[str], report: Reporter) -> None:
+    for role in given:
+        if role.name not in actors:
+            report.error(f"unknown role `{role.name}` (the lifecycle's roles: {', '.join(sorted(actors)) or 'none'})"
+                         f"{did_you_mean(role.name, actors)}", role.span)
 
 
 def _check_reasons(given: Iterable[a.Name], reasons: set[str], report: Reporter) -> None:

@@ -318,7 +318,7 @@ class _Compiler:
                                          span=self.span(s.span)) for s in lc.states)
         return ir.Lifecycle(states=states, transitions=transitions, timers=timers,
                             actor_roles=tuple(r.name for r in lc.actor_roles), closure_reasons=closure,
-                            span=self.span(lc.span))
+                            override_roles=tuple(r.name for r in lc.override_roles), span=self.span(lc.span))
 
 
 def compile_model(result: CheckResult) -> ir.Framework:

@@ -277,6 +277,9 @@ def _lifecycle(w: _Writer, lc: a.LifecycleDecl) -> None:
     items: list[tuple[int, list[str], a.Span | None]] = []
     if lc.actor_roles:
         items.append((lc.actor_roles[0].span.line, [f"roles {_names(lc.actor_roles)}"], lc.actor_roles[0].span))
+    if lc.override_roles:
+        items.append((lc.override_roles[0].span.line, [f"overrides by {_names(lc.override_roles)}"],
+                      lc.override_roles[0].span))
     if lc.closure_reasons:
         items.append((lc.closure_reasons[0].span.line, [f"closure reasons {_names(lc.closure_reasons)}"],
                       lc.closure_reasons[0].span))

@@ -302,14 +302,14 @@ class AstBuilder(Transformer):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def lifecycle(self, meta: Meta, c: list[Any]) -> a.LifecycleDecl:
-        groups: dict[str, list[Any]] = {"roles": [], "reasons": []}
+        groups: dict[str, list[Any]] = {"roles": [], "reasons": [], "overrides": []}
         for item in c:
             if isinstance(item, tuple) and item and item[0] in groups:
                 groups[item[0]].extend(item[1])
         return a.LifecycleDecl(
             tuple(groups["roles"]), tuple(i for i in c if isinstance(i, a.StateDecl)), tuple(groups["reasons"]),
             tuple(i for i in c if isinstance(i, a.TransitionDecl)), tuple(i for i in c if isinstance(i, a.TimerDecl)),
-            _citations(c), self._span(meta),
+            _citations(c), self._span(meta), tuple(groups["overrides"]),
         )
 
     def name_list(self, meta: Meta, c: list[Any]) -> tuple[a.Name, ...]:
@@ -317,6 +317,9 @@ class AstBuilder(Transformer):
 
     def actor_roles(self, meta: Meta, c: list[Any]) -> tuple[str, tuple[a.Name, ...]]:
         return ("roles", c[0])
+
+    def override_roles(self, meta: Meta, c: list[Any]) -> tuple[str, tuple[a.Name, ...]]:
+        return ("overrides", c[0])
 
     def closure_reasons(self, meta: Meta, c: list[Any]) -> tuple[str, tuple[a.Name, ...]]:
         return ("reasons", c[0])

@@ -474,6 +474,9 @@ class Lifecycle(_Node):
     actor_roles: tuple[str, ...] = ()
     closure_reasons: tuple[str, ...] = ()
     span: Span | None = None
+    #: the roles that may override a criterion's result for a family. Left out of the JSON when there are
+    #: none, so a framework written before the clause existed keeps its content hash.
+    override_roles: tuple[str, ...] = Field(default=(), exclude_if=lambda roles: not roles)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 from dsl import load_framework
@@ -109,3 +110,21 @@ end
     assert [r.name for r in fw.claim.alternatives] == ["continuous_employment"]
     test = fw.rules[0].condition.test
     assert test.left.args == (ir.AsOf(anchor="attached"), ir.AsOf(anchor="as_of"))
+
+
+def test_override_roles_and_the_hash_of_a_framework_without_them(sketch_dir, tmp_path) -> None:
+    """`overrides by` compiles to the lifecycle's override roles. A framework without the line keeps the
+    JSON (so the content hash) it had before the line existed: the empty field is left out."""
+    fw = load_framework(sketch_dir)
+    assert fw.lifecycle.override_roles == () and "override_roles" not in fw.canonical_json()
+    copy = tmp_path / "sketch"
+    shutil.copytree(sketch_dir, copy)
+    source = (copy / "framework.hearth").read_text()
+    with_line = source.replace("  roles keyworker, manager, auditor, system\n",
+                               "  roles keyworker, manager, auditor, system\n  overrides by manager, auditor\n", 1)
+    assert with_line != source
+    (copy / "framework.hearth").write_text(with_line)
+    authorised = load_framework(copy)
+    assert authorised.lifecycle.override_roles == ("manager", "auditor")
+    again = ir.Framework.model_validate_json(authorised.canonical_json())
+    assert again.lifecycle.override_roles == ("manager", "auditor") and again.content_hash() == authorised.content_hash()
