@@ -26,6 +26,10 @@ class NotFoundError(HearthError, LookupError):
     """An id given by the user (family, person, decision, case) does not exist."""
 
 
+class NotAuthorisedError(HearthError, PermissionError):
+    """A role the framework does not authorise for an action (an override of a criterion's result)."""
+
+
 class DataError(HearthError, ValueError):
     """Input data is unusable as a whole (an unreadable feed file, a missing sheet)."""
 

@@ -101,7 +101,7 @@ def evaluator_overrides(records: Sequence[OverrideRecord]) -> tuple[Any, ...]:
 
     return tuple(
         Override(rule=r.rule, family_id=r.family_id, person_id=r.person_id, value=r.value, reason=r.reason,
-                 actor=r.actor, at=r.created_at)
+                 actor=r.actor, at=r.created_at, role=r.role)
         for r in records
     )
 

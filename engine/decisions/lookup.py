@@ -22,7 +22,7 @@ from engine.decisions.records import (
 from engine.decisions.rehydrate import result_from_dict
 from engine.decisions.replay import load_family
 from engine.decisions.store import load_stored_framework
-from engine.errors import ConfigError, NotFoundError
+from engine.errors import ConfigError, NotAuthorisedError, NotFoundError
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
 from engine.rules.results import FamilyResult
@@ -70,7 +70,7 @@ class Explained:
             "result": self.result_dict,
             "overrides": [
                 {"override_id": o.override_id, "rule": o.rule, "person_id": o.person_id, "value": o.value,
-                 "reason": o.reason, "actor": o.actor, "created_at": o.created_at.isoformat()}
+                 "reason": o.reason, "actor": o.actor, "role": o.role, "created_at": o.created_at.isoformat()}
                 for o in self.overrides
             ],
             "explanation": self.text,
@@ -211,21 +211,32 @@ def rule_names(framework: Framework) -> list[str]:
     return sorted(names)
 
 
-def check_override_target(engine: sa.Engine, family_id: str, rule: str) -> None:
-    """Refuse an override for a family never profiled, or for a rule its framework does not have."""
+def check_override_target(engine: sa.Engine, family_id: str, rule: str | None, role: str) -> None:
+    """Refuse an override (``rule`` None: the revocation of one) for a family never profiled, for a rule
+    its framework does not have, or by a role that framework's lifecycle does not authorise
+    (``overrides by ROLE, ...``): the framework of the family's latest decision is the one in force."""
     with engine.connect() as conn:
         row = latest_decision_row(conn, family_id)
         if row is None:
             raise NotFoundError(_no_family_message(conn, family_id) + "; overrides are checked against the "
                                 "framework of the family's latest decision")
         framework = load_stored_framework(conn, row.framework_hash)
+    used = f"framework {framework.header.id} {framework.header.version} (used by {row.decision_id})"
     names = rule_names(framework)
-    if rule not in names:
+    if rule is not None and rule not in names:
         raise ConfigError(
-            f"rule {rule!r} is not in framework {framework.header.id} {framework.header.version} (used by "
-            f"{row.decision_id}){did_you_mean(rule, names)}; overridable rules are needs, roles, named rules, "
-            "NEED.achieved / NEED.sustained, eligible, family_definition and claimable"
+            f"rule {rule!r} is not in {used}{did_you_mean(rule, names)}; overridable rules are needs, roles, named "
+            "rules, NEED.achieved / NEED.sustained, eligible, family_definition and claimable"
         )
+    allowed = framework.lifecycle.override_roles if framework.lifecycle is not None else ()
+    if not allowed:
+        raise NotAuthorisedError(
+            f"{used} names no role that may override a criterion's result; a policy lead adds "
+            "`overrides by ROLE, ...` to its lifecycle (see docs/language.md), then the families are profiled again")
+    if role.strip() not in allowed:
+        raise NotAuthorisedError(
+            f"role {role.strip()!r} may not override or revoke overrides under {used}; its lifecycle authorises: "
+            f"{', '.join(allowed)}{did_you_mean(role.strip(), allowed)}")
 
 
 def _no_family_message(conn: sa.Connection, family_id: str) -> str:

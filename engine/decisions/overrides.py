@@ -31,11 +31,34 @@ class OverrideRecord:
     actor: str
     created_at: datetime
     revoked_at: datetime | None = None
+    #: the role ``actor`` acted in (None: made before Hearth recorded roles)
+    role: str | None = None
+    revoked_by: str | None = None
+    revoked_role: str | None = None
+    revoke_reason: str | None = None
 
     def describe(self) -> str:
         who = f" for person {self.person_id}" if self.person_id else ""
-        return (f"override #{self.override_id}: {self.rule}{who} set to {self.value} by {self.actor} "
+        return (f"override #{self.override_id}: {self.rule}{who} set to {self.value} by {self.actor}{_as(self.role)} "
                 f"on {self.created_at:%Y-%m-%d %H:%M} UTC, because {self.reason}")
+
+    def describe_revocation(self) -> str:
+        """Who revoked it, when and why ("" while it is in force)."""
+        if self.revoked_at is None:
+            return ""
+        by = f" by {self.revoked_by}{_as(self.revoked_role)}" if self.revoked_by else ""
+        why = f", because {self.revoke_reason}" if self.revoke_reason else ""
+        return f"revoked{by} on {self.revoked_at:%Y-%m-%d %H:%M} UTC{why}"
+
+
+def _as(role: str | None) -> str:
+    return f" (as {role})" if role else ""
+
+
+def _required(value: str, what: str) -> str:
+    if not value.strip():
+        raise ConfigError(f"an override needs {what}")
+    return value.strip()
 
 
 def set_override(
@@ -46,33 +69,48 @@ def set_override(
     value: str,
     reason: str,
     actor: str,
+    role: str,
     person_id: str | None = None,
     at: datetime | None = None,
 ) -> OverrideRecord:
-    """Record an override (checking the value, reason and actor are given) and return it."""
+    """Record an override (checking the value, reason, actor and role are given) and return it. Whether
+    ``role`` may override is the framework's to say: :func:`engine.decisions.lookup.check_override_target`."""
     if value not in OVERRIDE_VALUES:
         raise ConfigError(f"override value {value!r} is not valid; use one of: {', '.join(OVERRIDE_VALUES)}")
-    if not reason.strip():
-        raise ConfigError("an override needs a reason: pass --reason \"why the rule's result is wrong\"")
-    if not actor.strip():
-        raise ConfigError("an override needs the name of the person making it: pass --actor NAME")
+    reason = _required(reason, "a reason: pass --reason \"why the rule's result is wrong\"")
+    actor = _required(actor, "the name of the person making it: pass --actor NAME")
+    role = _required(role, "the role its maker acts in: pass --role ROLE (one the framework's lifecycle "
+                           "names in `overrides by`)")
     created = utc_naive(at) if at else utc_now()
     override_id = conn.execute(
         overrides.insert().values(
-            family_id=family_id, person_id=person_id, rule=rule, value=value, reason=reason.strip(),
-            actor=actor.strip(), created_at=created,
+            family_id=family_id, person_id=person_id, rule=rule, value=value, reason=reason, actor=actor,
+            role=role, created_at=created,
         )
     ).inserted_primary_key[0]
-    return OverrideRecord(int(override_id), family_id, person_id, rule, value, reason.strip(), actor.strip(),
-                          created)
+    return OverrideRecord(int(override_id), family_id, person_id, rule, value, reason, actor, created, role=role)
 
 
-def revoke_override(conn: sa.Connection, override_id: int, at: datetime | None = None) -> None:
-    """Mark an override revoked from ``at`` (now by default); the row itself is kept for the record."""
+def find_override(conn: sa.Connection, override_id: int) -> OverrideRecord:
+    """The override recorded as ``override_id``, revoked or not."""
+    row = conn.execute(sa.select(overrides).where(overrides.c.override_id == override_id)).first()
+    if row is None:
+        raise NotFoundError(f"no override #{override_id}; list them with `hearth override list`")
+    return _record(row)
+
+
+def revoke_override(conn: sa.Connection, override_id: int, *, actor: str, role: str, reason: str,
+                    at: datetime | None = None) -> None:
+    """Mark an override revoked from ``at`` (now by default), by ``actor`` acting as ``role``, because
+    ``reason``; the row itself is kept for the record."""
+    actor = _required(actor, "the name of the person revoking it: pass --actor NAME")
+    role = _required(role, "the role the person revoking it acts in: pass --role ROLE")
+    reason = _required(reason, "a reason to be revoked: pass --reason \"why it no longer holds\"")
     done = conn.execute(
         overrides.update()
         .where(overrides.c.override_id == override_id, overrides.c.revoked_at.is_(None))
-        .values(revoked_at=utc_naive(at) if at else utc_now())
+        .values(revoked_at=utc_naive(at) if at else utc_now(), revoked_by=actor, revoked_role=role,
+                revoke_reason=reason)
     )
     if done.rowcount == 0:
         raise NotFoundError(f"no override #{override_id} is in force; list them with `hearth override list`")
@@ -80,7 +118,8 @@ def revoke_override(conn: sa.Connection, override_id: int, at: datetime | None =
 
 def _record(row: sa.Row) -> OverrideRecord:
     return OverrideRecord(int(row.override_id), row.family_id, row.person_id, row.rule, row.value, row.reason,
-                          row.actor, row.created_at, row.revoked_at)
+                          row.actor, row.created_at, row.revoked_at, row.role, row.revoked_by, row.revoked_role,
+                          row.revoke_reason)
 
 
 def list_overrides(conn: sa.Connection, family_id: str | None = None) -> list[OverrideRecord]:

@@ -38,7 +38,7 @@ def _citation(data: dict[str, Any]) -> ir.Citation:
 def _override(data: dict[str, Any]) -> Override:
     return Override(rule=data["rule"], family_id=data["family_id"], person_id=data.get("person_id"),
                     value=data["value"], reason=data["reason"], actor=data["actor"],
-                    at=datetime.fromisoformat(data["at"]))
+                    at=datetime.fromisoformat(data["at"]), role=data.get("role"))
 
 
 def _evidence(data: dict[str, Any]) -> Evidence:

@@ -67,7 +67,7 @@ def criterion(tri: TriResult, depth: int = 0) -> dict[str, Any]:
     }
     if tri.override is not None:
         o = tri.override
-        node["override"] = (f"set to {WORDS[o.value]} by {o.actor} on {o.at:%Y-%m-%d %H:%M} "
+        node["override"] = (f"set to {WORDS[o.value]} by {o.by()} on {o.at:%Y-%m-%d %H:%M} "
                             f"(rules said {WORDS[tri.overridden_from or 'unknown']}): {o.reason}")
     if depth < MAX_DEPTH:
         node["why"] = [criterion(c, depth + 1) for c in tri.children]
@@ -216,7 +216,8 @@ def explain(result: FamilyResult, framework: ir.Framework | None = None) -> str:
         lines += ["", "Overrides applied:"]
         for o in data["overrides"]:
             who = f" for {o['person_id']}" if o["person_id"] else ""
-            lines.append(f"  {o['rule']}{who} set to {WORDS[o['value']]} by {o['actor']} at {o['at']}: {o['reason']}")
+            lines.append(f"  {o['rule']}{who} set to {WORDS[o['value']]} by {o['actor']}"
+                         + (f" (as {o['role']})" if o.get("role") else "") + f" at {o['at']}: {o['reason']}")
     if data["unknowns"]:
         lines += ["", "Unknown because of missing data:"]
         lines += [f"  - {reason}" for reason in data["unknowns"]]

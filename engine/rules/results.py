@@ -215,9 +215,11 @@ class Override:
     reason: str
     actor: str
     at: datetime
+    #: the role the actor acted in, which the framework authorises (None: not recorded then)
+    role: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "rule": self.rule,
             "family_id": self.family_id,
             "person_id": self.person_id,
@@ -226,6 +228,13 @@ class Override:
             "actor": self.actor,
             "at": self.at.isoformat(),
         }
+        if self.role is not None:  # (a record made before roles were recorded keeps its bytes)
+            data["role"] = self.role
+        return data
+
+    def by(self) -> str:
+        """Who made it: the actor, and the role they acted in when recorded."""
+        return f"{self.actor} (as {self.role})" if self.role else self.actor
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.schema import CreateColumn
 
 from engine.errors import ConfigError
 
@@ -72,9 +73,34 @@ def make_engine(url: str | None = None, *, create: bool = True, home: str | None
         import_all_tables()
         try:
             metadata.create_all(engine)
+            add_missing_columns(engine)
         except sa.exc.OperationalError as exc:
             raise ConfigError(f"cannot open database {resolved!r}: {exc.orig}") from exc
     return engine
+
+
+def add_missing_columns(engine: sa.Engine) -> list[str]:
+    """Add the nullable columns a table of an older Hearth database lacks (``create_all`` makes missing
+    tables only), so a database keeps working after an upgrade; returns them as ``table.column``. Rows
+    already there get NULL, which every reader takes as "not recorded then"."""
+    # (one query for every table's columns: this runs whenever a command opens the database)
+    found = sa.inspect(engine).get_multi_columns()
+    have = {table: {c["name"] for c in columns} for (_, table), columns in found.items()}
+    added: list[str] = []
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if table.name not in have:
+                continue
+            for column in table.columns:
+                if column.name in have[table.name]:
+                    continue
+                if not column.nullable:
+                    raise ConfigError(f"table {table.name} of this database lacks column {column.name}, which "
+                                      "cannot be added to existing rows; make a new database and load it again")
+                definition = CreateColumn(column).compile(dialect=engine.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {definition}"))
+                added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def import_all_tables() -> None:

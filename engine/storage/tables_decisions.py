@@ -96,5 +96,11 @@ overrides = sa.Table(
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("revoked_at", sa.DateTime, nullable=True),
+    # the role the actor acted in, which the framework's lifecycle authorises (`overrides by ROLE`); and who
+    # revoked the override, in which role and why. NULL in rows made before Hearth recorded them.
+    sa.Column("role", sa.String(100), nullable=True),
+    sa.Column("revoked_by", sa.String(200), nullable=True),
+    sa.Column("revoked_role", sa.String(100), nullable=True),
+    sa.Column("revoke_reason", sa.Text, nullable=True),
     sa.CheckConstraint("value in ('met', 'not_met', 'unknown')", name="value_is_tri"),
 )

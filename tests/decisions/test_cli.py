@@ -97,23 +97,63 @@ def test_user_errors_are_messages_not_tracebacks(capsys, url: str) -> None:
     code, _, err = hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", "15/02/2024", "--db", url)
     assert code == 2 and "YYYY-MM-DD" in err
     code, _, err = hearth(capsys, "override", "set", "F000001", "CRIME_OFENDING", "met", "--reason", "r",
-                          "--actor", "a", "--db", url)
+                          "--actor", "a", "--role", "manager", "--db", url)
     assert code == 2 and "did you mean 'CRIME_OFFENDING'" in err.replace("\n", "")
     assert "Traceback" not in err
 
 
 def test_override_set_list_and_profile(capsys, url: str) -> None:
-    """An override set from the command line is listed and applied by the next profile."""
+    """An override set from the command line by a role the framework authorises is listed with that role,
+    applied by the next profile and shown by explain; revoking it says who, as what and why."""
     hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
     code, out, _ = hearth(capsys, "override", "set", "F000001", "eligible", "met", "--reason",
-                          "manager judgement after case review", "--actor", "a.khan", "--db", url)
-    assert code == 0 and "override #1: eligible set to met by a.khan" in out
+                          "judgement after case review", "--actor", "a.khan", "--role", "manager", "--db", url)
+    assert code == 0 and "override #1: eligible set to met by a.khan (as manager)" in out
     code, out, _ = hearth(capsys, "override", "list", "--db", url)
     assert "a.khan" in out and "manager" in out
     hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--db", url)
     code, out, _ = hearth(capsys, "explain", "F000001", "--json", "--db", url)
     data = json.loads(out)
-    assert data["result"]["eligible"]["value"] == "met" and data["overrides"][0]["actor"] == "a.khan"
+    assert data["result"]["eligible"]["value"] == "met"
+    assert (data["overrides"][0]["actor"], data["overrides"][0]["role"]) == ("a.khan", "manager")
+    assert data["result"]["eligible"]["override"]["role"] == "manager"
+    code, out, _ = hearth(capsys, "explain", "F000001", "--db", url)
+    assert "by a.khan (as manager)" in " ".join(out.split())
+    code, out, _ = hearth(capsys, "override", "revoke", "1", "--reason", "case review reversed", "--actor", "b.lee",
+                          "--role", "manager", "--db", url)
+    assert code == 0 and "revoked by b.lee (as manager)" in out
+    code, out, _ = hearth(capsys, "override", "list", "--db", url)
+    assert "b.lee" in out and "case review reversed" in " ".join(out.split())
+
+
+def test_overrides_only_by_a_role_the_framework_authorises(capsys, url: str, tmp_path) -> None:
+    """Phase 3's lifecycle lets a manager override; internal audit, which checks overrides, and a role the
+    framework does not have are refused, and so is any role under a framework naming none."""
+    hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
+    for role, expected in (("internal_auditor", "role 'internal_auditor' may not override"),
+                           ("managr", "did you mean 'manager'")):
+        code, _, err = hearth(capsys, "override", "set", "F000001", "eligible", "met", "--reason", "r", "--actor",
+                              "a.khan", "--role", role, "--db", url)
+        assert code == 2 and expected in " ".join(err.split()) and "lifecycle authorises: manager" in " ".join(err.split())
+    code, out, _ = hearth(capsys, "override", "list", "--db", url)
+    assert "Overrides (0)" in out  # nothing was recorded by the refused attempts
+    hearth(capsys, "override", "set", "F000001", "eligible", "met", "--reason", "r", "--actor", "a.khan",
+           "--role", "manager", "--db", url)
+    code, _, err = hearth(capsys, "override", "revoke", "1", "--reason", "r", "--actor", "i.audit",
+                          "--role", "internal_auditor", "--db", url)
+    assert code == 2 and "may not override or revoke" in " ".join(err.split())
+    code, _, err = hearth(capsys, "override", "revoke", "7", "--reason", "r", "--actor", "a", "--role", "manager",
+                          "--db", url)
+    assert code == 2 and "no override #7" in err
+
+    silent = copy_framework(PHASE3.name, tmp_path / "silent")
+    lifecycle = silent / "lifecycle.hearth"
+    lifecycle.write_text(lifecycle.read_text().replace("  overrides by manager\n", "", 1))
+    hearth(capsys, "profile", "--framework", str(silent), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
+    code, _, err = hearth(capsys, "override", "set", "F000001", "eligible", "met", "--reason", "r", "--actor",
+                          "a.khan", "--role", "manager", "--db", url)
+    assert code == 2 and "names no role that may override" in " ".join(err.split())
+    assert "Traceback" not in err
 
 
 def test_diff_between_two_frameworks(capsys, url: str, tmp_path) -> None:

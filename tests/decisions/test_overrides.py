@@ -31,32 +31,43 @@ def loaded(db: sa.Engine, tmp_path) -> sa.Engine:
 
 def _override(conn: sa.Connection) -> int:
     return set_override(conn, family_id=FAMILY, rule="CRIME_OFFENDING", value="met",
-                        reason="police intelligence not in the feed", actor="j.smith", at=SET_AT).override_id
+                        reason="police intelligence not in the feed", actor="j.smith", role="manager",
+                        at=SET_AT).override_id
+
+
+def _revoke(conn: sa.Connection, override_id: int, **given) -> None:
+    revoke_override(conn, override_id, actor="r.jones", role="manager", reason="the feed now has it", **given)
 
 
 def test_override_is_recorded_with_who_when_and_why(db: sa.Engine) -> None:
-    """The override row keeps actor, reason and time; bad values and empty reasons are refused."""
+    """The override row keeps actor, role, reason and time; bad values and empty reasons, actors or roles
+    are refused."""
     with db.begin() as conn:
         override_id = _override(conn)
-        with pytest.raises(ConfigError, match="met, not_met"):
-            set_override(conn, family_id=FAMILY, rule="CRIME_OFFENDING", value="maybe", reason="x", actor="a")
-        with pytest.raises(ConfigError, match="needs a reason"):
-            set_override(conn, family_id=FAMILY, rule="CRIME_OFFENDING", value="met", reason="  ", actor="a")
+        given = dict(family_id=FAMILY, rule="CRIME_OFFENDING", value="met", reason="x", actor="a", role="manager")
+        for wrong, message in ((dict(value="maybe"), "met, not_met"), (dict(reason="  "), "needs a reason"),
+                               (dict(actor=""), "pass --actor"), (dict(role=" "), "pass --role")):
+            with pytest.raises(ConfigError, match=message):
+                set_override(conn, **{**given, **wrong})
     with db.connect() as conn:
         (record,) = list_overrides(conn)
-    assert (record.override_id, record.actor, record.reason, record.created_at) == (
-        override_id, "j.smith", "police intelligence not in the feed", SET_AT)
-    assert "set to met by j.smith" in record.describe()
+    assert (record.override_id, record.actor, record.role, record.reason, record.created_at) == (
+        override_id, "j.smith", "manager", "police intelligence not in the feed", SET_AT)
+    assert "set to met by j.smith (as manager)" in record.describe()
 
 
 def test_override_in_force_only_between_set_and_revoked(db: sa.Engine) -> None:
     """An override counts from when it was set until it is revoked, and never before."""
     with db.begin() as conn:
         override_id = _override(conn)
-        revoke_override(conn, override_id, at=REVOKED_AT)
+        with pytest.raises(ConfigError, match="needs a reason to be revoked"):
+            revoke_override(conn, override_id, actor="r.jones", role="manager", reason="")
+        _revoke(conn, override_id, at=REVOKED_AT)
         with pytest.raises(NotFoundError):
-            revoke_override(conn, override_id)
+            _revoke(conn, override_id)
     with db.connect() as conn:
+        (record,) = list_overrides(conn)
+        assert record.describe_revocation() == "revoked by r.jones (as manager) on 2024-02-20 09:00 UTC, because the feed now has it"
         assert overrides_in_force(conn, datetime(2024, 2, 9)) == {}
         assert [o.override_id for o in overrides_in_force(conn, DECIDED_AT)[FAMILY]] == [override_id]
         assert overrides_in_force(conn, REVOKED_AT) == {}
@@ -77,14 +88,17 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
     need = result["needs"]["CRIME_OFFENDING"]["result"]
     # the demo feeds have no police data, so the rules could only say unknown
     assert (need["value"], need["overridden_from"]) == ("met", "unknown")
-    assert need["override"]["actor"] == "j.smith" and row.override_ids == f"[{override_id}]"
+    assert (need["override"]["actor"], need["override"]["role"]) == ("j.smith", "manager")
+    assert row.override_ids == f"[{override_id}]"
     explained = explain_recorded(db, FAMILY)
-    assert "OVERRIDDEN" in explained.text and "police intelligence not in the feed" in explained.text
+    assert "OVERRIDDEN: set to met by j.smith (as manager)" in explained.text
+    assert "police intelligence not in the feed" in explained.text
     assert explained.override_lines() == [f"Human override #{override_id}: CRIME_OFFENDING set to met by j.smith "
-                                          "on 2024-02-10 09:30 UTC, because police intelligence not in the feed."]
+                                          "(as manager) on 2024-02-10 09:30 UTC, because police intelligence not in "
+                                          "the feed."]
 
     with db.begin() as conn:
-        revoke_override(conn, override_id, at=REVOKED_AT)
+        _revoke(conn, override_id, at=REVOKED_AT)
     assert replay_decision(db, decision_id).identical
     later = profile(db, phase3(), AS_OF, datetime(2024, 2, 25))
     again = stored_result_for(db, later.decision_ids[index])

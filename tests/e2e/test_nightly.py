@@ -48,7 +48,7 @@ def test_a_nightly_run_decides_only_what_is_new(tmp_path: Path) -> None:
     with sqlite3.connect(home / "hearth.db") as db:
         (family,) = db.execute("select family_id from decisions order by seq desc limit 1").fetchone()
     hearth("override", "set", family, "eligible", "met", "--reason", "manager's judgement after review",
-           "--actor", "a.khan", home=home)
+           "--actor", "a.khan", "--role", "manager", home=home)
     hearth(*run, home=home)
     assert _runs(home) == [*extracts, extracts[2]]
 

@@ -257,6 +257,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         value: str = typer.Argument(..., help="met or not_met."),
         reason: str = typer.Option(..., "--reason", help="Why the rules' result is wrong for this family."),
         actor: str = typer.Option(..., "--actor", help="Who is making the override."),
+        role: str = typer.Option(..., "--role", help="The role you act in: one the framework's lifecycle "
+                                                     "authorises (`overrides by ROLE`)."),
         person: Optional[str] = typer.Option(None, "--person", help="Only for this member."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
@@ -265,20 +267,32 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         from engine.decisions.overrides import set_override
 
         engine = open_db(db, home)
-        check_override_target(engine, family_id, rule)
+        check_override_target(engine, family_id, rule, role)
         with engine.begin() as conn:
             record = set_override(conn, family_id=family_id, rule=rule, value=value, reason=reason, actor=actor,
-                                  person_id=person)
+                                  role=role, person_id=person)
         console.print(f"recorded {record.describe()}")
 
     @override_app.command("revoke")
-    def override_revoke(override_id: int = typer.Argument(...), db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION) -> None:
+    def override_revoke(
+        override_id: int = typer.Argument(..., help="The override's number (`hearth override list`)."),
+        reason: str = typer.Option(..., "--reason", help="Why the override no longer holds."),
+        actor: str = typer.Option(..., "--actor", help="Who is revoking it."),
+        role: str = typer.Option(..., "--role", help="The role you act in: one the framework's lifecycle "
+                                                     "authorises (`overrides by ROLE`)."),
+        db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
+    ) -> None:
         """Revoke an override from now on (it stays on record and in force for earlier decisions)."""
-        from engine.decisions.overrides import revoke_override
+        from engine.decisions.lookup import check_override_target
+        from engine.decisions.overrides import find_override, revoke_override
 
-        with open_db(db, home).begin() as conn:
-            revoke_override(conn, override_id)
-        console.print(f"override #{override_id} revoked")
+        engine = open_db(db, home)
+        with engine.connect() as conn:
+            found = find_override(conn, override_id)
+        check_override_target(engine, found.family_id, None, role)
+        with engine.begin() as conn:
+            revoke_override(conn, override_id, actor=actor, role=role, reason=reason)
+        console.print(f"override #{override_id} revoked by {actor.strip()} (as {role.strip()})")
 
     @override_app.command("list")
     def override_list(
@@ -291,12 +305,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         with open_db(db, home).connect() as conn:
             records = list_overrides(conn, family)
         table = Table(title=f"Overrides ({len(records)})")
-        for name in ("id", "family", "person", "rule", "value", "actor", "created (UTC)", "revoked", "reason"):
+        for name in ("id", "family", "person", "rule", "value", "actor", "role", "created (UTC)", "reason", "revoked"):
             table.add_column(name, overflow="fold")
         for r in records:
             table.add_row(str(r.override_id), r.family_id, r.person_id or "", r.rule, r.value, r.actor,
-                          f"{r.created_at:%Y-%m-%d %H:%M:%S}",
-                          f"{r.revoked_at:%Y-%m-%d %H:%M:%S}" if r.revoked_at else "", r.reason)
+                          r.role or "(not recorded)", f"{r.created_at:%Y-%m-%d %H:%M:%S}", r.reason,
+                          r.describe_revocation())
         console.print(table)
 
 
