@@ -76,18 +76,36 @@ def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[
     return records
 
 
+def overrides_applied(conn: sa.Connection, decision_records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The human overrides the decisions applied, as recorded now: who set each, in which role, when and
+    why, and who revoked it since (an auditor sees at once whether a claim rests on one)."""
+    from engine.decisions.overrides import list_overrides
+
+    wanted = {i for record in decision_records for i in record.get("override_ids") or ()}
+    if not wanted:
+        return []
+    families = sorted({record["family_id"] for record in decision_records})
+    found = [o for family in families for o in list_overrides(conn, family) if o.override_id in wanted]
+    return [{"override_id": o.override_id, "family_id": o.family_id, "person_id": o.person_id, "rule": o.rule,
+             "value": o.value, "reason": o.reason, "actor": o.actor, "role": o.role,
+             "created_at": o.created_at.isoformat(), "revoked": o.describe_revocation() or None}
+            for o in sorted(found, key=lambda o: o.override_id)]
+
+
 def audit_pack(conn: sa.Connection, claim: sa.Row) -> dict[str, Any]:
     case = conn.execute(sa.select(cases).where(cases.c.case_id == claim.case_id)).one()
     trail = conn.execute(sa.select(case_audit).where(case_audit.c.case_id == claim.case_id)
                          .order_by(case_audit.c.seq)).all()
     steps = [_jsonable(r) for r in trail]
+    decisions = _decision_records(conn, case, claim)
     return {
         "claim": _jsonable(claim),
         "case": _jsonable(case),
         "transitions": [s for s in steps if s["kind"] in ("opened", "transition")],
         "evidence": [s for s in steps if s["kind"] == "evidence"],
         "timeline": steps,
-        "decisions": _decision_records(conn, case, claim),
+        "decisions": decisions,
+        "overrides": overrides_applied(conn, decisions),
     }
 
 

@@ -3,6 +3,7 @@ they stood when the decision was made."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -15,6 +16,8 @@ from engine.decisions.records import stored_result
 from engine.decisions.replay import replay_decision
 from engine.errors import ConfigError, NotFoundError
 from engine.storage.tables_decisions import decisions
+
+from workflows.claims import overrides_applied
 
 from tests.decisions.pipeline import AS_OF, DECIDED_AT, JAN, DemoFeeds, phase3
 
@@ -100,6 +103,13 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
     with db.begin() as conn:
         _revoke(conn, override_id, at=REVOKED_AT)
     assert replay_decision(db, decision_id).identical
+    # a claim's audit pack lists the overrides its decisions applied, revocation included
+    with db.connect() as conn:
+        (applied,) = overrides_applied(conn, [{"family_id": FAMILY, "override_ids": json.loads(row.override_ids)},
+                                              {"family_id": "F000001", "override_ids": []}])
+    assert (applied["override_id"], applied["actor"], applied["role"], applied["rule"]) == (
+        override_id, "j.smith", "manager", "CRIME_OFFENDING")
+    assert applied["revoked"].startswith("revoked by r.jones (as manager) on 2024-02-20")
     later = profile(db, phase3(), AS_OF, datetime(2024, 2, 25))
     again = stored_result_for(db, later.decision_ids[index])
     assert again["needs"]["CRIME_OFFENDING"]["result"]["override"] is None
