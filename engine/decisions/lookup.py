@@ -60,7 +60,9 @@ class Explained:
                 f"framework {fw.id} {fw.version}")
 
     def override_lines(self) -> list[str]:
-        return [f"Human {o.describe()}." for o in self.overrides]
+        """Each override the decision applied; one revoked since says so (it was in force for the decision)."""
+        return [f"Human {o.describe()}." + (f" Since {o.describe_revocation()}." if o.revoked_at else "")
+                for o in self.overrides]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,7 +72,9 @@ class Explained:
             "result": self.result_dict,
             "overrides": [
                 {"override_id": o.override_id, "rule": o.rule, "person_id": o.person_id, "value": o.value,
-                 "reason": o.reason, "actor": o.actor, "role": o.role, "created_at": o.created_at.isoformat()}
+                 "reason": o.reason, "actor": o.actor, "role": o.role, "created_at": o.created_at.isoformat(),
+                 "revoked_at": o.revoked_at.isoformat() if o.revoked_at else None, "revoked_by": o.revoked_by,
+                 "revoked_role": o.revoked_role, "revoke_reason": o.revoke_reason}
                 for o in self.overrides
             ],
             "explanation": self.text,

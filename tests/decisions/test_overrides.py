@@ -103,6 +103,8 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
     with db.begin() as conn:
         _revoke(conn, override_id, at=REVOKED_AT)
     assert replay_decision(db, decision_id).identical
+    (line,) = explain_recorded(db, FAMILY).override_lines()  # (the decision still applies it)
+    assert line.endswith("Since revoked by r.jones (as manager) on 2024-02-20 09:00 UTC, because the feed now has it.")
     # a claim's audit pack lists the overrides its decisions applied, revocation included
     with db.connect() as conn:
         (applied,) = overrides_applied(conn, [{"family_id": FAMILY, "override_ids": json.loads(row.override_ids)},
