@@ -70,13 +70,7 @@ class Explained:
             "decision": self.decision,
             "recorded": self.decision is not None,
             "result": self.result_dict,
-            "overrides": [
-                {"override_id": o.override_id, "rule": o.rule, "person_id": o.person_id, "value": o.value,
-                 "reason": o.reason, "actor": o.actor, "role": o.role, "created_at": o.created_at.isoformat(),
-                 "revoked_at": o.revoked_at.isoformat() if o.revoked_at else None, "revoked_by": o.revoked_by,
-                 "revoked_role": o.revoked_role, "revoke_reason": o.revoke_reason}
-                for o in self.overrides
-            ],
+            "overrides": [o.to_dict() for o in self.overrides],
             "explanation": self.text,
             "explanation_tree": explain_json(self.result, self.framework),
         }

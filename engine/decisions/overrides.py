@@ -7,9 +7,9 @@ applies exactly the same ones, whatever was set or revoked later.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Iterable
 
 import sqlalchemy as sa
 
@@ -41,6 +41,11 @@ class OverrideRecord:
         who = f" for person {self.person_id}" if self.person_id else ""
         return (f"override #{self.override_id}: {self.rule}{who} set to {self.value} by {self.actor}{_as(self.role)} "
                 f"on {self.created_at:%Y-%m-%d %H:%M} UTC, because {self.reason}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, times as ISO text (UTC)."""
+        return {name: value.isoformat() if isinstance(value, datetime) else value
+                for name, value in asdict(self).items()}
 
     def describe_revocation(self) -> str:
         """Who revoked it, when and why ("" while it is in force)."""

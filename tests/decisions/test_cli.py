@@ -124,6 +124,11 @@ def test_override_set_list_and_profile(capsys, url: str) -> None:
     assert code == 0 and "revoked by b.lee (as manager)" in out
     code, out, _ = hearth(capsys, "override", "list", "--db", url)
     assert "b.lee" in out and "case review reversed" in " ".join(out.split())
+    code, out, _ = hearth(capsys, "override", "list", "--json", "--db", url)
+    (listed,) = json.loads(out)
+    assert (listed["override_id"], listed["family_id"], listed["actor"], listed["role"]) == (1, "F000001", "a.khan", "manager")
+    assert (listed["revoked_by"], listed["revoked_role"], listed["revoke_reason"]) == ("b.lee", "manager", "case review reversed")
+    assert listed["created_at"] < listed["revoked_at"]
 
 
 def test_overrides_only_by_a_role_the_framework_authorises(capsys, url: str, tmp_path) -> None:

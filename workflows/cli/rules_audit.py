@@ -297,6 +297,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
     @override_app.command("list")
     def override_list(
         family: Optional[str] = typer.Option(None, "--family", help="Only this family's overrides."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON for other tools."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
         """Every override recorded, with who, when, why, and whether it is still in force."""
@@ -304,6 +305,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
 
         with open_db(db, home).connect() as conn:
             records = list_overrides(conn, family)
+        if as_json:
+            typer.echo(json.dumps([r.to_dict() for r in records], indent=2))
+            return
         table = Table(title=f"Overrides ({len(records)})")
         for name in ("id", "family", "person", "rule", "value", "actor", "role", "created (UTC)", "reason", "revoked"):
             table.add_column(name, overflow="fold")
