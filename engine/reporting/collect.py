@@ -6,13 +6,16 @@ stage has not run yet still gives a report, with those charts empty.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from engine.reporting.model import Count, FeedReconciliation, MatchingQuality, ReportData, TrendPoint
+from engine.reporting.model import (
+    Count, FeedReconciliation, MatchingQuality, OverrideLine, ReportData, TrendPoint,
+)
 from engine.storage.db import import_all_tables, metadata
 
 
@@ -101,8 +104,11 @@ def collect_decisions(conn: sa.Connection, data: ReportData, headline_names: dic
     from engine.decisions.records import decision_summary
 
     query = sa.select(decisions.c.decision_id, decisions.c.family_id, decisions.c.framework_hash,
-                      decisions.c.result_zlib).where(decisions.c.run_id == run.run_id).order_by(decisions.c.seq)
-    for row in conn.execute(query).fetchall():
+                      decisions.c.result_zlib, decisions.c.override_ids).where(decisions.c.run_id == run.run_id)
+    applied: set[int] = set()
+    for row in conn.execute(query.order_by(decisions.c.seq)).fetchall():
+        if row.override_ids not in (None, "", "[]"):
+            applied.update(json.loads(row.override_ids))
         summary = decision_summary(row, conn)
         need_counts[len(summary.needs_met)] += 1
         for code in summary.headlines_met:
@@ -118,6 +124,17 @@ def collect_decisions(conn: sa.Connection, data: ReportData, headline_names: dic
     data.families_by_headline = [Count(label=k, value=v) for k, v in by_headline.most_common()]
     data.eligibility = [Count(label=k, value=eligibility[k]) for k in ("met", "not met", "unknown")]
     data.rag = [Count(label=k, value=rag[k]) for k in ("red", "amber", "green", "unknown") if rag[k] or k != "unknown"]
+    data.overrides = _overrides(conn, applied)
+
+
+def _overrides(conn: sa.Connection, applied: set[int]) -> list[OverrideLine]:
+    """The overrides with these ids, oldest first, as the report lists them."""
+    from engine.decisions.overrides import list_overrides
+
+    return [OverrideLine(override_id=o.override_id, family_id=o.family_id, person_id=o.person_id, rule=o.rule,
+                         value=o.value, actor=o.actor, role=o.role, created_at=o.created_at, reason=o.reason,
+                         revoked=o.describe_revocation())
+            for o in list_overrides(conn) if o.override_id in applied] if applied else []
 
 
 def collect_cases(conn: sa.Connection, data: ReportData, *, claim_value: float, claims_cap: int | None) -> None:

@@ -54,6 +54,26 @@ def _feed_table(data: ReportData) -> str:
     )
 
 
+def _override_section(data: ReportData) -> list[str]:
+    """The human overrides the run's decisions applied (an auditor looks for them first); nothing when the
+    report has no run."""
+    if data.overrides is None:
+        return []
+    if not data.overrides:
+        body = "<p>None: every result of this run is the rules' own.</p>"
+    else:
+        rows = "".join(
+            f"<tr><td>#{o.override_id}</td><td>{escape(o.family_id)}</td><td>{escape(o.person_id or '')}</td>"
+            f"<td>{escape(o.rule)}</td><td>{escape(o.value.replace('_', ' '))}</td>"
+            f"<td>{escape(o.actor)}{escape(f' ({o.role})') if o.role else ''}</td><td>{o.created_at:%Y-%m-%d %H:%M}</td>"
+            f"<td style='text-align:left'>{escape(o.reason)}</td><td style='text-align:left'>{escape(o.revoked)}</td></tr>"
+            for o in data.overrides)
+        body = ('<table data-table="overrides"><tr><th>Override</th><th>Family</th><th>Member</th><th>Criterion</th>'
+                "<th>Set to</th><th>By (role)</th><th>When (UTC)</th><th>Why</th><th>Revoked since</th></tr>"
+                + rows + "</table>")
+    return [f'<section class="wide"><h2>Human overrides applied in this run ({len(data.overrides)})</h2>{body}</section>']
+
+
 def _kpis(data: ReportData) -> str:
     m = data.matching
     items = [
@@ -142,6 +162,7 @@ def render_report(data: ReportData) -> str:
             )
             + "</section>"
         ),
+        *_override_section(data),
         (
             '<section class="wide"><h2>Trend over the simulated months</h2>'
             + charts.line_chart(

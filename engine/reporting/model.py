@@ -50,6 +50,22 @@ class TrendPoint(_Model):
     claimed: int = 0
 
 
+class OverrideLine(_Model):
+    """A human override a decision of the report's run applied: who, in which role, when and why."""
+
+    override_id: int
+    family_id: str
+    person_id: str | None = None
+    rule: str
+    value: str
+    actor: str
+    role: str | None = None
+    created_at: datetime
+    reason: str
+    #: who revoked it since, as what, when and why ("" while it is in force)
+    revoked: str = ""
+
+
 class ReportData(_Model):
     title: str = "Hearth programme report"
     council: str = "Synthetic Borough Council"
@@ -69,4 +85,6 @@ class ReportData(_Model):
     claims_value: float = 0.0
     claims_cap: int | None = None
     trend: list[TrendPoint] = Field(default_factory=list)
+    #: the overrides the run's decisions applied (None: the run is not known, so nothing is said)
+    overrides: list[OverrideLine] | None = None
     notes: list[str] = Field(default_factory=list)

@@ -17,6 +17,7 @@ from engine.decisions.replay import replay_decision
 from engine.errors import ConfigError, NotFoundError
 from engine.storage.tables_decisions import decisions
 
+from engine.reporting.collect import collect_report
 from workflows.claims import overrides_applied
 
 from tests.decisions.pipeline import AS_OF, DECIDED_AT, JAN, DemoFeeds, phase3
@@ -103,6 +104,9 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
     with db.begin() as conn:
         _revoke(conn, override_id, at=REVOKED_AT)
     assert replay_decision(db, decision_id).identical
+    (shown,) = collect_report(db).overrides  # the programme report lists it under the run that applied it
+    assert (shown.override_id, shown.family_id, shown.actor, shown.role) == (override_id, FAMILY, "j.smith", "manager")
+    assert shown.revoked.startswith("revoked by r.jones")
     (line,) = explain_recorded(db, FAMILY).override_lines()  # (the decision still applies it)
     assert line.endswith("Since revoked by r.jones (as manager) on 2024-02-20 09:00 UTC, because the feed now has it.")
     # a claim's audit pack lists the overrides its decisions applied, revocation included

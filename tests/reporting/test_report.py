@@ -9,7 +9,9 @@ from datetime import date, datetime
 import pytest
 
 from engine.reporting.html import render_report, write_report
-from engine.reporting.model import Count, FeedReconciliation, MatchingQuality, ReportData, TrendPoint
+from engine.reporting.model import (
+    Count, FeedReconciliation, MatchingQuality, OverrideLine, ReportData, TrendPoint,
+)
 
 CHARTS = {"feeds", "needs-count", "headlines", "eligibility", "rag", "funnel", "cases", "claims", "trend"}
 
@@ -46,6 +48,23 @@ def test_report_is_self_contained_and_has_every_chart() -> None:
     assert {m for m in re.findall(r'data-chart="([^"]+)"', html)} == CHARTS
     assert "Police &lt;Niche&gt;" in html and "<Niche>" not in html
     assert "<th>1,600</th><th>1,588</th><th>12</th><th>yes</th>" in html
+
+
+def test_overrides_the_run_applied_are_listed_with_who_and_why() -> None:
+    """Each override the run applied is a row (its text escaped); a run without one says so; a report with
+    no run says nothing about overrides."""
+    data = _data()
+    data.overrides = [OverrideLine(override_id=3, family_id="F000246", rule="eligible", value="not_met",
+                                   actor="mo.manager", role="manager", created_at=datetime(2024, 3, 2, 10, 15),
+                                   reason="moved <out>", revoked="revoked by b.lee (as manager) on 2024-03-20")]
+    html = render_report(data)
+    assert "Human overrides applied in this run (1)" in html
+    assert ("<td>#3</td><td>F000246</td><td></td><td>eligible</td><td>not met</td><td>mo.manager (manager)</td>"
+            "<td>2024-03-02 10:15</td>") in html
+    assert "moved &lt;out&gt;" in html and "revoked by b.lee" in html
+    data.overrides = []
+    assert "every result of this run is the rules' own" in render_report(data).replace("&#x27;", "'")
+    assert "Human overrides" not in render_report(ReportData())
 
 
 def test_unreconciled_feed_is_flagged() -> None:
