@@ -209,10 +209,47 @@ def rule_names(framework: Framework) -> list[str]:
     return sorted(names)
 
 
-def check_override_target(engine: sa.Engine, family_id: str, rule: str | None, role: str) -> None:
+def override_scope(framework: Framework, rule: str) -> str:
+    """Whom an override of ``rule`` (one of :func:`rule_names`) replaces a result for: "person" (a role or a
+    person-level rule: a member's), "family", or "either" (a person-level need or outcome part: a member's
+    result, or the family's that combines them)."""
+    part = rule.rsplit(".", 1)[0] if rule.endswith((".achieved", ".sustained")) else None
+    if part is not None:
+        outcome = next((o for o in framework.outcomes if o.need == part), None)
+        return "either" if outcome is not None and outcome.subject == "person" else "family"
+    if framework.role(rule) is not None:
+        return "person"
+    need = framework.need(rule)
+    if need is not None:
+        return "either" if need.subject == "person" else "family"
+    derived = next((r for r in framework.rules if r.name == rule), None)
+    return derived.subject if derived is not None else "family"
+
+
+def _check_member(row: sa.Row, framework: Framework, family_id: str, rule: str, person_id: str | None) -> None:
+    """Refuse ``--person`` for a rule decided for the whole family or for somebody not in the family, and
+    its absence for a rule decided member by member (the override would replace nothing)."""
+    members = json.loads(row.person_ids)
+    scope = override_scope(framework, rule)
+    listed = ", ".join(members[:12]) + (" ..." if len(members) > 12 else "")
+    if person_id is None:
+        if scope == "person":
+            raise ConfigError(f"{rule!r} is decided for each member, not for the family: pass --person PERSON_ID "
+                              f"(family {family_id}'s members in {row.decision_id}: {listed})")
+        return
+    if scope == "family":
+        raise ConfigError(f"{rule!r} is decided for the whole family, not for one member: drop --person {person_id}")
+    if person_id not in members:
+        raise NotFoundError(f"person {person_id!r} is not a member of family {family_id} in its latest decision "
+                            f"{row.decision_id}{did_you_mean(person_id, members)}; its members: {listed}")
+
+
+def check_override_target(engine: sa.Engine, family_id: str, rule: str | None, role: str,
+                          person_id: str | None = None) -> None:
     """Refuse an override (``rule`` None: the revocation of one) for a family never profiled, for a rule
-    its framework does not have, or by a role that framework's lifecycle does not authorise
-    (``overrides by ROLE, ...``): the framework of the family's latest decision is the one in force."""
+    its framework does not have, for a member the rule is not decided for (``person_id``), or by a role
+    that framework's lifecycle does not authorise (``overrides by ROLE, ...``): the framework of the
+    family's latest decision is the one in force."""
     with engine.connect() as conn:
         row = latest_decision_row(conn, family_id)
         if row is None:
@@ -226,6 +263,8 @@ def check_override_target(engine: sa.Engine, family_id: str, rule: str | None, r
             f"rule {rule!r} is not in {used}{did_you_mean(rule, names)}; overridable rules are needs, roles, named "
             "rules, NEED.achieved / NEED.sustained, eligible, family_definition and claimable"
         )
+    if rule is not None:
+        _check_member(row, framework, family_id, rule, person_id)
     allowed = framework.lifecycle.override_roles if framework.lifecycle is not None else ()
     if not allowed:
         raise NotAuthorisedError(

@@ -131,6 +131,32 @@ def test_override_set_list_and_profile(capsys, url: str) -> None:
     assert listed["created_at"] < listed["revoked_at"]
 
 
+def test_an_override_names_a_member_exactly_when_the_rule_is_decided_per_member(capsys, url: str) -> None:
+    """A role needs --person (an override of it for the family would replace nothing); eligibility refuses
+    one; a need takes either; somebody outside the family is refused with the members listed. Nothing
+    refused is recorded."""
+    hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        members = json.loads(conn.execute(sa.select(decisions.c.person_ids).where(decisions.c.family_id == "F000001")
+                                          .order_by(decisions.c.seq.desc())).scalars().first())
+    engine.dispose()
+    given = ("--reason", "r", "--actor", "a.khan", "--role", "manager", "--db", url)
+    for args, expected in (
+            (("dependent_child", "met"), "decided for each member, not for the family: pass --person"),
+            (("eligible", "met", "--person", members[0]), f"drop --person {members[0]}"),
+            (("CRIME_OFFENDING", "met", "--person", "P999999"), "is not a member of family F000001")):
+        code, _, err = hearth(capsys, "override", "set", "F000001", *args, *given)
+        assert code == 2 and expected in " ".join(err.split()) and "Traceback" not in err
+    assert members[0] in " ".join(err.split())  # (the family's members are listed)
+    code, out, _ = hearth(capsys, "override", "list", "--json", "--db", url)
+    assert json.loads(out) == []
+    for args in (("dependent_child", "met", "--person", members[0]), ("CRIME_OFFENDING", "met"),
+                 ("CRIME_OFFENDING", "not_met", "--person", members[0])):
+        code, out, _ = hearth(capsys, "override", "set", "F000001", *args, *given)
+        assert code == 0 and "recorded override" in out
+
+
 def test_overrides_only_by_a_role_the_framework_authorises(capsys, url: str, tmp_path) -> None:
     """Phase 3's lifecycle lets a manager override; internal audit, which checks overrides, and a role the
     framework does not have are refused, and so is any role under a framework naming none."""

@@ -125,3 +125,23 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
 def stored_result_for(db: sa.Engine, decision_id: str) -> dict:
     with db.connect() as conn:
         return stored_result(conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).one(), conn)
+
+
+@pytest.mark.parametrize("folder", ["phase3", "phase2"])
+def test_override_scope_is_whom_the_evaluator_decides_each_rule_for(folder: str) -> None:
+    """What `hearth override set` asks of --person follows the compiled rules: a person-level need or outcome
+    part is asked for members and for the family (combining them), any other person-level rule for members
+    only, a family-level one for the family only."""
+    from dsl import load_framework
+    from engine.decisions.evaluate import compile_for
+    from engine.decisions.lookup import override_scope, rule_names
+
+    framework = load_framework(f"frameworks/{folder}")
+    compiled = compile_for(framework)
+    scopes = {}
+    for name in rule_names(framework):
+        rule = compiled.rules[name]
+        expected = "either" if rule.per_member else rule.subject
+        scopes[name] = override_scope(framework, name)
+        assert scopes[name] == expected, name
+    assert {"person", "family", "either"} <= set(scopes.values())

@@ -267,7 +267,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         from engine.decisions.overrides import set_override
 
         engine = open_db(db, home)
-        check_override_target(engine, family_id, rule, role)
+        check_override_target(engine, family_id, rule, role, person)
         with engine.begin() as conn:
             record = set_override(conn, family_id=family_id, rule=rule, value=value, reason=reason, actor=actor,
                                   role=role, person_id=person)
