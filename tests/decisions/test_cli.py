@@ -96,6 +96,11 @@ def test_user_errors_are_messages_not_tracebacks(capsys, url: str) -> None:
     assert code == 2 and "D000000001 to D000000006" in err
     code, _, err = hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", "15/02/2024", "--db", url)
     assert code == 2 and "YYYY-MM-DD" in err
+    for later in ("2999-01-01", "2999-01-01T09:00:00+01:00"):  # a decision can record only what is known by now
+        code, _, err = hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", later,
+                              "--db", url)
+        assert code == 2 and f"--known-at {later} is later than now" in " ".join(err.split())
+    assert "a date means the end of that day" not in " ".join(err.split())
     code, _, err = hearth(capsys, "override", "set", "F000001", "CRIME_OFENDING", "met", "--reason", "r",
                           "--actor", "a", "--role", "manager", "--db", url)
     assert code == 2 and "did you mean 'CRIME_OFFENDING'" in err.replace("\n", "")

@@ -118,7 +118,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
     def profile_cmd(
         framework: str = typer.Option(..., "--framework", help="Framework folder or .hearth file."),
         as_of: str = typer.Option(..., "--as-of", help="Evaluation date, YYYY-MM-DD."),
-        known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time (default now)."),
+        known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time, not later than now "
+                                               "(default now)."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
         workers: int = workers_option("evaluating families"),
         trace: bool = typer.Option(False, "--trace", help="Store each rule's sub-criteria tree too (3x larger "
@@ -129,11 +130,22 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
 
         from engine.decisions.profile import profile
 
+        from engine.decisions.records import utc_now
+
         clock = time.perf_counter()
+        moment, day = parse_moment(known_at), parse_date(as_of, "--as-of")
+        now = utc_now()
+        if moment is not None and moment > now:
+            # Data loaded between now and then would be visible to the decision's replay, not to the decision.
+            raise ConfigError(
+                f"--known-at {known_at} is later than now ({now:%Y-%m-%d %H:%M} UTC"
+                + (", and a date means the end of that day" if len(known_at or "") == 10 else "")
+                + "): a decision records what was known at its knowledge time, so that a replay sees exactly "
+                "that. Leave --known-at out to record what is known now, or give an earlier time.")
         fw = load_framework_file(framework)
         engine = open_db(db, home)
         # no loader: profile streams the snapshot in batches, each loaded by the worker evaluating it
-        run = profile(engine, fw, parse_date(as_of, "--as-of"), parse_moment(known_at), workers=workers, trace=trace)
+        run = profile(engine, fw, day, moment, workers=workers, trace=trace)
         print_profile(run, time.perf_counter() - clock)
 
     @app.command("explain")
