@@ -79,17 +79,10 @@ def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[
 def overrides_applied(conn: sa.Connection, decision_records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The human overrides the decisions applied, as recorded now: who set each, in which role, when and
     why, and who revoked it since (an auditor sees at once whether a claim rests on one)."""
-    from engine.decisions.overrides import list_overrides
+    from engine.decisions.overrides import overrides_by_id
 
-    wanted = {i for record in decision_records for i in record.get("override_ids") or ()}
-    if not wanted:
-        return []
-    families = sorted({record["family_id"] for record in decision_records})
-    found = [o for family in families for o in list_overrides(conn, family) if o.override_id in wanted]
-    return [{"override_id": o.override_id, "family_id": o.family_id, "person_id": o.person_id, "rule": o.rule,
-             "value": o.value, "reason": o.reason, "actor": o.actor, "role": o.role,
-             "created_at": o.created_at.isoformat(), "revoked": o.describe_revocation() or None}
-            for o in sorted(found, key=lambda o: o.override_id)]
+    applied = (i for record in decision_records for i in record.get("override_ids") or ())
+    return [o.to_dict() for o in overrides_by_id(conn, applied)]
 
 
 def audit_pack(conn: sa.Connection, claim: sa.Row) -> dict[str, Any]:

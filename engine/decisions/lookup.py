@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.decisions.evaluate import compile_for, evaluate_one
-from engine.decisions.overrides import OverrideRecord, list_overrides, overrides_in_force
+from engine.decisions.overrides import OverrideRecord, overrides_by_id, overrides_in_force
 from engine.decisions.profile import FamilyLoader, default_loader
 from engine.decisions.records import (
     canonical_json, known_family_ids, latest_decision_row, stored_result, utc_naive, utc_now,
@@ -110,8 +110,7 @@ def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | N
         if row is None:
             raise NotFoundError(_no_family_message(conn, family_id))
         framework = load_stored_framework(conn, row.framework_hash)
-        applied = set(json.loads(row.override_ids))
-        records = [o for o in list_overrides(conn, family_id) if o.override_id in applied]
+        records = overrides_by_id(conn, json.loads(row.override_ids))
         data = stored_result(row, framework, conn)
     result = None
     info = _decision_info(row)
@@ -270,10 +269,11 @@ def check_override_target(engine: sa.Engine, family_id: str, rule: str | None, r
         raise NotAuthorisedError(
             f"{used} names no role that may override a criterion's result; a policy lead adds "
             "`overrides by ROLE, ...` to its lifecycle (see docs/language.md), then the families are profiled again")
-    if role.strip() not in allowed:
+    role = role.strip()
+    if role not in allowed:
         raise NotAuthorisedError(
-            f"role {role.strip()!r} may not override or revoke overrides under {used}; its lifecycle authorises: "
-            f"{', '.join(allowed)}{did_you_mean(role.strip(), allowed)}")
+            f"role {role!r} may not override or revoke overrides under {used}; its lifecycle authorises: "
+            f"{', '.join(allowed)}{did_you_mean(role, allowed)}")
 
 
 def _no_family_message(conn: sa.Connection, family_id: str) -> str:

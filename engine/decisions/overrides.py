@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from engine.decisions.records import utc_naive, utc_now
 from engine.errors import ConfigError, NotFoundError
+from engine.rules.results import acted_by
 from engine.storage.tables_decisions import overrides
 
 OVERRIDE_VALUES = ("met", "not_met")
@@ -39,8 +40,8 @@ class OverrideRecord:
 
     def describe(self) -> str:
         who = f" for person {self.person_id}" if self.person_id else ""
-        return (f"override #{self.override_id}: {self.rule}{who} set to {self.value} by {self.actor}{_as(self.role)} "
-                f"on {self.created_at:%Y-%m-%d %H:%M} UTC, because {self.reason}")
+        return (f"override #{self.override_id}: {self.rule}{who} set to {self.value} by "
+                f"{acted_by(self.actor, self.role)} on {self.created_at:%Y-%m-%d %H:%M} UTC, because {self.reason}")
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, times as ISO text (UTC)."""
@@ -51,13 +52,9 @@ class OverrideRecord:
         """Who revoked it, when and why ("" while it is in force)."""
         if self.revoked_at is None:
             return ""
-        by = f" by {self.revoked_by}{_as(self.revoked_role)}" if self.revoked_by else ""
+        by = f" by {acted_by(self.revoked_by, self.revoked_role)}" if self.revoked_by else ""
         why = f", because {self.revoke_reason}" if self.revoke_reason else ""
         return f"revoked{by} on {self.revoked_at:%Y-%m-%d %H:%M} UTC{why}"
-
-
-def _as(role: str | None) -> str:
-    return f" (as {role})" if role else ""
 
 
 def _required(value: str, what: str) -> str:
@@ -102,6 +99,15 @@ def find_override(conn: sa.Connection, override_id: int) -> OverrideRecord:
     if row is None:
         raise NotFoundError(f"no override #{override_id}; list them with `hearth override list`")
     return _record(row)
+
+
+def overrides_by_id(conn: sa.Connection, override_ids: Iterable[int]) -> list[OverrideRecord]:
+    """The overrides recorded under these ids (revoked ones included), oldest first."""
+    wanted = sorted(set(override_ids))
+    if not wanted:
+        return []
+    query = sa.select(overrides).where(overrides.c.override_id.in_(wanted)).order_by(overrides.c.override_id)
+    return [_record(row) for row in conn.execute(query)]
 
 
 def revoke_override(conn: sa.Connection, override_id: int, *, actor: str, role: str, reason: str,

@@ -129,12 +129,12 @@ def collect_decisions(conn: sa.Connection, data: ReportData, headline_names: dic
 
 def _overrides(conn: sa.Connection, applied: set[int]) -> list[OverrideLine]:
     """The overrides with these ids, oldest first, as the report lists them."""
-    from engine.decisions.overrides import list_overrides
+    from engine.decisions.overrides import overrides_by_id
 
     return [OverrideLine(override_id=o.override_id, family_id=o.family_id, person_id=o.person_id, rule=o.rule,
                          value=o.value, actor=o.actor, role=o.role, created_at=o.created_at, reason=o.reason,
                          revoked=o.describe_revocation())
-            for o in list_overrides(conn) if o.override_id in applied] if applied else []
+            for o in overrides_by_id(conn, applied)]
 
 
 def collect_cases(conn: sa.Connection, data: ReportData, *, claim_value: float, claims_cap: int | None) -> None:

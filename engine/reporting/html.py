@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.reporting import charts
 from engine.reporting.model import ReportData
+from engine.rules.results import acted_by
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
@@ -65,11 +66,11 @@ def _override_section(data: ReportData) -> list[str]:
         rows = "".join(
             f"<tr><td>#{o.override_id}</td><td>{escape(o.family_id)}</td><td>{escape(o.person_id or '')}</td>"
             f"<td>{escape(o.rule)}</td><td>{escape(o.value.replace('_', ' '))}</td>"
-            f"<td>{escape(o.actor)}{escape(f' ({o.role})') if o.role else ''}</td><td>{o.created_at:%Y-%m-%d %H:%M}</td>"
+            f"<td>{escape(acted_by(o.actor, o.role))}</td><td>{o.created_at:%Y-%m-%d %H:%M}</td>"
             f"<td style='text-align:left'>{escape(o.reason)}</td><td style='text-align:left'>{escape(o.revoked)}</td></tr>"
             for o in data.overrides)
         body = ('<table data-table="overrides"><tr><th>Override</th><th>Family</th><th>Member</th><th>Criterion</th>'
-                "<th>Set to</th><th>By (role)</th><th>When (UTC)</th><th>Why</th><th>Revoked since</th></tr>"
+                "<th>Set to</th><th>By</th><th>When (UTC)</th><th>Why</th><th>Revoked since</th></tr>"
                 + rows + "</table>")
     return [f'<section class="wide"><h2>Human overrides applied in this run ({len(data.overrides)})</h2>{body}</section>']
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.rules import ir
 from engine.rules.describe import describe_value
-from engine.rules.results import UNKNOWN, Evidence, FamilyResult, ParamUse, TriResult
+from engine.rules.results import UNKNOWN, Evidence, FamilyResult, ParamUse, TriResult, acted_by
 
 WORDS = {"met": "met", "not_met": "not met", "unknown": "unknown"}
 _RULE_KINDS = {"role", "rule", "need", "family_definition", "eligibility_condition", "eligible", "claimable",
@@ -216,8 +216,8 @@ def explain(result: FamilyResult, framework: ir.Framework | None = None) -> str:
         lines += ["", "Overrides applied:"]
         for o in data["overrides"]:
             who = f" for {o['person_id']}" if o["person_id"] else ""
-            lines.append(f"  {o['rule']}{who} set to {WORDS[o['value']]} by {o['actor']}"
-                         + (f" (as {o['role']})" if o.get("role") else "") + f" at {o['at']}: {o['reason']}")
+            lines.append(f"  {o['rule']}{who} set to {WORDS[o['value']]} by {acted_by(o['actor'], o.get('role'))} "
+                         f"at {o['at']}: {o['reason']}")
     if data["unknowns"]:
         lines += ["", "Unknown because of missing data:"]
         lines += [f"  - {reason}" for reason in data["unknowns"]]

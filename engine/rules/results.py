@@ -234,7 +234,12 @@ class Override:
 
     def by(self) -> str:
         """Who made it: the actor, and the role they acted in when recorded."""
-        return f"{self.actor} (as {self.role})" if self.role else self.actor
+        return acted_by(self.actor, self.role)
+
+
+def acted_by(actor: str, role: str | None) -> str:
+    """``actor``, with the role they acted in when it was recorded: "a.khan (as manager)"."""
+    return f"{actor} (as {role})" if role else actor
 
 
 @dataclass(slots=True)

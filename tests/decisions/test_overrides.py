@@ -115,7 +115,9 @@ def test_profile_applies_overrides_and_replay_respects_those_then_in_force(loade
                                               {"family_id": "F000001", "override_ids": []}])
     assert (applied["override_id"], applied["actor"], applied["role"], applied["rule"]) == (
         override_id, "j.smith", "manager", "CRIME_OFFENDING")
-    assert applied["revoked"].startswith("revoked by r.jones (as manager) on 2024-02-20")
+    assert (applied["revoked_by"], applied["revoked_role"], applied["revoke_reason"]) == (
+        "r.jones", "manager", "the feed now has it")
+    assert applied["revoked_at"].startswith("2024-02-20T09:00")
     later = profile(db, phase3(), AS_OF, datetime(2024, 2, 25))
     again = stored_result_for(db, later.decision_ids[index])
     assert again["needs"]["CRIME_OFFENDING"]["result"]["override"] is None

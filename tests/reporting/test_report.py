@@ -59,7 +59,7 @@ def test_overrides_the_run_applied_are_listed_with_who_and_why() -> None:
                                    reason="moved <out>", revoked="revoked by b.lee (as manager) on 2024-03-20")]
     html = render_report(data)
     assert "Human overrides applied in this run (1)" in html
-    assert ("<td>#3</td><td>F000246</td><td></td><td>eligible</td><td>not met</td><td>mo.manager (manager)</td>"
+    assert ("<td>#3</td><td>F000246</td><td></td><td>eligible</td><td>not met</td><td>mo.manager (as manager)</td>"
             "<td>2024-03-02 10:15</td>") in html
     assert "moved &lt;out&gt;" in html and "revoked by b.lee" in html
     data.overrides = []
