@@ -236,7 +236,7 @@ class RecordAggregates:
         else:
             picked = rows[np.r_[True, owners[1:] != owners[:-1]]] if len(rows) else rows
         if fact_type.recording == "states" and node.where is None and latest:
-            picked = np.array([self._first_of_ties(columns, int(r), candidates) for r in picked], dtype=np.int64)
+            picked = self._first_of_ties(columns, picked, candidates)
             blocked = np.zeros(len(picked), dtype=bool)
         elif holes:  # a gap after the latest (before the earliest) record could hide a later (earlier) one
             bound = max(g[1] for g in holes) if latest else min(g[0] for g in holes)
@@ -262,13 +262,18 @@ class RecordAggregates:
         return Obj(array, unk, none & ~unk)
 
     @staticmethod
-    def _first_of_ties(columns: Facts, row: int, candidates: np.ndarray) -> int:
-        """The evaluator takes ``max`` by (date, fact id), which keeps the first of equal records."""
-        while (row > 0 and candidates[row - 1] and columns.owner[row - 1] == columns.owner[row]
-               and columns.day[row - 1] == columns.day[row]
-               and columns.facts[row - 1].fact_id == columns.facts[row].fact_id):
-            row -= 1
-        return row
+    def _first_of_ties(columns: Facts, picked: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """The evaluator takes ``max`` by (date, fact id), which keeps the first of equal records: each
+        picked row moves back over the candidate rows just before it with its member, date and fact id."""
+        owner, day = columns.owner, columns.day
+        tie = np.zeros(len(owner), dtype=bool)  # tie[i]: row i may move back to row i - 1
+        tie[1:] = candidates[:-1] & (owner[1:] == owner[:-1]) & (day[1:] == day[:-1])
+        rows = np.flatnonzero(tie)
+        if len(rows):  # (rare: fact ids are compared only there)
+            facts = columns.facts
+            tie[rows] = [facts[r - 1].fact_id == facts[r].fact_id for r in rows.tolist()]
+        first = np.maximum.accumulate(np.where(tie, 0, np.arange(len(owner))))
+        return first[picked]
 
 
 __all__ = ["RecordAggregates"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
+from operator import attrgetter
 
 import numpy as np
 
@@ -13,6 +15,8 @@ from engine.columns.values import Num, Obj, column, field_type
 from engine.rules import ir
 from engine.rules.aggregates import field_value, state_end
 
+_FIELDS, _END_DATE = attrgetter("fields"), attrgetter("end_date")
+_OPEN_AS_MAX = {None: date.max}
 #: the end of a record that has none (an open state, or an event)
 FOREVER = date.max.toordinal()
 
@@ -27,6 +31,9 @@ class Facts:
     end: np.ndarray
     facts: list
     fields: dict[str, Num | Obj] = field(default_factory=dict)
+    #: each record's fields mapping, taken once for all the fields rules read (None until the first)
+    mappings: list | None = None
+    plain: bool = False  # (whether every mapping is a dict)
 
 
 def fact_columns(fact_type: ir.FactType, owner: np.ndarray, facts: list, day: np.ndarray) -> Facts:
@@ -34,8 +41,12 @@ def fact_columns(fact_type: ir.FactType, owner: np.ndarray, facts: list, day: np
     owner's in the evaluator's order (:class:`engine.columns.gather.BatchRecords` gives them so), with their
     dates' ordinals (``day``), as columns."""
     if fact_type.recording == "states":
-        ends = (state_end(f, fact_type) for f in facts)
-        end = np.fromiter((FOREVER if e is None else e.toordinal() for e in ends), dtype=np.int64, count=len(facts))
+        ends = list(map(_END_DATE, facts))
+        if fact_type.end_field and None in ends:  # (state_end: the end field stands in for a missing end date)
+            for i in np.flatnonzero(np.equal(np.array(ends, dtype=object), None)).tolist():
+                ends[i] = state_end(facts[i], fact_type)
+        # None (still open) is read as date.max, whose ordinal is FOREVER: a dict's get does it at C speed
+        end = np.fromiter(map(date.toordinal, map(_OPEN_AS_MAX.get, ends, ends)), dtype=np.int64, count=len(ends))
     else:
         end = np.full(len(facts), FOREVER, dtype=np.int64)
     return Facts(fact_type, owner, day, end, facts)
@@ -47,7 +58,12 @@ def field_column(columns: Facts, name: str) -> Num | Obj:
     found = columns.fields.get(name)
     if found is None:
         facts, fact_type = columns.facts, columns.fact_type
-        values = [f.fields.get(name) for f in facts]
+        mappings = columns.mappings
+        if mappings is None:
+            mappings = columns.mappings = list(map(_FIELDS, facts))
+            columns.plain = set(map(type, mappings)) <= {dict}
+        # (dict.get over a list of dicts runs at C speed; another mapping type is asked its own get)
+        values = list(map(dict.get, mappings, repeat(name))) if columns.plain else [m.get(name) for m in mappings]
         if name in (fact_type.date_field, fact_type.end_field) and None in values:  # (they fall back)
             values = [field_value(f, name, fact_type) if v is None else v for f, v in zip(facts, values)]
         found = columns.fields[name] = column(values, field_type(fact_type, name))

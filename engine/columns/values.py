@@ -146,15 +146,29 @@ def compare_numbers(op: str, left: Num, right: Num | Const) -> np.ndarray:
         return np.where(fn(left.lo, r_hi), YES, np.where(~fn(left.hi, r_lo), NOT, UNSURE))
 
 
+#: constants NumPy compares with an object array element by element, as Python's ``==`` does
+_SCALARS = (str, bool, int, float, type(None))
+
+
 def compare_objects(op: str, left: Obj, value: Any) -> np.ndarray:
     if op in ("in", "not in"):
         members = value if isinstance(value, tuple) else (value,)
-        hit = np.array([v in members for v in left.values], dtype=bool)
+        hit = _equal_any(left.values, members)
         return np.where(hit == (op == "in"), YES, NOT)
     if op in ("=", "!="):
-        hit = np.array([v == value for v in left.values], dtype=bool)
+        hit = _equal_any(left.values, (value,))
         return np.where(hit == (op == "="), YES, NOT)
     raise Unsupported(f"ordering codes with {op}")
+
+
+def _equal_any(values: np.ndarray, members: tuple) -> np.ndarray:
+    """Whether each value equals one of ``members`` (Python's ``in``), at C speed for plain constants."""
+    if not all(isinstance(m, _SCALARS) for m in members):
+        return np.array([v in members for v in values], dtype=bool)
+    hit = np.zeros(len(values), dtype=bool)
+    for member in members:
+        hit |= np.equal(values, member, dtype=bool)
+    return hit
 
 
 def compare_values(op: str, a: Any, b: Any) -> int:

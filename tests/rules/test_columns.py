@@ -129,6 +129,13 @@ def _crafted() -> list[FamilyInput]:
             state("S2", "C8-c", date(2022, 9, 1), "alternative_provision"),
             state("S1", "C8-c", date(2022, 9, 1), "missing_education"),
         ), coverage=covered),
+        # a state whose end is given only in its end field (no end date on the record): it ended, so the
+        # earlier state is the latest one on the day, as the evaluator's state_end reads it
+        FamilyInput("C9", (Member("C9-a", date(1980, 1, 1)), Member("C9-c", date(2011, 5, 5))), (
+            state("S1", "C9-c", date(2021, 9, 1), "missing_education"),
+            Fact("S2", status, date(2022, 9, 1), {"status": "alternative_provision", "end_date": date(2023, 1, 31)},
+                 person_id="C9-c", source="school"),
+        ), coverage=covered),
         # no date of birth: ages unknown, so roles and most needs are unknown
         FamilyInput("C2", (Member("C2-x"), Member("C2-c", date(2012, 2, 2))), (
             attendance("A1", "C2-x", date(2022, 9, 1), 40),
@@ -173,6 +180,8 @@ def test_crafted_families_record_the_same_bytes(as_of):
     assert results["C1"].needs["EDU_ALTERNATIVE_PROVISION"].members["C1-c"].value != "met"
     assert results["C7"].needs["EDU_MISSING_EDUCATION"].members["C7-c"].value == "met"
     assert results["C8"].needs["EDU_ALTERNATIVE_PROVISION"].members["C8-c"].value == "met"
+    if as_of > date(2023, 1, 31):  # the state ended by its end field: not in alternative provision any more
+        assert results["C9"].needs["EDU_ALTERNATIVE_PROVISION"].members["C9-c"].value != "met"
     assert results["C2"].roles["C2-x"]["dependent_child"] == "unknown"
     assert results["C4"].needs["EDU_PERSISTENT_ABSENCE"].members["C4-c"].value == "unknown"
     assert results["C6"].needs["DA_INCIDENT"].value == "met" and results["C6"].needs["HOUSING_NOTICE"].value == "met"
