@@ -72,7 +72,24 @@ class ColumnResult(FamilyResult):
 
     @property
     def unknowns(self) -> list[str]:
-        return FamilyResult.unknowns.fget(self) if self.unsure else []
+        """``FamilyResult.unknowns``: a need's member given as a :class:`Member` or a bare value is known."""
+        if not self.unsure:
+            return []
+        reasons: set[str] = set()
+        for tri in (self.family_definition, self.eligible, self.claimable):
+            if tri.value == UNKNOWN:
+                reasons.update(tri.unknowns)
+        for need in self.needs.values():
+            if need.result.value == UNKNOWN:
+                reasons.update(need.result.unknowns)
+            for tri in need.members.values():
+                if isinstance(tri, TriResult) and tri.value == UNKNOWN:
+                    reasons.update(tri.unknowns)
+        for outcome in self.outcomes.values():
+            for tri in (outcome.achieved, outcome.sustained):
+                if tri is not None and tri.value == UNKNOWN:
+                    reasons.update(tri.unknowns)
+        return sorted(reasons)
 
 
 class _Rules:
@@ -161,6 +178,8 @@ class ColumnResults:
         self.needs = compiled.needs
         #: need values -> (headlines, scores), which depend on them alone when none is unknown
         self.summaries: dict[tuple[str, ...], tuple[dict[str, TriResult], dict[str, Any]]] = {}
+        #: headline results with a known value, shared by the families with the same needs under them
+        self.known_headlines: dict[tuple, TriResult] = {}
         #: (rule, value, parameter-use list number, detail) -> the family-level result citing nothing
         self.plain: dict[tuple[str, str, int, str | None], TriResult] = {}
         #: list number -> (the uses as one member result's combine gives them, whether that is the same list)
@@ -200,7 +219,7 @@ class ColumnResults:
         summary = tuple(n.result.value for n in needs.values())
         found = self.summaries.get(summary)
         if found is None:
-            headlines = headline_results(compiled.framework, needs)
+            headlines = headline_results(compiled.framework, needs, self.known_headlines)
             found = (headlines, score_results(compiled.framework, needs, headlines))
             if UNKNOWN not in summary:  # (an unknown need's reasons are its headline's)
                 self.summaries[summary] = found
