@@ -72,7 +72,8 @@ class ColumnResult(FamilyResult):
 
     @property
     def unknowns(self) -> list[str]:
-        """``FamilyResult.unknowns``: a need's member given as a :class:`Member` or a bare value is known."""
+        """``FamilyResult.unknowns`` over the criteria ``FamilyResult.iter_results`` yields, without walking a
+        need's members given as a :class:`Member` or a bare value: those are known."""
         if not self.unsure:
             return []
         reasons: set[str] = set()
