@@ -45,7 +45,9 @@ def _jsonable(row: sa.Row) -> dict[str, Any]:
 
 
 def _latest_decision_id(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> str | None:
-    """The family's latest profiling decision under the case's framework known when it was claimed."""
+    """The family's profiling decision the claim rests on: under the case's framework, known when it was
+    claimed, as of the latest date no later than the claim's (a run as of a later date decides a later
+    state of the family), the last recorded for that date."""
     from engine.storage.tables_decisions import decisions
 
     if not sa.inspect(conn).has_table("decisions"):
@@ -53,8 +55,8 @@ def _latest_decision_id(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> str
     return conn.execute(
         sa.select(decisions.c.decision_id).where(
             decisions.c.family_id == case.family_id, decisions.c.framework_hash == case.framework_hash,
-            decisions.c.known_at <= claim.claimed_at)
-        .order_by(decisions.c.seq.desc()).limit(1)).scalar()
+            decisions.c.known_at <= claim.claimed_at, decisions.c.as_of <= claim.claimed_at.date())
+        .order_by(decisions.c.as_of.desc(), decisions.c.seq.desc()).limit(1)).scalar()
 
 
 def _decision_records(conn: sa.Connection, case: sa.Row, claim: sa.Row) -> list[dict[str, Any]]:

@@ -17,10 +17,10 @@ from engine.decisions.evaluate import compile_for, evaluate_one
 from engine.decisions.overrides import OverrideRecord, overrides_by_id, overrides_in_force
 from engine.decisions.profile import FamilyLoader, default_loader
 from engine.decisions.records import (
-    canonical_json, known_family_ids, latest_decision_row, stored_result, utc_naive, utc_now,
+    canonical_json, decision_row, known_family_ids, latest_decision_row, stored_result, utc_naive, utc_now,
 )
 from engine.decisions.rehydrate import result_from_dict
-from engine.decisions.replay import load_family
+from engine.decisions.replay import load_family, unknown_decision_message
 from engine.decisions.store import load_stored_framework
 from engine.errors import ConfigError, NotAuthorisedError, NotFoundError
 from engine.rules.inputs import FamilyInput
@@ -98,15 +98,16 @@ def _decision_info(row: sa.Row) -> dict[str, Any]:
 
 
 def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | None = None,
-                     as_of: date | None = None) -> Explained:
-    """The latest recorded decision for ``family_id`` (as of ``as_of`` when given), explained as made.
+                     as_of: date | None = None, decision_id: str | None = None) -> Explained:
+    """The latest recorded decision for ``family_id`` (as of ``as_of`` when given), or the family's decision
+    ``decision_id`` (the one a claim cites, say), explained as made.
 
     A decision recorded without its sub-criteria tree (the default for bulk runs) is re-evaluated with
     the tree from its stored framework and knowledge state; the tree is shown only when the re-evaluation
     reproduces the record byte for byte, otherwise the record itself is explained with a warning.
     """
     with engine.connect() as conn:
-        row = latest_decision_row(conn, family_id, as_of)
+        row = _chosen_row(conn, family_id, decision_id) if decision_id else latest_decision_row(conn, family_id, as_of)
         if row is None:
             raise NotFoundError(_no_family_message(conn, family_id))
         framework = load_stored_framework(conn, row.framework_hash)
@@ -129,6 +130,16 @@ def explain_recorded(engine: sa.Engine, family_id: str, loader: FamilyLoader | N
     if result is None:  # the record itself (traced, or not reproduced): rebuilt from what was stored
         result = result_from_dict(data)
     return Explained(family_id, result, data, _explain_text(result, framework), framework, info, records)
+
+
+def _chosen_row(conn: sa.Connection, family_id: str, decision_id: str) -> sa.Row:
+    row = decision_row(conn, decision_id)
+    if row is None:
+        raise NotFoundError(unknown_decision_message(conn, decision_id))
+    if row.family_id != family_id:
+        raise NotFoundError(f"decision {decision_id} is about family {row.family_id}, not {family_id}: "
+                            f"run `hearth explain {row.family_id} --decision {decision_id}`")
+    return row
 
 
 def explain_fresh(
@@ -183,9 +194,19 @@ def explain_family(
     known_at: datetime | None = None,
     framework: Framework | None = None,
     loader: FamilyLoader | None = None,
+    decision_id: str | None = None,
 ) -> Explained:
     """The latest recorded decision (for ``as_of`` when given) unless a knowledge time or framework is
-    given or nothing is recorded for that date; otherwise a fresh evaluation, not recorded."""
+    given or nothing is recorded for that date; otherwise a fresh evaluation, not recorded. With
+    ``decision_id``, that recorded decision of the family (nothing else may be given then)."""
+    if decision_id is not None:
+        given = [name for name, value in (("--as-of", as_of), ("--known-at", known_at), ("--framework", framework))
+                 if value is not None]
+        if given:
+            raise ConfigError(f"--decision explains a recorded decision as it was made (its own date, knowledge "
+                              f"time and framework); drop {', '.join(given)}, or drop --decision for a fresh "
+                              "evaluation")
+        return explain_recorded(engine, family_id, loader, decision_id=decision_id)
     if known_at is None and framework is None:
         if as_of is None:
             return explain_recorded(engine, family_id, loader)

@@ -121,7 +121,7 @@ def find_decision(engine: sa.Engine, decision_id: str) -> sa.Row:
     with engine.connect() as conn:
         row = decision_row(conn, decision_id)
         if row is None:
-            raise NotFoundError(_unknown_decision_message(conn, decision_id))
+            raise NotFoundError(unknown_decision_message(conn, decision_id))
     return row
 
 
@@ -142,7 +142,7 @@ def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | 
     return report
 
 
-def _unknown_decision_message(conn: sa.Connection, decision_id: str) -> str:
+def unknown_decision_message(conn: sa.Connection, decision_id: str) -> str:
     first, last = conn.execute(sa.select(sa.func.min(decisions.c.decision_id),
                                          sa.func.max(decisions.c.decision_id))).one()
     if first is None:

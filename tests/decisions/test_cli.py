@@ -74,6 +74,26 @@ def test_explain_fresh_for_another_date(capsys, url: str) -> None:
     engine.dispose()
 
 
+def test_explain_a_chosen_decision_of_the_family(capsys, url: str) -> None:
+    """An auditor explains the decision a claim cites, not the family's latest: --decision picks it, and only
+    a decision about that family, given alone."""
+    for as_of in (AS_OF, "2024-02-20"):
+        hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", as_of, "--known-at", KNOWN_AT, "--db", url)
+    code, out, _ = hearth(capsys, "explain", "F000002", "--db", url)
+    assert code == 0 and out.startswith("Decision D000000008 "), "the latest by default"
+    code, out, _ = hearth(capsys, "explain", "F000002", "--decision", "D000000002", "--db", url)
+    assert code == 0 and out.startswith("Decision D000000002 ") and "Family F000002 as of 2024-02-15" in out
+    assert "matches the record exactly" in out
+    code, out, _ = hearth(capsys, "explain", "F000002", "--decision", "D000000002", "--json", "--db", url)
+    assert json.loads(out)["decision"]["decision_id"] == "D000000002"
+    code, _, err = hearth(capsys, "explain", "F000002", "--decision", "D000000003", "--db", url)
+    assert code == 2 and "D000000003 is about family F000003, not F000002" in err.replace("\n", "")
+    code, _, err = hearth(capsys, "explain", "F000002", "--decision", "D000000099", "--db", url)
+    assert code == 2 and "no decision 'D000000099'" in err and "D000000001 to D000000012" in err.replace("\n", "")
+    code, _, err = hearth(capsys, "explain", "F000002", "--decision", "D000000002", "--as-of", AS_OF, "--db", url)
+    assert code == 2 and "drop --as-of" in err.replace("\n", "")
+
+
 def test_tampering_fails_verify_and_replay(capsys, url: str) -> None:
     """Editing a stored decision makes `audit verify` exit 1 naming it, and replay exit 1."""
     hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT, "--db", url)

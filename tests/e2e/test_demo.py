@@ -99,16 +99,19 @@ def test_an_auditor_replays_and_explains_each_claim_from_the_claim_file(demo, db
     env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "COLUMNS": "200"}
     for row in rows:
         decision = row["decision_id"]
-        family, = db.execute("select family_id from decisions where decision_id = ?", (decision,)).fetchone()
+        family, as_of = db.execute("select family_id, as_of from decisions where decision_id = ?",
+                                   (decision,)).fetchone()
         assert family == row["family_id"]
+        assert str(as_of)[:10] <= row["claimed_on"], (decision, as_of, row["claimed_on"])  # not a later date's
         pack = json.loads((claim_file.parent / row["audit_pack"]).read_text(encoding="utf-8"))
         assert decision in {d["decision_id"] for d in pack["decisions"]}
         replay = subprocess.run([HEARTH, "replay", decision, "--home", str(home)], capture_output=True, text=True,
                                 timeout=120, env=env)
         assert replay.returncode == 0 and "identical" in replay.stdout, replay.stdout + replay.stderr
-        explain = subprocess.run([HEARTH, "explain", family, "--home", str(home)], capture_output=True, text=True,
-                                 timeout=120, env=env)
+        explain = subprocess.run([HEARTH, "explain", family, "--decision", decision, "--home", str(home)],
+                                 capture_output=True, text=True, timeout=120, env=env)
         assert explain.returncode == 0 and "matches the record exactly" in explain.stdout, explain.stdout[-2000:]
+        assert explain.stdout.startswith(f"Decision {decision} "), explain.stdout[:300]
 
 
 def test_returns_and_extracts_are_written_and_logged(demo, db) -> None:

@@ -155,6 +155,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         known_at: Optional[str] = typer.Option(None, "--known-at", help="Knowledge time for a fresh evaluation."),
         framework: Optional[str] = typer.Option(None, "--framework", help="Framework for a fresh evaluation "
                                                 "(default: the one of the family's latest decision)."),
+        decision: Optional[str] = typer.Option(None, "--decision", help="Explain this recorded decision of the "
+                                               "family (e.g. the one a claim cites) instead of its latest."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON for other tools."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
     ) -> None:
@@ -164,7 +166,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         engine = open_db(db, home)
         fw = load_framework_file(framework) if framework else None
         explained = explain_family(engine, family_id, as_of=parse_date(as_of, "--as-of") if as_of else None,
-                                   known_at=parse_moment(known_at), framework=fw)
+                                   known_at=parse_moment(known_at), framework=fw, decision_id=decision)
         if as_json:
             typer.echo(json.dumps(explained.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
             return
