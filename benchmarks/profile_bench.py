@@ -496,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
           f"(Hearth evaluate+write {hearth_seconds:.2f}s; evaluate only {run.seconds_evaluating:.2f}s)")
     print(f"  agreement family by family: {len(reference) - len(disagree):,} of {len(reference):,}"
           + ("" if not disagree else f"; first disagreements (family, hearth, numpy): {disagree[:5]}"))
+    slower = hearth_seconds / max(numpy_seconds, 1e-9)
+    print(f"  agree exactly and no slower than the reference: agreement {'met' if not disagree else 'NOT met'}, "
+          f"speed {'met' if slower <= 1 else f'NOT met (the whole profile takes {slower:.0f}x the reference)'}")
     print(column_values_line(compiled, families, {f"F{i:06d}": names[int(v)] for i, v in enumerate(reference)}))
     if args.cprofile:
         run_cprofile(compiled, sorted(families, key=lambda f: f.family_id))
