@@ -186,6 +186,8 @@ class ColumnResults:
         #: list number -> (the uses as one member result's combine gives them, whether that is the same list)
         self.merged: dict[tuple[str, int], tuple[list, bool]] = {}
         self.not_identified: dict[str, OutcomeResult] = {}
+        #: (rule, value, detail) -> a result holding only its value (engine.columns.figures)
+        self.bare: dict[tuple[str, str, str | None], TriResult] = {}
         #: id of a rule's columns (which these results keep alive) -> its rows' list numbers
         self.list_ids: dict[int, list[int]] = {}
         #: (need, achieved rule, sustained rule or None) of each outcome of a need the framework defines
@@ -413,12 +415,7 @@ class ColumnResults:
         for code, achieved_rule, sustained_rule in self.outcome_rules:
             applicable = needs[code].result.value
             if applicable == NOT_MET:
-                found = self.not_identified.get(code)
-                if found is None:
-                    found = self.not_identified[code] = OutcomeResult(
-                        code, NOT_MET, _not_identified(ev, achieved_rule, code),
-                        _not_identified(ev, sustained_rule, code), NOT_MET)
-                results[code] = found
+                results[code] = self.not_identified_outcome(ev, code, achieved_rule, sustained_rule)
                 continue
             members: dict[str, dict[str, TriResult]] = {}
             achieved = self._part(ev, achieved_rule, code, held, row, members, "achieved")
@@ -429,6 +426,16 @@ class ColumnResults:
             results[code] = OutcomeResult(code, applicable, achieved, sustained, value,
                                           members if achieved_rule.subject == "person" else {})
         return results
+
+    def not_identified_outcome(self, ev: Evaluation, code: str, achieved_rule: RuleDef,
+                               sustained_rule: RuleDef | None) -> OutcomeResult:
+        """The outcome of a need not identified on the date (the same result in every family of the batch)."""
+        found = self.not_identified.get(code)
+        if found is None:
+            found = self.not_identified[code] = OutcomeResult(
+                code, NOT_MET, _not_identified(ev, achieved_rule, code), _not_identified(ev, sustained_rule, code),
+                NOT_MET)
+        return found
 
     def _part(self, ev: Evaluation, rule: RuleDef, code: str, held: dict[str, list[tuple[str, str]]], row: int,
               members: dict[str, dict[str, TriResult]], part: str) -> TriResult:

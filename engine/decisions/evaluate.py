@@ -245,6 +245,7 @@ def _evaluate_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date
 def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
                    overrides: Mapping[str, Sequence[OverrideRecord]]) -> list[Evaluated]:
     from engine.columns.assemble import column_result
+    from engine.columns.figures import RunFigures
     from engine.columns.summary import run_figures
 
     ordered = sorted(families, key=lambda f: f.family_id)
@@ -259,13 +260,15 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
             found = stored.get(id(ev))
             batch, result = found if found is not None else (None, None)
             if batch is None:
-                if result is None:
+                if result is None or isinstance(result, RunFigures):
                     result = column_result(ev) or ev.family_result()
                 out.append(_recorded(compiled, family, result, overrides.get(family.family_id, ())))
                 continue
             key = batch[0]
             if result is None:  # (decided by the columns entirely: nothing unknown)
                 eligible, headlines, reasons = *figures[id(ev)], ()
+            elif isinstance(result, RunFigures):
+                eligible, headlines, reasons = result.eligible, result.headlines, result.reasons
             else:
                 eligible, reasons = result.eligible.value, tuple(result.unknowns)
                 headlines = tuple((code, h.value) for code, h in sorted(result.headlines.items()))
@@ -283,11 +286,13 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
 
 def _stored_groups(compiled: Any, evaluations: list[Any]) -> dict[int, tuple[tuple[str, bytes] | None, Any]]:
     """id(evaluation) -> (its group's stored columns as (key, bytes), or None where the family is not
-    stored; its result where it was assembled, else None) for each family of a column-wise group: the
-    families the columns decide entirely (:func:`engine.columns.stored.clean_families`), and those whose
-    result the run assembled reading no record, member's detail or case date (so the stored columns give
-    the same result: :mod:`engine.columns.stored`)."""
+    stored; its result where it was assembled, or its :class:`~engine.columns.figures.RunFigures`, else
+    None) for each family of a column-wise group: the families the columns decide entirely
+    (:func:`engine.columns.stored.clean_families`), and those whose result reads no record, member's
+    detail or case date (so the stored columns give the same result: :mod:`engine.columns.stored`),
+    found without assembling it where :func:`~engine.columns.figures.run_figures_of` can."""
     from engine.columns.assemble import ColumnResult, ColumnResults, column_result
+    from engine.columns.figures import run_figures_of
     from engine.columns.stored import NotStorable, clean_families, pack_batch
 
     groups: dict[int, list[Any]] = {}
@@ -304,6 +309,11 @@ def _stored_groups(compiled: Any, evaluations: list[Any]) -> dict[int, tuple[tup
         assembled: dict[int, Any] = {}
         for f, (ev, clean) in enumerate(zip(group, stored.tolist())):
             if clean:
+                continue
+            # what the run needs of a family it stores, without assembling its result (the same figures)
+            quick = run_figures_of(results, ev)
+            if quick is not None and not quick.inputs_read:
+                assembled[id(ev)], stored[f] = quick, True
                 continue
             result = assembled[id(ev)] = column_result(ev) or ev.family_result()
             stored[f] = isinstance(result, ColumnResult) and not ev.inputs_read

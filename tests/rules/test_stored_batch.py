@@ -52,7 +52,7 @@ def test_a_stored_family_reads_back_as_the_record_the_run_would_have_written(nam
         if ours.batch is None:
             assert ours.result_zlib == theirs.result_zlib and not is_pointer(ours.result_zlib)
             continue
-        assert is_pointer(ours.result_zlib) and ours.unknowns == theirs.unknowns
+        assert is_pointer(ours.result_zlib) and (ours.unknowns, ours.reasons) == (theirs.unknowns, theirs.reasons)
         derived = canonical_bytes(compact(batches[ours.batch[0]].result(ours.family_id), text))
         assert derived == decompress(theirs.result_zlib), ours.family_id
         # what a report counts of it, read from the columns, is what its record says

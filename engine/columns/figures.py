@@ -1,0 +1,214 @@
+"""What a run needs of a family it stores as its batch's columns, without assembling the family's result.
+
+A family stored as its batch's columns (format 5, :mod:`engine.columns.stored`) has its record derived
+when it is read. The run itself needs three things of it: its eligibility and its headlines' values (the
+run's counts), its unknown reasons (the counts and the report of data not delivered yet), and whether
+deriving its result reads anything a stored batch does not hold (``Evaluation.inputs_read``: then it keeps
+a record of its own). For a family with something unknown these came from assembling its whole result
+(:meth:`engine.columns.assemble.ColumnResults.result`), which builds every criterion's evidence.
+
+:func:`run_figures_of` takes the same values and reasons from the same columns instead: each need's
+holders' rows (a need's family result is unknown, with its holders' reasons, when no holder meets it and
+one is unknown), each outcome part's, and the family-level rows. The family-level rules the columns leave
+are asked of a throwaway evaluation of the family whose memo holds those needs and outcomes with their
+values and reasons, so the evaluator words their unknowns (a need count's "need CODE: ...") and notes
+any input they read, exactly as in the assembly, which seeds its evaluation with the same values. A family
+with a member's row left to the evaluator, or one the assembly would not take, gets None: the caller
+assembles it as before. Tests compare both ways for every family of the test corpora.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.columns.reasons import reasons_of
+from engine.rules.evaluator import and2
+from engine.rules.results import MET, NOT_MET, UNKNOWN, OutcomeResult, TriResult
+
+if TYPE_CHECKING:
+    from engine.columns.assemble import ColumnResults
+    from engine.rules.evaluator import Evaluation, RuleDef
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """A family's eligibility, headline values (by code), unknown reasons (sorted) and whether deriving its
+    result read one of its inputs."""
+
+    eligible: str
+    headlines: tuple[tuple[str, str], ...]
+    reasons: tuple[str, ...]
+    inputs_read: bool
+
+
+def run_figures_of(results: ColumnResults, ev: Evaluation) -> RunFigures | None:
+    """The figures the assembled result would give ``ev``'s family, or None where only assembling tells."""
+    if ev.seeds is None or ev.overrides or not ev.members:
+        return None
+    start = ev.seeds[1][ev.members[0].person_id]
+    row = results.families.row_of_start[start]
+    if not results.assembled[row]:
+        return None
+    return _Figures(results, ev, start, row).figures()
+
+
+class _Figures:
+    def __init__(self, results: ColumnResults, ev: Evaluation, start: int, row: int) -> None:
+        self.results, self.row, self.start = results, row, start
+        self.compiled = compiled = results.compiled
+        self.members = [m.person_id for m in ev.members]
+        self.person, self.family = results.columns.person, results.columns.family
+        # a throwaway evaluation of the family: what the family-level rules read is put in its memo
+        self.ev = compiled.evaluation(ev.family, ev.as_of, (), False)
+        self.ev.seeds = ev.seeds
+        self.reasons: set[str] = set()
+        self.bare = results.bare
+
+    def _bare(self, rule: RuleDef, value: str, detail: str | None = None) -> TriResult:
+        """A result holding only its value (what the throwaway evaluation reads of a known one), shared by
+        the batch's families: nothing mutates it (the throwaway evaluation has no overrides)."""
+        key = (rule.name, value, detail)
+        found = self.bare.get(key)
+        if found is None:
+            found = self.bare[key] = TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None, [], [],
+                                               [], [], detail)
+        return found
+
+    def _row_reasons(self, name: str, row: int, pid: str) -> list[str]:
+        return reasons_of(self.person[name], self.results.persons.rules, row, f"person {pid}")
+
+    def _family(self, rule: RuleDef, criterion: bool = True) -> TriResult | str:
+        """A family-level rule's result where it may be unknown (the columns' or the evaluator's), else its
+        value; a criterion's reasons are gathered when it is unknown (a helper rule is no criterion)."""
+        value = self.family[rule.name].names[self.row]
+        if value is not None and value != UNKNOWN:
+            return value
+        result = self.results._family_rule(self.ev, rule, self.row)
+        if criterion and result.value == UNKNOWN:
+            self.reasons.update(result.unknowns)
+        return result
+
+    def figures(self) -> RunFigures | None:
+        compiled, rules, ev = self.compiled, self.compiled.rules, self.ev
+        end = self.start + len(self.members)
+        for name in compiled.role_names + compiled.person_helpers:
+            names = self.person[name].names
+            if any(names[r] is None for r in range(self.start, end)):
+                return None  # (the assembly asks the evaluator for a member's role or rule)
+        values: dict[str, str] = {}
+        results: dict[str, TriResult] = {}
+        held: dict[str, list[tuple[str, str]]] = {}
+        for need in compiled.needs:
+            rule = rules[need.name]
+            if need.subject == "person":
+                found = self._person_need(rule)
+                if found is None:
+                    return None
+                result, held[need.name] = found
+            else:
+                result = self._family(rule)
+                if isinstance(result, str):
+                    result = self._bare(rule, result)
+            values[need.name] = result.value
+            results[need.name] = result
+        asked = not self.results.family_known[self.row]
+        if asked:  # the evaluator decides a family-level rule: what it reads of the needs, as the assembly seeds it
+            for code, result in results.items():
+                ev.memo[(code, None)] = result
+                ev.identified_needs[code] = (result.value, dict(held.get(code, ())))
+        self._family(rules["family_definition"])
+        eligible = self._family(rules["eligible"])
+        outcomes = self._outcomes(values, held, asked)
+        if outcomes is None:
+            return None
+        if asked:
+            ev._outcomes = outcomes  # (as the claim reads them)
+        self._family(rules["claimable"])
+        for name in compiled.family_helpers:
+            self._family(rules[name], criterion=False)  # (one the evaluator decides may read an input)
+        return RunFigures(eligible if isinstance(eligible, str) else eligible.value, self._headlines(values),
+                          tuple(sorted(self.reasons)), ev.inputs_read)
+
+    def _person_need(self, rule: RuleDef) -> tuple[TriResult, list[tuple[str, str]]] | None:
+        """The need's family result with its value and reasons (``Evaluation._family_need``), and its
+        holders' values; None where a holder's value is the evaluator's."""
+        names = self.person[rule.name].names
+        role = self.person[rule.role].names if rule.role is not None else None
+        held: list[tuple[str, str]] = []
+        reasons: list[str] = []
+        for i, pid in enumerate(self.members):
+            r = self.start + i
+            if role is not None and role[r] == NOT_MET:
+                continue
+            value = names[r]
+            if value is None:
+                return None
+            held.append((pid, value))
+            if value == UNKNOWN:
+                worded = self._row_reasons(rule.name, r, pid)
+                self.reasons.update(worded)
+                reasons += worded
+        found = [v for _, v in held]
+        value = MET if MET in found else (UNKNOWN if UNKNOWN in found else NOT_MET)
+        detail = None if held else f"no member is {rule.role or 'a member'}"
+        if value != UNKNOWN:
+            return self._bare(rule, value, detail), held
+        return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None, [], [],
+                         list(dict.fromkeys(reasons)), [], detail), held
+
+    def _outcomes(self, values: dict[str, str], held: dict[str, list[tuple[str, str]]], asked: bool,
+                  ) -> dict[str, OutcomeResult] | None:
+        """Each outcome's values, its parts' reasons gathered (``ColumnResults._outcomes``); the outcomes
+        themselves only where a family-level rule is the evaluator's (the claim reads them)."""
+        outcomes: dict[str, OutcomeResult] = {}
+        for code, achieved_rule, sustained_rule in self.results.outcome_rules:
+            applicable = values[code]
+            if applicable == NOT_MET:  # (not identified: nothing unknown)
+                if asked:
+                    outcomes[code] = self.results.not_identified_outcome(self.ev, code, achieved_rule, sustained_rule)
+                continue
+            achieved = self._part(achieved_rule, code, held)
+            sustained = self._part(sustained_rule, code, held) if sustained_rule is not None else None
+            if achieved is None or (sustained is None and sustained_rule is not None):
+                return None
+            if asked:
+                achieved = self._bare(achieved_rule, achieved) if isinstance(achieved, str) else achieved
+                if sustained_rule is not None and isinstance(sustained, str):
+                    sustained = self._bare(sustained_rule, sustained)
+                value = achieved.value if sustained is None else and2(achieved.value, sustained.value)
+                outcomes[code] = OutcomeResult(code, applicable, achieved, sustained, value)
+        return outcomes
+
+    def _part(self, rule: RuleDef, code: str, held: dict[str, list[tuple[str, str]]]) -> TriResult | str | None:
+        """An outcome part for the family (every member who had the need achieves it), its reasons gathered."""
+        if rule.subject != "person":
+            return self._family(rule)
+        names, rows = self.person[rule.name].names, self.ev.seeds[1]
+        values, reasons = [], []
+        for pid, had in sorted(held[code]):
+            if had == NOT_MET:
+                continue
+            value = names[rows[pid]]
+            if value is None:
+                return None
+            if value == UNKNOWN:
+                reasons += self._row_reasons(rule.name, rows[pid], pid)
+            values.append(MET if value == MET else (NOT_MET if had == MET and value == NOT_MET else UNKNOWN))
+        value = NOT_MET if not values or NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+        if value != UNKNOWN:
+            return value
+        unknowns = list(dict.fromkeys(reasons))
+        self.reasons.update(unknowns)
+        return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None, [], [], unknowns, [], None)
+
+    def _headlines(self, values: dict[str, str]) -> tuple[tuple[str, str], ...]:
+        """Each headline's value (``engine.rules.scoring.headline_results``), by code."""
+        under: dict[str, list[str]] = {h.code: [] for h in self.compiled.framework.headlines}
+        for need in self.compiled.needs:
+            under.setdefault(need.headline, []).append(values[need.name])
+        return tuple((code, MET if MET in found else (UNKNOWN if UNKNOWN in found else NOT_MET))
+                     for code, found in sorted(under.items()))
+
+
+__all__ = ["RunFigures", "run_figures_of"]
