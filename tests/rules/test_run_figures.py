@@ -101,3 +101,25 @@ def test_a_member_rule_the_evaluator_decides_leaves_the_figures_to_the_assembly(
     assert _compare(compiled, [family], date(2023, 9, 1))["same"] == 1
     seen = _compare(compiled, [replace(family, facts=tuple(family.facts) + (record,))], date(2023, 9, 1))
     assert seen == Counter({"left to the assembly": 1}), seen
+
+
+def test_a_batch_that_cannot_be_stored_records_each_family_in_full(monkeypatch):
+    """When a batch's columns cannot be stored (``NotStorable``), every family gets a record of its own,
+    including those whose figures were taken without assembling them: the same records as a run that
+    never stores batches."""
+    import engine.columns.stored as stored_module
+    from engine.columns.stored import NotStorable
+    from engine.decisions.evaluate import _evaluate_loaded
+
+    compiled = compile_framework(load_framework(FRAMEWORKS["phase3"]))
+    families = bench.synthetic_families(60, seed=2) + _crafted()
+
+    def refuse(*_args, **_kwargs):
+        raise NotStorable("a parameter use that is not the value in force")
+
+    monkeypatch.setattr(stored_module, "pack_batch", refuse)
+    ours = _evaluate_loaded(compiled, families, date(2023, 9, 1), {}, False, stored=True)
+    theirs = _evaluate_loaded(compiled, families, date(2023, 9, 1), {}, False)
+    assert any(e.reasons for e in ours) and all(e.batch is None for e in ours)
+    assert [(e.family_id, e.eligible, e.headlines, e.reasons, e.result_zlib) for e in ours] == \
+        [(e.family_id, e.eligible, e.headlines, e.reasons, e.result_zlib) for e in theirs]
