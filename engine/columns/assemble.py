@@ -36,10 +36,10 @@ import numpy as np
 
 from engine.columns.values import NOT, UNSURE
 from engine.rules.evaluator import and2
-from engine.rules.outcomes import _not_identified
+from engine.rules.outcomes import _not_identified, had_and_achieved
 from engine.rules.results import (
     MET, NOT_MET, UNKNOWN, BareValues, Evidence, FamilyResult, NeedResult, OutcomeResult, ParamUse, TriResult,
-    same_objects, unique_evidence,
+    all_met, any_met, same_objects, unique_evidence,
 )
 from engine.rules.scoring import headline_results, score_results
 
@@ -72,25 +72,7 @@ class ColumnResult(FamilyResult):
 
     @property
     def unknowns(self) -> list[str]:
-        """``FamilyResult.unknowns`` over the criteria ``FamilyResult.iter_results`` yields, without walking a
-        need's members given as a :class:`Member` or a bare value: those are known."""
-        if not self.unsure:
-            return []
-        reasons: set[str] = set()
-        for tri in (self.family_definition, self.eligible, self.claimable):
-            if tri.value == UNKNOWN:
-                reasons.update(tri.unknowns)
-        for need in self.needs.values():
-            if need.result.value == UNKNOWN:
-                reasons.update(need.result.unknowns)
-            for tri in need.members.values():
-                if isinstance(tri, TriResult) and tri.value == UNKNOWN:
-                    reasons.update(tri.unknowns)
-        for outcome in self.outcomes.values():
-            for tri in (outcome.achieved, outcome.sustained):
-                if tri is not None and tri.value == UNKNOWN:
-                    reasons.update(tri.unknowns)
-        return sorted(reasons)
+        return FamilyResult.unknowns.fget(self) if self.unsure else []
 
 
 class _Rules:
@@ -179,8 +161,6 @@ class ColumnResults:
         self.needs = compiled.needs
         #: need values -> (headlines, scores), which depend on them alone when none is unknown
         self.summaries: dict[tuple[str, ...], tuple[dict[str, TriResult], dict[str, Any]]] = {}
-        #: headline results with a known value, shared by the families with the same needs under them
-        self.known_headlines: dict[tuple, TriResult] = {}
         #: (rule, value, parameter-use list number, detail) -> the family-level result citing nothing
         self.plain: dict[tuple[str, str, int, str | None], TriResult] = {}
         #: list number -> (the uses as one member result's combine gives them, whether that is the same list)
@@ -222,7 +202,7 @@ class ColumnResults:
         summary = tuple(n.result.value for n in needs.values())
         found = self.summaries.get(summary)
         if found is None:
-            headlines = headline_results(compiled.framework, needs, self.known_headlines)
+            headlines = headline_results(compiled.framework, needs)
             found = (headlines, score_results(compiled.framework, needs, headlines))
             if UNKNOWN not in summary:  # (an unknown need's reasons are its headline's)
                 self.summaries[summary] = found
@@ -317,7 +297,7 @@ class ColumnResults:
                     parts[r] = member(ev, rule, found, r, members[r - start])
                     values[i] = parts[r].value
         held = [(members[r - start], v) for r, v in zip(holders, values)]
-        value = MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
+        value = any_met(values)
         relevant = [r for r, v in zip(holders, values) if v == value] or holders
         numbers = {list_id[r] for r in relevant}
         number, same = -1, False
@@ -452,12 +432,10 @@ class ColumnResults:
             result = self._member(ev, rule, found, rows[pid], pid)
             members.setdefault(pid, {})[part] = result
             parts.append(result)
-            # "every member who had the need achieves the outcome": not (had) or outcome
-            values.append(MET if result.value == MET else (
-                NOT_MET if had == MET and result.value == NOT_MET else UNKNOWN))
+            values.append(had_and_achieved(had, result.value))
         if not parts:
             return ev.combined(rule, NOT_MET, parts, f"no current member had need {code}")
-        value = NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+        value = all_met(values)
         return ev.combined(rule, value, parts, None)
 
 

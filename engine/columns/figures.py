@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 from engine.columns.reasons import reasons_of
 from engine.rules.evaluator import and2
-from engine.rules.results import MET, NOT_MET, UNKNOWN, OutcomeResult, TriResult
+from engine.rules.outcomes import had_and_achieved
+from engine.rules.results import NOT_MET, UNKNOWN, OutcomeResult, TriResult, all_met, any_met
 
 if TYPE_CHECKING:
     from engine.columns.assemble import ColumnResults
@@ -150,7 +151,7 @@ class _Figures:
                 self.reasons.update(worded)
                 reasons += worded
         found = [v for _, v in held]
-        value = MET if MET in found else (UNKNOWN if UNKNOWN in found else NOT_MET)
+        value = any_met(found)
         detail = None if held else f"no member is {rule.role or 'a member'}"
         if value != UNKNOWN:
             return self._bare(rule, value, detail), held
@@ -194,8 +195,8 @@ class _Figures:
                 return None
             if value == UNKNOWN:
                 reasons += self._row_reasons(rule.name, rows[pid], pid)
-            values.append(MET if value == MET else (NOT_MET if had == MET and value == NOT_MET else UNKNOWN))
-        value = NOT_MET if not values or NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+            values.append(had_and_achieved(had, value))
+        value = all_met(values) if values else NOT_MET
         if value != UNKNOWN:
             return value
         unknowns = list(dict.fromkeys(reasons))
@@ -207,7 +208,7 @@ class _Figures:
         under: dict[str, list[str]] = {h.code: [] for h in self.compiled.framework.headlines}
         for need in self.compiled.needs:
             under.setdefault(need.headline, []).append(values[need.name])
-        return tuple((code, MET if MET in found else (UNKNOWN if UNKNOWN in found else NOT_MET))
+        return tuple((code, any_met(found))
                      for code, found in sorted(under.items()))
 
 

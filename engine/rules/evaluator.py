@@ -38,7 +38,7 @@ from engine.rules.named import named_rules
 from engine.rules.inputs import Fact, FamilyInput, Member
 from engine.rules.results import (
     MET, NOT_MET, UNKNOWN, Evidence, FamilyResult, OutcomeResult, Override, ParamUse, param_use,
-    TriResult, unique_evidence,
+    TriResult, any_met, unique_evidence,
 )
 from engine.rules.outcomes import all_outcomes, family_outcome, outcome_results
 from engine.rules.sharing import Footprint, SharedResults, footprints, shared_result
@@ -566,7 +566,7 @@ class Evaluation:
     def _family_need(self, rule: RuleDef) -> TriResult:
         parts = list(self.need_members(rule.name).values())
         values = [p.value for p in parts]
-        value = MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
+        value = any_met(values)
         detail = None if parts else f"no member is {rule.role or 'a member'}"
         return self.combined(rule, value, parts, detail)
 

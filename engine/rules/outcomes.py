@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.rules.results import MET, NOT_MET, UNKNOWN, OutcomeResult, TriResult
+from engine.rules.results import MET, NOT_MET, UNKNOWN, OutcomeResult, TriResult, all_met
 
 if TYPE_CHECKING:
     from engine.rules.evaluator import Evaluation, RuleDef
@@ -58,11 +58,10 @@ def family_outcome(ev: Evaluation, rule: RuleDef) -> TriResult:
             continue
         part = ev.rule_result(rule.name, pid)
         parts.append(part)
-        # "every member who had the need achieves the outcome": not (had) or outcome
-        values.append(MET if part.value == MET else (NOT_MET if had == MET and part.value == NOT_MET else UNKNOWN))
+        values.append(had_and_achieved(had, part.value))
     if not parts:
         return ev.combined(rule, NOT_MET, parts, f"no current member had need {code}")
-    value = NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+    value = all_met(values)
     return ev.combined(rule, value, parts, None)
 
 
@@ -104,6 +103,12 @@ def outcome_results(ev: Evaluation) -> dict[str, OutcomeResult]:
                     members[pid]["sustained"] = ev.memo[(sustained_rule.name, pid)]
         results[code] = OutcomeResult(code, applicable, achieved, sustained, value, members)
     return results
+
+
+def had_and_achieved(had: str, value: str) -> str:
+    """A member's share of "every member who had the need achieves the outcome": not (had) or outcome,
+    where a member with the need unknown counts as possibly having it."""
+    return MET if value == MET else (NOT_MET if had == MET and value == NOT_MET else UNKNOWN)
 
 
 def all_outcomes(ev: Evaluation, part: str) -> str:

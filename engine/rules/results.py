@@ -33,6 +33,16 @@ UNKNOWN: TriValue = "unknown"
 TRI_VALUES: tuple[str, ...] = (MET, NOT_MET, UNKNOWN)
 
 
+def any_met(values: Iterable[str] | list[str]) -> TriValue:
+    """Kleene "or" of three values: met if one is, else unknown if one is, else not met (none: not met)."""
+    return MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
+
+
+def all_met(values: Iterable[str] | list[str]) -> TriValue:
+    """Kleene "and" of three values: not met if one is, else unknown if one is, else met (none: met)."""
+    return NOT_MET if NOT_MET in values else (UNKNOWN if UNKNOWN in values else MET)
+
+
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 
 

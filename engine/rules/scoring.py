@@ -7,14 +7,11 @@ A score counts the weights of met targets; unknown targets give the score a rang
 from __future__ import annotations
 
 from engine.rules import ir
-from engine.rules.results import MET, NOT_MET, UNKNOWN, NeedResult, ScoreResult, TriResult
+from engine.rules.results import MET, NOT_MET, UNKNOWN, NeedResult, ScoreResult, TriResult, any_met
 
 
-def headline_results(framework: ir.Framework, needs: dict[str, NeedResult],
-                     known: dict[tuple, TriResult] | None = None) -> dict[str, TriResult]:
-    """Each headline: met if any need under it is met; unknown if none is met and any is unknown.
-    ``known``, where given, keeps a headline whose value is known (it holds no reasons, so it is the same
-    result in every family with the same needs met and unknown under it) to be handed out again."""
+def headline_results(framework: ir.Framework, needs: dict[str, NeedResult]) -> dict[str, TriResult]:
+    """Each headline: met if any need under it is met; unknown if none is met and any is unknown."""
     declared = {h.code: h for h in framework.headlines}
     by_headline: dict[str, list[NeedResult]] = {code: [] for code in declared}
     for need in needs.values():
@@ -23,21 +20,15 @@ def headline_results(framework: ir.Framework, needs: dict[str, NeedResult],
     for code in sorted(by_headline):
         under = by_headline[code]
         values = [n.value for n in under]
-        value = MET if MET in values else (UNKNOWN if UNKNOWN in values else NOT_MET)
+        value = any_met(values)
         met = [n.code for n in under if n.value == MET]
         unknown = [n.code for n in under if n.value == UNKNOWN]
-        key = (code, value, tuple(met), tuple(unknown)) if known is not None and value != UNKNOWN else None
-        if key is not None and key in known:
-            results[code] = known[key]
-            continue
         headline = declared.get(code)
         detail = (f"needs met: {', '.join(met)}" if met else "no need met") + (
             f"; unknown: {', '.join(unknown)}" if unknown else "")
         reasons = [f"need {n.code}: {r}" for n in under if n.value == UNKNOWN for r in n.result.unknowns]
         results[code] = TriResult(value, code, "headline", headline.span if headline else None, (), None, [], [],
                                   reasons if value == UNKNOWN else [], [], detail)
-        if key is not None:
-            known[key] = results[code]
     return results
 
 
