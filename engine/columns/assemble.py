@@ -88,6 +88,9 @@ class _Rules:
         #: per family: whether the columns decide every family-level rule, and every member's roles and
         #: person rules (else the evaluator is asked for some)
         self.family_known = self.person_known = self.needs_known = np.zeros(families.size, dtype=bool)
+        #: per family: whether the columns decide, or word the unknowns of, every family-level rule
+        #: (engine.columns.worded: a run's figures need no evaluator then)
+        self.family_worded = self.family_known
         wanted = [(persons, self.person, name) for name in compiled.role_names + compiled.person_helpers]
         for name in ["family_definition", "eligible", "claimable"] + compiled.family_helpers:
             wanted.append((families, self.family, name))
@@ -107,8 +110,11 @@ class _Rules:
                 return
             into[name] = found
         self.family_known = np.ones(families.size, dtype=bool)
+        self.family_worded = np.ones(families.size, dtype=bool)
         for name in ["family_definition", "eligible", "claimable"] + compiled.family_helpers:
-            self.family_known &= _known(self.family[name])
+            known = _known(self.family[name])
+            self.family_known &= known
+            self.family_worded &= known if self.family[name].worded is None else known | self.family[name].worded
         person_known = np.ones(persons.size, dtype=bool)
         for name in compiled.role_names + compiled.person_helpers:
             person_known &= _known(self.person[name])
@@ -157,6 +163,7 @@ class ColumnResults:
         self.columns = _Rules(persons, families)
         self.assembled = self.columns.assembled.tolist()
         self.family_known, self.person_known = self.columns.family_known.tolist(), self.columns.person_known.tolist()
+        self.family_worded = self.columns.family_worded.tolist()
         self.needs_known = self.columns.needs_known.tolist()
         self.needs = compiled.needs
         #: need values -> (headlines, scores), which depend on them alone when none is unknown

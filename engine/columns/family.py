@@ -38,7 +38,7 @@ import numpy as np
 
 from engine.columns.facts import Facts
 from engine.columns.person import PersonColumns, RuleColumns, Unsupported
-from engine.columns.values import NOT, UNSURE, YES, Num
+from engine.columns.values import NOT, UNSURE, YES, Counted, Num
 from engine.rules import ir
 from engine.rules.named import named_rules
 from engine.rules.results import ParamUse, TriResult
@@ -81,6 +81,8 @@ class FamilyColumns(PersonColumns):
         self.member_uses: dict[tuple[str | None, int], tuple[ir.Members, tuple]] = {}
         #: outcome code -> its family values (:meth:`outcome`)
         self.outcomes: dict[str, tuple] = {}
+        #: what engine.columns.worded works out once per batch (need values, which rows it words)
+        self.worded_cache: dict[tuple, np.ndarray] = {}
         #: families whose case was identified before the evaluation date: their outcomes are judged for the
         #: needs identified then, which these columns (of the evaluation date) do not hold
         self.identified_earlier = np.array(
@@ -116,6 +118,7 @@ class FamilyColumns(PersonColumns):
                 raise Unsupported("all outcomes inside a record test")
             value, undecided = self.all_outcomes(_ALL_OUTCOMES[node.fn])
             reads.append(("undecided", undecided))
+            reads.append(("outcomes", _everywhere(reach, self.size), _ALL_OUTCOMES[node.fn]))
             return value
         if node.kind == "has_role":
             raise Unsupported("a role asked of a family")  # (the evaluator reports the framework's error)
@@ -124,7 +127,7 @@ class FamilyColumns(PersonColumns):
     def value(self, node: Any, reach: np.ndarray | None, reads: list[tuple] | None,
               scope: Facts | None) -> Any:
         if scope is None and node.kind == "need_count":
-            return self.need_count(node)
+            return self.need_count(node, reach, reads)
         if scope is None and node.kind == "members" and node.quant == "count":
             met, unsure, _, _ = self.members(node, reach, reads)
             no = np.zeros(self.size, dtype=bool)
@@ -133,6 +136,11 @@ class FamilyColumns(PersonColumns):
 
     def ages(self) -> Num:
         raise Unsupported("a person's age asked of a family")
+
+    def aggregate(self, node: ir.Aggregate, reach: np.ndarray, reads: list[tuple]) -> Any:
+        if reads is not None and reach is not None:  # (the family's records are read: engine.columns.worded)
+            reads.append(("doubt", reach))
+        return super().aggregate(node, reach, reads)
 
     def members(self, node: ir.Members, reach: np.ndarray | None, reads: list[tuple] | None,
                 ) -> tuple[np.ndarray, ...]:
@@ -165,7 +173,7 @@ class FamilyColumns(PersonColumns):
         broken = (holds == YES) & (passed == NOT)
         violated = np.logical_or.reduceat(broken, self.starts)
         doubtful = np.logical_or.reduceat(holder & (passed != YES) & ~broken, self.starts)
-        if role is not None or test is not None:
+        if role is not None or test is not None:  # (a "members" read reached: engine.columns.worded)
             reads.append(("members", node.role, reach, *self._member_uses(node, role, test, holder), test))
             if test is not None and test.undecided is not None:
                 reads.append(("undecided", np.logical_or.reduceat(test.undecided, self.starts)))
@@ -280,13 +288,15 @@ class FamilyColumns(PersonColumns):
         value = np.where(~any_identified | failed, NOT, np.where(doubtful | ~surely, UNSURE, YES)).astype(np.int8)
         return value, undecided
 
-    def need_count(self, node: ir.NeedCount) -> Num:
+    def need_count(self, node: ir.NeedCount, reach: np.ndarray | None = None, reads: list[tuple] | None = None,
+                   ) -> Counted:
         """``count of needs`` (or of distinct headlines): met ones, and as many again possibly met."""
         met: dict[str, np.ndarray] = {}
         unsure: dict[str, np.ndarray] = {}
-        for need in self.compiled.needs:
-            if node.headlines is not None and need.headline not in node.headlines:
-                continue
+        counted = [need for need in self.compiled.needs if node.headlines is None or need.headline in node.headlines]
+        if reads is not None:
+            reads.append(("needs", _everywhere(reach, self.size), [need.name for need in counted]))
+        for need in counted:
             value = self.need_value(need)
             key = need.headline if node.distinct_headlines else need.name
             met[key] = met[key] | (value == YES) if key in met else value == YES
@@ -297,7 +307,7 @@ class FamilyColumns(PersonColumns):
             low += sure
             high += sure | unsure[key]
         no = np.zeros(self.size, dtype=bool)
-        return Num(low, high, no, no, False)
+        return Counted(low, high, no, no, False)
 
     def need_value(self, need: Any) -> np.ndarray:
         """A need's family value: a member-level need is met when any member holding its role meets it
@@ -311,6 +321,10 @@ class FamilyColumns(PersonColumns):
         if found is None or (found.undecided is not None and found.undecided.any()):
             raise Unsupported(f"need {need.name} is not covered")
         return found.value
+
+
+def _everywhere(reach: np.ndarray | None, size: int) -> np.ndarray:
+    return reach if reach is not None else np.ones(size, dtype=bool)
 
 
 def seed_batch(compiled: Any, evaluations: list[Evaluation]) -> None:

@@ -9,7 +9,9 @@ a record of its own). For a family with something unknown these came from assemb
 
 :func:`run_figures_of` takes the same values and reasons from the same columns instead: each need's
 holders' rows (a need's family result is unknown, with its holders' reasons, when no holder meets it and
-one is unknown), each outcome part's, and the family-level rows. The family-level rules the columns leave
+one is unknown), each outcome part's, and the family-level rows. A family-level rule left unknown has
+its reasons from the columns too where they word them (:mod:`engine.columns.worded`: a count of needs,
+all outcomes); where they do not for one of the family's, the family-level rules the columns leave
 are asked of a throwaway evaluation of the family whose memo holds those needs and outcomes with their
 values and reasons, so the evaluator words their unknowns (a need count's "need CODE: ...") and notes
 any input they read, exactly as in the assembly, which seeds its evaluation with the same values. A family
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.columns.reasons import reasons_of
+from engine.columns.worded import family_reasons
 from engine.rules.evaluator import and2
 from engine.rules.outcomes import had_and_achieved
 from engine.rules.results import NOT_MET, UNKNOWN, OutcomeResult, TriResult, all_met, any_met
@@ -57,14 +60,24 @@ def run_figures_of(results: ColumnResults, ev: Evaluation) -> RunFigures | None:
 class _Figures:
     def __init__(self, results: ColumnResults, ev: Evaluation, start: int, row: int) -> None:
         self.results, self.row, self.start = results, row, start
-        self.compiled = compiled = results.compiled
+        self.compiled = results.compiled
         self.members = [m.person_id for m in ev.members]
         self.person, self.family = results.columns.person, results.columns.family
-        # a throwaway evaluation of the family: what the family-level rules read is put in its memo
-        self.ev = compiled.evaluation(ev.family, ev.as_of, (), False)
-        self.ev.seeds = ev.seeds
+        self.family_ev, self._ev = ev, None
+        self.asked = True  # (whether the evaluator decides or words a family-level rule: set by figures())
+        self.worded: dict[tuple[str, str], list[str]] = {}  # (engine.columns.worded's memo for the family)
         self.reasons: set[str] = set()
         self.bare = results.bare
+
+    @property
+    def ev(self) -> Evaluation:
+        """A throwaway evaluation of the family, made when the evaluator is first asked for a family-level
+        rule: what those rules read is put in its memo."""
+        if self._ev is None:
+            ev = self.family_ev
+            self._ev = self.compiled.evaluation(ev.family, ev.as_of, (), False)
+            self._ev.seeds = ev.seeds
+        return self._ev
 
     def _bare(self, rule: RuleDef, value: str, detail: str | None = None) -> TriResult:
         """A result holding only its value (what the throwaway evaluation reads of a known one), shared by
@@ -82,16 +95,25 @@ class _Figures:
     def _family(self, rule: RuleDef, criterion: bool = True) -> TriResult | str:
         """A family-level rule's result where it may be unknown (the columns' or the evaluator's), else its
         value; a criterion's reasons are gathered when it is unknown (a helper rule is no criterion)."""
-        value = self.family[rule.name].names[self.row]
+        found = self.family[rule.name]
+        value = found.names[self.row]
         if value is not None and value != UNKNOWN:
             return value
-        result = self.results._family_rule(self.ev, rule, self.row)
+        if not self.asked and found.worded is not None and found.worded[self.row]:
+            if not criterion:  # (its reasons count only where a criterion reads it)
+                return UNKNOWN
+            reasons = family_reasons(self.results.families, found, self.row, self.worded)
+            result = TriResult(UNKNOWN, rule.name, rule.kind, rule.span, rule.citations, None, [], [], reasons, [], None)
+        else:
+            result = self.results._family_rule(self.ev, rule, self.row)
         if criterion and result.value == UNKNOWN:
             self.reasons.update(result.unknowns)
         return result
 
     def figures(self) -> RunFigures | None:
-        compiled, rules, ev = self.compiled, self.compiled.rules, self.ev
+        compiled, rules = self.compiled, self.compiled.rules
+        # the evaluator decides or words a family-level rule: what it reads of the needs, as the assembly seeds it
+        self.asked = asked = not self.results.family_worded[self.row]
         end = self.start + len(self.members)
         for name in compiled.role_names + compiled.person_helpers:
             names = self.person[name].names
@@ -113,8 +135,11 @@ class _Figures:
                     result = self._bare(rule, result)
             values[need.name] = result.value
             results[need.name] = result
-        asked = not self.results.family_known[self.row]
-        if asked:  # the evaluator decides a family-level rule: what it reads of the needs, as the assembly seeds it
+        if not asked:  # (the needs' reasons, as engine.columns.worded words a count of them)
+            self.worded.update((("need", code), [f"need {code}: {r}" for r in result.unknowns])
+                               for code, result in results.items() if result.value == UNKNOWN and result.unknowns)
+        else:
+            ev = self.ev
             for code, result in results.items():
                 ev.memo[(code, None)] = result
                 ev.identified_needs[code] = (result.value, dict(held.get(code, ())))
@@ -124,12 +149,12 @@ class _Figures:
         if outcomes is None:
             return None
         if asked:
-            ev._outcomes = outcomes  # (as the claim reads them)
+            self.ev._outcomes = outcomes  # (as the claim reads them)
         self._family(rules["claimable"])
         for name in compiled.family_helpers:
             self._family(rules[name], criterion=False)  # (one the evaluator decides may read an input)
         return RunFigures(eligible if isinstance(eligible, str) else eligible.value, self._headlines(values),
-                          tuple(sorted(self.reasons)), ev.inputs_read)
+                          tuple(sorted(self.reasons)), self._ev is not None and self._ev.inputs_read)
 
     def _person_need(self, rule: RuleDef) -> tuple[TriResult, list[tuple[str, str]]] | None:
         """The need's family result with its value and reasons (``Evaluation._family_need``), and its
@@ -185,7 +210,7 @@ class _Figures:
         """An outcome part for the family (every member who had the need achieves it), its reasons gathered."""
         if rule.subject != "person":
             return self._family(rule)
-        names, rows = self.person[rule.name].names, self.ev.seeds[1]
+        names, rows = self.person[rule.name].names, self.family_ev.seeds[1]
         values, reasons = [], []
         for pid, had in sorted(held[code]):
             if had == NOT_MET:
@@ -199,7 +224,7 @@ class _Figures:
         value = all_met(values) if values else NOT_MET
         if value != UNKNOWN:
             return value
-        unknowns = list(dict.fromkeys(reasons))
+        unknowns = self.worded[("part", rule.name)] = list(dict.fromkeys(reasons))
         self.reasons.update(unknowns)
         return TriResult(value, rule.name, rule.kind, rule.span, rule.citations, None, [], [], unknowns, [], None)
 

@@ -46,8 +46,9 @@ from engine.columns.aggregates import RecordAggregates
 from engine.columns.facts import Facts, fact_columns, field_column
 from engine.columns.gather import BatchRecords
 from engine.columns.reasons import NO_BIRTH_DATE, explain_rows, reasons_of
+from engine.columns.worded import worded_rows
 from engine.columns.values import (
-    MIRROR, NAMES, NOT, UNSURE, YES, Const, Num, Obj, Unsupported, arith_columns, arith_values,
+    MIRROR, NAMES, NOT, UNSURE, YES, Const, Counted, Num, Obj, Unsupported, arith_columns, arith_values,
     compare_numbers, compare_objects, compare_values, group_rows,
 )
 from engine.rules import ir
@@ -90,6 +91,10 @@ class RuleColumns:
     #: every other unknown row is the evaluator's
     explained: np.ndarray | None = None
     why: list = field(default_factory=list)
+    #: a family-level rule's unknown rows whose reasons the columns give for a run's figures, and their
+    #: sources (engine.columns.worded); the records and explanations still take them from the evaluator
+    worded: np.ndarray | None = None
+    worded_why: list = field(default_factory=list)
     #: ``own``'s cited rows and their members' numbers as arrays (what a stored batch keeps: engine.columns.stored)
     own_rows: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     #: ``refs``' and ``member_refs``' reach as arrays (likewise)
@@ -249,8 +254,8 @@ class PersonColumns(RecordAggregates):
         for read in reads:
             if read[0] == "undecided":
                 undecided = read[1] if undecided is None else undecided | read[1]
-            elif read[0] in ("doubt", "gaps"):
-                continue  # (sources of unknowns: explain_rows reads them)
+            elif read[0] in ("doubt", "gaps", "needs", "outcomes"):
+                continue  # (sources of unknowns: explain_rows and worded_rows read them)
             elif read[0] == "param":
                 keys.append(read[2].astype(np.int64))
                 events.append(read)
@@ -281,8 +286,9 @@ class PersonColumns(RecordAggregates):
         else:
             list_id, lists = np.zeros(self.size, dtype=np.int64), [[]]
         explained, why = explain_rows(value, reads, self.rules, undecided) if explain else (None, [])
+        worded, worded_why = worded_rows(self, value, reads, undecided) if self.scope == "family" else (None, [])
         return RuleColumns(value, list_id, lists, own, refs, cites, member_refs=member_refs, undecided=undecided,
-                           explained=explained, why=why, own_rows=own_rows,
+                           explained=explained, why=why, worded=worded, worded_why=worded_why, own_rows=own_rows,
                            reach_arrays=ref_reach + member_reach)
 
     def _param_list(self, events: list[tuple], row: np.ndarray) -> list[ParamUse]:
@@ -340,7 +346,9 @@ class PersonColumns(RecordAggregates):
         # An unknown its operands do not account for (a missing parameter, a count known within bounds) is
         # a source of doubt; inside a record test, any unknown met marks the record (engine.columns.reasons).
         unsure = value == UNSURE
-        operands = [side.unk for side in (left, right) if not isinstance(side, Const)]
+        # (a count of needs known only within bounds is worded by the needs it counts: engine.columns.worded)
+        operands = [side.unk | (side.lo != side.hi) if isinstance(side, Counted) else side.unk
+                    for side in (left, right) if not isinstance(side, Const)]
         if scope is None:
             new = unsure & ~np.logical_or.reduce(operands) if operands else unsure
             if reads is not None and reach is not None and new.any():

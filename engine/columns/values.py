@@ -39,6 +39,11 @@ class Num:
     dates: bool
 
 
+class Counted(Num):
+    """A count of needs (``engine.columns.family``): known within bounds when some need is unknown, which
+    the needs' own reasons account for."""
+
+
 @dataclass
 class Obj:
     """Codes, text or booleans per subject (object array)."""

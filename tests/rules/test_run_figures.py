@@ -8,12 +8,14 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pytest
 
 from dsl.api import load_framework
 from dsl.scenarios import load_scenarios, scenario_files
 from engine.columns.assemble import ColumnResult, ColumnResults, column_result
 from engine.columns.figures import run_figures_of
+from engine.columns.worded import family_reasons
 from engine.decisions.evaluate import seeded_evaluations
 from engine.rules.evaluator import compile_framework
 from engine.rules.inputs import Coverage, Fact
@@ -123,3 +125,33 @@ def test_a_batch_that_cannot_be_stored_records_each_family_in_full(monkeypatch):
     assert any(e.reasons for e in ours) and all(e.batch is None for e in ours)
     assert [(e.family_id, e.eligible, e.headlines, e.reasons, e.result_zlib) for e in ours] == \
         [(e.family_id, e.eligible, e.headlines, e.reasons, e.result_zlib) for e in theirs]
+
+
+@pytest.mark.parametrize("name", sorted(FRAMEWORKS))
+def test_family_level_unknowns_the_columns_word_are_the_evaluators(name):
+    """Every unknown row of a family-level rule the columns word (``engine.columns.worded``) has the
+    reasons, in order, that the family's own evaluator gives that rule, with nothing seeded."""
+    compiled = compile_framework(load_framework(FRAMEWORKS[name]))
+    seen: Counter = Counter()
+    for as_of in (date(2023, 9, 1), date(2023, 3, 15), date(2022, 11, 20)):
+        groups: dict[int, list] = {}
+        corpus = bench.synthetic_families(120, seed=11) + _crafted()
+        # (and each family with its members listed the other way round: an outcome's members go by id)
+        corpus += [replace(f, family_id=f"{f.family_id}-R", members=f.members[::-1]) for f in corpus]
+        for ev in seeded_evaluations(compiled, sorted(corpus, key=lambda f: f.family_id), as_of):
+            if ev.seeds is not None and ev.seeds[0].families is not None:
+                groups.setdefault(id(ev.seeds[0]), []).append(ev)  # (a group's rows are in this order)
+        for group in groups.values():
+            families = group[0].seeds[0].families
+            ColumnResults(group[0].seeds[0])  # (which evaluates every family-level rule)
+            for rule_name, found in families.rules.items():
+                if found is None or found.worded is None:
+                    continue
+                for row in np.flatnonzero(found.worded).tolist():
+                    family = group[row].family
+                    own = compiled.evaluation(family, as_of, (), False).rule_result(rule_name, None)
+                    assert own.value == "unknown", (rule_name, family.family_id)
+                    assert family_reasons(families, found, row) == own.unknowns, (rule_name, family.family_id)
+                    seen[rule_name] += 1
+    # eligibility and the claim are worded for some family in every framework
+    assert {"eligible", "claimable"} <= set(seen) and sum(seen.values()) > 20, seen
