@@ -173,6 +173,8 @@ class ColumnResults:
         #: list number -> (the uses as one member result's combine gives them, whether that is the same list)
         self.merged: dict[tuple[str, int], tuple[list, bool]] = {}
         self.not_identified: dict[str, OutcomeResult] = {}
+        #: per family, its run figures where the columns give them at once (engine.columns.figures)
+        self.figures: list | None = None
         #: (rule, value, detail) -> a result holding only its value (engine.columns.figures)
         self.bare: dict[tuple[str, str, str | None], TriResult] = {}
         #: id of a rule's columns (which these results keep alive) -> its rows' list numbers

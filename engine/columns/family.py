@@ -81,8 +81,8 @@ class FamilyColumns(PersonColumns):
         self.member_uses: dict[tuple[str | None, int], tuple[ir.Members, tuple]] = {}
         #: outcome code -> its family values (:meth:`outcome`)
         self.outcomes: dict[str, tuple] = {}
-        #: what engine.columns.worded works out once per batch (need values, which rows it words)
-        self.worded_cache: dict[tuple, np.ndarray] = {}
+        #: what engine.columns.worded works out once per batch (need values, which rows it words, reasons)
+        self.worded_cache: dict[tuple, Any] = {}
         #: families whose case was identified before the evaluation date: their outcomes are judged for the
         #: needs identified then, which these columns (of the evaluation date) do not hold
         self.identified_earlier = np.array(

@@ -24,14 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.columns.reasons import reasons_of
-from engine.columns.worded import family_reasons
+import numpy as np
+
+from engine.columns.values import NAMES, NOT, UNSURE, YES
+from engine.columns.worded import family_reasons, holders, row_reasons
 from engine.rules.evaluator import and2
 from engine.rules.outcomes import had_and_achieved
 from engine.rules.results import NOT_MET, UNKNOWN, OutcomeResult, TriResult, all_met, any_met
 
 if TYPE_CHECKING:
     from engine.columns.assemble import ColumnResults
+    from engine.columns.person import RuleColumns
     from engine.rules.evaluator import Evaluation, RuleDef
 
 
@@ -54,7 +57,109 @@ def run_figures_of(results: ColumnResults, ev: Evaluation) -> RunFigures | None:
     row = results.families.row_of_start[start]
     if not results.assembled[row]:
         return None
-    return _Figures(results, ev, start, row).figures()
+    if results.figures is None:
+        results.figures = batch_figures(results)
+    found = results.figures[row]
+    return found if found is not None else _Figures(results, ev, start, row).figures()
+
+
+def family_figures(results: ColumnResults, ev: Evaluation) -> RunFigures | None:
+    """:func:`run_figures_of` for one family on its own, whatever the batch's table holds (the way a family
+    the table leaves is taken; tests compare both ways)."""
+    if ev.seeds is None or ev.overrides or not ev.members:
+        return None
+    start = ev.seeds[1][ev.members[0].person_id]
+    row = results.families.row_of_start[start]
+    return _Figures(results, ev, start, row).figures() if results.assembled[row] else None
+
+
+def batch_figures(results: ColumnResults) -> list[RunFigures | None]:
+    """Per family of the batch, its figures where the columns give them all at once: every family-level
+    rule known or worded by the columns (:mod:`engine.columns.worded`), and no member's row, need holder's
+    row or outcome part's row left to the evaluator; None elsewhere (:class:`_Figures` takes the family
+    on its own). Only a family's unknown rows are worded one by one."""
+    families, persons, columns = results.families, results.persons, results.columns
+    if not columns.assembled.any():
+        return [None] * families.size
+    compiled, starts = results.compiled, families.starts
+    owner = np.repeat(np.arange(families.size), np.diff(np.append(starts, persons.size)))
+    fast = columns.assembled & columns.family_worded
+    for name in compiled.role_names + compiled.person_helpers:
+        fast &= ~np.logical_or.reduceat(_left(columns.person[name]), starts)
+    values: dict[str, np.ndarray] = {}
+    member_rows: list[tuple[str, np.ndarray]] = []  # (person-level rule, member rows whose reasons count)
+    family_rows: list[tuple[RuleColumns, np.ndarray]] = []  # (family-level rule, families whose reasons count)
+
+    def family_rule(found: RuleColumns, counted: np.ndarray) -> None:
+        nonlocal fast
+        fast &= ~(counted & _left(found) & ~_worded(found))  # (an unknown the columns leave: the evaluator's)
+        family_rows.append((found, counted & (found.value == UNSURE)))
+
+    for need in compiled.needs:
+        if need.subject != "person":
+            values[need.name] = columns.family[need.name].value
+            family_rule(columns.family[need.name], np.ones(families.size, dtype=bool))
+            continue
+        found, holder = columns.person[need.name], holders(families, need.name)
+        fast &= ~np.logical_or.reduceat(holder & _left(found), starts)
+        values[need.name] = np.maximum.reduceat(np.where(holder, found.value, NOT), starts)  # (any_met)
+        member_rows.append((need.name, holder & (found.value == UNSURE)))
+    for code, *parts in results.outcome_rules:
+        identified = values[code] != NOT
+        for rule in filter(None, parts):
+            if rule.subject != "person":
+                family_rule(columns.family[rule.name], identified)
+                continue
+            part, had = columns.person[rule.name], holders(families, code) & (columns.person[code].value != NOT)
+            fast &= ~(identified & np.logical_or.reduceat(had & _left(part), starts))
+            # every member who had the need achieves it (had_and_achieved, all_met; none had it: not met)
+            failed = had & (part.value == NOT) & (columns.person[code].value == YES)
+            doubt = had & (part.value != YES) & ~failed
+            unsure = identified & ~np.logical_or.reduceat(failed, starts) & np.logical_or.reduceat(doubt, starts)
+            member_rows.append((rule.name, had & (part.value == UNSURE) & unsure[owner]))
+    for name in ("family_definition", "eligible", "claimable"):
+        family_rule(columns.family[name], np.ones(families.size, dtype=bool))
+    return _tabled(results, fast, owner, values, member_rows, family_rows)
+
+
+def _tabled(results: ColumnResults, fast: np.ndarray, owner: np.ndarray, values: dict[str, np.ndarray],
+            member_rows: list[tuple[str, np.ndarray]], family_rows: list[tuple[RuleColumns, np.ndarray]],
+            ) -> list[RunFigures | None]:
+    families = results.families
+    reasons: dict[int, set[str]] = {}
+    for name, rows in member_rows:
+        for r in np.flatnonzero(rows & fast[owner]).tolist():
+            reasons.setdefault(int(owner[r]), set()).update(row_reasons(families, name, r))
+    memos: dict[int, dict] = {}
+    for found, rows in family_rows:
+        for f in np.flatnonzero(rows & fast).tolist():
+            reasons.setdefault(f, set()).update(family_reasons(families, found, f, memos.setdefault(f, {})))
+    # each headline: any of its needs met (any_met), the families' distinct combinations named once
+    under: dict[str, list[np.ndarray]] = {h.code: [] for h in results.compiled.framework.headlines}
+    for need in results.compiled.needs:
+        under.setdefault(need.headline, []).append(values[need.name])
+    codes = sorted(under)
+    table = np.stack([np.maximum.reduce(under[code]) if under[code] else np.full(families.size, NOT, dtype=np.int8)
+                      for code in codes], axis=1)
+    kinds, kind_of = np.unique(table, axis=0, return_inverse=True)
+    named = [tuple(zip(codes, (NAMES[v] for v in row.tolist()))) for row in kinds]
+    eligible = results.columns.family["eligible"].value.tolist()
+    kind_of = np.asarray(kind_of).reshape(-1).tolist()
+    return [RunFigures(NAMES[eligible[f]], named[kind_of[f]], tuple(sorted(reasons.get(f, ()))), False) if ok else None
+            for f, ok in enumerate(fast.tolist())]
+
+
+def _left(found: RuleColumns) -> np.ndarray:
+    """Rows whose result the evaluator gives (``RuleColumns.names`` None): unknown and not explained, or
+    undecided."""
+    left = found.value == UNSURE
+    if found.explained is not None:
+        left = left & ~found.explained
+    return left | found.undecided if found.undecided is not None else left
+
+
+def _worded(found: RuleColumns) -> np.ndarray:
+    return found.worded if found.worded is not None else np.zeros(len(found.value), dtype=bool)
 
 
 class _Figures:
@@ -90,7 +195,7 @@ class _Figures:
         return found
 
     def _row_reasons(self, name: str, row: int, pid: str) -> list[str]:
-        return reasons_of(self.person[name], self.results.persons.rules, row, f"person {pid}")
+        return row_reasons(self.results.families, name, row)
 
     def _family(self, rule: RuleDef, criterion: bool = True) -> TriResult | str:
         """A family-level rule's result where it may be unknown (the columns' or the evaluator's), else its
@@ -237,4 +342,4 @@ class _Figures:
                      for code, found in sorted(under.items()))
 
 
-__all__ = ["RunFigures", "run_figures_of"]
+__all__ = ["RunFigures", "batch_figures", "family_figures", "run_figures_of"]

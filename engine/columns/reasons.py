@@ -93,15 +93,22 @@ def explain_rows(value: np.ndarray, reads: list[tuple], rules: dict[str, RuleCol
     return explained, why
 
 
-def reasons_of(found: RuleColumns, rules: dict[str, RuleColumns | None], row: int, subject: str) -> list[str]:
-    """An explained row's reasons, each once, in the order the evaluator collects them."""
+def reasons_of(found: RuleColumns, rules: dict[str, RuleColumns | None], row: int, subject: str,
+               memo: dict | None = None) -> list[str]:
+    """An explained row's reasons, each once, in the order the evaluator collects them (``memo``: the
+    batch's referenced rules' reasons already worded, by (rule, row))."""
     reasons: list[str] = []
     for kind, rows, source in found.why:
         if rows[row]:
             if kind == "gaps":
                 reasons += source.reasons(row, subject)
-            else:  # a referenced rule's explained row: its reasons
+            elif memo is None:  # a referenced rule's explained row: its reasons
                 reasons += reasons_of(rules[source], rules, row, subject)
+            else:
+                worded = memo.get(("reasons", source, row))
+                if worded is None:
+                    worded = memo[("reasons", source, row)] = reasons_of(rules[source], rules, row, subject, memo)
+                reasons += worded
     return list(dict.fromkeys(reasons))
 
 

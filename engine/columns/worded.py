@@ -10,11 +10,12 @@ reasons come from what it reached, and the usual sources are results the columns
 - ``all_outcomes_achieved()`` / ``..._sustained()``: each identified need's outcome parts' reasons, where
   the outcome or the need's identification is unknown (a member-level part's: the reasons of the members
   who had the need, by person id);
+- ``any/every/count member is ROLE`` (no test): each member's reasons for the role, in member order;
 - a referenced family-level rule unknown for the family: its reasons.
 
 A family-level rule's unknown row is *worded* (``RuleColumns.worded``) when every source its evaluation
 reached is one of those and each gives its reasons from the columns. Anything else reached - a record
-read, a member quantifier, a missing parameter, a division by zero, an undecided row, a need whose
+read, a member quantifier with a test, a missing parameter, a division by zero, an undecided row, a need whose
 holder's unknown the columns do not word - leaves the row to the evaluator, as before. A worded row
 therefore reads no record, member's detail or case date (``Evaluation.inputs_read``).
 
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 def worded_rows(families: FamilyColumns, value: np.ndarray, reads: list[tuple],
                 undecided: np.ndarray | None) -> tuple[np.ndarray | None, list[tuple]]:
     """A family-level rule's unknown rows whose reasons the columns give, and the ordered sources of those
-    reasons: ("needs", reach, need names), ("outcomes", reach, part) and ("ref", rows, rule name)."""
+    reasons: ("needs", reach, need names), ("outcomes", reach, part), ("members", reach, role) and ("ref",
+    rows, rule name)."""
     size = len(value)
     doubt = np.zeros(size, dtype=bool) if undecided is None else undecided.copy()
     sourced = np.zeros(size, dtype=bool)
@@ -48,8 +50,16 @@ def worded_rows(families: FamilyColumns, value: np.ndarray, reads: list[tuple],
         kind = read[0]
         if kind in ("doubt", "gaps", "undecided"):
             doubt |= read[1]
-        elif kind == "members":  # (a member's role or test result: the evaluator's)
-            doubt |= read[2]
+        elif kind == "members":  # ("members", role, reach, ..., test)
+            role, reach, test = read[1], read[2], read[6]
+            if role is None or test is not None:  # (a test's reasons: the evaluator's)
+                doubt |= reach
+                continue
+            found = families.persons.rules.get(role)
+            doubt |= reach & np.logical_or.reduceat(_unworded(found, "explained", families.persons.size),
+                                                    families.starts)
+            why.append(("members", reach, role))
+            sourced |= reach
         elif kind in ("param", "facts"):  # (a family-level aggregate's reach is a "doubt" read of its own)
             continue
         elif kind == "ref":
@@ -93,6 +103,10 @@ def family_reasons(families: FamilyColumns, found: RuleColumns, row: int,
                     reasons += worded
         elif kind == "outcomes":
             reasons += _outcome_reasons(families, source, row, memo)
+        elif kind == "members":  # (each member's result of the role, in member order)
+            found = families.persons.rules[source]
+            reasons += [reason for r in range(*_bounds(families, row)) if found.value[r] == UNSURE
+                        for reason in row_reasons(families, source, r)]
         else:
             worded = memo.get(("rule", source))
             if worded is None:
@@ -106,14 +120,26 @@ def need_reasons(families: FamilyColumns, name: str, row: int) -> list[str]:
     rule = families.compiled.rules[name]
     if rule.subject != "person":
         return family_reasons(families, families.rules[name], row)
-    persons = families.persons
-    found = persons.rules[name]
+    found = families.persons.rules[name]
     reasons: list[str] = []
-    holders = _holders(families, name)
+    holder = holders(families, name)
     for r in range(*_bounds(families, row)):
-        if found.value[r] == UNSURE and holders[r]:
-            reasons += reasons_of(found, persons.rules, r, f"person {persons.members[r].person_id}")
+        if found.value[r] == UNSURE and holder[r]:
+            reasons += row_reasons(families, name, r)
     return list(dict.fromkeys(reasons))
+
+
+def row_reasons(families: FamilyColumns, name: str, row: int) -> list[str]:
+    """The reasons of member row ``row``'s explained unknown of person-level rule ``name``, worded once
+    for the batch (a need's and its outcome parts' are read by several family-level rules)."""
+    key = ("reasons", name, row)
+    found = families.worded_cache.get(key)
+    if found is None:
+        persons = families.persons
+        found = families.worded_cache[key] = reasons_of(persons.rules[name], persons.rules, row,
+                                                        f"person {persons.members[row].person_id}",
+                                                        families.worded_cache)
+    return found
 
 
 # What each source needs ------------------------------------------------------------------------------
@@ -144,7 +170,7 @@ def _unworded(found: RuleColumns | None, worded_by: str, size: int) -> np.ndarra
     return left | found.undecided if found.undecided is not None else left
 
 
-def _holders(families: FamilyColumns, name: str) -> np.ndarray:
+def holders(families: FamilyColumns, name: str) -> np.ndarray:
     """Per member: whether they may hold the need's role (a role the evaluator words counts)."""
     def make() -> np.ndarray:
         persons, role = families.persons, families.compiled.rules[name].role
@@ -163,7 +189,7 @@ def _need_worded(families: FamilyColumns, name: str) -> np.ndarray:
         if rule.subject != "person":
             return ~_family_unworded(families, name)
         found = families.persons.rules.get(name)
-        left = _holders(families, name) & _unworded(found, "explained", families.persons.size)
+        left = holders(families, name) & _unworded(found, "explained", families.persons.size)
         return ~np.logical_or.reduceat(left, families.starts)
     return _cached(families, ("need worded", name), make)
 
@@ -183,7 +209,7 @@ def _part_worded(families: FamilyColumns, code: str, rule) -> np.ndarray:
     found, had = persons.rules.get(rule.name), persons.rules.get(code)
     if had is None:
         return np.zeros(families.size, dtype=bool)
-    left = _holders(families, code) & (had.value != NOT) & _unworded(found, "explained", persons.size)
+    left = holders(families, code) & (had.value != NOT) & _unworded(found, "explained", persons.size)
     return ~np.logical_or.reduceat(left, families.starts)
 
 
@@ -239,13 +265,13 @@ def part_reasons(families: FamilyColumns, code: str, rule, row: int) -> list[str
     if found is not None:
         return family_reasons(families, found, row)
     persons = families.persons
-    part, had, holders = persons.rules[rule.name], persons.rules[code], _holders(families, code)
-    rows = [r for r in range(*_bounds(families, row)) if holders[r] and had.value[r] != NOT]
+    part, had, holder = persons.rules[rule.name], persons.rules[code], holders(families, code)
+    rows = [r for r in range(*_bounds(families, row)) if holder[r] and had.value[r] != NOT]
     reasons: list[str] = []
     for r in sorted(rows, key=lambda r: persons.members[r].person_id):
         if part.value[r] == UNSURE:
-            reasons += reasons_of(part, persons.rules, r, f"person {persons.members[r].person_id}")
+            reasons += row_reasons(families, rule.name, r)
     return list(dict.fromkeys(reasons))
 
 
-__all__ = ["family_reasons", "need_reasons", "part_reasons", "worded_rows"]
+__all__ = ["family_reasons", "holders", "need_reasons", "part_reasons", "row_reasons", "worded_rows"]

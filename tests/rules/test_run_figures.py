@@ -14,12 +14,12 @@ import pytest
 from dsl.api import load_framework
 from dsl.scenarios import load_scenarios, scenario_files
 from engine.columns.assemble import ColumnResult, ColumnResults, column_result
-from engine.columns.figures import run_figures_of
+from engine.columns.figures import family_figures, run_figures_of
 from engine.columns.worded import family_reasons
 from engine.decisions.evaluate import seeded_evaluations
 from engine.rules.evaluator import compile_framework
-from engine.rules.inputs import Coverage, Fact
-from tests.rules.test_columns import FRAMEWORKS, _crafted, bench
+from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
+from tests.rules.test_columns import FRAMEWORKS, ROOT, _crafted, bench
 
 
 def _compare(compiled, families, as_of) -> Counter:
@@ -33,6 +33,9 @@ def _compare(compiled, families, as_of) -> Counter:
         if families_columns.results is None:
             families_columns.results = ColumnResults(ev.seeds[0])
         figures = run_figures_of(families_columns.results, ev)
+        alone = family_figures(families_columns.results, ev)  # (the family on its own: the same figures)
+        assert alone is None or figures is None or alone == figures, ev.family.family_id
+        seen["taken alone too"] += alone is not None
         result = column_result(ev)
         if figures is None:
             seen["left to the assembly"] += 1
@@ -155,3 +158,81 @@ def test_family_level_unknowns_the_columns_word_are_the_evaluators(name):
                     seen[rule_name] += 1
     # eligibility and the claim are worded for some family in every framework
     assert {"eligible", "claimable"} <= set(seen) and sum(seen.values()) > 20, seen
+
+
+_FURTHER_BACK = """
+framework figure_tests "An outcome part reading further back than its need"
+  extends sf_phase3 from "{phase3}"
+  phase "3"
+  version "t1"
+  source "synthetic test framework" local
+end
+
+fact tutoring about person
+  "Tutoring offered and taken in one term (synthetic)."
+  term_end: date
+  offered: count
+  taken: count
+  dated by term_end
+  recorded per term
+end
+
+need LOCAL_TUTORING "Little tutoring taken last term" under EDUCATION
+  "Under half the tutoring offered last term was taken."
+  for each dependent_child
+  met when rate of tutoring.taken per tutoring.offered over last 1 term < persistent_absence_threshold
+  source "synthetic" local
+end
+
+outcome for LOCAL_TUTORING
+  "Tutoring offered in each of the last three terms."
+  for each dependent_child
+  achieved when every tutoring in each of last 3 terms has offered >= 10
+  source "synthetic" local
+end
+"""
+
+
+def test_an_outcome_part_reading_further_back_than_its_need(tmp_path):
+    """In Hearth's frameworks an outcome part reads its need's records over a window inside the need's, so
+    a part's reasons are among its members' need reasons; here the part reads two terms further back. A
+    part unknown for one member and failed by another who surely had the need is not unknown for the
+    family: its reasons are no figure's (X). A member who may have had the need and fails the part does
+    not decide it: the family's part is unknown, with the other member's reasons (Y)."""
+    (tmp_path / "framework.hearth").write_text(_FURTHER_BACK.format(phase3=ROOT / "frameworks" / "phase3"))
+    compiled = compile_framework(load_framework(tmp_path))
+    as_of = date(2023, 9, 1)
+    covered = {t: Coverage(t, date(2019, 9, 1), as_of) for t in (*bench.PHASE3_TYPES, "tutoring")}
+    autumn, spring, summer = date(2022, 12, 16), date(2023, 3, 31), date(2023, 7, 21)
+
+    def tutoring(fid: str, pid: str, day: date, offered: int, taken: int) -> Fact:
+        return Fact(fid, "tutoring", day, {"term_end": day, "offered": offered, "taken": taken}, person_id=pid)
+
+    def family(fid: str, facts: list[Fact]) -> FamilyInput:
+        """Two children, each attending 80% of every term: persistently absent, with that outcome not
+        achieved, so the claim is surely not met and words no outcome's reasons."""
+        members = (Member(f"{fid}1", date(2011, 5, 5)), Member(f"{fid}2", date(2012, 6, 6)))
+        attendance = [Fact(f"{m.person_id}-{day}", "attendance", day,
+                           {"attended_sessions": 80, "possible_sessions": 100, "term_end": day}, person_id=m.person_id)
+                      for m in members for day in (autumn, spring, summer)]
+        return FamilyInput(fid, members, tuple(facts + attendance), coverage=covered)
+
+    families = [
+        family("X", [tutoring("X1s", "X1", summer, 10, 2), tutoring("X1p", "X1", spring, 20, 20),
+                     tutoring("X2s", "X2", summer, 10, 1), tutoring("X2p", "X2", spring, 5, 5),
+                     tutoring("X2a", "X2", autumn, 20, 20)]),
+        family("Y", [tutoring("Y1p", "Y1", spring, 5, 5), tutoring("Y1a", "Y1", autumn, 20, 20),
+                     tutoring("Y2s", "Y2", summer, 10, 1), tutoring("Y2p", "Y2", spring, 20, 20)]),
+    ]
+    seen = _compare(compiled, families, as_of)
+    assert seen["same"] == 2, seen
+    figures = {}
+    for ev in seeded_evaluations(compiled, families, as_of):
+        columns = ev.seeds[0].families
+        columns.results = columns.results or ColumnResults(ev.seeds[0])
+        figures[ev.family.family_id] = run_figures_of(columns.results, ev)
+    tutoring_reasons = {fid: [r for r in f.reasons if "tutoring for" in r] for fid, f in figures.items()}
+    assert tutoring_reasons["X"] == [], tutoring_reasons
+    assert any("person Y2" in r and "autumn term 2022" in r for r in tutoring_reasons["Y"]), tutoring_reasons
+    # (Y1 may have had the need: their own unknown is a reason, whatever the family's need)
+    assert any("person Y1" in r and "summer term 2023" in r for r in tutoring_reasons["Y"]), tutoring_reasons
