@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.columns.values import NAMES, NOT, UNSURE, YES
-from engine.columns.worded import family_reasons, holders, row_reasons
+from engine.columns.worded import family_reasons, holders, row_reasons, unworded
 from engine.rules.evaluator import and2
 from engine.rules.outcomes import had_and_achieved
 from engine.rules.results import NOT_MET, UNKNOWN, OutcomeResult, TriResult, all_met, any_met
@@ -150,12 +150,8 @@ def _tabled(results: ColumnResults, fast: np.ndarray, owner: np.ndarray, values:
 
 
 def _left(found: RuleColumns) -> np.ndarray:
-    """Rows whose result the evaluator gives (``RuleColumns.names`` None): unknown and not explained, or
-    undecided."""
-    left = found.value == UNSURE
-    if found.explained is not None:
-        left = left & ~found.explained
-    return left | found.undecided if found.undecided is not None else left
+    """Rows whose result the evaluator gives (``RuleColumns.names`` None)."""
+    return unworded(found, "explained", len(found.value))
 
 
 def _worded(found: RuleColumns) -> np.ndarray:

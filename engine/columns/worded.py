@@ -56,7 +56,7 @@ def worded_rows(families: FamilyColumns, value: np.ndarray, reads: list[tuple],
                 doubt |= reach
                 continue
             found = families.persons.rules.get(role)
-            doubt |= reach & np.logical_or.reduceat(_unworded(found, "explained", families.persons.size),
+            doubt |= reach & np.logical_or.reduceat(unworded(found, "explained", families.persons.size),
                                                     families.starts)
             why.append(("members", reach, role))
             sourced |= reach
@@ -104,8 +104,8 @@ def family_reasons(families: FamilyColumns, found: RuleColumns, row: int,
         elif kind == "outcomes":
             reasons += _outcome_reasons(families, source, row, memo)
         elif kind == "members":  # (each member's result of the role, in member order)
-            found = families.persons.rules[source]
-            reasons += [reason for r in range(*_bounds(families, row)) if found.value[r] == UNSURE
+            role = families.persons.rules[source]
+            reasons += [reason for r in range(*_bounds(families, row)) if role.value[r] == UNSURE
                         for reason in row_reasons(families, source, r)]
         else:
             worded = memo.get(("rule", source))
@@ -159,7 +159,7 @@ def _need(families: FamilyColumns, name: str) -> np.ndarray:
     return _cached(families, ("need", name), lambda: families.need_value(families.compiled.rules[name]))
 
 
-def _unworded(found: RuleColumns | None, worded_by: str, size: int) -> np.ndarray:
+def unworded(found: RuleColumns | None, worded_by: str, size: int) -> np.ndarray:
     """Rows whose value the evaluator words or decides (an unknown not in ``found.<worded_by>``, or
     undecided); every row of a rule the columns do not cover."""
     if found is None:
@@ -177,8 +177,8 @@ def holders(families: FamilyColumns, name: str) -> np.ndarray:
         if role is None:
             return np.ones(persons.size, dtype=bool)
         found = persons.rules.get(role)
-        return _unworded(None, "explained", persons.size) if found is None else (
-            (found.value != NOT) | _unworded(found, "explained", persons.size))
+        return unworded(None, "explained", persons.size) if found is None else (
+            (found.value != NOT) | unworded(found, "explained", persons.size))
     return _cached(families, ("holders", name), make)
 
 
@@ -187,9 +187,9 @@ def _need_worded(families: FamilyColumns, name: str) -> np.ndarray:
     def make() -> np.ndarray:
         rule = families.compiled.rules[name]
         if rule.subject != "person":
-            return ~_family_unworded(families, name)
+            return ~_familyunworded(families, name)
         found = families.persons.rules.get(name)
-        left = holders(families, name) & _unworded(found, "explained", families.persons.size)
+        left = holders(families, name) & unworded(found, "explained", families.persons.size)
         return ~np.logical_or.reduceat(left, families.starts)
     return _cached(families, ("need worded", name), make)
 
@@ -202,20 +202,20 @@ def _outcome_parts(families: FamilyColumns, code: str) -> list:
 def _part_worded(families: FamilyColumns, code: str, rule) -> np.ndarray:
     """Per family: whether an outcome part's reasons come from the columns (where it is unknown)."""
     if rule.subject != "person":
-        return ~_family_unworded(families, rule.name)
+        return ~_familyunworded(families, rule.name)
     if families.compiled.rules[code].subject != "person":
         return np.zeros(families.size, dtype=bool)  # (a family need's member parts: the evaluator's)
     persons = families.persons
     found, had = persons.rules.get(rule.name), persons.rules.get(code)
     if had is None:
         return np.zeros(families.size, dtype=bool)
-    left = holders(families, code) & (had.value != NOT) & _unworded(found, "explained", persons.size)
+    left = holders(families, code) & (had.value != NOT) & unworded(found, "explained", persons.size)
     return ~np.logical_or.reduceat(left, families.starts)
 
 
-def _family_unworded(families: FamilyColumns, name: str) -> np.ndarray:
+def _familyunworded(families: FamilyColumns, name: str) -> np.ndarray:
     found = families.rules.get(name)
-    return _unworded(found, "worded", families.size)
+    return unworded(found, "worded", families.size)
 
 
 def _outcomes_worded(families: FamilyColumns, part: str) -> np.ndarray:
@@ -274,4 +274,4 @@ def part_reasons(families: FamilyColumns, code: str, rule, row: int) -> list[str
     return list(dict.fromkeys(reasons))
 
 
-__all__ = ["family_reasons", "holders", "need_reasons", "part_reasons", "row_reasons", "worded_rows"]
+__all__ = ["family_reasons", "holders", "need_reasons", "part_reasons", "row_reasons", "unworded", "worded_rows"]
