@@ -24,7 +24,9 @@ On top of what the person-level columns cover, a family-level rule may use:
 - references to other family-level rules.
 
 Anything else (a family attribute, a referenced person-level need by name, a record test with a
-parameter under and/or) leaves the rule to the evaluator, as do unknown results. Tests compare the
+parameter under and/or) leaves the rule to the evaluator, as do unknown results (whose reasons a run's
+figures take from :mod:`engine.columns.worded` where the sources they reached allow: the counts of needs,
+outcomes and member quantifiers note theirs among the rule's reads). Tests compare the
 stored records of seeded and unseeded evaluation byte for byte. :meth:`FamilyColumns.outcome` and
 :meth:`FamilyColumns.need_value` also give the values :mod:`engine.columns.summary` reads.
 """
