@@ -96,7 +96,7 @@ def family_reasons(families: FamilyColumns, found: RuleColumns, row: int,
             continue
         if kind == "needs":
             for name in source:
-                if _need(families, name)[row] == UNSURE:
+                if _listed(families, ("need", name), _need)[row] == UNSURE:
                     worded = memo.get(("need", name))
                     if worded is None:
                         worded = memo[("need", name)] = [f"need {name}: {r}" for r in need_reasons(families, name, row)]
@@ -187,7 +187,7 @@ def _need_worded(families: FamilyColumns, name: str) -> np.ndarray:
     def make() -> np.ndarray:
         rule = families.compiled.rules[name]
         if rule.subject != "person":
-            return ~_familyunworded(families, name)
+            return ~_family_unworded(families, name)
         found = families.persons.rules.get(name)
         left = holders(families, name) & unworded(found, "explained", families.persons.size)
         return ~np.logical_or.reduceat(left, families.starts)
@@ -202,7 +202,7 @@ def _outcome_parts(families: FamilyColumns, code: str) -> list:
 def _part_worded(families: FamilyColumns, code: str, rule) -> np.ndarray:
     """Per family: whether an outcome part's reasons come from the columns (where it is unknown)."""
     if rule.subject != "person":
-        return ~_familyunworded(families, rule.name)
+        return ~_family_unworded(families, rule.name)
     if families.compiled.rules[code].subject != "person":
         return np.zeros(families.size, dtype=bool)  # (a family need's member parts: the evaluator's)
     persons = families.persons
@@ -213,7 +213,7 @@ def _part_worded(families: FamilyColumns, code: str, rule) -> np.ndarray:
     return ~np.logical_or.reduceat(left, families.starts)
 
 
-def _familyunworded(families: FamilyColumns, name: str) -> np.ndarray:
+def _family_unworded(families: FamilyColumns, name: str) -> np.ndarray:
     found = families.rules.get(name)
     return unworded(found, "worded", families.size)
 
@@ -239,20 +239,37 @@ def _outcome_reasons(families: FamilyColumns, part: str, row: int, memo: dict[tu
                      ) -> list[str]:
     """What ``all_outcomes(part)`` collects (``engine.rules.outcomes.all_outcomes``)."""
     reasons: list[str] = []
-    for need in families.compiled.needs:
-        if need.name not in families.compiled.outcomes or need.name not in families.compiled.rules:
-            continue  # (never identified in a worded row)
-        applicable, achieved, _, value, _ = families.outcome(need.name)
+    for name, parts, applicable, judged in _outcome_table(families, part):
         if applicable[row] == NOT:
             continue
-        judged = achieved if part == "achieved" else value
         if judged[row] == UNSURE or applicable[row] == UNSURE:
-            for rule in _outcome_parts(families, need.name):
+            for rule in parts:
                 worded = memo.get(("part", rule.name))
                 if worded is None:
-                    worded = memo[("part", rule.name)] = part_reasons(families, need.name, rule, row)
+                    worded = memo[("part", rule.name)] = part_reasons(families, name, rule, row)
                 reasons += worded
     return reasons
+
+
+def _outcome_table(families: FamilyColumns, part: str) -> list[tuple[str, list, list[int], list[int]]]:
+    """Per need with an outcome rule: its name, outcome parts, and per family whether it is identified and
+    what ``all_outcomes(part)`` judges of its outcome (as lists: read one family at a time)."""
+    def make() -> list[tuple[str, list, list[int], list[int]]]:
+        table = []
+        compiled = families.compiled
+        for need in compiled.needs:
+            if need.name not in compiled.outcomes or need.name not in compiled.rules:
+                continue  # (never identified in a worded row)
+            applicable, achieved, _, value, _ = families.outcome(need.name)
+            judged = achieved if part == "achieved" else value
+            table.append((need.name, _outcome_parts(families, need.name), applicable.tolist(), judged.tolist()))
+        return table
+    return _cached(families, ("outcome table", part), make)
+
+
+def _listed(families: FamilyColumns, key: tuple, make) -> list:
+    """A per-family array of this module's as a list, for reading one family at a time."""
+    return _cached(families, ("list", *key), lambda: make(families, key[1]).tolist())
 
 
 def part_reasons(families: FamilyColumns, code: str, rule, row: int) -> list[str]:
