@@ -46,11 +46,11 @@ from engine.columns.aggregates import RecordAggregates
 from engine.columns.facts import Facts, fact_columns, field_column
 from engine.columns.gather import BatchRecords
 from engine.columns.reasons import NO_BIRTH_DATE, explain_rows, reasons_of
-from engine.columns.worded import worded_rows
 from engine.columns.values import (
     MIRROR, NAMES, NOT, UNSURE, YES, Const, Counted, Num, Obj, Unsupported, arith_columns, arith_values,
     compare_numbers, compare_objects, compare_values, group_rows,
 )
+from engine.columns.worded import worded_rows
 from engine.rules import ir
 from engine.rules.calendar import age_on
 from engine.rules.results import UNKNOWN, ParamUse, TriResult, unique_evidence
