@@ -236,7 +236,7 @@ class FamilyColumns(PersonColumns):
                 if name not in self.compiled.rules:
                     parts.append(None)
                     continue
-                value, left = self._outcome_part(name, code, self.compiled.rules[name].subject)
+                value, left = self.outcome_part(name, code, self.compiled.rules[name].subject)
                 undecided |= left & (applicable != NOT)
                 parts.append(value)
             achieved, sustained = parts
@@ -245,7 +245,7 @@ class FamilyColumns(PersonColumns):
             found = self.outcomes[code] = (applicable, achieved, sustained, value, undecided)
         return found
 
-    def _outcome_part(self, name: str, code: str, subject: str) -> tuple[np.ndarray, np.ndarray]:
+    def outcome_part(self, name: str, code: str, subject: str) -> tuple[np.ndarray, np.ndarray]:
         """A part's family value (the evaluator's ``family_outcome`` for a member-level part: every member
         who had the need achieves it, Kleene "for all"), and the families it cannot decide."""
         if subject == "family":

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.columns.values import NAMES, NOT, UNSURE, YES
-from engine.columns.worded import family_reasons, holders, row_reasons, unworded
+from engine.columns.values import NAMES, NOT, UNSURE
+from engine.columns.worded import family_reasons, holders, need_values, part_values, row_reasons, unworded
 from engine.rules.evaluator import and2
 from engine.rules.outcomes import had_and_achieved
 from engine.rules.results import NOT_MET, UNKNOWN, OutcomeResult, TriResult, all_met, any_met
@@ -102,7 +102,7 @@ def batch_figures(results: ColumnResults) -> list[RunFigures | None]:
             continue
         found, holder = columns.person[need.name], holders(families, need.name)
         fast &= ~np.logical_or.reduceat(holder & _left(found), starts)
-        values[need.name] = np.maximum.reduceat(np.where(holder, found.value, NOT), starts)  # (any_met)
+        values[need.name] = need_values(families, need.name)  # (any holder's: non-holders are not met)
         member_rows.append((need.name, holder & (found.value == UNSURE)))
     for code, *parts in results.outcome_rules:
         identified = values[code] != NOT
@@ -112,10 +112,8 @@ def batch_figures(results: ColumnResults) -> list[RunFigures | None]:
                 continue
             part, had = columns.person[rule.name], holders(families, code) & (columns.person[code].value != NOT)
             fast &= ~(identified & np.logical_or.reduceat(had & _left(part), starts))
-            # every member who had the need achieves it (had_and_achieved, all_met; none had it: not met)
-            failed = had & (part.value == NOT) & (columns.person[code].value == YES)
-            doubt = had & (part.value != YES) & ~failed
-            unsure = identified & ~np.logical_or.reduceat(failed, starts) & np.logical_or.reduceat(doubt, starts)
+            # (a member's reasons count where the family's part is unknown: every member who had it achieves it)
+            unsure = identified & (part_values(families, code, rule) == UNSURE)
             member_rows.append((rule.name, had & (part.value == UNSURE) & unsure[owner]))
     for name in ("family_definition", "eligible", "claimable"):
         family_rule(columns.family[name], np.ones(families.size, dtype=bool))

@@ -72,7 +72,7 @@ def worded_rows(families: FamilyColumns, value: np.ndarray, reads: list[tuple],
                 sourced |= worded
         elif kind == "needs":
             for name in read[2]:
-                doubt |= read[1] & (_need(families, name) == UNSURE) & ~_need_worded(families, name)
+                doubt |= read[1] & (need_values(families, name) == UNSURE) & ~_need_worded(families, name)
             why.append(read)
             sourced |= read[1]
         elif kind == "outcomes":
@@ -96,7 +96,7 @@ def family_reasons(families: FamilyColumns, found: RuleColumns, row: int,
             continue
         if kind == "needs":
             for name in source:
-                if _listed(families, ("need", name), _need)[row] == UNSURE:
+                if _listed(families, ("need", name), need_values)[row] == UNSURE:
                     worded = memo.get(("need", name))
                     if worded is None:
                         worded = memo[("need", name)] = [f"need {name}: {r}" for r in need_reasons(families, name, row)]
@@ -155,8 +155,14 @@ def _cached(families: FamilyColumns, key: tuple, make) -> np.ndarray:
     return found
 
 
-def _need(families: FamilyColumns, name: str) -> np.ndarray:
+def need_values(families: FamilyColumns, name: str) -> np.ndarray:
+    """A need's family values (``FamilyColumns.need_value``), once per batch."""
     return _cached(families, ("need", name), lambda: families.need_value(families.compiled.rules[name]))
+
+
+def part_values(families: FamilyColumns, code: str, rule) -> np.ndarray:
+    """A member-level outcome part's family values (``FamilyColumns.outcome_part``), once per batch."""
+    return _cached(families, ("part", rule.name), lambda: families.outcome_part(rule.name, code, "person")[0])
 
 
 def unworded(found: RuleColumns | None, worded_by: str, size: int) -> np.ndarray:
@@ -225,7 +231,7 @@ def _outcomes_worded(families: FamilyColumns, part: str) -> np.ndarray:
         compiled = families.compiled
         ok = ~families.identified_earlier
         for need in compiled.needs:
-            identified = _need(families, need.name) != NOT
+            identified = need_values(families, need.name) != NOT
             if need.name not in compiled.outcomes or need.name not in compiled.rules:
                 ok &= ~identified  # ("need CODE has no outcome rule": the evaluator's)
                 continue
@@ -275,8 +281,7 @@ def _listed(families: FamilyColumns, key: tuple, make) -> list:
 def part_reasons(families: FamilyColumns, code: str, rule, row: int) -> list[str]:
     """An outcome part's reasons for family ``row`` (none unless it is unknown for the family)."""
     found = families.rules[rule.name] if rule.subject != "person" else None
-    value = found.value if found is not None else _cached(
-        families, ("part", rule.name), lambda: families._outcome_part(rule.name, code, "person")[0])
+    value = found.value if found is not None else part_values(families, code, rule)
     if value[row] != UNSURE:
         return []
     if found is not None:
@@ -291,4 +296,5 @@ def part_reasons(families: FamilyColumns, code: str, rule, row: int) -> list[str
     return list(dict.fromkeys(reasons))
 
 
-__all__ = ["family_reasons", "holders", "need_reasons", "part_reasons", "row_reasons", "unworded", "worded_rows"]
+__all__ = ["family_reasons", "holders", "need_reasons", "need_values", "part_reasons", "part_values", "row_reasons",
+           "unworded", "worded_rows"]
