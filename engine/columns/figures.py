@@ -51,26 +51,28 @@ class RunFigures:
 
 def run_figures_of(results: ColumnResults, ev: Evaluation) -> RunFigures | None:
     """The figures the assembled result would give ``ev``'s family, or None where only assembling tells."""
-    if ev.seeds is None or ev.overrides or not ev.members:
-        return None
-    start = ev.seeds[1][ev.members[0].person_id]
-    row = results.families.row_of_start[start]
-    if not results.assembled[row]:
+    found = _rows(results, ev)
+    if found is None:
         return None
     if results.figures is None:
         results.figures = batch_figures(results)
-    found = results.figures[row]
-    return found if found is not None else _Figures(results, ev, start, row).figures()
+    return results.figures[found[1]] or _Figures(results, ev, *found).figures()
 
 
 def family_figures(results: ColumnResults, ev: Evaluation) -> RunFigures | None:
     """:func:`run_figures_of` for one family on its own, whatever the batch's table holds (the way a family
     the table leaves is taken; tests compare both ways)."""
+    found = _rows(results, ev)
+    return _Figures(results, ev, *found).figures() if found is not None else None
+
+
+def _rows(results: ColumnResults, ev: Evaluation) -> tuple[int, int] | None:
+    """The family's first member row and its family row, where the assembly would take it."""
     if ev.seeds is None or ev.overrides or not ev.members:
         return None
     start = ev.seeds[1][ev.members[0].person_id]
     row = results.families.row_of_start[start]
-    return _Figures(results, ev, start, row).figures() if results.assembled[row] else None
+    return (start, row) if results.assembled[row] else None
 
 
 def batch_figures(results: ColumnResults) -> list[RunFigures | None]:

@@ -96,7 +96,8 @@ def family_reasons(families: FamilyColumns, found: RuleColumns, row: int,
             continue
         if kind == "needs":
             for name in source:
-                if _listed(families, ("need", name), need_values)[row] == UNSURE:
+                values = _cached(families, ("need list", name), lambda: need_values(families, name).tolist())
+                if values[row] == UNSURE:
                     worded = memo.get(("need", name))
                     if worded is None:
                         worded = memo[("need", name)] = [f"need {name}: {r}" for r in need_reasons(families, name, row)]
@@ -271,11 +272,6 @@ def _outcome_table(families: FamilyColumns, part: str) -> list[tuple[str, list, 
             table.append((need.name, _outcome_parts(families, need.name), applicable.tolist(), judged.tolist()))
         return table
     return _cached(families, ("outcome table", part), make)
-
-
-def _listed(families: FamilyColumns, key: tuple, make) -> list:
-    """A per-family array of this module's as a list, for reading one family at a time."""
-    return _cached(families, ("list", *key), lambda: make(families, key[1]).tolist())
 
 
 def part_reasons(families: FamilyColumns, code: str, rule, row: int) -> list[str]:
