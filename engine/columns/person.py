@@ -154,6 +154,15 @@ class PersonColumns(RecordAggregates):
         self._age: Num | None = None
         self._gather_facts(evaluations)
 
+    def release(self) -> None:
+        """Let go of the batch's evaluation and family-level columns once every result is taken: they hold
+        these columns in turn, and reference counting frees a batch without such cycles at once, where the
+        cyclic collector would otherwise scan all of it (a tenth of a batch's time). Nothing can be read
+        from these columns afterwards."""
+        families, self.families, self.first = self.families, None, None
+        if families is not None:
+            families.results = families.first = None
+
     # Seeds ------------------------------------------------------------------------------------------
     def _ready(self, name: str) -> RuleColumns | None:
         """A rule's columns for :meth:`result` (None: left to the evaluator), evaluated on first use."""

@@ -17,7 +17,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from engine.decisions.evaluate import batches_for_workers, map_batches, seeded_evaluations
+from engine.decisions.evaluate import (
+    batch_columns, batches_for_workers, map_batches, release_columns, seeded_evaluations,
+)
 from engine.decisions.overrides import OverrideRecord
 from engine.integrate.collector import collector_paused
 from engine.rules.inputs import FamilyInput
@@ -244,6 +246,7 @@ def _diff_batch(compiled_a: Any, compiled_b: Any, families: Sequence[FamilyInput
     with collector_paused():
         before = seeded_evaluations(compiled_a, ordered, as_of, overrides)
         after = seeded_evaluations(compiled_b, ordered, as_of, overrides)
+        columns = batch_columns(before) + batch_columns(after)
         values = zip(family_values(compiled_a, before), family_values(compiled_b, after))
         for i, (a, b) in enumerate(values):
             if a is None or b is None:
@@ -265,5 +268,6 @@ def _diff_batch(compiled_a: Any, compiled_b: Any, families: Sequence[FamilyInput
                 counts.after += now
                 counts.gained += now and not was
                 counts.lost += was and not now
+        release_columns(columns)
     return report
 

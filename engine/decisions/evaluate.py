@@ -252,6 +252,7 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
     ev = found = result = None
     with collector_paused():
         evaluations = seeded_evaluations(compiled, ordered, as_of, overrides)
+        columns = batch_columns(evaluations)
         stored = _stored_groups(compiled, evaluations)
         figures = dict(zip(map(id, evaluations), run_figures(compiled, evaluations)))
         out: list[Evaluated] = []
@@ -281,7 +282,20 @@ def _stored_loaded(compiled: Any, families: Sequence[FamilyInput], as_of: date,
         stored.clear()
         figures.clear()
         ev = found = result = None  # (the last family's)
+        release_columns(columns)
     return out
+
+
+def batch_columns(evaluations: Sequence[Any]) -> list[Any]:
+    """The column-wise results (:class:`engine.columns.person.PersonColumns`) seeding ``evaluations``."""
+    return list({id(ev.seeds[0]): ev.seeds[0] for ev in evaluations if ev.seeds is not None}.values())
+
+
+def release_columns(columns: list[Any]) -> None:
+    """Free a finished batch's columns now, by reference counting (``columns`` is emptied): see
+    :meth:`engine.columns.person.PersonColumns.release`."""
+    while columns:
+        columns.pop().release()
 
 
 def _stored_groups(compiled: Any, evaluations: list[Any]) -> dict[int, tuple[tuple[str, bytes] | None, Any]]:
