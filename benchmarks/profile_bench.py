@@ -1,16 +1,19 @@
 """Benchmark: profile a synthetic borough with the Phase 3 framework, and check it against NumPy.
 
-    .venv/bin/python benchmarks/profile_bench.py [--people 300000] [--workers 2] [--seed 7] [--cprofile]
+    .venv/bin/python benchmarks/profile_bench.py [--people 300000] [--workers 2] [--seed 7] [--cprofile] [--objects]
 
 Generates a seeded borough in memory (people, families, ~10 facts per person over four years, column
 arrays first), compiles ``frameworks/phase3``, profiles every family as of 2023-09-01 - evaluation and
 writing hash-chained decision records to a SQLite file - then times ``explain`` for one family and
-``replay`` for one decision. In the same run a vectorised NumPy implementation of Phase 3 eligibility
-(``profile_reference.py``: three-valued, reading the framework IR, sharing no code with the evaluator)
-computes every family's eligibility on the same column arrays; the script prints both times and whether the answers agree
-family by family, and then the time Hearth's own column-wise code (``engine.columns``, what ``hearth diff``
-compares) takes to decide the same values from the FamilyInput objects, and whether it agrees. Targets (issue 4): profile < 10 s and < 4 GB for 300,000 people; explain < 100 ms;
-replay < 200 ms. Figures are printed as measured.
+``replay`` for one decision. Hearth is handed the borough's facts as a fact table built from the column
+arrays (``engine.columns.table``; with ``--objects``, as one Fact object per record, 3.5 million of them).
+In the same run a vectorised NumPy implementation of Phase 3 eligibility (``profile_reference.py``:
+three-valued, reading the framework IR, sharing no code with the evaluator) computes every family's
+eligibility on the same column arrays; the script prints both times and whether the answers agree family
+by family, and then the time Hearth's own column-wise code (``engine.columns``, what ``hearth diff``
+compares) takes to decide the same values from the same families, and whether it agrees. Targets (issue
+4): profile < 10 s and < 4 GB for 300,000 people; explain < 100 ms; replay < 200 ms. Figures are printed
+as measured.
 """
 
 from __future__ import annotations
@@ -237,15 +240,83 @@ def generate(people: int, seed: int) -> Borough:
 # Column arrays -> FamilyInput (what the snapshot loader would hand the evaluator)
 
 
+class _Dates:
+    """Date objects by ordinal over the borough's span, shared so three million facts stay affordable."""
+
+    def __init__(self, b: Borough) -> None:
+        self.low = min(int(b.dob.min()), HISTORY_START.toordinal() - 800)
+        self.dates = [date.fromordinal(o) for o in range(self.low, AS_OF.toordinal() + 2000)]
+
+    def __call__(self, ordinal: int) -> date:
+        return self.dates[ordinal - self.low]
+
+
+def _members(b: Borough, day: _Dates, person_ids: list[str]) -> list[tuple[Member, ...]]:
+    members: list[list[Member]] = [[] for _ in range(b.families)]
+    sexes = np.where(b.female, "F", "M").tolist()
+    for person, (family, born) in enumerate(zip(b.family_of.tolist(), b.dob.tolist())):
+        members[family].append(Member(person_id=person_ids[person], date_of_birth=day(born), sex=sexes[person]))
+    return [tuple(m) for m in members]
+
+
+def _coverage() -> dict[str, Coverage]:
+    return {name: Coverage(name, HISTORY_START, AS_OF, (FEED[name],)) for name in FEED}
+
+
+def _field_values(b: Borough, name: str, day: _Dates) -> dict[str, list]:
+    """Each record's fields of fact type ``name`` as a Fact holds them (codes as text, dates as dates)."""
+    cols = b.facts[name]
+    date_field = EVENT_DATE_FIELD.get(name, "term_end" if name == "attendance" else "start_date")
+    values = {date_field: list(map(day, cols.day.tolist()))}
+    if cols.end is not None:
+        values["end_date"] = [day(e) if e >= 0 else None for e in cols.end.tolist()]
+    for key, column in cols.fields.items():
+        raw = column.tolist()
+        codes = CODES.get(f"{name}.{key}")
+        if codes is not None:
+            raw = [codes[v] for v in raw]
+        elif key in ("term_start", "due_date"):
+            raw = list(map(day, raw))
+        values[key] = raw
+    return values
+
+
+def to_fact_table(b: Borough) -> list[FamilyInput]:
+    """One FamilyInput per family whose facts are views of one :class:`engine.columns.table.FactTable` built
+    from the borough's column arrays (the data the NumPy reference reads), as equal to
+    :func:`to_family_inputs`' facts; a record is made a Fact only when something reads it one by one."""
+    from engine.columns.table import NO_END, FactTable, TypeRows
+
+    day = _Dates(b)
+    person_ids = [f"P{i:07d}" for i in range(b.people)]
+    record_ids = np.array(person_ids, dtype=object)  # (each person's one source record)
+    types = {}
+    for name, cols in b.facts.items():
+        order = np.argsort(b.family_of[cols.person], kind="stable")  # (family by family, as a table keeps them)
+        n = len(order)
+
+        def objects(values: list) -> np.ndarray:
+            array = np.empty(n, dtype=object)
+            array[:] = values
+            return array[order]
+
+        ids = objects([f"{name}:{k}" for k in range(n)])
+        fields = {key: objects(values) for key, values in _field_values(b, name, day).items()}
+        end = cols.end[order] if cols.end is not None else np.full(n, NO_END, dtype=np.int64)
+        person = cols.person[order].astype(np.int64)
+        types[name] = TypeRows(name, b.family_of[person].astype(np.int64), person, cols.day[order].astype(np.int64),
+                               np.where(end >= 0, end, NO_END).astype(np.int64), ids,
+                               np.full(n, FEED[name], dtype=object), record_ids[person],
+                               np.full(n, "B0001", dtype=object), fields)
+    table = FactTable([f"F{i:06d}" for i in range(b.families)], person_ids, types)
+    coverage = _coverage()
+    return [FamilyInput(table.families[i], members, view, coverage=coverage)
+            for i, (members, view) in enumerate(zip(_members(b, day, person_ids), table.views()))]
+
+
 def to_family_inputs(b: Borough) -> list[FamilyInput]:
-    """One FamilyInput per family; dates are shared objects so three million facts stay affordable."""
-    low = min(int(b.dob.min()), HISTORY_START.toordinal() - 800)
-    high = AS_OF.toordinal() + 2000
-    dates = [date.fromordinal(o) for o in range(low, high)]
-
-    def day(ordinal: int) -> date:
-        return dates[ordinal - low]
-
+    """One FamilyInput per family holding its facts as Fact objects (what the snapshot loader hands over)."""
+    day = _Dates(b)
     person_ids = [f"P{i:07d}" for i in range(b.people)]
     family_ids = [f"F{i:06d}" for i in range(b.families)]
     facts: list[list[Fact]] = [[] for _ in range(b.families)]
@@ -254,37 +325,19 @@ def to_family_inputs(b: Borough) -> list[FamilyInput]:
         feed = FEED[name]
         persons, days = cols.person.tolist(), cols.day.tolist()
         ends = cols.end.tolist() if cols.end is not None else None
-        names = list(cols.fields)
-        values = []
-        for key in names:
-            raw = cols.fields[key].tolist()
-            codes = CODES.get(f"{name}.{key}")
-            if codes is not None:
-                raw = [codes[v] for v in raw]
-            elif key in ("term_start", "due_date"):
-                raw = [day(v) for v in raw]
-            values.append(raw)
-        date_field = EVENT_DATE_FIELD.get(name, "term_end" if name == "attendance" else "start_date")
+        values = _field_values(b, name, day)
+        names = list(values)
+        columns = list(values.values())
         for k in range(len(persons)):
-            when = day(days[k])
-            fields = {date_field: when}
-            end = None
-            if ends is not None:
-                end = day(ends[k]) if ends[k] >= 0 else None
-                fields["end_date"] = end
-            for key, column in zip(names, values):
-                fields[key] = column[k]
+            end = None if ends is None or ends[k] < 0 else day(ends[k])
             person = persons[k]
             facts[family_of[person]].append(Fact(
-                fact_id=f"{name}:{k}", fact_type=name, date=when, fields=fields, person_id=person_ids[person],
+                fact_id=f"{name}:{k}", fact_type=name, date=day(days[k]),
+                fields={key: column[k] for key, column in zip(names, columns)}, person_id=person_ids[person],
                 source=feed, source_record_id=person_ids[person], batch_id="B0001", end_date=end))
-    coverage = {name: Coverage(name, HISTORY_START, AS_OF, (FEED[name],)) for name in FEED}
-    members: list[list[Member]] = [[] for _ in range(b.families)]
-    sexes = np.where(b.female, "F", "M").tolist()
-    for person, (family, born) in enumerate(zip(family_of, b.dob.tolist())):
-        members[family].append(Member(person_id=person_ids[person], date_of_birth=day(born), sex=sexes[person]))
-    return [FamilyInput(family_ids[i], tuple(members[i]), tuple(facts[i]), coverage=coverage)
-            for i in range(b.families)]
+    coverage = _coverage()
+    return [FamilyInput(family_ids[i], members, tuple(facts[i]), coverage=coverage)
+            for i, members in enumerate(_members(b, day, person_ids))]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -384,7 +437,7 @@ def run_cprofile(compiled, families, limit: int = 3000) -> None:
 
 def column_values_line(compiled, families, reference: dict[str, str]) -> str:
     """Hearth's own column-wise values (``engine.columns``: what ``hearth diff`` compares), one process, from
-    the same FamilyInput objects: a like-for-like anchor beside the NumPy reference, which reads columns."""
+    the same families: a like-for-like anchor beside the NumPy reference, which reads columns."""
     from engine.columns.summary import family_values
     from engine.decisions.evaluate import family_batches, seeded_evaluations
     from engine.integrate.collector import collector_paused
@@ -415,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cprofile", action="store_true", help="also profile evaluation of 3,000 families")
     parser.add_argument("--ir-json", help="benchmark this compiled framework JSON instead of frameworks/phase3")
     parser.add_argument("--trace", action="store_true", help="store each rule's sub-criteria tree in the records")
+    parser.add_argument("--objects", action="store_true",
+                        help="hand Hearth each family's facts as Fact objects instead of a fact table's views")
     args = parser.parse_args(argv)
 
     from engine.decisions.evaluate import compile_for
@@ -426,10 +481,11 @@ def main(argv: list[str] | None = None) -> int:
     clock = time.perf_counter()
     borough = generate(args.people, args.seed)
     generated = time.perf_counter()
-    families = to_family_inputs(borough)
+    families = to_family_inputs(borough) if args.objects else to_fact_table(borough)
     built = time.perf_counter()
+    given = "FamilyInput objects holding Fact objects" if args.objects else "a fact table of them and its family views"
     print(f"borough: {borough.people:,} people, {borough.families:,} families, {borough.fact_count():,} facts "
-          f"(columns {generated - clock:.1f}s, FamilyInput objects {built - generated:.1f}s; not timed below)")
+          f"(columns {generated - clock:.1f}s, {given} {built - generated:.1f}s; not timed below)")
     framework = load_phase3(args)
     if framework is None:
         return 2

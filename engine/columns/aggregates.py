@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.columns.facts import Facts
 from engine.columns.reasons import Missing, period_words
+from engine.columns.table import TableRecords
 from engine.columns.values import NOT, UNSURE, YES, Const, Num, Obj, Unsupported, params_maybe_unread
 from engine.rules import ir
 from engine.rules.aggregates import RECORDS_BEGIN, _coverage_gaps, _uncovered_because, records_known_from
@@ -271,7 +272,11 @@ class RecordAggregates:
         rows = np.flatnonzero(tie)
         if len(rows):  # (rare: fact ids are compared only there)
             facts = columns.facts
-            tie[rows] = [facts[r - 1].fact_id == facts[r].fact_id for r in rows.tolist()]
+            if isinstance(facts, TableRecords):
+                ids = facts.rows.fact_id[facts.positions]
+                tie[rows] = ids[rows - 1] == ids[rows]
+            else:
+                tie[rows] = [facts[r - 1].fact_id == facts[r].fact_id for r in rows.tolist()]
         first = np.maximum.accumulate(np.where(tie, 0, np.arange(len(owner))))
         return first[picked]
 

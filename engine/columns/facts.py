@@ -11,6 +11,7 @@ from operator import attrgetter
 
 import numpy as np
 
+from engine.columns.table import ABSENT, NO_END, TableRecords
 from engine.columns.values import Num, Obj, column, field_type
 from engine.rules import ir
 from engine.rules.aggregates import field_value, state_end
@@ -40,6 +41,8 @@ def fact_columns(fact_type: ir.FactType, owner: np.ndarray, facts: list, day: np
     """The records of ``fact_type`` owner by owner's number (``owner``, one per record, ascending), each
     owner's in the evaluator's order (:class:`engine.columns.gather.BatchRecords` gives them so), with their
     dates' ordinals (``day``), as columns."""
+    if isinstance(facts, TableRecords):
+        return _table_columns(fact_type, owner, facts, day)
     if fact_type.recording == "states":
         ends = list(map(_END_DATE, facts))
         if fact_type.end_field and None in ends:  # (state_end: the end field stands in for a missing end date)
@@ -52,10 +55,29 @@ def fact_columns(fact_type: ir.FactType, owner: np.ndarray, facts: list, day: np
     return Facts(fact_type, owner, day, end, facts)
 
 
+def _table_columns(fact_type: ir.FactType, owner: np.ndarray, facts: TableRecords, day: np.ndarray) -> Facts:
+    """:func:`fact_columns` of records held in a table: their ends read from its arrays."""
+    if fact_type.recording != "states":
+        return Facts(fact_type, owner, day, np.full(len(facts), FOREVER, dtype=np.int64), facts)
+    end = facts.rows.end[facts.positions]
+    open_ = np.flatnonzero(end == NO_END)
+    if fact_type.end_field and len(open_):  # (state_end: the end field stands in for a missing end date)
+        stands_in = facts.rows.fields.get(fact_type.end_field)
+        if stands_in is not None:
+            for i in open_.tolist():
+                value = stands_in[facts.positions[i]]
+                if isinstance(value, date):
+                    end[i] = value.toordinal()
+    end[end == NO_END] = FOREVER
+    return Facts(fact_type, owner, day, end, facts)
+
+
 def field_column(columns: Facts, name: str) -> Num | Obj:
     """A field of every record, made a column on first use (a date or end field falls back as the
     evaluator's ``field_value`` does)."""
     found = columns.fields.get(name)
+    if found is None and isinstance(columns.facts, TableRecords):
+        found = columns.fields[name] = _table_field(columns, name)
     if found is None:
         facts, fact_type = columns.facts, columns.fact_type
         mappings = columns.mappings
@@ -68,6 +90,21 @@ def field_column(columns: Facts, name: str) -> Num | Obj:
             values = [field_value(f, name, fact_type) if v is None else v for f, v in zip(facts, values)]
         found = columns.fields[name] = column(values, field_type(fact_type, name))
     return found
+
+
+def _table_field(columns: Facts, name: str) -> Num | Obj:
+    """:func:`field_column` of records held in a table: the field's array taken at their rows."""
+    facts, fact_type = columns.facts, columns.fact_type
+    array = facts.rows.fields.get(name)
+    if array is None:
+        values = [None] * len(facts)
+    else:
+        values = array[facts.positions].tolist()
+        if name in facts.rows.gappy:
+            values = [None if v is ABSENT else v for v in values]
+    if name in (fact_type.date_field, fact_type.end_field) and None in values:  # (they fall back)
+        values = [field_value(facts[i], name, fact_type) if v is None else v for i, v in enumerate(values)]
+    return column(values, field_type(fact_type, name))
 
 
 __all__ = ["FOREVER", "Facts", "fact_columns", "field_column"]

@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import date
 from itertools import repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.columns.table import FAMILY_OWN, FactTable, TableFacts, TypeRows
 from engine.rules.aggregates import fact_order
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class BatchRecords:
     family by family, each in the evaluator's order."""
 
     def __init__(self, evaluations: list[Evaluation]) -> None:
+        self.table: FactTable | None = None
+        table = _shared_table(evaluations)
+        if table is not None and self._from_table(table, evaluations):
+            return
         facts: list[Fact] = []
         counts: list[int] = []
         for ev in evaluations:
@@ -85,6 +90,47 @@ class BatchRecords:
                 order[first:last] = ranked  # (a family's facts are consecutive in both orders)
         return order
 
+    def _from_table(self, table: FactTable, evaluations: list[Evaluation]) -> bool:
+        """Each fact type's records of the batch taken from ``table`` (whose views are the families' facts)
+        with NumPy; False where a person is a member of two of the batch's families (the objects' way)."""
+        numbers = np.array([ev.family.facts.family for ev in evaluations], dtype=np.int64)
+        row_of_person = np.full(len(table.persons) + 1, _NOT_MEMBER, dtype=np.int64)  # (last: no person)
+        member_family: list[int] = []
+        number = table.person_number.get
+        for k, ev in enumerate(evaluations):
+            for person, row in ev.seeds[1].items():
+                n = number(person, len(table.persons))
+                if n < len(table.persons):
+                    if row_of_person[n] != _NOT_MEMBER:
+                        return False
+                    row_of_person[n] = row
+                member_family.append(k)
+        family_of_row = np.array(member_family, dtype=np.int64)
+        self.table, self._person, self._family = table, {}, {}
+        for name, rows in table.types.items():
+            first, last = rows.starts[numbers], rows.starts[numbers + 1]
+            counts = last - first
+            if not counts.any():
+                continue
+            family = np.repeat(np.arange(len(numbers), dtype=np.int64), counts)
+            positions = np.arange(len(family), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts) \
+                + np.repeat(first, counts)
+            person = rows.person[positions]
+            owner = np.where(person == FAMILY_OWN, _FAMILY_OWN, row_of_person[person])
+            elsewhere = owner >= 0
+            elsewhere[elsewhere] = family_of_row[owner[elsewhere]] != family[elsewhere]
+            owner[elsewhere] = _NOT_MEMBER  # (a member of another of the batch's families, not of this one)
+            day = rows.day[positions]
+            mine = owner >= 0
+            if mine.any():
+                order = _table_order(owner[mine], day[mine], positions[mine], table, rows)
+                self._person[name] = (owner[mine][order], positions[mine][order])
+            kept = owner != _NOT_MEMBER
+            if kept.any():
+                order = _table_order(family[kept], day[kept], positions[kept], table, rows)
+                self._family[name] = (family[kept][order], positions[kept][order])
+        return True
+
     def _by_type(self, kept: np.ndarray, types: np.ndarray, owner: np.ndarray,
                  codes: dict[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         span = int(owner.max()) + 1 if len(owner) else 1
@@ -95,21 +141,62 @@ class BatchRecords:
 
     def person(self, name: str) -> tuple[np.ndarray, list[Fact], np.ndarray]:
         """Every current member's records of type ``name``: (member rows, records, their dates' ordinals)."""
-        return self._take(self._person.get(name))
+        return self._take(self._person.get(name), name)
 
     def family(self, name: str) -> tuple[np.ndarray, list[Fact], np.ndarray]:
         """Every family's records of type ``name``: (family positions, records, their dates' ordinals)."""
-        return self._take(self._family.get(name))
+        return self._take(self._family.get(name), name)
 
     def person_types(self) -> list[str]:
         return list(self._person)
 
-    def _take(self, found: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, list[Fact], np.ndarray]:
+    def _take(self, found: tuple[np.ndarray, np.ndarray] | None, name: str) -> tuple[np.ndarray, Any, np.ndarray]:
         if found is None:
             return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
         owner, positions = found
+        if self.table is not None:
+            rows = self.table.types[name]
+            return owner, self.table.facts(rows, positions), rows.day[positions]
         facts = self.facts
         return owner, [facts[i] for i in positions.tolist()], self.day[positions]
+
+
+def _shared_table(evaluations: list[Evaluation]) -> FactTable | None:
+    """The table whose views every evaluation's facts are, if there is one."""
+    tables = {id(facts.table): facts.table for ev in evaluations
+              if isinstance(facts := ev.family.facts, TableFacts)}
+    if len(tables) != 1 or not all(isinstance(ev.family.facts, TableFacts) for ev in evaluations):
+        return None
+    return next(iter(tables.values()))
+
+
+def _table_order(owner: np.ndarray, day: np.ndarray, positions: np.ndarray, table: FactTable,
+                 rows: TypeRows) -> np.ndarray:
+    """The order of one fact type's records owner by owner (``owner``: a member row or a family position),
+    each owner's in the evaluator's order: date, fact id, then the rest of
+    :func:`~engine.rules.aggregates.fact_order` (two records sharing date and id), then the table's order."""
+    order = np.argsort((owner << 22) | day, kind="stable")  # (ordinals stay below 2**22)
+    tied = (owner[order[1:]] == owner[order[:-1]]) & (day[order[1:]] == day[order[:-1]])
+    if not tied.any():
+        return order
+    run = np.concatenate(([0], np.cumsum(~tied)))
+    shared = np.flatnonzero(np.bincount(run)[run] > 1)
+    at = order[shared]
+    ids = rows.fact_id[positions[at]].astype(str)
+    by_id = np.lexsort((ids, run[shared]))  # (stable: the table's order among equal ids)
+    order[shared] = at[by_id]
+    ids, runs = ids[by_id], run[shared][by_id]
+    same = np.flatnonzero((ids[1:] == ids[:-1]) & (runs[1:] == runs[:-1]))
+    for i in same.tolist():  # (rare: two records share date and id) the rest of the key decides
+        first = i
+        while first > 0 and runs[first - 1] == runs[i] and ids[first - 1] == ids[i]:
+            first -= 1
+        last = i + 2
+        while last < len(ids) and runs[last] == runs[i] and ids[last] == ids[i]:
+            last += 1
+        span = shared[first:last]
+        order[span] = sorted(order[span].tolist(), key=lambda k: fact_order(table.fact(rows, int(positions[k]))))
+    return order
 
 
 __all__ = ["BatchRecords"]

@@ -42,6 +42,7 @@ from engine.columns.values import NAMES, NOT, YES
 from engine.columns.family import FamilyColumns
 from engine.columns.person import PersonColumns, RuleColumns
 from engine.columns.reasons import Missing
+from engine.columns.table import TableRecords
 from engine.errors import HearthError
 from engine.rules.evaluator import Evaluation
 from engine.rules.scoring import rag_band
@@ -188,7 +189,14 @@ class _Writer:
             unique = np.unique(np.concatenate(row_arrays))
             self.fact_base[key] = (unique, count)
             count += len(unique)
-            facts = [columns.facts[r] for r in unique.tolist()]
+            records = columns.facts
+            if isinstance(records, TableRecords):  # (read from the table's columns: no Fact is made)
+                contents = records.table.contents(records.rows, records.positions[unique])
+                for start in range(0, len(unique), _FACT_CHUNK):
+                    chunks.append({"count": min(_FACT_CHUNK, len(unique) - start),
+                                   **{name: values[start:start + _FACT_CHUNK] for name, values in contents.items()}})
+                continue
+            facts = [records[r] for r in unique.tolist()]
             for start in range(0, len(facts), _FACT_CHUNK):
                 part = facts[start:start + _FACT_CHUNK]
                 chunks.append({"count": len(part), **{name: list(map(get, part)) for name, get in _FACT_FIELDS.items()}})
@@ -241,8 +249,10 @@ def pack_batch(results: ColumnResults, evaluations: list[Any], clean: np.ndarray
     writer = _Writer(persons)
     for found in list(persons.rules.values()) + list(families.rules.values()):
         writer.collect(found)
-    try:  # (dates are written as ISO text)
-        facts = [(chunk["count"], orjson.dumps(chunk)) for chunk in writer.facts()]
+    # (dates are written as ISO text; keys sorted, so a record's bytes follow its contents, not the order its
+    # feed or a fact table listed its fields in)
+    try:
+        facts = [(chunk["count"], orjson.dumps(chunk, option=orjson.OPT_SORT_KEYS)) for chunk in writer.facts()]
     except TypeError as error:  # a value JSON cannot hold: the batch's families get format 4
         raise NotStorable(str(error)) from None
     family_level = {id(found) for found in families.rules.values() if found is not None}
