@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 from datetime import date, datetime
 from operator import itemgetter
 
@@ -29,6 +30,7 @@ from engine.integrate.snapshot_plan import (
     KEYS_PER_QUERY, DateCache, FamilyBatch, MemberRow, SnapshotPlan, as_date, batch_size_for, families_on_date,
     family_of_person, memberships_on_date, naive_utc, plan_snapshot, read_coverage, sorted_members, tapered_sizes,
 )
+from engine.integrate.snapshot_table import fact_table
 from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
 from engine.storage.tables_ingest import batches, facts, source_records
 
@@ -83,11 +85,11 @@ def load_families(
 
 
 def _family_inputs(families: Iterable[tuple[str, tuple[MemberRow, ...]]], records_of: Mapping[str, list[tuple]],
-                   facts_of: Mapping[str, list[Fact]], coverage: dict[str, Coverage]) -> list[FamilyInput]:
+                   facts_of: Mapping[str, Sequence[Fact]], coverage: dict[str, Coverage]) -> list[FamilyInput]:
     result = []
     for family_id, rows in families:
         members = tuple(_member(person, joined, left, records_of.get(person, [])) for person, joined, left, _ in rows)
-        family_facts = tuple(facts_of.get(family_id, ()))  # already in (date, fact type, fact id) order
+        family_facts = facts_of.get(family_id, ())  # already in (date, fact type, fact id) order
         result.append(FamilyInput(family_id=family_id, members=members, facts=family_facts, coverage=coverage))
     return result
 
@@ -107,8 +109,10 @@ def _load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> 
     records = _records(conn, plan.loaded_at, plan.known, sorted({k for keys in batch.person_keys.values() for k in keys}))
     records_of = {person: [records[k] for k in keys if k in records] for person, keys in batch.person_keys.items()}
     owners = {key: mark for key, mark in batch.owners.items() if key in records}
-    facts_of = _facts(conn, owners, plan.loaded_at, plan.known, plan.wanted, by_key=True)
-    return _family_inputs(batch.families, records_of, facts_of, plan.coverage)
+    # the batch's facts as a table (a record is made a Fact only when a family is evaluated one by one)
+    table = fact_table(_latest(conn, owners, plan.loaded_at, plan.known, plan.wanted, by_key=True), owners,
+                       [family_id for family_id, _ in batch.families], fields_of)
+    return _family_inputs(batch.families, records_of, dict(zip(table.families, table.views())), plan.coverage)
 
 
 def load_snapshot_families(engine: sa.Engine, as_of: date, known_at: datetime | None = None,
@@ -142,7 +146,7 @@ class BatchLoader:
 
 
 def facts_by_record(engine: sa.Engine, known_at: datetime | None = None,
-                    ) -> tuple[dict[str, list[Fact]], dict[str, Coverage]]:
+                    ) -> tuple[dict[str, tuple[Fact, ...]], dict[str, Coverage]]:
     """Every source record's facts (latest versions known at ``known_at``) and the feeds' coverage, whoever
     the record's person and family are: the evaluation regroups them by the true people. Each fact's
     ``person_id`` is its record key."""
@@ -253,7 +257,10 @@ def _fact_rows(conn: sa.Connection, wanted: frozenset[str] | None, record_keys: 
 _FACT_ORDER = itemgetter(3, 1, 0)
 
 
-def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dict[str, list[Fact]]:
+def _latest(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> list[tuple]:
+    """The fact rows of ``record_owner``'s records known at ``known``, the latest version of each fact id,
+    in the order a family's facts are kept in (date, fact type, fact id): ISO text dates (SQLite) sort as
+    their days do."""
     # Versions of one fact id are ordered by their batch's load time: rank the batches known at `known`
     # once (a SQL filter on batch ids would make SQLite walk the index instead of scanning).
     known_batches = sorted((t, b) for b, t in loaded_at.items() if known is None or t <= known)
@@ -267,19 +274,28 @@ def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dic
             previous = latest.get(row[0])
             if previous is None or rank[previous[6]] < rank[row[6]]:
                 latest[row[0]] = row
+    return sorted(latest.values(), key=_FACT_ORDER)
+
+
+def fields_of(fields: str | Mapping[str, Any], fact_type: str, dates: DateCache) -> dict[str, Any]:
+    """A fact row's fields as a Fact holds them: JSON text (SQLite) decoded, date fields made dates."""
+    values = orjson.loads(fields) if isinstance(fields, str) else dict(fields)
+    for name in _DATE_FIELDS.get(fact_type, ()):
+        value = values.get(name)
+        if isinstance(value, str):
+            values[name] = dates[value]
+    return values
+
+
+def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dict[str, tuple[Fact, ...]]:
     by_family: dict[str, list[Fact]] = defaultdict(list)
-    decode, dates, date_fields = orjson.loads, DateCache(), _DATE_FIELDS
-    # In the order each family's facts are kept in (date, fact type, fact id): ISO text dates (SQLite)
-    # sort as their days do, so no family's list needs sorting afterwards.
-    for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in sorted(
-            latest.values(), key=_FACT_ORDER):
+    dates = DateCache()
+    # (in the order each family's facts are kept in, so no family's list needs sorting afterwards)
+    for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in _latest(
+            conn, record_owner, loaded_at, known, wanted, by_key=by_key):
         family, person = record_owner[record_key]
-        values = decode(fields) if isinstance(fields, str) else dict(fields)
-        for name in date_fields.get(fact_type, ()):
-            value = values.get(name)
-            if isinstance(value, str):
-                values[name] = dates[value]
+        values = fields_of(fields, fact_type, dates)
         # positional (the order of Fact's fields): this runs once per fact
         by_family[family].append(Fact(fact_id, fact_type, dates[event_date], values, person, None, feed,
                                       record_key[len(feed) + 1:], batch_id, dates[end_date]))
-    return by_family
+    return {family: tuple(facts) for family, facts in by_family.items()}

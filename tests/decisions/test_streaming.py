@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from engine.columns.table import TableFacts
 from engine.decisions.profile import ProfileRun, profile
 from engine.decisions.records import stored_bytes, verify_chain
 from engine.integrate.snapshot import load_batch, load_families, load_snapshot_families, plan_snapshot, tapered_sizes
@@ -43,6 +44,9 @@ def test_batches_together_are_the_whole_snapshot(loaded: sa.Engine) -> None:
             with loaded.connect() as conn:
                 batched = [family for batch in plan.batches for family in load_batch(conn, plan, batch)]
             assert batched == whole, (as_of, known_at, batch_size)
+            # (a batch's facts come as a fact table's views, the whole snapshot's as Fact objects: equal)
+            assert all(isinstance(f.facts, TableFacts) for f in batched)
+            assert all(isinstance(f.facts, tuple) for f in whole)
         tapered = plan_snapshot(loaded, as_of, known_at, batch_size=4, workers=2)
         sizes = [len(batch.families) for batch in tapered.batches]
         assert sizes == tapered_sizes(len(whole), 4, 2) and sizes[-1] < 4
