@@ -94,18 +94,20 @@ class BatchRecords:
         """Each fact type's records of the batch taken from ``table`` (whose views are the families' facts)
         with NumPy; False where a person is a member of two of the batch's families (the objects' way)."""
         numbers = np.array([ev.family.facts.family for ev in evaluations], dtype=np.int64)
-        row_of_person = np.full(len(table.persons) + 1, _NOT_MEMBER, dtype=np.int64)  # (last: no person)
-        member_family: list[int] = []
-        number = table.person_number.get
-        for k, ev in enumerate(evaluations):
-            for person, row in ev.seeds[1].items():
-                n = number(person, len(table.persons))
-                if n < len(table.persons):
-                    if row_of_person[n] != _NOT_MEMBER:
-                        return False
-                    row_of_person[n] = row
-                member_family.append(k)
-        family_of_row = np.array(member_family, dtype=np.int64)
+        ids = [person for ev in evaluations for person in ev.seeds[1]]
+        member_rows = np.fromiter((row for ev in evaluations for row in ev.seeds[1].values()), dtype=np.int64,
+                                  count=len(ids))
+        family_of_row = np.zeros(len(ids), dtype=np.int64)
+        family_of_row[member_rows] = np.repeat(np.arange(len(evaluations), dtype=np.int64),
+                                        [len(ev.seeds[1]) for ev in evaluations])
+        missing = len(table.persons)  # (a member with no records; the last entry below)
+        known = np.fromiter(map(table.person_number.get, ids, repeat(missing, len(ids))), dtype=np.int64,
+                            count=len(ids))
+        held = known != missing
+        if len(np.unique(known[held])) < int(held.sum()):
+            return False
+        row_of_person = np.full(len(table.persons) + 1, _NOT_MEMBER, dtype=np.int64)
+        row_of_person[known[held]] = member_rows[held]
         self.table, self._person, self._family = table, {}, {}
         for name, rows in table.types.items():
             first, last = rows.starts[numbers], rows.starts[numbers + 1]

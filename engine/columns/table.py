@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any, overload
 
 import numpy as np
@@ -146,7 +147,7 @@ class FactTable:
     @classmethod
     def of_families(cls, families: Sequence[FamilyInput]) -> tuple[FactTable, list[FamilyInput]]:
         """The facts of ``families`` as a table, and the families again with their facts as its views (equal
-        records, in each family's order by fact type). Fact types keep their first-seen field order."""
+        records, in the order facts are kept in)."""
         persons: dict[str, int] = {}
         by_type: dict[str, list[tuple[int, Fact]]] = {}
         for f, family in enumerate(families):
@@ -206,9 +207,13 @@ class TableRecords(Sequence[Fact]):
         return (table.fact(rows, r) for r in self.positions.tolist())
 
 
+#: the order a family's facts are kept in: date, fact type, fact id (as :mod:`engine.integrate.snapshot` loads them)
+_KEPT_ORDER = attrgetter("date", "fact_type", "fact_id")
+
+
 class TableFacts(Sequence[Fact]):
-    """One family's facts in a :class:`FactTable` (fact type by fact type, each in the table's order), made
-    into Facts when first read one by one; :mod:`engine.columns.gather` reads the table itself."""
+    """One family's facts in a :class:`FactTable`, in the order they are kept in (date, fact type, fact id),
+    made into Facts when first read one by one; :mod:`engine.columns.gather` reads the table itself."""
 
     __slots__ = ("table", "family", "_made")
 
@@ -217,10 +222,10 @@ class TableFacts(Sequence[Fact]):
         self._made: tuple[Fact, ...] | None = None
 
     def _facts(self) -> tuple[Fact, ...]:
-        if self._made is None:
+        if self._made is None:  # (in the order the snapshot loader keeps a family's facts in)
             table, f = self.table, self.family
-            self._made = tuple(table.fact(rows, r) for rows in table.types.values()
-                               for r in range(int(rows.starts[f]), int(rows.starts[f + 1])))
+            self._made = tuple(sorted((table.fact(rows, r) for rows in table.types.values()
+                                       for r in range(int(rows.starts[f]), int(rows.starts[f + 1]))), key=_KEPT_ORDER))
         return self._made
 
     def __len__(self) -> int:
