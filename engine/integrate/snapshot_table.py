@@ -23,35 +23,33 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
     """The fact rows ``rows`` (``_FACTS_BY_KEY``'s columns, the latest version of each fact, in the order a
     family's facts are kept in) of ``families``, whose records ``owners`` maps to (family, person), as a
     table. ``fields_of(text, fact_type, dates)`` reads a row's fields as a Fact holds them."""
+    by_type: dict[str, list[tuple]] = {}
+    for row in rows:  # (the one pass in Python per row; the rest is done type by type with map and zip)
+        found = by_type.get(row[1])
+        if found is None:
+            found = by_type[row[1]] = []
+        found.append(row)
     number = {family: i for i, family in enumerate(families)}
-    persons: dict[str, int] = {}
+    owned = {key: (number[family], person) for key, (family, person) in owners.items()}
+    persons = {person: i for i, person in enumerate(dict.fromkeys(person for _, person in owners.values()))}
     dates = DateCache()
-    by_type: dict[str, tuple[list, ...]] = {}
-    for fact_id, fact_type, record_key, event_date, end_date, fields, batch_id, feed in rows:
-        family, person = owners[record_key]
-        lists = by_type.get(fact_type)
-        if lists is None:
-            lists = by_type[fact_type] = tuple([] for _ in range(9))
-        lists[0].append(number[family])
-        lists[1].append(persons.setdefault(person, len(persons)))
-        lists[2].append(dates[event_date])
-        lists[3].append(dates[end_date])
-        lists[4].append(fact_id)
-        lists[5].append(feed)
-        lists[6].append(record_key[len(feed) + 1:])
-        lists[7].append(batch_id)
-        lists[8].append(fields_of(fields, fact_type, dates))
     types = {}
-    for name, (family, person, day, end, ids, feeds, records, batches, values) in by_type.items():
+    for name, found in by_type.items():
+        ids, _, keys, days, ends, texts, batches, feeds = zip(*found)
+        family, person = zip(*map(owned.__getitem__, keys))
         order = np.argsort(np.array(family, dtype=np.int64), kind="stable")  # (family by family; stable: kept order)
+        values = [fields_of(text, name, dates) for text in texts]
         names = list(dict.fromkeys(chain.from_iterable(values)))
         columns = {key: _objects([mapping.get(key, ABSENT) for mapping in values], order) for key in names}
         gappy = frozenset(key for key in names if any(key not in mapping for mapping in values))
         types[name] = TypeRows(
-            name, np.array(family, dtype=np.int64)[order], np.array(person, dtype=np.int64)[order],
-            np.fromiter(map(date.toordinal, day), dtype=np.int64, count=len(day))[order],
-            np.fromiter((NO_END if e is None else e.toordinal() for e in end), dtype=np.int64, count=len(end))[order],
-            _objects(ids, order), _objects(feeds, order), _objects(records, order), _objects(batches, order),
+            name, np.array(family, dtype=np.int64)[order],
+            np.fromiter(map(persons.__getitem__, person), dtype=np.int64, count=len(person))[order],
+            np.fromiter(map(date.toordinal, map(dates.__getitem__, days)), dtype=np.int64, count=len(days))[order],
+            np.fromiter((NO_END if e is None else e.toordinal() for e in map(dates.__getitem__, ends)),
+                        dtype=np.int64, count=len(ends))[order],
+            _objects(ids, order), _objects(feeds, order),
+            _objects([key[len(feed) + 1:] for key, feed in zip(keys, feeds)], order), _objects(batches, order),
             columns, gappy)
     return FactTable(families, list(persons), types)
 
