@@ -110,8 +110,8 @@ def _load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> 
     records_of = {person: [records[k] for k in keys if k in records] for person, keys in batch.person_keys.items()}
     owners = {key: mark for key, mark in batch.owners.items() if key in records}
     # the batch's facts as a table (a record is made a Fact only when a family is evaluated one by one)
-    table = fact_table(_latest(conn, owners, plan.loaded_at, plan.known, plan.wanted, by_key=True), owners,
-                       [family_id for family_id, _ in batch.families], fields_of)
+    table = fact_table(_latest(conn, owners, plan.loaded_at, plan.known, plan.wanted, by_key=True, ordered=False),
+                       owners, [family_id for family_id, _ in batch.families], fields_of)
     return _family_inputs(batch.families, records_of, dict(zip(table.families, table.views())), plan.coverage)
 
 
@@ -257,10 +257,10 @@ def _fact_rows(conn: sa.Connection, wanted: frozenset[str] | None, record_keys: 
 _FACT_ORDER = itemgetter(3, 1, 0)
 
 
-def _latest(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> list[tuple]:
+def _latest(conn, record_owner, loaded_at, known, wanted, *, by_key: bool, ordered: bool = True) -> list[tuple]:
     """The fact rows of ``record_owner``'s records known at ``known``, the latest version of each fact id,
-    in the order a family's facts are kept in (date, fact type, fact id): ISO text dates (SQLite) sort as
-    their days do."""
+    ``ordered`` as a family's facts are kept in (date, fact type, fact id): ISO text dates (SQLite) sort as
+    their days do. (A fact table needs no order: its columns are put in the evaluator's.)"""
     # Versions of one fact id are ordered by their batch's load time: rank the batches known at `known`
     # once (a SQL filter on batch ids would make SQLite walk the index instead of scanning).
     known_batches = sorted((t, b) for b, t in loaded_at.items() if known is None or t <= known)
@@ -274,7 +274,7 @@ def _latest(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> li
             previous = latest.get(row[0])
             if previous is None or rank[previous[6]] < rank[row[6]]:
                 latest[row[0]] = row
-    return sorted(latest.values(), key=_FACT_ORDER)
+    return sorted(latest.values(), key=_FACT_ORDER) if ordered else list(latest.values())
 
 
 def fields_of(fields: str | Mapping[str, Any], fact_type: str, dates: DateCache) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from engine.integrate.snapshot_plan import DateCache
 
 def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], families: Sequence[str],
                fields_of) -> FactTable:
-    """The fact rows ``rows`` (``_FACTS_BY_KEY``'s columns, the latest version of each fact, in the order a
-    family's facts are kept in) of ``families``, whose records ``owners`` maps to (family, person), as a
-    table. ``fields_of(text, fact_type, dates)`` reads a row's fields as a Fact holds them."""
+    """The fact rows ``rows`` (``_FACTS_BY_KEY``'s columns, the latest version of each fact, in any order) of
+    ``families``, whose records ``owners`` maps to (family, person), as a table. ``fields_of(text, fact_type,
+    dates)`` reads a row's fields as a Fact holds them."""
     by_type: dict[str, list[tuple]] = {}
     for row in rows:  # (the one pass in Python per row; the rest is done type by type with map and zip)
         found = by_type.get(row[1])
@@ -37,7 +37,7 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
     for name, found in by_type.items():
         ids, _, keys, days, ends, texts, batches, feeds = zip(*found)
         family, person = zip(*map(owned.__getitem__, keys))
-        order = np.argsort(np.array(family, dtype=np.int64), kind="stable")  # (family by family; stable: kept order)
+        order = np.argsort(np.array(family, dtype=np.int64), kind="stable")  # (family by family)
         values = [fields_of(text, name, dates) for text in texts]
         names = list(dict.fromkeys(chain.from_iterable(values)))
         columns = {key: _objects([mapping.get(key, ABSENT) for mapping in values], order) for key in names}
