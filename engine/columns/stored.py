@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import struct
 from datetime import date
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,7 @@ from engine.columns.values import NAMES, NOT, YES
 from engine.columns.family import FamilyColumns
 from engine.columns.person import PersonColumns, RuleColumns
 from engine.columns.reasons import Missing
-from engine.columns.table import TableRecords
+from engine.columns.table import ABSENT, TableRecords, object_array
 from engine.errors import HearthError
 from engine.rules.evaluator import Evaluation
 from engine.rules.scoring import rag_band
@@ -144,6 +145,45 @@ _FACT_FIELDS = {name: attrgetter(name) for name in (
 _FACT_CHUNK = 256
 
 
+def _contents(facts: list[Fact]) -> dict[str, Any]:
+    """:meth:`engine.columns.table.FactTable.contents` of Fact objects."""
+    contents: dict[str, Any] = {name: list(map(get, facts)) for name, get in _FACT_FIELDS.items() if name != "fields"}
+    mappings = [fact.fields for fact in facts]
+    names = list(dict.fromkeys(chain.from_iterable(mappings)))
+    contents["fields"] = {name: object_array([m.get(name, ABSENT) for m in mappings]) for name in names}
+    contents["gappy"] = frozenset(name for name in names if any(name not in m for m in mappings))
+    return contents
+
+
+def _chunked(contents: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """``contents`` in chunks of _FACT_CHUNK records: a list per attribute, ``fields`` a list per field (a
+    record's own mapping was kept before session 15; the columns are smaller and cheaper to write),
+    ``absent`` the rows of a chunk lacking a field (None there is no value, not a null one)."""
+    fields, gappy = contents["fields"], contents["gappy"]
+    chunks = []
+    for start in range(0, count, _FACT_CHUNK):
+        stop = min(start + _FACT_CHUNK, count)
+        chunk = {"count": stop - start, **{name: values[start:stop] for name, values in contents.items()
+                                           if name not in ("fields", "gappy")}}
+        columns, absent = {}, {}
+        for name, column in fields.items():
+            part = column[start:stop]
+            if name in gappy:
+                lacking = np.flatnonzero(part == ABSENT)
+                if len(lacking) == len(part):
+                    continue
+                if len(lacking):
+                    absent[name] = lacking.tolist()
+                    part = part.copy()
+                    part[lacking] = None
+            columns[name] = part.tolist()
+        chunk["fields"] = columns
+        if absent:
+            chunk["absent"] = absent
+        chunks.append(chunk)
+    return chunks
+
+
 class _Writer:
     def __init__(self, persons: PersonColumns) -> None:
         self.params = persons.compiled.params_on(persons.as_of)
@@ -192,14 +232,9 @@ class _Writer:
             records = columns.facts
             if isinstance(records, TableRecords):  # (read from the table's columns: no Fact is made)
                 contents = records.table.contents(records.rows, records.positions[unique])
-                for start in range(0, len(unique), _FACT_CHUNK):
-                    chunks.append({"count": min(_FACT_CHUNK, len(unique) - start),
-                                   **{name: values[start:start + _FACT_CHUNK] for name, values in contents.items()}})
-                continue
-            facts = [records[r] for r in unique.tolist()]
-            for start in range(0, len(facts), _FACT_CHUNK):
-                part = facts[start:start + _FACT_CHUNK]
-                chunks.append({"count": len(part), **{name: list(map(get, part)) for name, get in _FACT_FIELDS.items()}})
+            else:
+                contents = _contents([records[r] for r in unique.tolist()])
+            chunks += _chunked(contents, len(unique))
         return chunks
 
     def entry(self, found: RuleColumns, family: bool) -> dict[str, Any]:
@@ -297,10 +332,16 @@ class _StoredFacts:
             group = self.parsed.get(number)
             if group is None:
                 group = self.parsed[number] = orjson.loads(self.batch._array(self.chunks[number][1]).tobytes())
+                group["absent"] = {name: set(rows) for name, rows in group.get("absent", {}).items()}
             row = index - (self.ends[number - 1] if number else 0)
-            day, end = group["date"][row], group["end_date"][row]
+            day, end, fields = group["date"][row], group["end_date"][row], group["fields"]
+            if isinstance(fields, dict):  # (a list per field; before session 15, a mapping per record)
+                absent = group["absent"]
+                fields = {name: column[row] for name, column in fields.items() if row not in absent.get(name, ())}
+            else:
+                fields = fields[row]
             found = self.made[index] = Fact(
-                group["fact_id"][row], group["fact_type"][row], date.fromisoformat(day), group["fields"][row],
+                group["fact_id"][row], group["fact_type"][row], date.fromisoformat(day), fields,
                 group["person_id"][row], group["family_id"][row], group["source"][row],
                 group["source_record_id"][row], group["batch_id"][row], None if end is None else date.fromisoformat(end))
         return found

@@ -83,7 +83,7 @@ class FactTable:
         self.persons = list(persons)
         self.types = dict(types)
         self.person_number = {person: i for i, person in enumerate(self.persons)}
-        self._person_ids = _objects([*self.persons, None])  # (the last: a fact of the family's own)
+        self._person_ids = object_array([*self.persons, None])  # (the last: a fact of the family's own)
         self._dates: dict[int, date] = {}
         for rows in self.types.values():
             if len(rows) and np.any(rows.family[1:] < rows.family[:-1]):
@@ -117,20 +117,17 @@ class FactTable:
     def facts(self, rows: TypeRows, positions: np.ndarray) -> TableRecords:
         return TableRecords(self, rows, positions)
 
-    def contents(self, rows: TypeRows, positions: np.ndarray) -> dict[str, list[Any]]:
-        """Records ``positions`` of ``rows`` as lists, one per attribute of a Fact (``fields`` a mapping
-        each), without making them Facts: what a stored batch keeps of the records it cites."""
-        names = list(rows.fields)
-        values = zip(*(rows.fields[name][positions].tolist() for name in names)) if names else ((),) * len(positions)
-        fields = [dict(zip(names, row)) for row in values]
-        if rows.gappy:
-            fields = [{k: v for k, v in mapping.items() if v is not ABSENT} for mapping in fields]
+    def contents(self, rows: TypeRows, positions: np.ndarray) -> dict[str, Any]:
+        """Records ``positions`` of ``rows`` as a list per attribute of a Fact, without making them Facts: what
+        a stored batch keeps of the records it cites. ``fields`` is an object array per field (ABSENT where
+        a record lacks it), ``gappy`` the fields some record lacks."""
         person = rows.person[positions]
         return {
             "fact_id": rows.fact_id[positions].tolist(),
             "fact_type": [rows.name] * len(positions),
             "date": self._dates_of(rows.day[positions]),
-            "fields": fields,
+            "fields": {name: column[positions] for name, column in rows.fields.items()},
+            "gappy": rows.gappy,
             "person_id": self._person_ids[np.where(person == FAMILY_OWN, len(self.persons), person)].tolist(),
             "family_id": [None] * len(positions) if rows.family_id is None else rows.family_id[positions].tolist(),
             "source": rows.source[positions].tolist(),
@@ -141,7 +138,7 @@ class FactTable:
 
     def _dates_of(self, ordinals: np.ndarray) -> list[date | None]:
         days, inverse = np.unique(ordinals, return_inverse=True)
-        made = _objects([None if d == NO_END else self.day(d) for d in days.tolist()])
+        made = object_array([None if d == NO_END else self.day(d) for d in days.tolist()])
         return made[inverse.reshape(-1)].tolist()
 
     @classmethod
@@ -165,17 +162,18 @@ class FactTable:
                 np.array([FAMILY_OWN if x.person_id is None else persons[x.person_id] for x in facts], dtype=np.int64),
                 np.array([x.date.toordinal() for x in facts], dtype=np.int64),
                 np.array([NO_END if x.end_date is None else x.end_date.toordinal() for x in facts], dtype=np.int64),
-                _objects([x.fact_id for x in facts]), _objects([x.source for x in facts]),
-                _objects([x.source_record_id for x in facts]), _objects([x.batch_id for x in facts]),
-                {key: _objects([x.fields.get(key, ABSENT) for x in facts]) for key in names}, gappy,
-                _objects([x.family_id for x in facts]) if any(x.family_id is not None for x in facts) else None)
+                object_array([x.fact_id for x in facts]), object_array([x.source for x in facts]),
+                object_array([x.source_record_id for x in facts]), object_array([x.batch_id for x in facts]),
+                {key: object_array([x.fields.get(key, ABSENT) for x in facts]) for key in names}, gappy,
+                object_array([x.family_id for x in facts]) if any(x.family_id is not None for x in facts) else None)
         table = cls([family.family_id for family in families], list(persons), types)
         viewed = [FamilyInput(family.family_id, family.members, view, family.case, family.coverage)
                   for family, view in zip(families, table.views())]
         return table, viewed
 
 
-def _objects(values: list[Any]) -> np.ndarray:
+def object_array(values: Sequence[Any]) -> np.ndarray:
+    """``values`` as a NumPy array of Python objects (never converted to a NumPy type)."""
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
@@ -251,4 +249,4 @@ class TableFacts(Sequence[Fact]):
         return f"TableFacts({self.table.families[self.family]!r}, {len(self)} facts)"
 
 
-__all__ = ["ABSENT", "FAMILY_OWN", "NO_END", "FactTable", "TableFacts", "TableRecords", "TypeRows"]
+__all__ = ["ABSENT", "FAMILY_OWN", "NO_END", "FactTable", "TableFacts", "TableRecords", "TypeRows", "object_array"]

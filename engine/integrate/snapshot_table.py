@@ -14,7 +14,7 @@ from itertools import chain
 
 import numpy as np
 
-from engine.columns.table import ABSENT, NO_END, FactTable, TypeRows
+from engine.columns.table import ABSENT, NO_END, FactTable, TypeRows, object_array
 from engine.integrate.snapshot_plan import DateCache
 
 
@@ -54,10 +54,8 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
     return FactTable(families, list(persons), types)
 
 
-def _objects(values: list, order: np.ndarray) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array[order]
+def _objects(values: Sequence, order: np.ndarray) -> np.ndarray:
+    return object_array(values)[order]
 
 
 __all__ = ["fact_table"]

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from dsl.api import load_framework
-from engine.columns.table import FactTable, TableFacts, TableRecords
+from engine.columns.table import ABSENT, FactTable, TableFacts, TableRecords
 from engine.decisions.evaluate import _evaluate_loaded, seeded_evaluations
 from engine.rules.evaluator import compile_framework
 from engine.rules.inputs import Member
@@ -43,7 +43,12 @@ def test_a_table_gives_the_contents_of_its_records_without_making_them(families)
         assert rows.made.tolist().count(None) == len(rows)  # nothing was made to give them
         facts = [table.fact(rows, r) for r in positions]
         for name in _FACT_ATTRIBUTES:
-            assert contents[name] == [getattr(f, name) for f in facts], (rows.name, name)
+            if name != "fields":
+                assert contents[name] == [getattr(f, name) for f in facts], (rows.name, name)
+        fields = contents["fields"]
+        assert [{k: column[i] for k, column in fields.items() if column[i] is not ABSENT} for i in positions] == \
+            [f.fields for f in facts]
+        assert contents["gappy"] == {k for k, column in fields.items() if any(v is ABSENT for v in column)}
 
 
 @pytest.mark.parametrize("name", sorted(FRAMEWORKS))
