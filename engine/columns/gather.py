@@ -6,7 +6,9 @@ family, each list in :func:`~engine.rules.aggregates.facts_in_order` (date, then
 leaving out the facts of people who are not current members. The columns need the same lists for every
 member and every family of a batch, one fact type at a time: :class:`BatchRecords` sorts the batch's facts
 once with NumPy into exactly those lists, so a family the columns decide in full never builds an index of
-its own (``Evaluation._facts`` is made when the evaluator first reads a fact).
+its own (``Evaluation._facts`` is made when the evaluator first reads a fact). When the families' facts are
+views of one fact table (:mod:`engine.columns.table`), each fact type's records are taken from its arrays
+and no Fact object is read at all.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Any
 from datetime import date, datetime
 from operator import itemgetter
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
