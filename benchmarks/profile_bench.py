@@ -285,7 +285,7 @@ def to_fact_table(b: Borough) -> list[FamilyInput]:
     """One FamilyInput per family whose facts are views of one :class:`engine.columns.table.FactTable` built
     from the borough's column arrays (the data the NumPy reference reads), as equal to
     :func:`to_family_inputs`' facts; a record is made a Fact only when something reads it one by one."""
-    from engine.columns.table import NO_END, FactTable, TypeRows
+    from engine.columns.table import NO_END, FactTable, TypeRows, object_array
 
     day = _Dates(b)
     person_ids = [f"P{i:07d}" for i in range(b.people)]
@@ -294,14 +294,8 @@ def to_fact_table(b: Borough) -> list[FamilyInput]:
     for name, cols in b.facts.items():
         order = np.argsort(b.family_of[cols.person], kind="stable")  # (family by family, as a table keeps them)
         n = len(order)
-
-        def objects(values: list) -> np.ndarray:
-            array = np.empty(n, dtype=object)
-            array[:] = values
-            return array[order]
-
-        ids = objects([f"{name}:{k}" for k in range(n)])
-        fields = {key: objects(values) for key, values in _field_values(b, name, day).items()}
+        ids = object_array([f"{name}:{k}" for k in range(n)])[order]
+        fields = {key: object_array(values)[order] for key, values in _field_values(b, name, day).items()}
         end = cols.end[order] if cols.end is not None else np.full(n, NO_END, dtype=np.int64)
         person = cols.person[order].astype(np.int64)
         types[name] = TypeRows(name, b.family_of[person].astype(np.int64), person, cols.day[order].astype(np.int64),
@@ -315,7 +309,8 @@ def to_fact_table(b: Borough) -> list[FamilyInput]:
 
 
 def to_family_inputs(b: Borough) -> list[FamilyInput]:
-    """One FamilyInput per family holding its facts as Fact objects (what the snapshot loader hands over)."""
+    """One FamilyInput per family holding its facts as Fact objects (as ``load_families`` gives them; a
+    profile's batches load as fact tables)."""
     day = _Dates(b)
     person_ids = [f"P{i:07d}" for i in range(b.people)]
     family_ids = [f"F{i:06d}" for i in range(b.families)]

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -190,14 +190,7 @@ class TableRecords(Sequence[Fact]):
     def __len__(self) -> int:
         return len(self.positions)
 
-    @overload
-    def __getitem__(self, i: int) -> Fact: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Fact]: ...
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self.table.fact(self.rows, r) for r in self.positions[i].tolist()]
+    def __getitem__(self, i: int) -> Fact:  # type: ignore[override]
         return self.table.fact(self.rows, int(self.positions[i]))
 
     def __iter__(self) -> Iterator[Fact]:

@@ -19,18 +19,15 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from operator import itemgetter
-from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
-from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.collector import collector_paused
 from engine.integrate.snapshot_plan import (
     KEYS_PER_QUERY, DateCache, FamilyBatch, MemberRow, SnapshotPlan, as_date, batch_size_for, families_on_date,
     family_of_person, memberships_on_date, naive_utc, plan_snapshot, read_coverage, sorted_members, tapered_sizes,
 )
-from engine.integrate.snapshot_table import fact_table
+from engine.integrate.snapshot_table import fact_table, fields_of
 from engine.rules.inputs import Coverage, Fact, FamilyInput, Member
 from engine.storage.tables_ingest import batches, facts, source_records
 
@@ -39,9 +36,6 @@ __all__ = [
     "families_on_date", "family_of_person", "load_batch", "load_families", "load_snapshot_families",
     "plan_snapshot", "tapered_sizes",
 ]
-
-_DATE_FIELDS = {name: tuple(f for f, spec in t.fields.items() if spec.kind == "date") for name, t in FACT_TYPES.items()}
-
 
 def load_families(
     engine: sa.Engine,
@@ -111,7 +105,7 @@ def _load_batch(conn: sa.Connection, plan: SnapshotPlan, batch: FamilyBatch) -> 
     owners = {key: mark for key, mark in batch.owners.items() if key in records}
     # the batch's facts as a table (a record is made a Fact only when a family is evaluated one by one)
     table = fact_table(_latest(conn, owners, plan.loaded_at, plan.known, plan.wanted, by_key=True, ordered=False),
-                       owners, [family_id for family_id, _ in batch.families], fields_of)
+                       owners, [family_id for family_id, _ in batch.families])
     return _family_inputs(batch.families, records_of, dict(zip(table.families, table.views())), plan.coverage)
 
 
@@ -275,16 +269,6 @@ def _latest(conn, record_owner, loaded_at, known, wanted, *, by_key: bool, order
             if previous is None or rank[previous[6]] < rank[row[6]]:
                 latest[row[0]] = row
     return sorted(latest.values(), key=_FACT_ORDER) if ordered else list(latest.values())
-
-
-def fields_of(fields: str | Mapping[str, Any], fact_type: str, dates: DateCache) -> dict[str, Any]:
-    """A fact row's fields as a Fact holds them: JSON text (SQLite) decoded, date fields made dates."""
-    values = orjson.loads(fields) if isinstance(fields, str) else dict(fields)
-    for name in _DATE_FIELDS.get(fact_type, ()):
-        value = values.get(name)
-        if isinstance(value, str):
-            values[name] = dates[value]
-    return values
 
 
 def _facts(conn, record_owner, loaded_at, known, wanted, *, by_key: bool) -> dict[str, tuple[Fact, ...]]:

@@ -11,18 +11,32 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import chain
+from typing import Any
 
 import numpy as np
+import orjson
 
 from engine.columns.table import ABSENT, NO_END, FactTable, TypeRows, object_array
+from engine.integrate.catalogue import FACT_TYPES
 from engine.integrate.snapshot_plan import DateCache
 
 
-def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], families: Sequence[str],
-               fields_of) -> FactTable:
+_DATE_FIELDS = {name: tuple(f for f, spec in t.fields.items() if spec.kind == "date") for name, t in FACT_TYPES.items()}
+
+
+def fields_of(fields: str | Mapping[str, Any], fact_type: str, dates: DateCache) -> dict[str, Any]:
+    """A fact row's fields as a Fact holds them: JSON text (SQLite) decoded, date fields made dates."""
+    values = orjson.loads(fields) if isinstance(fields, str) else dict(fields)
+    for name in _DATE_FIELDS.get(fact_type, ()):
+        value = values.get(name)
+        if isinstance(value, str):
+            values[name] = dates[value]
+    return values
+
+
+def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], families: Sequence[str]) -> FactTable:
     """The fact rows ``rows`` (``_FACTS_BY_KEY``'s columns, the latest version of each fact, in any order) of
-    ``families``, whose records ``owners`` maps to (family, person), as a table. ``fields_of(text, fact_type,
-    dates)`` reads a row's fields as a Fact holds them."""
+    ``families``, whose records ``owners`` maps to (family, person), as a table."""
     by_type: dict[str, list[tuple]] = {}
     for row in rows:  # (the one pass in Python per row; the rest is done type by type with map and zip)
         found = by_type.get(row[1])
@@ -58,4 +72,4 @@ def _objects(values: Sequence, order: np.ndarray) -> np.ndarray:
     return object_array(values)[order]
 
 
-__all__ = ["fact_table"]
+__all__ = ["fact_table", "fields_of"]
