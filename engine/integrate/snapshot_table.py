@@ -52,9 +52,10 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
         ids, _, keys, days, ends, texts, batches, feeds = zip(*found)
         family, person = zip(*map(owned.__getitem__, keys))
         order = np.argsort(np.array(family, dtype=np.int64), kind="stable")  # (family by family)
-        values = [fields_of(text, name, dates) for text in texts]
+        values, which = _distinct_fields(texts, name, dates)
+        which = which[order]
         names = list(dict.fromkeys(chain.from_iterable(values)))
-        columns = {key: _objects([mapping.get(key, ABSENT) for mapping in values], order) for key in names}
+        columns = {key: object_array([mapping.get(key, ABSENT) for mapping in values])[which] for key in names}
         gappy = frozenset(key for key in names if any(key not in mapping for mapping in values))
         types[name] = TypeRows(
             name, np.array(family, dtype=np.int64)[order],
@@ -66,6 +67,17 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
             _objects([key[len(feed) + 1:] for key, feed in zip(keys, feeds)], order), _objects(batches, order),
             columns, gappy)
     return FactTable(families, list(persons), types)
+
+
+def _distinct_fields(texts: Sequence[Any], fact_type: str, dates: DateCache) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Each distinct fields text decoded once (in order of first appearance), and each row's number among
+    them. Feeds repeat their fields' texts: a borough's 550,000 fact rows hold some 150,000 distinct ones
+    (attendance: 12,000 of 300,000). PostgreSQL hands decoded mappings, which are decoded row by row."""
+    if not texts or not isinstance(texts[0], str):
+        return [fields_of(text, fact_type, dates) for text in texts], np.arange(len(texts))
+    number: dict[str, int] = {}
+    which = np.fromiter((number.setdefault(text, len(number)) for text in texts), dtype=np.int64, count=len(texts))
+    return [fields_of(text, fact_type, dates) for text in number], which
 
 
 def _objects(values: Sequence, order: np.ndarray) -> np.ndarray:
