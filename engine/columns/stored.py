@@ -43,7 +43,7 @@ from engine.columns.values import NAMES, NOT, YES
 from engine.columns.family import FamilyColumns
 from engine.columns.person import PersonColumns, RuleColumns
 from engine.columns.reasons import Missing
-from engine.columns.table import ABSENT, TableRecords, object_array
+from engine.columns.table import ABSENT, NO_END, TableRecords, object_array
 from engine.errors import HearthError
 from engine.rules.evaluator import Evaluation
 from engine.rules.scoring import rag_band
@@ -137,8 +137,7 @@ class _Sure:
 # Writing ------------------------------------------------------------------------------------------------
 #: a record's attributes, as a stored batch keeps them (column by column)
 _FACT_FIELDS = {name: attrgetter(name) for name in (
-    "fact_id", "fact_type", "date", "fields", "person_id", "family_id", "source", "source_record_id", "batch_id",
-    "end_date")}
+    "fact_id", "fact_type", "person_id", "family_id", "source", "source_record_id", "batch_id")}
 
 
 #: records per stored chunk
@@ -147,7 +146,9 @@ _FACT_CHUNK = 256
 
 def _contents(facts: list[Fact]) -> dict[str, Any]:
     """:meth:`engine.columns.table.FactTable.contents` of Fact objects."""
-    contents: dict[str, Any] = {name: list(map(get, facts)) for name, get in _FACT_FIELDS.items() if name != "fields"}
+    contents: dict[str, Any] = {name: list(map(get, facts)) for name, get in _FACT_FIELDS.items()}
+    contents["day"] = [fact.date.toordinal() for fact in facts]
+    contents["end_day"] = [NO_END if fact.end_date is None else fact.end_date.toordinal() for fact in facts]
     mappings = [fact.fields for fact in facts]
     names = list(dict.fromkeys(chain.from_iterable(mappings)))
     contents["fields"] = {name: object_array([m.get(name, ABSENT) for m in mappings]) for name in names}
@@ -202,8 +203,11 @@ class _Writer:
         self.fact_base: dict[int, tuple[np.ndarray, int]] = {}
 
     def array(self, values: np.ndarray, dtype: str) -> list[Any]:
-        data = np.ascontiguousarray(values, dtype=dtype).tobytes()
-        found = [dtype, self.offset, int(len(values))]
+        return self.blob(np.ascontiguousarray(values, dtype=dtype).tobytes(), dtype, len(values))
+
+    def blob(self, data: bytes, dtype: str = "u1", count: int | None = None) -> list[Any]:
+        """``data`` appended to the body (an array of ``count`` ``dtype`` items; bytes by default)."""
+        found = [dtype, self.offset, len(data) if count is None else int(count)]
         self.chunks.append(data)
         self.offset += len(data)
         return found
@@ -226,10 +230,13 @@ class _Writer:
         chunks: list[dict[str, Any]] = []
         count = 0
         for key, (columns, row_arrays) in self.cited.items():
-            unique = np.unique(np.concatenate(row_arrays))
+            records = columns.facts
+            cited = np.zeros(len(records), dtype=bool)  # (a mask, not np.unique: a batch has hundreds of these)
+            for rows in row_arrays:
+                cited[rows] = True
+            unique = np.flatnonzero(cited)
             self.fact_base[key] = (unique, count)
             count += len(unique)
-            records = columns.facts
             if isinstance(records, TableRecords):  # (read from the table's columns: no Fact is made)
                 contents = records.table.contents(records.rows, records.positions[unique])
             else:
@@ -284,8 +291,8 @@ def pack_batch(results: ColumnResults, evaluations: list[Any], clean: np.ndarray
     writer = _Writer(persons)
     for found in list(persons.rules.values()) + list(families.rules.values()):
         writer.collect(found)
-    # (dates are written as ISO text; keys sorted, so a record's bytes follow its contents, not the order its
-    # feed or a fact table listed its fields in)
+    # (records' dates are day numbers, dates in their fields ISO text; keys sorted, so a record's bytes
+    # follow its contents, not the order its feed or a fact table listed its fields in)
     try:
         facts = [(chunk["count"], orjson.dumps(chunk, option=orjson.OPT_SORT_KEYS)) for chunk in writer.facts()]
     except TypeError as error:  # a value JSON cannot hold: the batch's families get format 4
@@ -307,11 +314,13 @@ def pack_batch(results: ColumnResults, evaluations: list[Any], clean: np.ndarray
         "missing": writer.missing_table,
         "person_rules": names(persons.rules),
         "family_rules": names(families.rules),
-        "facts": [[count, writer.array(np.frombuffer(data, dtype=np.uint8), "u1")] for count, data in facts],
+        "facts": [[count, writer.blob(data)] for count, data in facts],
     }
     head = orjson.dumps(header)
-    body = b"".join([MAGIC, struct.pack("<Q", len(head)), head, *writer.chunks])
-    return zstandard.ZstdCompressor(level=1).compress(body)
+    parts = [MAGIC, struct.pack("<Q", len(head)), head, *writer.chunks]
+    # (compressed part by part rather than joined first: the same bytes, without copying the body)
+    compressor = zstandard.ZstdCompressor(level=1).compressobj(size=sum(map(len, parts)))
+    return b"".join([*map(compressor.compress, parts), compressor.flush()])
 
 
 # Reading ------------------------------------------------------------------------------------------------
@@ -334,16 +343,22 @@ class _StoredFacts:
                 group = self.parsed[number] = orjson.loads(self.batch._array(self.chunks[number][1]).tobytes())
                 group["absent"] = {name: set(rows) for name, rows in group.get("absent", {}).items()}
             row = index - (self.ends[number - 1] if number else 0)
-            day, end, fields = group["date"][row], group["end_date"][row], group["fields"]
+            if "day" in group:  # (day numbers, NO_END for none; ISO text before session 16)
+                day, end = date.fromordinal(group["day"][row]), group["end_day"][row]
+                end = None if end == NO_END else date.fromordinal(end)
+            else:
+                day, end = date.fromisoformat(group["date"][row]), group["end_date"][row]
+                end = None if end is None else date.fromisoformat(end)
+            fields = group["fields"]
             if isinstance(fields, dict):  # (a list per field; before session 15, a mapping per record)
                 absent = group["absent"]
                 fields = {name: column[row] for name, column in fields.items() if row not in absent.get(name, ())}
             else:
                 fields = fields[row]
             found = self.made[index] = Fact(
-                group["fact_id"][row], group["fact_type"][row], date.fromisoformat(day), fields,
-                group["person_id"][row], group["family_id"][row], group["source"][row],
-                group["source_record_id"][row], group["batch_id"][row], None if end is None else date.fromisoformat(end))
+                group["fact_id"][row], group["fact_type"][row], day, fields, group["person_id"][row],
+                group["family_id"][row], group["source"][row], group["source_record_id"][row], group["batch_id"][row],
+                end)
         return found
 
 

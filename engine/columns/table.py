@@ -119,13 +119,14 @@ class FactTable:
 
     def contents(self, rows: TypeRows, positions: np.ndarray) -> dict[str, Any]:
         """Records ``positions`` of ``rows`` as a list per attribute of a Fact, without making them Facts: what
-        a stored batch keeps of the records it cites. ``fields`` is an object array per field (ABSENT where
-        a record lacks it), ``gappy`` the fields some record lacks."""
+        a stored batch keeps of the records it cites. Dates are day numbers (``day``, ``end_day``: NO_END
+        where a record has no end date), ``fields`` an object array per field (ABSENT where a record lacks
+        it), ``gappy`` the fields some record lacks."""
         person = rows.person[positions]
         return {
             "fact_id": rows.fact_id[positions].tolist(),
             "fact_type": [rows.name] * len(positions),
-            "date": self._dates_of(rows.day[positions]),
+            "day": rows.day[positions].tolist(),
             "fields": {name: column[positions] for name, column in rows.fields.items()},
             "gappy": rows.gappy,
             "person_id": self._person_ids[np.where(person == FAMILY_OWN, len(self.persons), person)].tolist(),
@@ -133,13 +134,8 @@ class FactTable:
             "source": rows.source[positions].tolist(),
             "source_record_id": rows.source_record_id[positions].tolist(),
             "batch_id": rows.batch_id[positions].tolist(),
-            "end_date": self._dates_of(rows.end[positions]),
+            "end_day": rows.end[positions].tolist(),
         }
-
-    def _dates_of(self, ordinals: np.ndarray) -> list[date | None]:
-        days, inverse = np.unique(ordinals, return_inverse=True)
-        made = object_array([None if d == NO_END else self.day(d) for d in days.tolist()])
-        return made[inverse.reshape(-1)].tolist()
 
     @classmethod
     def of_families(cls, families: Sequence[FamilyInput]) -> tuple[FactTable, list[FamilyInput]]:

@@ -10,8 +10,8 @@ import pytest
 
 from dsl.api import load_framework
 from engine.columns import stored as stored_module
-from engine.columns.stored import StoredBatch, StoredBatchError
-from engine.columns.table import ABSENT
+from engine.columns.stored import StoredBatch, StoredBatchError, _chunked
+from engine.columns.table import ABSENT, NO_END
 from engine.decisions.batches import is_pointer
 from engine.decisions.compact import canonical_bytes, compact
 from engine.decisions.evaluate import _evaluate_loaded
@@ -102,6 +102,14 @@ def test_a_stored_family_whose_result_would_read_its_records_is_refused(phase3, 
         batch.result(item.family_id)
 
 
+def _iso_dates(chunk):
+    """A chunk's record dates as batches written before session 16 hold them: ISO text, None for no end."""
+    days, ends = chunk.pop("day"), chunk.pop("end_day")
+    chunk["date"] = [date.fromordinal(d).isoformat() for d in days]
+    chunk["end_date"] = [None if d == NO_END else date.fromordinal(d).isoformat() for d in ends]
+    return chunk
+
+
 def _chunked_as_before_session_15(contents, count):
     """The stored records as batches written before session 15 hold them: each record's own fields mapping."""
     fields = contents["fields"]
@@ -112,19 +120,26 @@ def _chunked_as_before_session_15(contents, count):
                                            if name not in ("fields", "gappy")}}
         chunk["fields"] = [{k: column[i] for k, column in fields.items() if column[i] is not ABSENT}
                            for i in range(start, stop)]
-        chunks.append(chunk)
+        chunks.append(_iso_dates(chunk))
     return chunks
 
 
+def _chunked_as_in_session_15(contents, count):
+    """As batches written in session 15 hold them: a list per field, dates as ISO text."""
+    return [_iso_dates(chunk) for chunk in _chunked(contents, count)]
+
+
 @pytest.mark.parametrize("as_of", [date(2023, 9, 1), date(2023, 3, 15)])
-def test_a_batch_stored_with_a_mapping_per_record_reads_back_the_same(phase3, families, as_of, monkeypatch):
-    # (an auditor reads batches written by earlier versions: each record kept its own fields mapping then)
+@pytest.mark.parametrize("written", [_chunked_as_before_session_15, _chunked_as_in_session_15])
+def test_a_batch_stored_by_an_earlier_version_reads_back_the_same(phase3, families, as_of, written, monkeypatch):
+    # (an auditor reads batches written by earlier versions: each record kept its own fields mapping before
+    # session 15, and records' dates were ISO text before session 16)
     # every other record of the first families carries a field the rest lack (no rule reads it)
     families = [replace(f, facts=tuple(replace(x, fields={**x.fields, "note": "checked"}) if i % 2 else x
                                        for i, x in enumerate(f.facts))) if n < 20 else f
                 for n, f in enumerate(families)]
     now = _evaluate_loaded(phase3, families, as_of, {}, False, stored=True)
-    monkeypatch.setattr(stored_module, "_chunked", _chunked_as_before_session_15)
+    monkeypatch.setattr(stored_module, "_chunked", written)
     before = _evaluate_loaded(phase3, families, as_of, {}, False, stored=True)
     monkeypatch.undo()
     text = framework_text(phase3.framework)
