@@ -159,13 +159,18 @@ def _contents(facts: list[Fact]) -> dict[str, Any]:
 def _chunked(contents: dict[str, Any], count: int) -> list[dict[str, Any]]:
     """``contents`` in chunks of _FACT_CHUNK records: a list per attribute, ``fields`` a list per field (a
     record's own mapping was kept before session 15; the columns are smaller and cheaper to write),
-    ``absent`` the rows of a chunk lacking a field (None there is no value, not a null one)."""
+    ``absent`` the rows of a chunk lacking a field (None there is no value, not a null one). A list whose
+    values are all the same (a chunk's fact type, mostly its source and load batch) is kept once, in
+    ``same`` (an attribute's) or ``same_fields`` (a field's), since session 16."""
     fields, gappy = contents["fields"], contents["gappy"]
     chunks = []
     for start in range(0, count, _FACT_CHUNK):
         stop = min(start + _FACT_CHUNK, count)
         chunk = {"count": stop - start, **{name: values[start:stop] for name, values in contents.items()
                                            if name not in ("fields", "gappy")}}
+        same = _same(chunk, [name for name in chunk if name != "count"], _ATTRIBUTE_TYPES)
+        if same:
+            chunk["same"] = same
         columns, absent = {}, {}
         for name, column in fields.items():
             part = column[start:stop]
@@ -178,11 +183,32 @@ def _chunked(contents: dict[str, Any], count: int) -> list[dict[str, Any]]:
                     part = part.copy()
                     part[lacking] = None
             columns[name] = part.tolist()
+        same = _same(columns, list(columns), _FIELD_TYPES)
+        if same:
+            chunk["same_fields"] = same
         chunk["fields"] = columns
         if absent:
             chunk["absent"] = absent
         chunks.append(chunk)
     return chunks
+
+
+def _same(lists: dict[str, list[Any]], names: list[str], types: frozenset[type]) -> dict[str, Any]:
+    """The lists of ``names`` whose values are all the same, taken out of ``lists``: name -> the value. Only
+    a first value of ``types`` is looked for: equal values of those are of its type too."""
+    same = {}
+    for name in names:
+        values = lists[name]
+        if values and type(values[0]) in types and values.count(values[0]) == len(values):
+            same[name] = values[0]
+            del lists[name]
+    return same
+
+
+#: (a record's attributes are text, None or day numbers; a field's value equal to 1 may be True or 1.0, so
+#: only text and None are kept once)
+_ATTRIBUTE_TYPES = frozenset({str, int, type(None)})
+_FIELD_TYPES = frozenset({str, type(None)})
 
 
 class _Writer:
@@ -204,6 +230,12 @@ class _Writer:
 
     def array(self, values: np.ndarray, dtype: str) -> list[Any]:
         return self.blob(np.ascontiguousarray(values, dtype=dtype).tobytes(), dtype, len(values))
+
+    def counts(self, values: np.ndarray) -> list[Any]:
+        """Non-negative integers in the narrowest of u1, u2 and i4 that holds them (the reader's dtype is the
+        stored one): most rules' parameter-use lists number a handful, a batch's members some thousands."""
+        top = int(values.max()) if len(values) else 0
+        return self.array(values, "u1" if top < 1 << 8 else "<u2" if top < 1 << 16 else "<i4")
 
     def blob(self, data: bytes, dtype: str = "u1", count: int | None = None) -> list[Any]:
         """``data`` appended to the body (an array of ``count`` ``dtype`` items; bytes by default)."""
@@ -256,12 +288,12 @@ class _Writer:
         own = []
         for (columns, _, _), (rows, owners) in zip(found.own, found.own_rows):
             unique, base = self.fact_base[id(columns)]
-            own.append([self.array(np.searchsorted(unique, rows) + base, "<i4"), self.array(owners, "<i4")])
+            own.append([self.counts(np.searchsorted(unique, rows) + base), self.counts(owners)])
         reach = iter(found.reach_arrays)
         return {
             "family": family,  # (one row per family, else per member)
             "value": self.array(found.value, "<i1"),
-            "list_id": self.array(found.list_id, "<i4"),
+            "list_id": self.counts(found.list_id),
             "lists": lists,
             "own": own,
             "refs": [[name, self.array(next(reach), "?")] for name, _ in found.refs],
@@ -342,6 +374,10 @@ class _StoredFacts:
             if group is None:
                 group = self.parsed[number] = orjson.loads(self.batch._array(self.chunks[number][1]).tobytes())
                 group["absent"] = {name: set(rows) for name, rows in group.get("absent", {}).items()}
+                count = group["count"]  # (lists kept once since session 16, in full again)
+                group.update((name, [value] * count) for name, value in group.pop("same", {}).items())
+                if "same_fields" in group:
+                    group["fields"].update((name, [value] * count) for name, value in group.pop("same_fields").items())
             row = index - (self.ends[number - 1] if number else 0)
             if "day" in group:  # (day numbers, NO_END for none; ISO text before session 16)
                 day, end = date.fromordinal(group["day"][row]), group["end_day"][row]
@@ -429,13 +465,14 @@ class StoredBatch:
             first = cut.start or 0
             own = []
             for cited, owners in entry["own"]:
-                cited, owners = self._array(cited), self._array(owners)
+                # (stored in the narrowest unsigned type that holds them since session 16: widened to subtract)
+                cited, owners = self._array(cited).astype(np.int64), self._array(owners).astype(np.int64)
                 if cut.start is not None:
                     inside = (owners >= first) & (owners < cut.stop)
                     cited, owners = cited[inside], owners[inside] - first
                 own.append((records, cited.tolist(), np.searchsorted(owners, np.arange(len(value) + 1)).tolist()))
             table.append(RuleColumns(
-                value, self._array(entry["list_id"])[cut], [[params[name] for name in uses] for uses in entry["lists"]],
+                value, self._array(entry["list_id"])[cut].astype(np.int64), [[params[name] for name in uses] for uses in entry["lists"]],
                 own, refs, self._array(entry["cites"])[cut], member_refs=member_refs,
                 undecided=self._optional(entry["undecided"], cut), explained=self._optional(entry["explained"], cut),
                 why=[(kind, self._array(at)[cut], source if kind == "ref" else Missing(missing[source][0][cut],
