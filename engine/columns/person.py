@@ -73,9 +73,8 @@ class RuleColumns:
     #: per member, the number of its parameter-use list in ``lists``
     list_id: np.ndarray
     lists: list[list[ParamUse]]
-    #: the records the rule's own aggregates cited: (fact columns, cited rows in member order, where each
-    #: member's rows start in that list)
-    own: list[tuple[Facts, list[int], list[int]]]
+    #: the fact columns whose records the rule's own aggregates cited (``own_rows`` holds which)
+    own_facts: list[Facts]
     #: (referenced rule, per member whether its evaluation reached it): a reached rule's records come too
     refs: list[tuple[str, list[bool]]]
     #: per member: whether its result cites any record (its own or a reached reference's)
@@ -95,7 +94,8 @@ class RuleColumns:
     #: sources (engine.columns.worded); the records and explanations still take them from the evaluator
     worded: np.ndarray | None = None
     worded_why: list = field(default_factory=list)
-    #: ``own``'s cited rows and their members' numbers as arrays (what a stored batch keeps: engine.columns.stored)
+    #: per ``own_facts``: the cited rows and their members' numbers, ascending (what a stored batch keeps:
+    #: engine.columns.stored)
     own_rows: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     #: ``refs``' and ``member_refs``' reach as arrays (likewise)
     reach_arrays: list[np.ndarray] = field(default_factory=list)
@@ -119,6 +119,14 @@ class RuleColumns:
         for i, uses in enumerate(self.lists):
             lists[i] = uses
         return lists[self.list_id].tolist()
+
+    @cached_property
+    def own(self) -> list[tuple[Facts, list[int], list[int]]]:
+        """The records the rule's own aggregates cited: (fact columns, cited rows in member order, where each
+        member's rows start in that list)."""
+        ends = np.arange(len(self.value) + 1)
+        return [(columns, rows.tolist(), np.searchsorted(owners, ends).tolist())
+                for columns, (rows, owners) in zip(self.own_facts, self.own_rows)]
 
     @cached_property
     def citing(self) -> list:
@@ -255,7 +263,7 @@ class PersonColumns(RecordAggregates):
 
     def _columns(self, value: np.ndarray, reads: list[tuple], explain: bool = False) -> RuleColumns:
         keys, events, refs, member_refs = [], [], [], []
-        own: list[tuple[Facts, list[int], list[int]]] = []
+        own: list[Facts] = []
         own_rows: list[tuple[np.ndarray, np.ndarray]] = []
         ref_reach, member_reach = [], []
         cites = np.zeros(self.size, dtype=bool)
@@ -286,8 +294,7 @@ class PersonColumns(RecordAggregates):
                 if len(rows):
                     owners = columns.owner[rows]  # ascending: a fact type's rows are in member order
                     cites[owners] = True
-                    own.append((columns, rows.tolist(),
-                                np.searchsorted(owners, np.arange(self.size + 1)).tolist()))
+                    own.append(columns)
                     own_rows.append((rows, owners))
         if keys:
             list_id, rows = group_rows(np.stack(keys, axis=1))

@@ -199,7 +199,7 @@ def _same(lists: dict[str, list[Any]], names: list[str], types: frozenset[type])
     same = {}
     for name in names:
         values = lists[name]
-        if values and type(values[0]) in types and values.count(values[0]) == len(values):
+        if values and values[0] == values[-1] and type(values[0]) in types and values.count(values[0]) == len(values):
             same[name] = values[0]
             del lists[name]
     return same
@@ -252,7 +252,7 @@ class _Writer:
             self.collect(test)
         self.numbers[id(found)] = len(self.objects)
         self.objects.append(found)
-        for (columns, _, _), (rows, _) in zip(found.own, found.own_rows):
+        for columns, (rows, _) in zip(found.own_facts, found.own_rows):
             self.cited.setdefault(id(columns), (columns, []))[1].append(rows)
 
     def facts(self) -> list[dict[str, Any]]:
@@ -286,7 +286,7 @@ class _Writer:
                 names.append(use.name)
             lists.append(names)
         own = []
-        for (columns, _, _), (rows, owners) in zip(found.own, found.own_rows):
+        for columns, (rows, owners) in zip(found.own_facts, found.own_rows):
             unique, base = self.fact_base[id(columns)]
             own.append([self.counts(np.searchsorted(unique, rows) + base), self.counts(owners)])
         reach = iter(found.reach_arrays)
@@ -463,17 +463,18 @@ class StoredBatch:
                            for role, reach, test in entry["members"]]
             value = self._array(entry["value"])[cut]
             first = cut.start or 0
-            own = []
+            own_rows = []
             for cited, owners in entry["own"]:
                 # (stored in the narrowest unsigned type that holds them since session 16: widened to subtract)
                 cited, owners = self._array(cited).astype(np.int64), self._array(owners).astype(np.int64)
                 if cut.start is not None:
                     inside = (owners >= first) & (owners < cut.stop)
                     cited, owners = cited[inside], owners[inside] - first
-                own.append((records, cited.tolist(), np.searchsorted(owners, np.arange(len(value) + 1)).tolist()))
+                own_rows.append((cited, owners))
+            uses = [[params[name] for name in names] for names in entry["lists"]]
             table.append(RuleColumns(
-                value, self._array(entry["list_id"])[cut].astype(np.int64), [[params[name] for name in uses] for uses in entry["lists"]],
-                own, refs, self._array(entry["cites"])[cut], member_refs=member_refs,
+                value, self._array(entry["list_id"])[cut].astype(np.int64), uses, [records] * len(own_rows),
+                refs, self._array(entry["cites"])[cut], member_refs=member_refs, own_rows=own_rows,
                 undecided=self._optional(entry["undecided"], cut), explained=self._optional(entry["explained"], cut),
                 why=[(kind, self._array(at)[cut], source if kind == "ref" else Missing(missing[source][0][cut],
                                                                                        missing[source][1]))
