@@ -366,7 +366,10 @@ def evaluate_batches(
     overrides = dict(overrides or {})
 
     def work(batch: Batch) -> list[Evaluated]:
-        return _evaluate_loaded(compiled, load(batch), as_of, overrides, trace, stored)
+        # (the collector paused for the load and the evaluation together: turned back on in between, its
+        # first collection would walk every record and member the load made, which live on)
+        with collector_paused():
+            return _evaluate_loaded(compiled, load(batch), as_of, overrides, trace, stored)
 
     return map_batches(work, batches, workers)
 

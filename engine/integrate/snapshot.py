@@ -218,6 +218,9 @@ def _member(person: str, joined: date, left: date | None, rows: list[tuple]) -> 
     if len(rows) == 1:  # most people: one record, whose values are the best there are
         key, born, sex, given, family, _ = rows[0]
         return Member(person, born, sex, given, family, {"record_keys": (key,)}, joined, left)
+    agreed = rows[0][1:5]
+    if None not in agreed and all(row[1:5] == agreed for row in rows):  # most others: their records agree
+        return Member(person, *agreed, {"record_keys": tuple(sorted(row[0] for row in rows))}, joined, left)
 
     def best(index: int):
         values = [row[index] for row in rows if row[index] is not None]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
 from engine.integrate.families import build_families
 from engine.integrate.grouping import load_grouping
-from engine.integrate.snapshot import load_families
+from engine.integrate.snapshot import _member, load_families
 from tests.integrate.conftest import DEMO, FEB, JAN
 
 RULES = load_grouping(DEMO / "families.yaml")
@@ -111,3 +113,26 @@ def test_facts_by_record_holds_every_record_whatever_its_family(engine, loaded) 
     (earlier,) = [f for f in then["school_census:P1001"] if f.fact_id == liam_autumn.fact_id]
     assert earlier.fields["attended_sessions"] == 121
     assert coverage["attendance"].end == date(2024, 1, 31)
+
+
+_LOADED = {"old": datetime(2024, 1, 1), "new": datetime(2024, 2, 1)}
+_BORN = date(2012, 5, 1)
+
+
+@pytest.mark.parametrize("rows, expected", [
+    # (record key, date of birth, sex, given name, family name, batch loaded) -> the member's values
+    ([("b:2", _BORN, "F", "Amara", "Osei", "new"), ("a:1", _BORN, "F", "Amara", "Osei", "old")],
+     (_BORN, "F", "Amara", "Osei")),
+    ([("a:1", _BORN, None, "Amara", "Osei", "old"), ("b:2", _BORN, "F", "Amara", "Osei", "new")],
+     (_BORN, "F", "Amara", "Osei")),  # a value one record lacks comes from the other
+    ([("a:1", _BORN, "F", "Amara", "Osei", "old"), ("b:2", _BORN, "F", "Amarah", "Osei", "new")],
+     (_BORN, "F", "Amarah", "Osei")),  # records disagree, one each: the later load's value
+    ([("a:1", _BORN, "F", "Amara", "Osei", "old"), ("b:2", _BORN, "F", "Amarah", "Osei", "new"),
+      ("c:3", _BORN, "F", "Amara", "Osei", "old")],
+     (_BORN, "F", "Amara", "Osei")),  # the most common value first
+], ids=["agreeing", "one-lacks-a-value", "tie-goes-to-the-later-load", "most-common"])
+def test_a_member_s_values_are_the_best_of_their_records(rows, expected) -> None:
+    records = [(key, born, sex, given, family, _LOADED[loaded]) for key, born, sex, given, family, loaded in rows]
+    member = _member("P1", date(2020, 1, 1), None, records)
+    assert (member.date_of_birth, member.sex, member.given_name, member.family_name) == expected
+    assert member.attributes["record_keys"] == tuple(sorted(key for key, *_ in rows))
