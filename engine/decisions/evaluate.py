@@ -97,6 +97,8 @@ def compile_for(framework: Framework) -> Any:
 
 def evaluator_overrides(records: Sequence[OverrideRecord]) -> tuple[Any, ...]:
     """Overrides in the evaluator's own type (``engine.rules.results.Override``)."""
+    if not records:  # (most families: called once for each)
+        return ()
     from engine.rules.results import Override
 
     return tuple(

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Mapping
 
 from engine.errors import EvaluationError
@@ -205,6 +206,9 @@ class Collector:
 _IN_PROGRESS = TriResult(UNKNOWN, "in progress", "marker")
 
 
+_PERSON_ID = attrgetter("person_id")
+
+
 def _unique(reasons: list[str]) -> list[str]:
     return list(dict.fromkeys(reasons))
 
@@ -223,17 +227,15 @@ class Evaluation:
         # the latest override of a criterion wins; overrides of rules this framework lacks are ignored
         # (a what-if or replay under another framework version may carry them)
         self.overrides = {(o.rule, o.person_id): o for o in sorted(overrides, key=lambda o: o.at)
-                          if o.family_id == family.family_id}
+                          if o.family_id == family.family_id} if overrides else {}
         for o in self.overrides.values():
             if o.value not in (MET, NOT_MET, UNKNOWN):
                 raise EvaluationError(f"override of {o.rule} for family {o.family_id} has value {o.value!r}; "
                                       "expected met, not_met or unknown")
         self.applied: dict[tuple[str, str | None], Override] = {}
-        self.members = sorted(
-            (m for m in family.members
-             if (m.joined is None or m.joined <= as_of) and (m.left is None or m.left >= as_of)),
-            key=lambda m: m.person_id,
-        )
+        self.members = sorted([m for m in family.members
+                               if (m.joined is None or m.joined <= as_of) and (m.left is None or m.left >= as_of)],
+                              key=_PERSON_ID)
         self.member_by_id = {m.person_id: m for m in self.members}
         self.params = params if params is not None else compiled.params_on(as_of)
         self.trace = trace
