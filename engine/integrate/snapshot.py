@@ -265,11 +265,13 @@ def _latest(conn, record_owner, loaded_at, known, wanted, *, by_key: bool, order
     latest: dict[str, tuple] = {}
     owned = record_owner.__contains__
     for chunk in _fact_rows(conn, wanted, sorted(record_owner) if by_key else None):
+        if by_key:  # (read by the owners' record keys: every row is owned)
+            chunk = [row for row in chunk if row[6] in rank]
+        else:
+            chunk = [row for row in chunk if owned(row[2]) and row[6] in rank]
         for row in chunk:
-            if not owned(row[2]) or row[6] not in rank:
-                continue
-            previous = latest.get(row[0])
-            if previous is None or rank[previous[6]] < rank[row[6]]:
+            previous = latest.setdefault(row[0], row)
+            if previous is not row and rank[previous[6]] < rank[row[6]]:
                 latest[row[0]] = row
     return sorted(latest.values(), key=_FACT_ORDER) if ordered else list(latest.values())
 
