@@ -294,7 +294,7 @@ def to_fact_table(b: Borough) -> list[FamilyInput]:
     for name, cols in b.facts.items():
         order = np.argsort(b.family_of[cols.person], kind="stable")  # (family by family, as a table keeps them)
         n = len(order)
-        ids = object_array([f"{name}:{k}" for k in range(n)])[order]
+        ids = object_array([f"{name}:{k}" for k in order.tolist()])  # (made in family order, as a batch reads them)
         fields = {key: object_array(values)[order] for key, values in _field_values(b, name, day).items()}
         end = cols.end[order] if cols.end is not None else np.full(n, NO_END, dtype=np.int64)
         person = cols.person[order].astype(np.int64)
