@@ -263,15 +263,17 @@ def _coverage() -> dict[str, Coverage]:
     return {name: Coverage(name, HISTORY_START, AS_OF, (FEED[name],)) for name in FEED}
 
 
-def _field_values(b: Borough, name: str, day: _Dates) -> dict[str, list]:
-    """Each record's fields of fact type ``name`` as a Fact holds them (codes as text, dates as dates)."""
+def _field_values(b: Borough, name: str, day: _Dates, order: np.ndarray | None = None) -> dict[str, list]:
+    """Each record's fields of fact type ``name`` as a Fact holds them (codes as text, dates as dates), in
+    ``order`` when given (the values are then made in that order, as a table's batch reads them)."""
     cols = b.facts[name]
+    pick = (lambda column: column[order]) if order is not None else (lambda column: column)
     date_field = EVENT_DATE_FIELD.get(name, "term_end" if name == "attendance" else "start_date")
-    values = {date_field: list(map(day, cols.day.tolist()))}
+    values = {date_field: list(map(day, pick(cols.day).tolist()))}
     if cols.end is not None:
-        values["end_date"] = [day(e) if e >= 0 else None for e in cols.end.tolist()]
+        values["end_date"] = [day(e) if e >= 0 else None for e in pick(cols.end).tolist()]
     for key, column in cols.fields.items():
-        raw = column.tolist()
+        raw = pick(column).tolist()
         codes = CODES.get(f"{name}.{key}")
         if codes is not None:
             raw = [codes[v] for v in raw]
@@ -295,13 +297,13 @@ def to_fact_table(b: Borough) -> list[FamilyInput]:
         order = np.argsort(b.family_of[cols.person], kind="stable")  # (family by family, as a table keeps them)
         n = len(order)
         ids = object_array([f"{name}:{k}" for k in order.tolist()])  # (made in family order, as a batch reads them)
-        fields = {key: object_array(values)[order] for key, values in _field_values(b, name, day).items()}
+        fields = {key: object_array(values) for key, values in _field_values(b, name, day, order).items()}
         end = cols.end[order] if cols.end is not None else np.full(n, NO_END, dtype=np.int64)
         person = cols.person[order].astype(np.int64)
         types[name] = TypeRows(name, b.family_of[person].astype(np.int64), person, cols.day[order].astype(np.int64),
                                np.where(end >= 0, end, NO_END).astype(np.int64), ids,
-                               np.full(n, FEED[name], dtype=object), record_ids[person],
-                               np.full(n, "B0001", dtype=object), fields)
+                               object_array([FEED[name]] * n), record_ids[person],  # (one text object each,
+                               object_array(["B0001"] * n), fields)                  # as a feed's rows share it)
     table = FactTable([f"F{i:06d}" for i in range(b.families)], person_ids, types)
     coverage = _coverage()
     return [FamilyInput(table.families[i], members, view, coverage=coverage)
