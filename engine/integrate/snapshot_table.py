@@ -63,8 +63,8 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
             np.fromiter(map(date.toordinal, map(dates.__getitem__, days)), dtype=np.int64, count=len(days))[order],
             np.fromiter((NO_END if e is None else e.toordinal() for e in map(dates.__getitem__, ends)),
                         dtype=np.int64, count=len(ends))[order],
-            _objects(ids, order), _objects(feeds, order),
-            _objects([key[len(feed) + 1:] for key, feed in zip(keys, feeds)], order), _objects(batches, order),
+            _objects(ids, order), _objects(_one_each(feeds), order),
+            _objects([key[len(feed) + 1:] for key, feed in zip(keys, feeds)], order), _objects(_one_each(batches), order),
             columns, gappy)
     return FactTable(families, list(persons), types)
 
@@ -78,6 +78,13 @@ def _distinct_fields(texts: Sequence[Any], fact_type: str, dates: DateCache) -> 
     number: dict[str, int] = {}
     which = np.fromiter((number.setdefault(text, len(number)) for text in texts), dtype=np.int64, count=len(texts))
     return [fields_of(text, fact_type, dates) for text in number], which
+
+
+def _one_each(values: Sequence[str]) -> list[str]:
+    """``values`` with one object per distinct text: the driver makes one per row, and a batch's rows share
+    a few feeds and load batches."""
+    seen: dict[str, str] = {}
+    return list(map(seen.setdefault, values, values))
 
 
 def _objects(values: Sequence, order: np.ndarray) -> np.ndarray:
