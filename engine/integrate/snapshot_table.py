@@ -64,7 +64,8 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
             np.fromiter((NO_END if e is None else e.toordinal() for e in map(dates.__getitem__, ends)),
                         dtype=np.int64, count=len(ends))[order],
             _objects(ids, order), _objects(_one_each(feeds), order),
-            _objects([key[len(feed) + 1:] for key, feed in zip(keys, feeds)], order), _objects(_one_each(batches), order),
+            _objects([key[len(feed) + 1:] for key, feed in zip(keys, feeds)], order),
+            _objects(_one_each(batches), order),
             columns, gappy)
     return FactTable(families, list(persons), types)
 
