@@ -17,7 +17,6 @@ every pair inside a predicted cluster against the true pairs.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import resource
 import subprocess

@@ -17,7 +17,7 @@ see ``OUTSIDE_AGE_RANGE_MAX_M``), so the chain guard keeps such pairs apart too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 

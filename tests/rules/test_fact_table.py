@@ -45,7 +45,8 @@ def test_a_table_gives_the_contents_of_its_records_without_making_them(families)
         for name in _FACT_ATTRIBUTES:
             assert contents[name] == [getattr(f, name) for f in facts], (rows.name, name)
         assert [date.fromordinal(d) for d in contents["day"]] == [f.date for f in facts]
-        assert [None if d == NO_END else date.fromordinal(d) for d in contents["end_day"]] == [f.end_date for f in facts]
+        ends = [None if d == NO_END else date.fromordinal(d) for d in contents["end_day"]]
+        assert ends == [f.end_date for f in facts]
         ended += sum(f.end_date is not None for f in facts)
         fields = contents["fields"]
         assert [{k: column[i] for k, column in fields.items() if column[i] is not ABSENT} for i in positions] == \
