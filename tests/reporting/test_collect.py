@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-
 from engine.reporting.collect import collect_report
 from engine.storage.db import make_engine, metadata
 
