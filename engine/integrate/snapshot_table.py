@@ -72,8 +72,9 @@ def fact_table(rows: Sequence[tuple], owners: Mapping[str, tuple[str, str]], fam
 
 def _distinct_fields(texts: Sequence[Any], fact_type: str, dates: DateCache) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Each distinct fields text decoded once (in order of first appearance), and each row's number among
-    them. Feeds repeat their fields' texts: a borough's 550,000 fact rows hold some 150,000 distinct ones
-    (attendance: 12,000 of 300,000). PostgreSQL hands decoded mappings, which are decoded row by row."""
+    them. Feeds repeat their fields' texts: at 100k residents the profile's batches hold 288,000 distinct
+    texts among 543,000 fact rows (the whole borough 144,000; attendance 12,000 of 298,000). PostgreSQL
+    hands mappings already decoded, which are copied row by row."""
     if not texts or not isinstance(texts[0], str):
         return [fields_of(text, fact_type, dates) for text in texts], np.arange(len(texts))
     number: dict[str, int] = {}

@@ -137,13 +137,15 @@ def _chunked_as_in_session_15(contents, count):
 @pytest.mark.parametrize("written", [_chunked_as_before_session_15, _chunked_as_in_session_15])
 def test_a_batch_stored_by_an_earlier_version_reads_back_the_same(phase3, families, as_of, written, monkeypatch):
     # (an auditor reads batches written by earlier versions: each record kept its own fields mapping before
-    # session 15, and records' dates were ISO text before session 16)
+    # session 15; records' dates were ISO text, and counts 4-byte integers, before session 16)
     # every other record of the first families carries a field the rest lack (no rule reads it)
     families = [replace(f, facts=tuple(replace(x, fields={**x.fields, "note": "checked"}) if i % 2 else x
                                        for i, x in enumerate(f.facts))) if n < 20 else f
                 for n, f in enumerate(families)]
     now = _evaluate_loaded(phase3, families, as_of, {}, False, stored=True)
     monkeypatch.setattr(stored_module, "_chunked", written)
+    # (and every count as a 4-byte integer, as before session 16)
+    monkeypatch.setattr(stored_module._Writer, "counts", lambda writer, values: writer.array(values, "<i4"))
     before = _evaluate_loaded(phase3, families, as_of, {}, False, stored=True)
     monkeypatch.undo()
     text = framework_text(phase3.framework)
