@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -28,7 +29,7 @@ from engine.decisions.store import load_stored_framework
 from engine.errors import NotFoundError
 from engine.rules.inputs import FamilyInput
 from engine.rules.ir import Framework
-from engine.storage.tables_decisions import decisions
+from engine.storage.tables_decisions import decision_runs, decisions
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,108 @@ def replay_decision(engine: sa.Engine, decision_id: str, loader: FamilyLoader | 
         )
     report.seconds = time.perf_counter() - clock
     return report
+
+
+@dataclass
+class RunReplay:
+    """Every decision of one profile run replayed: how many, and the reports of those not identical (or
+    no longer intact)."""
+
+    run_id: str
+    framework_hash: str
+    as_of: date
+    known_at: datetime
+    decisions: int = 0
+    differing: list[ReplayReport] = field(default_factory=list)
+    #: what is wrong with the stored batches the run's decisions point to (None: each is stored and intact)
+    batches_problem: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def identical(self) -> bool:
+        return not self.differing and self.batches_problem is None
+
+
+def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = None) -> RunReplay:
+    """Re-evaluate every decision of profile run ``run_id`` as :func:`replay_decision` does one (the family
+    as known at the run's ``known_at``, the overrides in force then, the stored framework, and the
+    per-family evaluator, whichever way the run computed it), reading the run's knowledge state a batch
+    of families at a time as the run did; or all at once from ``loader``, when given."""
+    from engine.decisions.batches import verify_batches
+
+    clock = time.perf_counter()
+    with engine.connect() as conn:
+        run = conn.execute(sa.select(decision_runs).where(decision_runs.c.run_id == run_id)).first()
+        if run is None:
+            raise NotFoundError(unknown_run_message(conn, run_id))
+        framework = load_stored_framework(conn, run.framework_hash)
+        in_force = overrides_in_force(conn, run.known_at)
+        left = set(conn.execute(sa.select(decisions.c.family_id).where(decisions.c.run_id == run_id)).scalars())
+    report = RunReplay(run_id, run.framework_hash, run.as_of, run.known_at)
+    replaying = _RunReplaying(report, framework, in_force)
+    with engine.connect() as conn:
+        for families in _run_families(engine, run, loader):
+            found = {f.family_id: f for f in families if f.family_id in left}
+            left -= found.keys()
+            replaying.families(conn, found)
+        # decisions whose family the knowledge state does not hold: replayed as replay_decision does them
+        replaying.families(conn, {family_id: FamilyInput(family_id=family_id, members=(), facts=())
+                                  for family_id in left})
+        report.batches_problem = verify_batches(conn, replaying.pointed)
+    report.differing.sort(key=lambda found: found.decision_id)
+    report.seconds = time.perf_counter() - clock
+    return report
+
+
+def _run_families(engine: sa.Engine, run: sa.Row, loader: FamilyLoader | None) -> Iterator[list[FamilyInput]]:
+    if loader is not None:
+        yield list(loader(engine, run.as_of, run.known_at))
+        return
+    from engine.integrate.snapshot import load_batch, plan_snapshot
+
+    plan = plan_snapshot(engine, run.as_of, run.known_at)
+    with engine.connect() as conn:
+        for batch in plan.batches:
+            yield load_batch(conn, plan, batch)
+
+
+class _RunReplaying:
+    def __init__(self, report: RunReplay, framework: Framework, in_force: dict[str, Any]) -> None:
+        self.report, self.framework, self.in_force = report, framework, in_force
+        self.compiled = compile_for(framework)
+        self.pointed: set[str] = set()  # the stored batches the decisions point to
+
+    def families(self, conn: sa.Connection, families: dict[str, FamilyInput]) -> None:
+        """Replay the run's decisions of ``families``."""
+        from engine.decisions.batches import is_pointer, key_of
+
+        report = self.report
+        for row in _run_rows(conn, report.run_id, sorted(families)):
+            result = evaluate_one(self.compiled, families[row.family_id], report.as_of,
+                                  self.in_force.get(row.family_id, ()), trace=bool(row.traced))
+            found = ReplayReport(row.decision_id, row.family_id, row.framework_hash,
+                                 record_differences(row, result, self.framework, conn), row_intact(row))
+            if is_pointer(row.result_zlib):
+                self.pointed.add(key_of(row.result_zlib))
+            report.decisions += 1
+            if not (found.identical and found.record_intact):
+                report.differing.append(found)
+
+
+def _run_rows(conn: sa.Connection, run_id: str, family_ids: list[str], chunk: int = 500) -> Iterator[sa.Row]:
+    for start in range(0, len(family_ids), chunk):
+        yield from conn.execute(sa.select(decisions).where(
+            decisions.c.run_id == run_id, decisions.c.family_id.in_(family_ids[start:start + chunk]),
+        ).order_by(decisions.c.seq))
+
+
+def unknown_run_message(conn: sa.Connection, run_id: str) -> str:
+    latest = conn.execute(sa.select(decision_runs.c.run_id, decision_runs.c.as_of)
+                          .order_by(decision_runs.c.started_at.desc()).limit(3)).all()
+    if not latest:
+        return f"no profile run {run_id!r}: no runs are recorded yet; run `hearth profile` first"
+    listed = ", ".join(f"{r.run_id} (as of {r.as_of})" for r in latest)
+    return f"no profile run {run_id!r}; the latest runs are {listed} (`hearth profile` prints each run's id)"
 
 
 def unknown_decision_message(conn: sa.Connection, decision_id: str) -> str:

@@ -49,3 +49,20 @@ class DemoFeeds:
                         pivot_year=2024)
         assert report.files, f"no demo files loaded for {month}"
         build_families(self.engine, load_grouping(DEMO / "families.yaml"), now=BUILT[month])
+
+
+def forge_record(engine: sa.Engine, decision_id: str, edit, *, digest: bool = True) -> dict:
+    """Edit a stored decision's record in place, as a tamperer with database access would: ``edit(data)``
+    changes its full form (returned); with ``digest`` the row's ``result_sha256`` is recomputed to match,
+    so only the chain's record hash still tells."""
+    from engine.decisions.records import canonical_json, pack_result, stored_result
+    from engine.storage.tables_decisions import decisions
+
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == decision_id)).one()
+        data = stored_result(row, conn)
+        edit(data)
+        packed, sha256 = pack_result(canonical_json(data))
+        changed = {"result_zlib": packed, **({"result_sha256": sha256} if digest else {})}
+        conn.execute(decisions.update().where(decisions.c.seq == row.seq).values(**changed))
+    return data

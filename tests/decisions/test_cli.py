@@ -11,7 +11,7 @@ from engine.storage.db import make_engine
 from engine.storage.tables_decisions import decisions
 from workflows.cli import main
 
-from tests.decisions.pipeline import JAN, PHASE3, DemoFeeds
+from tests.decisions.pipeline import JAN, PHASE3, DemoFeeds, forge_record
 from tests.fixtures.frameworks import copy_framework
 
 AS_OF, KNOWN_AT = "2024-02-15", "2024-02-15T12:00:00"
@@ -55,6 +55,29 @@ def test_profile_explain_replay_verify(capsys, url: str) -> None:
     assert (code, "identical" in out) == (0, True)
     code, out, _ = hearth(capsys, "audit", "verify", "--db", url)
     assert code == 0 and "decision chain intact: 6 decisions verified" in out
+
+
+def test_replay_a_whole_run(capsys, url: str) -> None:
+    """`hearth replay --run` replays every decision of a run and exits 0; an edited decision is listed with
+    its first difference and exit 1; a decision id and --run together, or neither, is a usage error."""
+    code, out, _ = hearth(capsys, "profile", "--framework", str(PHASE3), "--as-of", AS_OF, "--known-at", KNOWN_AT,
+                          "--db", url)
+    run_id = next(word for word in out.split() if word.startswith("R2"))
+    code, out, _ = hearth(capsys, "replay", "--run", run_id, "--db", url)
+    assert code == 0 and f"Run {run_id} as of 2024-02-15" in out and "6 decisions replayed, 6 identical" in out
+    engine = make_engine(url)
+    forge_record(engine, "D000000003", lambda data: data["eligible"].update(value="forged"))
+    engine.dispose()
+    code, out, _ = hearth(capsys, "replay", "--run", run_id, "--db", url)
+    assert code == 1 and "6 decisions replayed, 5 identical" in out and "1 decision(s) differ" in out
+    assert "D000000003" in out and "$.eligible.value" in out
+    code, out, _ = hearth(capsys, "replay", "--run", run_id, "--json", "--db", url)
+    data = json.loads(out)
+    assert (code, data["decisions"], data["identical"]) == (1, 6, False)
+    assert [d["decision_id"] for d in data["differing"]] == ["D000000003"]
+    for args in (("D000000001", "--run", run_id), ()):
+        code, _, err = hearth(capsys, "replay", *args, "--db", url)
+        assert code == 2 and "give a decision id" in err
 
 
 def test_explain_fresh_for_another_date(capsys, url: str) -> None:

@@ -4,18 +4,20 @@ after new data loads and after the framework files change; altered records show 
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from engine.decisions.overrides import set_override
 from engine.decisions.profile import profile
-from engine.decisions.records import canonical_json, pack_result, stored_result
-from engine.decisions.replay import replay_decision
+from engine.decisions.records import stored_result
+from engine.decisions.replay import replay_decision, replay_run
 from engine.errors import NotFoundError
 from engine.integrate.snapshot import load_families
 from engine.storage.tables_decisions import decisions
 
-from tests.decisions.pipeline import AS_OF, DECIDED_AT, FEB, JAN, DemoFeeds, phase3
+from tests.decisions.pipeline import AS_OF, DECIDED_AT, FEB, JAN, DemoFeeds, forge_record, phase3
 from tests.fixtures.frameworks import copy_framework
 
 
@@ -61,16 +63,14 @@ def test_replay_lists_every_difference_when_the_record_was_altered(db: sa.Engine
     """A stored result edited after the fact is reported path by path, and the record flagged."""
     feeds.load(JAN)
     run = profile(db, phase3(), AS_OF, DECIDED_AT)
-    target = run.decision_ids[0]
-    with db.begin() as conn:
-        row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == target)).one()
-        data = stored_result(row, conn)
-        original = data["eligible"]["value"]
-        forged = {"met": "not_met", "not_met": "met", "unknown": "met"}[original]
+    target, original = run.decision_ids[0], run.evaluated[0].eligible
+    forged = {"met": "not_met", "not_met": "met", "unknown": "met"}[original]
+
+    def forge(data: dict) -> None:
         data["eligible"]["value"] = forged
         data["scores"]["vulnerability"]["score"] = 99
-        packed, _ = pack_result(canonical_json(data))
-        conn.execute(decisions.update().where(decisions.c.decision_id == target).values(result_zlib=packed))
+
+    forge_record(db, target, forge, digest=False)
     report = replay_decision(db, target)
     assert not report.identical and not report.record_intact
     found = {d.path: (d.recorded, d.replayed) for d in report.differences}
@@ -113,14 +113,45 @@ def test_explain_rederives_the_tree_only_when_it_reproduces_the_record(db: sa.En
     explained = explain_recorded(db, family)
     assert "matches the record exactly" in explained.heading()
     assert explained.result.eligible.children, "the explanation has the sub-criteria"
-    with db.begin() as conn:
-        row = conn.execute(sa.select(decisions).where(decisions.c.decision_id == run.decision_ids[0])).one()
-        data = stored_result(row, conn)
-        forged = "met" if data["eligible"]["value"] != "met" else "not_met"
-        data["eligible"]["value"] = forged
-        packed, digest = pack_result(canonical_json(data))
-        conn.execute(decisions.update().where(decisions.c.seq == row.seq).values(result_zlib=packed,
-                                                                                   result_sha256=digest))
+    forged = forge_record(db, run.decision_ids[0], _flip_eligibility)["eligible"]["value"]
     explained = explain_recorded(db, family)
     assert "WARNING: re-evaluation no longer reproduces" in explained.heading()
     assert explained.result.eligible.value == forged and not explained.result.eligible.children
+
+
+def test_a_whole_run_replays_identically_after_new_data_and_overrides(db: sa.Engine, feeds: DemoFeeds) -> None:
+    """``replay_run`` re-evaluates every decision of a run (an overridden family's too) from the knowledge
+    state the run had, as one decision's replay does, after later loads."""
+    feeds.load(JAN)
+    first = profile(db, phase3(), AS_OF, DECIDED_AT)
+    overridden = first.evaluated[0].family_id
+    with db.begin() as conn:
+        set_override(conn, family_id=overridden, rule="CRIME_OFFENDING", value="met", reason="intelligence",
+                     actor="j.smith", role="manager", at=DECIDED_AT + timedelta(minutes=5))
+    run = profile(db, phase3(), AS_OF, DECIDED_AT + timedelta(minutes=10))
+    assert dict(zip((e.family_id for e in run.evaluated), (e.override_ids for e in run.evaluated)))[overridden]
+    feeds.load(FEB)
+    for recorded in (first, run):
+        report = replay_run(db, recorded.run_id)
+        assert (report.decisions, report.differing, report.batches_problem) == (len(recorded.decision_ids), [], None)
+        assert report.identical and (report.as_of, report.known_at) == (recorded.as_of, recorded.known_at)
+
+
+def test_a_run_replay_lists_each_altered_decision(db: sa.Engine, feeds: DemoFeeds) -> None:
+    """An edited record is reported by its run's replay with its differences, the rest stay identical;
+    an unknown run id names the latest runs."""
+    feeds.load(JAN)
+    run = profile(db, phase3(), AS_OF, DECIDED_AT)
+    target = run.decision_ids[2]
+    forge_record(db, target, lambda data: data["scores"]["vulnerability"].update(score=99))
+    report = replay_run(db, run.run_id)
+    assert not report.identical and report.decisions == len(run.decision_ids)
+    (found,) = report.differing
+    assert found.decision_id == target and not found.record_intact  # (the chain's record hash still differs)
+    assert [(d.path, d.recorded) for d in found.differences] == [("$.scores.vulnerability.score", 99)]
+    with pytest.raises(NotFoundError, match=f"no profile run 'R1'; the latest runs are {run.run_id}"):
+        replay_run(db, "R1")
+
+
+def _flip_eligibility(data: dict) -> None:
+    data["eligible"]["value"] = "met" if data["eligible"]["value"] != "met" else "not_met"

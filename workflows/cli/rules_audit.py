@@ -177,19 +177,25 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
 
     @app.command("replay")
     def replay_cmd(
-        decision_id: str = typer.Argument(..., help="A decision id, e.g. D000000042."),
+        decision_id: Optional[str] = typer.Argument(None, help="A decision id, e.g. D000000042."),
+        run: Optional[str] = typer.Option(None, "--run", help="Replay every decision of this profile run "
+                                          "instead (its id, e.g. R20250101T020000-1a2b3c, as `hearth profile` "
+                                          "prints it)."),
+        limit: int = typer.Option(20, "--limit", min=0, help="With --run: decisions that differ to list."),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
-        """Re-evaluate a recorded decision from its stored framework and knowledge state."""
+        """Re-evaluate a recorded decision (or a whole run's) from its stored framework and knowledge state."""
         from engine.decisions.replay import replay_decision
 
+        if (decision_id is None) == (run is None):
+            raise ConfigError("give a decision id (hearth replay D000000042) or --run RUN_ID, not both or neither")
+        if run is not None:
+            _replay_run(open_db(db, home), run, limit, as_json)
+            return
         report = replay_decision(open_db(db, home), decision_id)
         if as_json:
-            typer.echo(json.dumps({
-                "decision_id": report.decision_id, "family_id": report.family_id, "identical": report.identical,
-                "record_intact": report.record_intact, "seconds": round(report.seconds, 4),
-                "differences": [vars(d) for d in report.differences]}, indent=2, default=str))
+            typer.echo(json.dumps(_replay_json(report), indent=2, default=str))
         elif report.identical:
             console.print(f"{report.decision_id} (family {report.family_id}): identical "
                           f"({report.seconds * 1000:.0f} ms)")
@@ -205,6 +211,44 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
             console.print(f"[red]warning:[/] {report.decision_id} no longer matches its record hash; "
                           "run `hearth audit verify`")
         raise typer.Exit(0 if report.identical and report.record_intact else 1)
+
+    def _replay_json(report) -> dict:
+        return {"decision_id": report.decision_id, "family_id": report.family_id, "identical": report.identical,
+                "record_intact": report.record_intact, "seconds": round(report.seconds, 4),
+                "differences": [vars(d) for d in report.differences]}
+
+    def _replay_run(engine, run_id: str, limit: int, as_json: bool) -> None:
+        from engine.decisions.replay import replay_run
+
+        report = replay_run(engine, run_id)
+        if as_json:
+            typer.echo(json.dumps({
+                "run_id": report.run_id, "framework_hash": report.framework_hash,
+                "as_of": report.as_of.isoformat(), "known_at": report.known_at.isoformat(),
+                "decisions": report.decisions, "identical": report.identical,
+                "batches_problem": report.batches_problem, "seconds": round(report.seconds, 3),
+                "differing": [_replay_json(found) for found in report.differing]}, indent=2, default=str))
+            raise typer.Exit(0 if report.identical else 1)
+        same = report.decisions - len(report.differing)
+        console.print(f"Run {report.run_id} as of {report.as_of} (known at {report.known_at:%Y-%m-%d %H:%M:%S} UTC): "
+                      f"{report.decisions:,} decisions replayed, {same:,} identical ({report.seconds:.1f} s)",
+                      markup=False)
+        if report.differing:
+            shown = min(limit, len(report.differing))
+            table = Table(title=f"{len(report.differing):,} decision(s) differ (first {shown}; "
+                                "`hearth replay DECISION_ID` lists every difference of one)")
+            for name in ("decision", "family", "differences", "first difference", "record intact"):
+                table.add_column(name, overflow="fold")
+            for found in report.differing[:limit]:
+                first = found.differences[0] if found.differences else None
+                table.add_row(found.decision_id, found.family_id, str(len(found.differences)),
+                              "" if first is None else f"{first.path}: {json.dumps(first.recorded, default=str)} -> "
+                                                       f"{json.dumps(first.replayed, default=str)}",
+                              "yes" if found.record_intact else "NO")
+            console.print(table)
+        if report.batches_problem:
+            console.print(f"[red]warning:[/] {report.batches_problem}; run `hearth audit verify`")
+        raise typer.Exit(0 if report.identical else 1)
 
     @app.command("diff")
     def diff_cmd(
