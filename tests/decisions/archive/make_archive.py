@@ -39,6 +39,7 @@ from engine import __version__  # noqa: E402
 from engine.decisions.overrides import set_override  # noqa: E402
 from engine.decisions.profile import profile  # noqa: E402
 from engine.decisions.records import canonical_json, stored_result  # noqa: E402
+from engine.integrate.snapshot import load_snapshot_families  # noqa: E402
 from engine.storage.db import make_engine  # noqa: E402
 from engine.storage.tables_decisions import decisions  # noqa: E402
 
@@ -46,6 +47,8 @@ from engine.storage.tables_decisions import decisions  # noqa: E402
 RESIDENTS, SEED, MONTHS = 1000, 23, 2
 #: the code that writes a database (an archive is made from committed code only)
 WRITERS = ("engine", "dsl", "frameworks", "workflows")
+#: families of the run that stores sub-criteria trees
+TRACED = 25
 #: the override an archive records (a manager's, after the pipeline's runs)
 OVERRIDDEN_RULE = "CRIME_OFFENDING"
 
@@ -69,7 +72,9 @@ def make(database: Path) -> list[str]:
     with engine.begin() as conn:
         set_override(conn, family_id=family, rule=OVERRIDDEN_RULE, value="met", actor="a.archivist",
                      role="manager", reason="police intelligence not in the feed (synthetic)")
-    later = [profile(engine, phase3, as_of), profile(engine, phase3, as_of, trace=True),
+    # (sub-criteria trees make a record ten times larger: a few families' are enough to keep)
+    traced = load_snapshot_families(engine, as_of, None, family_ids=[e.family_id for e in first.evaluated[:TRACED]])
+    later = [profile(engine, phase3, as_of), profile(engine, phase3, as_of, families=traced, trace=True),
              profile(engine, load_framework(ROOT / "frameworks" / "phase2"), as_of)]
     engine.dispose()
     return runs + [first.run_id] + [run.run_id for run in later]
