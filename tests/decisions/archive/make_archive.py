@@ -106,7 +106,7 @@ def main() -> int:
         print(f"commit first: an archive names the commit whose code wrote it ({', '.join(WRITERS)} have "
               "uncommitted changes)", file=sys.stderr)
         return 1
-    commit = git("rev-parse", "--short", "HEAD")
+    commit = git("log", "-1", "--format=%h", "--", *WRITERS)  # (the last commit that changed the writing code)
     name = f"hearth-{__version__}-{commit}"
     if any((HERE / f"{name}{suffix}").exists() for suffix in (".sql.gz", ".records.json.gz")):
         print(f"archive {name} exists: archives are never remade", file=sys.stderr)
