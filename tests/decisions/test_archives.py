@@ -22,7 +22,7 @@ from engine.decisions.lookup import explain_recorded
 from engine.decisions.records import canonical_json, stored_result, verify_chain
 from engine.decisions.replay import json_differences, replay_run
 from engine.storage.db import make_engine
-from engine.storage.tables_decisions import decision_runs, decisions
+from engine.storage.tables_decisions import decision_batches, decision_runs, decisions
 
 ARCHIVE = Path(__file__).resolve().parent / "archive"
 ARCHIVES = sorted(path.name.removesuffix(".sql.gz") for path in ARCHIVE.glob("*.sql.gz"))
@@ -71,15 +71,17 @@ def test_every_record_reads_back_as_it_was_made(archive) -> None:
 
 
 def test_the_archive_holds_every_form_of_record(archive) -> None:
-    """Decisions stored as their batch's columns and as a record each, with sub-criteria trees, with an
-    override in force, and under two frameworks."""
+    """Decisions stored as a record each, with sub-criteria trees, with an override in force and under two
+    frameworks; and, from a version that stored batches' columns (format 5), decisions pointing to them."""
     engine, _ = archive
     with engine.connect() as conn:
         rows = conn.execute(sa.select(decisions.c.result_zlib, decisions.c.traced, decisions.c.override_ids,
                                       decisions.c.framework_hash)).all()
-    assert any(is_pointer(row.result_zlib) for row in rows) and any(not is_pointer(row.result_zlib) for row in rows)
+        batches = conn.execute(sa.select(sa.func.count()).select_from(decision_batches)).scalar_one()
+    assert any(not is_pointer(row.result_zlib) for row in rows)
     assert any(row.traced for row in rows) and any(row.override_ids != "[]" for row in rows)
     assert len({row.framework_hash for row in rows}) == 2
+    assert any(is_pointer(row.result_zlib) for row in rows) == (batches > 0)
 
 
 def test_every_run_replays_identically(archive) -> None:

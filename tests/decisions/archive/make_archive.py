@@ -1,6 +1,6 @@
 """Make an archive: a Hearth database as this version leaves it, with the decisions it recorded.
 
-    .venv/bin/python tests/decisions/archive/make_archive.py
+    .venv/bin/python tests/decisions/archive/make_archive.py [--families N]
 
 An auditor replays a decision years after it was made, with whatever Hearth is installed then. Each
 archive here holds a database written by an earlier version of Hearth, as SQL text
@@ -18,8 +18,10 @@ new archive beside the old ones, which must keep passing. All data is synthetic 
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
+import importlib
 import json
 import sqlite3
 import subprocess
@@ -37,11 +39,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 from dsl import load_framework  # noqa: E402
 from engine import __version__  # noqa: E402
 from engine.decisions.overrides import set_override  # noqa: E402
-from engine.decisions.profile import profile  # noqa: E402
 from engine.decisions.records import canonical_json, stored_result  # noqa: E402
-from engine.integrate.snapshot import load_snapshot_families  # noqa: E402
+from engine.integrate.snapshot import load_families, load_snapshot_families  # noqa: E402
 from engine.storage.db import make_engine  # noqa: E402
 from engine.storage.tables_decisions import decisions  # noqa: E402
+
+# (the module: the package's name ``profile`` is the function)
+profiles = importlib.import_module("engine.decisions.profile")
 
 #: the generated borough: small enough to keep, large enough that runs store batches of columns
 RESIDENTS, SEED, MONTHS = 1000, 23, 2
@@ -53,8 +57,9 @@ TRACED = 25
 OVERRIDDEN_RULE = "CRIME_OFFENDING"
 
 
-def make(database: Path) -> list[str]:
-    """Record the archive's decisions in ``database``; the runs' ids, in order."""
+def make(database: Path, families: int | None = None) -> list[str]:
+    """Record the archive's decisions in ``database``; the runs' ids, in order. With ``families``, every run
+    decides only that many families (for an older version, whose records were up to ten times larger)."""
     from borough.generator import generate  # examples/ is not an installed package
 
     from workflows.pipeline import Pipeline, extract_dates
@@ -62,6 +67,9 @@ def make(database: Path) -> list[str]:
     borough = database.parent / "borough"
     generate(borough, residents=RESIDENTS, seed=SEED, months=MONTHS)
     engine = make_engine(f"sqlite:///{database}")
+    if families is not None:
+        _profile_only_the_first(families)
+    profile = profiles.profile  # (what the pipeline calls too)
     phase3 = load_framework(ROOT / "frameworks" / "phase3")
     pipeline = Pipeline(engine, phase3)
     # a profile per monthly extract: each month's decisions were made before the next month was loaded
@@ -78,6 +86,20 @@ def make(database: Path) -> list[str]:
              profile(engine, load_framework(ROOT / "frameworks" / "phase2"), as_of)]
     engine.dispose()
     return runs + [first.run_id] + [run.run_id for run in later]
+
+
+def _profile_only_the_first(count: int) -> None:
+    """Make each profile run decide the first ``count`` families only (by id; read from the whole snapshot,
+    as replay reads a run's families)."""
+    real = profiles.profile
+
+    def profile(engine, framework, as_of, known_at=None, **given):
+        if given.get("families") is None:
+            known = sorted(load_families(engine, as_of, known_at), key=lambda family: family.family_id)
+            given["families"] = known[:count]
+        return real(engine, framework, as_of, known_at, **given)
+
+    profiles.profile = profile
 
 
 def records(database: Path) -> dict[str, Any]:
@@ -100,7 +122,10 @@ def records(database: Path) -> dict[str, Any]:
     return {"digests": digests, "sample": sample}
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", type=int, help="decide only this many families in each run")
+    args = parser.parse_args(argv)
     git = lambda *args: subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
     if git("status", "--porcelain", "--", *WRITERS):
         print(f"commit first: an archive names the commit whose code wrote it ({', '.join(WRITERS)} have "
@@ -113,7 +138,7 @@ def main() -> int:
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "hearth.db"
-        runs = make(database)
+        runs = make(database, args.families)
         found = records(database)
         with sqlite3.connect(database) as conn:
             dump = "\n".join(conn.iterdump()) + "\n"
@@ -126,4 +151,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
