@@ -230,10 +230,12 @@ class _RunReplaying:
 
 
 def _run_rows(conn: sa.Connection, run_id: str, family_ids: list[str], chunk: int = 500) -> Iterator[sa.Row]:
+    """The run's decision rows of ``family_ids``, a chunk fetched at a time (the connection reads stored
+    batches meanwhile)."""
     for start in range(0, len(family_ids), chunk):
         yield from conn.execute(sa.select(decisions).where(
             decisions.c.run_id == run_id, decisions.c.family_id.in_(family_ids[start:start + chunk]),
-        ).order_by(decisions.c.seq))
+        ).order_by(decisions.c.seq)).all()
 
 
 def unknown_run_message(conn: sa.Connection, run_id: str) -> str:
