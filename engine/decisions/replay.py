@@ -9,9 +9,11 @@ edited framework files make no difference. Any difference from the stored result
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -163,12 +165,24 @@ class RunReplay:
         return not self.differing and self.batches_problem is None
 
 
-def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = None) -> RunReplay:
+@dataclass
+class _Replayed:
+    """One batch of a run's replay (what a worker sends back)."""
+
+    family_ids: list[str]
+    differing: list[ReplayReport]
+    #: the stored batches the decisions point to
+    pointed: set[str]
+
+
+def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = None, workers: int = 1) -> RunReplay:
     """Re-evaluate every decision of profile run ``run_id`` as :func:`replay_decision` does one (the family
     as known at the run's ``known_at``, the overrides in force then, the stored framework, and the
     per-family evaluator, whichever way the run computed it), reading the run's knowledge state a batch
-    of families at a time as the run did; or all at once from ``loader``, when given."""
+    of families at a time as the run did, in ``workers`` processes; or all at once from ``loader``."""
     from engine.decisions.batches import verify_batches
+    from engine.decisions.evaluate import map_batches
+    from engine.decisions.profile import snapshot_batches
 
     clock = time.perf_counter()
     with engine.connect() as conn:
@@ -179,54 +193,55 @@ def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = Non
         in_force = overrides_in_force(conn, run.known_at)
         left = set(conn.execute(sa.select(decisions.c.family_id).where(decisions.c.run_id == run_id)).scalars())
     report = RunReplay(run_id, run.framework_hash, run.as_of, run.known_at)
-    replaying = _RunReplaying(report, framework, in_force)
+    replaying = _RunReplaying(engine, run, framework, in_force)
+    if loader is not None:
+        parts = map_batches(replaying.batch, [list(loader(engine, run.as_of, run.known_at))])
+    else:
+        batches, load, workers = snapshot_batches(engine, run.as_of, run.known_at, workers)
+        parts = map_batches(lambda batch: replaying.batch(load(batch)), batches, workers)
+    pointed: set[str] = set()
+    with closing(parts):
+        for part in itertools.chain(parts, [None]):
+            if part is None:  # decisions whose family the knowledge state lacks: replayed as replay_decision does
+                part = replaying.batch([FamilyInput(family_id=family_id, members=(), facts=()) for family_id in left])
+            left.difference_update(part.family_ids)
+            report.decisions += len(part.family_ids)
+            report.differing += part.differing
+            pointed |= part.pointed
     with engine.connect() as conn:
-        for families in _run_families(engine, run, loader):
-            found = {f.family_id: f for f in families if f.family_id in left}
-            left -= found.keys()
-            replaying.families(conn, found)
-        # decisions whose family the knowledge state does not hold: replayed as replay_decision does them
-        replaying.families(conn, {family_id: FamilyInput(family_id=family_id, members=(), facts=())
-                                  for family_id in left})
-        report.batches_problem = verify_batches(conn, replaying.pointed)
+        report.batches_problem = verify_batches(conn, pointed)
     report.differing.sort(key=lambda found: found.decision_id)
     report.seconds = time.perf_counter() - clock
     return report
 
 
-def _run_families(engine: sa.Engine, run: sa.Row, loader: FamilyLoader | None) -> Iterator[list[FamilyInput]]:
-    if loader is not None:
-        yield list(loader(engine, run.as_of, run.known_at))
-        return
-    from engine.integrate.snapshot import load_batch, plan_snapshot
-
-    plan = plan_snapshot(engine, run.as_of, run.known_at)
-    with engine.connect() as conn:
-        for batch in plan.batches:
-            yield load_batch(conn, plan, batch)
-
-
 class _RunReplaying:
-    def __init__(self, report: RunReplay, framework: Framework, in_force: dict[str, Any]) -> None:
-        self.report, self.framework, self.in_force = report, framework, in_force
-        self.compiled = compile_for(framework)
-        self.pointed: set[str] = set()  # the stored batches the decisions point to
+    """Replays a run's decisions a batch of families at a time (in a worker process, on a connection of its
+    own)."""
 
-    def families(self, conn: sa.Connection, families: dict[str, FamilyInput]) -> None:
-        """Replay the run's decisions of ``families``."""
+    def __init__(self, engine: sa.Engine, run: sa.Row, framework: Framework, in_force: dict[str, Any]) -> None:
+        self.engine, self.run_id, self.as_of = engine, run.run_id, run.as_of
+        self.framework, self.in_force = framework, in_force
+        self.compiled = compile_for(framework)
+
+    def batch(self, families: list[FamilyInput]) -> _Replayed:
+        """Replay the run's decisions of ``families`` (families it did not decide are passed over)."""
         from engine.decisions.batches import is_pointer, key_of
 
-        report = self.report
-        for row in _run_rows(conn, report.run_id, sorted(families)):
-            result = evaluate_one(self.compiled, families[row.family_id], report.as_of,
-                                  self.in_force.get(row.family_id, ()), trace=bool(row.traced))
-            found = ReplayReport(row.decision_id, row.family_id, row.framework_hash,
-                                 record_differences(row, result, self.framework, conn), row_intact(row))
-            if is_pointer(row.result_zlib):
-                self.pointed.add(key_of(row.result_zlib))
-            report.decisions += 1
-            if not (found.identical and found.record_intact):
-                report.differing.append(found)
+        by_id = {family.family_id: family for family in families}
+        done = _Replayed([], [], set())
+        with self.engine.connect() as conn:
+            for row in _run_rows(conn, self.run_id, sorted(by_id)):
+                result = evaluate_one(self.compiled, by_id[row.family_id], self.as_of,
+                                      self.in_force.get(row.family_id, ()), trace=bool(row.traced))
+                found = ReplayReport(row.decision_id, row.family_id, row.framework_hash,
+                                     record_differences(row, result, self.framework, conn), row_intact(row))
+                if is_pointer(row.result_zlib):
+                    done.pointed.add(key_of(row.result_zlib))
+                done.family_ids.append(row.family_id)
+                if not (found.identical and found.record_intact):
+                    done.differing.append(found)
+        return done
 
 
 def _run_rows(conn: sa.Connection, run_id: str, family_ids: list[str], chunk: int = 500) -> Iterator[sa.Row]:

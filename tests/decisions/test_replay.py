@@ -138,17 +138,18 @@ def test_a_whole_run_replays_identically_after_new_data_and_overrides(db: sa.Eng
 
 
 def test_a_run_replay_lists_each_altered_decision(db: sa.Engine, feeds: DemoFeeds) -> None:
-    """An edited record is reported by its run's replay with its differences, the rest stay identical;
-    an unknown run id names the latest runs."""
+    """An edited record is reported by its run's replay with its differences, the rest stay identical,
+    whether a worker process or this one replays it; an unknown run id names the latest runs."""
     feeds.load(JAN)
     run = profile(db, phase3(), AS_OF, DECIDED_AT)
     target = run.decision_ids[2]
     forge_record(db, target, lambda data: data["scores"]["vulnerability"].update(score=99))
-    report = replay_run(db, run.run_id)
-    assert not report.identical and report.decisions == len(run.decision_ids)
-    (found,) = report.differing
-    assert found.decision_id == target and not found.record_intact  # (the chain's record hash still differs)
-    assert [(d.path, d.recorded) for d in found.differences] == [("$.scores.vulnerability.score", 99)]
+    for workers in (1, 2):  # (two: each batch replayed in a forked worker, on a connection of its own)
+        report = replay_run(db, run.run_id, workers=workers)
+        assert not report.identical and report.decisions == len(run.decision_ids)
+        (found,) = report.differing
+        assert found.decision_id == target and not found.record_intact  # (the chain's record hash differs)
+        assert [(d.path, d.recorded) for d in found.differences] == [("$.scores.vulnerability.score", 99)]
     with pytest.raises(NotFoundError, match=f"no profile run 'R1'; the latest runs are {run.run_id}"):
         replay_run(db, "R1")
 

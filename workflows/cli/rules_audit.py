@@ -182,6 +182,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
                                           "instead (its id, e.g. R20250101T020000-1a2b3c, as `hearth profile` "
                                           "prints it)."),
         limit: int = typer.Option(20, "--limit", min=0, help="With --run: decisions that differ to list."),
+        workers: int = workers_option("replaying a run's families"),
         db: Optional[str] = DB_OPTION, home: Optional[str] = HOME_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
@@ -191,7 +192,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         if (decision_id is None) == (run is None):
             raise ConfigError("give a decision id (hearth replay D000000042) or --run RUN_ID, not both or neither")
         if run is not None:
-            _replay_run(open_db(db, home), run, limit, as_json)
+            _replay_run(open_db(db, home), run, limit, as_json, workers)
             return
         report = replay_decision(open_db(db, home), decision_id)
         if as_json:
@@ -217,10 +218,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
                 "record_intact": report.record_intact, "seconds": round(report.seconds, 4),
                 "differences": [vars(d) for d in report.differences]}
 
-    def _replay_run(engine, run_id: str, limit: int, as_json: bool) -> None:
+    def _replay_run(engine, run_id: str, limit: int, as_json: bool, workers: int) -> None:
         from engine.decisions.replay import replay_run
 
-        report = replay_run(engine, run_id)
+        report = replay_run(engine, run_id, workers=workers)
         if as_json:
             typer.echo(json.dumps({
                 "run_id": report.run_id, "framework_hash": report.framework_hash,
