@@ -3,7 +3,8 @@
 Replay never reads the working tree: the framework comes from ``frameworks_store`` by the hash the
 decision recorded, and the family from the loader at the decision's ``known_at``, so later loads and
 edited framework files make no difference. Any difference from the stored result is listed by path
-(in the full ``to_dict()`` form, whichever record format the decision was stored in).
+(in the full ``to_dict()`` form, whichever record format the decision was stored in). A whole run is
+replayed the same way, decision by decision (:func:`replay_run`).
 """
 
 from __future__ import annotations
