@@ -19,8 +19,11 @@ import sqlalchemy as sa
 
 from engine.decisions.batches import is_pointer
 from engine.decisions.lookup import explain_recorded
+from engine.decisions.profile import profile
 from engine.decisions.records import canonical_json, stored_result, verify_chain
 from engine.decisions.replay import json_differences, replay_run
+from engine.decisions.store import load_stored_framework
+from engine.integrate.snapshot import load_snapshot_families, plan_snapshot
 from engine.storage.db import make_engine
 from engine.storage.tables_decisions import decision_batches, decision_runs, decisions
 
@@ -32,16 +35,20 @@ def test_there_are_archives_to_check() -> None:
     assert ARCHIVES, f"no archive in {ARCHIVE}: make one with make_archive.py"
 
 
+def _restored(name: str, folder: Path) -> sa.Engine:
+    """Archive ``name``'s database restored to a SQLite file in ``folder``, opened as Hearth opens any
+    database (upgrading its schema where it lacks a column)."""
+    database = folder / "hearth.db"
+    with sqlite3.connect(database) as conn:
+        conn.executescript(gzip.decompress((ARCHIVE / f"{name}.sql.gz").read_bytes()).decode())
+    return make_engine(f"sqlite:///{database}")
+
+
 @pytest.fixture(scope="module", params=ARCHIVES)
 def archive(request, tmp_path_factory) -> tuple[sa.Engine, dict]:
-    """The archive's database restored to a SQLite file (opened as Hearth opens any database, upgrading
-    its schema where it lacks a column), and what its version read back."""
-    database = tmp_path_factory.mktemp("archive") / "hearth.db"
-    with sqlite3.connect(database) as conn:
-        conn.executescript(gzip.decompress((ARCHIVE / f"{request.param}.sql.gz").read_bytes()).decode())
-    expected = json.loads(gzip.decompress((ARCHIVE / f"{request.param}.records.json.gz").read_bytes()))
-    engine = make_engine(f"sqlite:///{database}")
-    yield engine, expected
+    """The archive's database, and what its version read back."""
+    engine = _restored(request.param, tmp_path_factory.mktemp("archive"))
+    yield engine, json.loads(gzip.decompress((ARCHIVE / f"{request.param}.records.json.gz").read_bytes()))
     engine.dispose()
 
 
@@ -111,3 +118,30 @@ def test_explain_re_derives_an_overridden_decision_as_made(archive) -> None:
     assert "matches the record exactly" in explained.heading()
     assert [record.override_id for record in explained.overrides] == json.loads(row.override_ids)
     assert any("override" in line.lower() for line in explained.override_lines())
+
+
+def test_this_code_records_what_the_newest_archive_holds(tmp_path) -> None:
+    """Each run of the newest archive, profiled again by today's code on its database (the same date,
+    knowledge time, stored framework, families and sub-criteria trees; the overrides then in force),
+    records every family with the digest the archive holds. When a change records decisions differently,
+    this fails until an archive of the new way is added (``make_archive.py``), so the old way stays
+    tested."""
+    engine = _restored(ARCHIVES[-1], tmp_path)
+    with engine.connect() as conn:
+        runs = conn.execute(sa.select(decision_runs).order_by(decision_runs.c.started_at)).all()
+        rows = conn.execute(sa.select(decisions.c.run_id, decisions.c.family_id, decisions.c.result_sha256,
+                                      decisions.c.traced)).all()
+        frameworks = {run.framework_hash: load_stored_framework(conn, run.framework_hash) for run in runs}
+    changed = []
+    for run in runs:
+        recorded = {row.family_id: row.result_sha256 for row in rows if row.run_id == run.run_id}
+        whole = plan_snapshot(engine, run.as_of, run.known_at).families == len(recorded)
+        families = None if whole else load_snapshot_families(engine, run.as_of, run.known_at, sorted(recorded))
+        again = profile(engine, frameworks[run.framework_hash], run.as_of, run.known_at, families=families,
+                        trace=any(row.traced for row in rows if row.run_id == run.run_id))
+        changed += [(run.run_id, e.family_id) for e in again.evaluated if recorded[e.family_id] != e.result_sha256]
+        assert len(again.evaluated) == len(recorded)
+    assert not changed, (
+        f"today's code records {len(changed)} decision(s) of archive {ARCHIVES[-1]} differently (first "
+        f"{changed[:3]}): if that is intended, commit it and add an archive of the new way with "
+        "tests/decisions/archive/make_archive.py (see its README)")

@@ -4,8 +4,8 @@
 
 An auditor replays a decision years after it was made, with whatever Hearth is installed then. Each
 archive here holds a database written by an earlier version of Hearth, as SQL text
-(``hearth-VERSION-COMMIT.sql.gz``), and what that version read back from every decision it recorded
-(``hearth-VERSION-COMMIT.records.json.gz``: the sha256 of each record's full JSON form, and a few
+(``DATE-COMMIT.sql.gz``), and what that version read back from every decision it recorded
+(``DATE-COMMIT.records.json.gz``: the sha256 of each record's full JSON form, and a few
 records in full). ``test_archives.py`` checks that today's code still verifies the chain, reads every
 old record exactly as it was made, and replays each one identically.
 
@@ -131,8 +131,9 @@ def main(argv: list[str]) -> int:
         print(f"commit first: an archive names the commit whose code wrote it ({', '.join(WRITERS)} have "
               "uncommitted changes)", file=sys.stderr)
         return 1
-    commit = git("log", "-1", "--format=%h", "--", *WRITERS)  # (the last commit that changed the writing code)
-    name = f"hearth-{__version__}-{commit}"
+    # named after the last commit that changed the writing code, by its date first (names sort by age)
+    commit, day = git("log", "-1", "--format=%h %cd", "--date=format:%Y%m%d-%H%M", "--", *WRITERS).split()
+    name = f"{day}-{commit}"
     if any((HERE / f"{name}{suffix}").exists() for suffix in (".sql.gz", ".records.json.gz")):
         print(f"archive {name} exists: archives are never remade", file=sys.stderr)
         return 1
