@@ -13,7 +13,7 @@ import inspect
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -176,11 +176,13 @@ class _Replayed:
     pointed: set[str]
 
 
-def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = None, workers: int = 1) -> RunReplay:
+def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = None, workers: int = 1,
+               progress: Callable[[int, int], None] | None = None) -> RunReplay:
     """Re-evaluate every decision of profile run ``run_id`` as :func:`replay_decision` does one (the family
     as known at the run's ``known_at``, the overrides in force then, the stored framework, and the
     per-family evaluator, whichever way the run computed it), reading the run's knowledge state a batch
-    of families at a time as the run did, in ``workers`` processes; or all at once from ``loader``."""
+    of families at a time as the run did, in ``workers`` processes; or all at once from ``loader``.
+    ``progress(replayed, decisions)`` is called as each batch is done."""
     from engine.decisions.batches import verify_batches
     from engine.decisions.evaluate import map_batches
     from engine.decisions.profile import snapshot_batches
@@ -194,6 +196,9 @@ def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = Non
         in_force = overrides_in_force(conn, run.known_at)
         left = set(conn.execute(sa.select(decisions.c.family_id).where(decisions.c.run_id == run_id)).scalars())
     report = RunReplay(run_id, run.framework_hash, run.as_of, run.known_at)
+    total = len(left)
+    if progress is not None:
+        progress(0, total)
     replaying = _RunReplaying(engine, run, framework, in_force)
     if loader is not None:
         parts = map_batches(replaying.batch, [list(loader(engine, run.as_of, run.known_at))])
@@ -209,6 +214,8 @@ def replay_run(engine: sa.Engine, run_id: str, loader: FamilyLoader | None = Non
             report.decisions += len(part.family_ids)
             report.differing += part.differing
             pointed |= part.pointed
+            if progress is not None:
+                progress(report.decisions, total)
     with engine.connect() as conn:
         report.batches_problem = verify_batches(conn, pointed)
     report.differing.sort(key=lambda found: found.decision_id)

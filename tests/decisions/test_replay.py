@@ -132,7 +132,9 @@ def test_a_whole_run_replays_identically_after_new_data_and_overrides(db: sa.Eng
     assert dict(zip((e.family_id for e in run.evaluated), (e.override_ids for e in run.evaluated)))[overridden]
     feeds.load(FEB)
     for recorded in (first, run):
-        report = replay_run(db, recorded.run_id)
+        counted: list[tuple[int, int]] = []
+        report = replay_run(db, recorded.run_id, progress=lambda done, total: counted.append((done, total)))
+        assert counted[0] == (0, len(recorded.decision_ids)) and counted[-1] == (len(recorded.decision_ids),) * 2
         assert (report.decisions, report.differing, report.batches_problem) == (len(recorded.decision_ids), [], None)
         assert report.identical and (report.as_of, report.known_at) == (recorded.as_of, recorded.known_at)
 

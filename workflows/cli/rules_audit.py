@@ -219,9 +219,17 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
                 "differences": [vars(d) for d in report.differences]}
 
     def _replay_run(engine, run_id: str, limit: int, as_json: bool, workers: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         from engine.decisions.replay import replay_run
 
-        report = replay_run(engine, run_id, workers=workers)
+        # (on a terminal's stderr only, and gone when done: the report, or its JSON, is all that stays)
+        err = Console(stderr=True)
+        with Progress(TextColumn(f"replaying {run_id}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as shown:
+            task = shown.add_task("replay", total=None)
+            report = replay_run(engine, run_id, workers=workers,
+                                progress=lambda done, total: shown.update(task, completed=done, total=total))
         if as_json:
             typer.echo(json.dumps({
                 "run_id": report.run_id, "framework_hash": report.framework_hash,
