@@ -467,7 +467,9 @@ def column_values_line(compiled, families, reference: dict[str, str]) -> str:
             if columns is None:
                 found.append(None)
                 continue
-            rule = rules.get(id(columns)) or rules.setdefault(id(columns), columns.rule("eligible"))
+            if id(columns) not in rules:
+                rules[id(columns)] = columns.rule("eligible")
+            rule = rules[id(columns)]
             row = columns.row_of_start[ev.seeds[1][ev.members[0].person_id]]
             undecided = rule is None or (rule.undecided is not None and rule.undecided[row])
             found.append(None if undecided else NAMES[int(rule.value[row])])
